@@ -1,0 +1,1 @@
+//! sandbox (skeleton: filled in by its issue).

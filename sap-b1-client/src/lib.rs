@@ -1,0 +1,1 @@
+//! sap-b1-client (skeleton: filled in by its issue).

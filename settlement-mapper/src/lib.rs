@@ -1,0 +1,1 @@
+//! settlement-mapper (skeleton: filled in by its issue).

@@ -1,0 +1,1 @@
+//! sp-api-client (skeleton: filled in by its issue).
