@@ -1,0 +1,532 @@
+//! The client and its builder: one place for the session, retries, TLS and tracing.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderValue};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::error::{Error, Result, ServerError};
+use crate::request::{Request, Response, Retry, RetryPolicy};
+use crate::session::{
+    ActiveSession, LoginRequest, LoginResponse, SessionCookies, SessionInfo, SessionSlot,
+};
+use crate::tls::{TlsOptions, client_config};
+
+/// Which OData protocol the base URL speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ODataVersion {
+    /// `/b1s/v1`: OData v3.
+    V3,
+    /// `/b1s/v2`: OData v4 (SAP's recommended endpoint).
+    V4,
+}
+
+/// Validating builder for [`SapClient`]; see [`SapClient::builder`].
+#[derive(Debug)]
+#[must_use]
+pub struct SapClientBuilder {
+    base_url: String,
+    company: Option<String>,
+    user: Option<String>,
+    password: Option<SecretString>,
+    language: Option<i32>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    pool_idle_timeout: Duration,
+    sessions: usize,
+    retry: RetryPolicy,
+    tls: TlsOptions,
+}
+
+impl SapClientBuilder {
+    /// Company database (`CompanyDB` in the login body).
+    pub fn company(mut self, company_db: impl Into<String>) -> Self {
+        self.company = Some(company_db.into());
+        self
+    }
+
+    /// SAP user name and password.
+    pub fn credentials(mut self, user: impl Into<String>, password: SecretString) -> Self {
+        self.user = Some(user.into());
+        self.password = Some(password);
+        self
+    }
+
+    /// Login language code (affects the language of SAP error messages).
+    pub fn language(mut self, language: i32) -> Self {
+        self.language = Some(language);
+        self
+    }
+
+    /// Whole-request timeout (default 60 s); `$batch` calls can override per request.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// TCP/TLS connect timeout (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long an idle pooled connection is kept (default 4 s, below SAP's 5 s keep-alive).
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
+    /// Number of parallel SAP sessions (default 1). SAP serves one session's calls one at a time.
+    pub fn sessions(mut self, sessions: usize) -> Self {
+        self.sessions = sessions;
+        self
+    }
+
+    /// Retry policy for idempotent requests (writes are never retried).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Trust an extra CA certificate (PEM), e.g. the self-signed certificate of an on-prem server.
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.extra_ca_pem.push(pem.into());
+        self
+    }
+
+    /// Disable TLS certificate verification. Logged as a warning at build time; avoid in production.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.tls.accept_invalid_certs = accept;
+        self
+    }
+
+    /// Check the settings and build the client. No network traffic happens here.
+    pub fn build(self) -> Result<SapClient> {
+        let mut base = Url::parse(self.base_url.trim())
+            .map_err(|e| Error::Config(format!("base URL `{}`: {e}", self.base_url)))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(Error::Config(format!(
+                "base URL must be http(s), got `{}`",
+                base.scheme()
+            )));
+        }
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(Error::Config(
+                "base URL must not have a query or fragment".into(),
+            ));
+        }
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let version = if base.path().ends_with("/v1/") {
+            ODataVersion::V3
+        } else if base.path().ends_with("/v2/") {
+            ODataVersion::V4
+        } else {
+            return Err(Error::Config(format!(
+                "base URL must end in /b1s/v1 or /b1s/v2, got `{base}`"
+            )));
+        };
+        let company = non_empty(self.company, "company (CompanyDB)")?;
+        let user = non_empty(self.user, "user name")?;
+        let password = self
+            .password
+            .filter(|p| !p.expose_secret().is_empty())
+            .ok_or_else(|| Error::Config("password is required".into()))?;
+        if self.sessions == 0 {
+            return Err(Error::Config("sessions must be at least 1".into()));
+        }
+        if base.scheme() == "http" {
+            tracing::warn!(%base, "SAP Service Layer base URL is plain http: credentials travel unencrypted");
+        }
+
+        let tls = client_config(&self.tls)?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .http1_only()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .pool_idle_timeout(self.pool_idle_timeout)
+            .user_agent(concat!(
+                "ml-connector-sap-b1-client/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .build()
+            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+
+        Ok(SapClient {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                version,
+                company,
+                user,
+                password,
+                language: self.language,
+                sessions: (0..self.sessions).map(|_| SessionSlot::new()).collect(),
+                next_session: AtomicUsize::new(0),
+                retry: self.retry,
+            }),
+        })
+    }
+}
+
+fn non_empty(value: Option<String>, what: &str) -> Result<String> {
+    value
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| Error::Config(format!("{what} is required")))
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: Url,
+    version: ODataVersion,
+    company: String,
+    user: String,
+    password: SecretString,
+    language: Option<i32>,
+    sessions: Vec<SessionSlot>,
+    next_session: AtomicUsize,
+    retry: RetryPolicy,
+}
+
+/// A Service Layer client for one (base URL, company, user). Cheap to clone; clones share sessions.
+#[derive(Clone)]
+pub struct SapClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for SapClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SapClient")
+            .field("base", &self.inner.base.as_str())
+            .field("company", &self.inner.company)
+            .field("user", &self.inner.user)
+            .field("sessions", &self.inner.sessions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Answer of `GET /ping/` (load balancer liveness, no session needed).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Pong {
+    /// Usually `"pong"`.
+    pub message: Option<String>,
+    /// Who answered (e.g. `"load balancer"`).
+    pub sender: Option<String>,
+}
+
+/// Result of [`SapClient::whoami`]: who we are logged in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Company database.
+    pub company: String,
+    /// SAP user name.
+    pub user: String,
+    /// Service Layer version reported at login.
+    pub version: Option<String>,
+}
+
+impl SapClient {
+    /// Start a builder for the full Service Layer base URL, e.g. `https://sap:50000/b1s/v2`.
+    pub fn builder(base_url: impl Into<String>) -> SapClientBuilder {
+        SapClientBuilder {
+            base_url: base_url.into(),
+            company: None,
+            user: None,
+            password: None,
+            language: None,
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            pool_idle_timeout: Duration::from_secs(4),
+            sessions: 1,
+            retry: RetryPolicy::default(),
+            tls: TlsOptions::default(),
+        }
+    }
+
+    /// The normalised base URL (always ends in `/`).
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    /// The OData protocol version of the base URL.
+    pub fn odata_version(&self) -> ODataVersion {
+        self.inner.version
+    }
+
+    /// Log in now (otherwise the first call does) and return what SAP reported.
+    #[tracing::instrument(skip(self))]
+    pub async fn connect(&self) -> Result<SessionInfo> {
+        let slot = &self.inner.sessions[0];
+        slot.current(|| self.login()).await?;
+        Ok(slot.info().await.unwrap_or(SessionInfo {
+            version: None,
+            timeout: Duration::from_secs(30 * 60),
+        }))
+    }
+
+    /// `GET /ping/` on the server root: liveness without a session (SL 9.3 PL10+).
+    #[tracing::instrument(skip(self))]
+    pub async fn ping(&self) -> Result<Pong> {
+        let url = self
+            .inner
+            .base
+            .join("/ping/")
+            .map_err(|e| Error::Config(format!("ping URL: {e}")))?;
+        let resp = self.send_raw(&Request::get("/ping/"), &url, None).await?;
+        if !(200..300).contains(&resp.status) {
+            return Err(ServerError::from_response(resp.status, &resp.body).into_error());
+        }
+        parse_json(&resp.body, "GET /ping/")
+    }
+
+    /// A cheap authenticated call (`GET Currencies?$top=1&$select=Code`) proving the session works.
+    #[tracing::instrument(skip(self))]
+    pub async fn whoami(&self) -> Result<Identity> {
+        self.send(Request::get("Currencies?$top=1&$select=Code"))
+            .await?;
+        let version = self.inner.sessions[0].info().await.and_then(|i| i.version);
+        Ok(Identity {
+            company: self.inner.company.clone(),
+            user: self.inner.user.clone(),
+            version,
+        })
+    }
+
+    /// `POST /Logout` for every open session. Later calls log in again.
+    #[tracing::instrument(skip(self))]
+    pub async fn logout(&self) -> Result<()> {
+        let mut first_error = None;
+        for slot in &self.inner.sessions {
+            let Some(session) = slot.take().await else {
+                continue;
+            };
+            let url = self.url_for("Logout")?;
+            let outcome = self
+                .send_raw(&Request::post("Logout"), &url, Some(&session))
+                .await;
+            let result = match outcome {
+                // 401: the session was already gone, which is what we wanted.
+                Ok(r) if (200..300).contains(&r.status) || r.status == 401 => Ok(()),
+                Ok(r) => Err(ServerError::from_response(r.status, &r.body).into_error()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Send a request through the session layer (login, 401 re-login, retries of reads).
+    ///
+    /// Returns the 2xx response; every other status becomes a typed [`Error`].
+    #[tracing::instrument(skip(self, request), fields(method = %request.method, path = %request.path))]
+    pub async fn send(&self, request: Request) -> Result<Response> {
+        let url = self.url_for(&request.path)?;
+        let slot = self.pick_session();
+        let mut session = slot.current(|| self.login()).await?;
+        let mut renewed = false;
+        let mut attempt = 0u32;
+        loop {
+            let outcome = self.send_raw(&request, &url, Some(&session)).await;
+            let err = match outcome {
+                Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp),
+                Ok(resp) if resp.status == 401 && !renewed => {
+                    // SAP did not execute a request it rejected for its session: replaying is safe.
+                    renewed = true;
+                    session = slot.renew(session.generation, || self.login()).await?;
+                    continue;
+                }
+                Ok(resp) => {
+                    let server = ServerError::from_response(resp.status, &resp.body);
+                    let ambiguous = server.is_ambiguous();
+                    let err = server.into_error();
+                    if request.retry == Retry::Never && ambiguous {
+                        return Err(outcome_unknown(&request, err));
+                    }
+                    err
+                }
+                Err(err) => {
+                    let not_sent =
+                        matches!(&err, Error::Transport { source, .. } if source.is_connect());
+                    if request.retry == Retry::Never && !not_sent {
+                        return Err(outcome_unknown(&request, err));
+                    }
+                    err
+                }
+            };
+            if request.retry == Retry::Idempotent
+                && err.is_transient()
+                && attempt < self.inner.retry.max_retries
+            {
+                let wait = self.inner.retry.backoff(attempt);
+                tracing::warn!(error = %err, attempt, ?wait, "retrying idempotent SAP request");
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+                continue;
+            }
+            return Err(err);
+        }
+    }
+
+    /// Send a request and parse the JSON body into `T` (errors carry the JSON path).
+    pub async fn send_json<T: DeserializeOwned>(&self, request: Request) -> Result<T> {
+        let context = format!("{} {}", request.method, request.path);
+        let resp = self.send(request).await?;
+        parse_json(&resp.body, &context)
+    }
+
+    /// Resolve a path (relative, absolute-path or absolute URL) against the base URL, same origin only.
+    pub(crate) fn url_for(&self, path: &str) -> Result<Url> {
+        let url = self
+            .inner
+            .base
+            .join(path)
+            .map_err(|e| Error::UnexpectedResponse {
+                message: format!("cannot resolve `{path}` against the base URL: {e}"),
+                body: String::new(),
+            })?;
+        if url.origin() != self.inner.base.origin() {
+            // Session cookies must never travel to another host, whatever a nextLink says.
+            return Err(Error::UnexpectedResponse {
+                message: format!("refusing to follow `{path}` to another origin"),
+                body: String::new(),
+            });
+        }
+        Ok(url)
+    }
+
+    /// The base URL's path (e.g. `/b1s/v2/`), used for `$batch` request lines.
+    pub(crate) fn base_path(&self) -> &str {
+        self.inner.base.path()
+    }
+
+    fn pick_session(&self) -> &SessionSlot {
+        let n = self.inner.sessions.len();
+        let i = self.inner.next_session.fetch_add(1, Ordering::Relaxed) % n;
+        &self.inner.sessions[i]
+    }
+
+    async fn send_raw(
+        &self,
+        request: &Request,
+        url: &Url,
+        session: Option<&ActiveSession>,
+    ) -> Result<Response> {
+        let mut builder = self
+            .inner
+            .http
+            .request(request.method.clone(), url.clone())
+            .headers(request.headers.clone());
+        if let Some(session) = session {
+            let mut cookie = HeaderValue::from_str(session.cookies.header_value().expose_secret())
+                .map_err(|_| Error::UnexpectedResponse {
+                    message: "session cookie contains invalid characters".into(),
+                    body: String::new(),
+                })?;
+            cookie.set_sensitive(true);
+            builder = builder.header(COOKIE, cookie);
+        }
+        if let Some((body, content_type)) = &request.body {
+            builder = builder
+                .header(CONTENT_TYPE, content_type.clone())
+                .body(body.clone());
+        }
+        if let Some(timeout) = request.timeout {
+            builder = builder.timeout(timeout);
+        }
+        let transport = |source| Error::Transport {
+            method: request.method.to_string(),
+            path: request.path.clone(),
+            source,
+        };
+        let resp = builder.send().await.map_err(transport)?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.map_err(transport)?;
+        tracing::debug!(status, bytes = body.len(), "SAP response");
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// `POST /Login`, exactly once: a rejected login is never retried.
+    async fn login(&self) -> Result<(SessionCookies, SessionInfo)> {
+        let body = serde_json::to_vec(&LoginRequest {
+            company_db: &self.inner.company,
+            user_name: &self.inner.user,
+            password: self.inner.password.expose_secret(),
+            language: self.inner.language,
+        })
+        .map_err(|e| Error::Config(format!("login body: {e}")))?;
+        let request = Request::new(Method::POST, "Login").json_body(body);
+        let url = self.url_for("Login")?;
+        tracing::info!(company = %self.inner.company, user = %self.inner.user, "logging in to SAP Service Layer");
+        let resp = self.send_raw(&request, &url, None).await?;
+        if !StatusCode::from_u16(resp.status).is_ok_and(|s| s.is_success()) {
+            return Err(Error::Login(ServerError::from_response(
+                resp.status,
+                &resp.body,
+            )));
+        }
+        let parsed: LoginResponse = parse_json(&resp.body, "POST Login").map_err(|e| match e {
+            // The login body carries the session id: never keep it in an error.
+            Error::Parse {
+                context,
+                json_path,
+                source,
+                ..
+            } => Error::Parse {
+                context,
+                json_path,
+                body: "[redacted login response]".into(),
+                source,
+            },
+            other => other,
+        })?;
+        let cookies = SessionCookies::from_headers(&resp.headers, parsed.session_id.as_ref())
+            .ok_or_else(|| Error::UnexpectedResponse {
+                message: "login succeeded but no B1SESSION cookie or SessionId came back".into(),
+                body: String::new(),
+            })?;
+        let info = SessionInfo {
+            version: parsed.version,
+            timeout: Duration::from_secs(60 * parsed.session_timeout.unwrap_or(30).max(1)),
+        };
+        Ok((cookies, info))
+    }
+}
+
+fn outcome_unknown(request: &Request, cause: Error) -> Error {
+    tracing::error!(method = %request.method, path = %request.path, error = %cause,
+        "SAP write outcome unknown; not retrying");
+    Error::OutcomeUnknown {
+        method: request.method.to_string(),
+        path: request.path.clone(),
+        cause: Box::new(cause),
+    }
+}
+
+/// Parse JSON, keeping the raw body and the failing JSON path on error.
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8], context: &str) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| Error::Parse {
+        context: context.to_string(),
+        json_path: e.path().to_string(),
+        body: String::from_utf8_lossy(body).into_owned(),
+        source: e.into_inner(),
+    })
+}

@@ -1,0 +1,119 @@
+//! `JournalEntries` (type `JournalEntry`, key `JdtNum`) and `ChartOfAccounts` (key `Code`).
+
+use rust_decimal::Decimal;
+
+use super::{Entity, SapDate, YesNo, sap_enum, sap_type};
+
+sap_type! {
+    /// A manual journal entry.
+    pub struct JournalEntry as "JournalEntry" {
+        /// Internal number (key).
+        "JdtNum" => jdt_num: i32,
+        /// Document number.
+        "Number" => number: i32,
+        /// Posting date.
+        "ReferenceDate" => reference_date: SapDate,
+        /// Due date.
+        "DueDate" => due_date: SapDate,
+        /// Document date.
+        "TaxDate" => tax_date: SapDate,
+        /// Memo.
+        "Memo" => memo: String,
+        /// Reference 1.
+        "Reference" => reference: String,
+        /// Reference 2.
+        "Reference2" => reference2: String,
+        /// Reference 3 (we put the settlement id here).
+        "Reference3" => reference3: String,
+        /// Transaction code.
+        "TransactionCode" => transaction_code: String,
+        /// Project.
+        "ProjectCode" => project_code: String,
+        /// Numbering series.
+        "Series" => series: i32,
+        /// Lines.
+        "JournalEntryLines" => journal_entry_lines: Vec<JournalEntryLine>,
+    }
+}
+
+impl Entity for JournalEntry {
+    const ENTITY_SET: &'static str = "JournalEntries";
+}
+
+sap_type! {
+    /// A journal entry line (needs `ShortName` and `Debit` or `Credit`).
+    pub struct JournalEntryLine as "JournalEntryLine" {
+        /// Line id.
+        "Line_ID" => line_id: i32,
+        /// G/L account or BP control account.
+        "AccountCode" => account_code: String,
+        /// G/L account, or the BP code for partner lines.
+        "ShortName" => short_name: String,
+        /// Debit (local currency).
+        "Debit" => debit: Decimal,
+        /// Credit (local currency).
+        "Credit" => credit: Decimal,
+        /// Debit (foreign currency).
+        "FCDebit" => fc_debit: Decimal,
+        /// Credit (foreign currency).
+        "FCCredit" => fc_credit: Decimal,
+        /// Foreign currency.
+        "FCCurrency" => fc_currency: String,
+        /// Due date.
+        "DueDate" => due_date: SapDate,
+        /// Line memo.
+        "LineMemo" => line_memo: String,
+        /// Reference 1.
+        "Reference1" => reference1: String,
+        /// Reference 2.
+        "Reference2" => reference2: String,
+        /// Project.
+        "ProjectCode" => project_code: String,
+        /// Cost centre.
+        "CostingCode" => costing_code: String,
+        /// Branch.
+        "BPLID" => bpl_id: i32,
+    }
+}
+
+sap_enum! {
+    /// SAP's `BoAccountTypes`.
+    pub enum AccountType {
+        /// `at_Revenues`.
+        Revenues = "at_Revenues",
+        /// `at_Expenses`.
+        Expenses = "at_Expenses",
+        /// `at_Other`.
+        Other = "at_Other",
+    }
+}
+
+sap_type! {
+    /// A G/L account.
+    pub struct ChartOfAccount as "ChartOfAccount" {
+        /// Internal code (key; may be `_SYS...`).
+        "Code" => code: String,
+        /// Display code.
+        "FormatCode" => format_code: String,
+        /// Name.
+        "Name" => name: String,
+        /// Parent account.
+        "FatherAccountKey" => father_account_key: String,
+        /// Level in the tree.
+        "AccountLevel" => account_level: i32,
+        /// `tYES` = postable account, `tNO` = title.
+        "ActiveAccount" => active_account: YesNo,
+        /// Revenue, expense or other.
+        "AccountType" => account_type: AccountType,
+        /// Account currency.
+        "AcctCurrency" => acct_currency: String,
+        /// Cash account.
+        "CashAccount" => cash_account: YesNo,
+        /// Balance.
+        "Balance" => balance: Decimal,
+    }
+}
+
+impl Entity for ChartOfAccount {
+    const ENTITY_SET: &'static str = "ChartOfAccounts";
+}
