@@ -1,0 +1,218 @@
+//! Exact parsing of locale-formatted settlement amounts.
+//!
+//! Amazon writes amounts in the marketplace's number format: `128,84` in EUR files, `253.43` in GBP and
+//! USD files of the same account, and peers report both styles inside one report. Each cell is parsed on
+//! its own into a [`Decimal`]; a cell whose meaning is not certain (`1,234` could be 1234 or 1.234) is an
+//! error, never a guess.
+
+use rust_decimal::Decimal;
+
+/// Why a cell could not be read as an amount.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AmountError {
+    /// The cell is empty.
+    #[error("the amount is empty")]
+    Empty,
+    /// The cell holds something other than a signed number with `,` or `.` separators.
+    #[error("`{0}` is not a number")]
+    Malformed(String),
+    /// One separator followed by exactly three digits: a thousands group or three decimals.
+    #[error(
+        "`{0}` is ambiguous: the separator could mark thousands or decimals (write `1234`, `1.234,00` or `1,234.00`)"
+    )]
+    Ambiguous(String),
+    /// More digits than a decimal can hold exactly.
+    #[error("`{0}` has too many digits to be held exactly")]
+    TooLarge(String),
+}
+
+/// Parses one amount cell (already trimmed) exactly.
+///
+/// Accepted: `128,84`, `-0,42`, `253.43`, `1.234,56`, `1,234.56`, `1.234.567`, `+5`, `1234`.
+/// Rejected: empty cells, letters, spaces inside, separators without digits on both sides, bad
+/// thousands grouping, and a lone separator followed by exactly three digits (`1,234`, `1.234`).
+pub fn parse_amount(cell: &str) -> Result<Decimal, AmountError> {
+    if cell.is_empty() {
+        return Err(AmountError::Empty);
+    }
+    let malformed = || AmountError::Malformed(cell.to_owned());
+    let (negative, body) = match cell.as_bytes()[0] {
+        b'-' => (true, &cell[1..]),
+        b'+' => (false, &cell[1..]),
+        _ => (false, cell),
+    };
+    let bytes = body.as_bytes();
+    if bytes.is_empty() || !bytes[0].is_ascii_digit() || !bytes[bytes.len() - 1].is_ascii_digit() {
+        return Err(malformed());
+    }
+    let mut commas = 0usize;
+    let mut dots = 0usize;
+    let mut last_comma = 0usize;
+    let mut last_dot = 0usize;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => {}
+            b',' => {
+                commas += 1;
+                last_comma = i;
+            }
+            b'.' => {
+                dots += 1;
+                last_dot = i;
+            }
+            _ => return Err(malformed()),
+        }
+    }
+    // Split into (integer part with its grouping separator, fraction digits).
+    let (int_part, group_sep, fraction) = match (commas, dots) {
+        (0, 0) => (body, None, ""),
+        (1, 0) | (0, 1) => {
+            let (pos, sep) = if commas == 1 {
+                (last_comma, ',')
+            } else {
+                (last_dot, '.')
+            };
+            let (int_part, fraction) = (&body[..pos], &body[pos + 1..]);
+            if fraction.len() == 3 && could_be_group_head(int_part) {
+                return Err(AmountError::Ambiguous(cell.to_owned()));
+            }
+            let _ = sep;
+            (int_part, None, fraction)
+        }
+        (n, 0) if n > 1 => (body, Some(b','), ""),
+        (0, n) if n > 1 => (body, Some(b'.'), ""),
+        _ => {
+            // Both separators: the last one is the decimal mark and occurs once.
+            let (dec_pos, group) = if last_comma > last_dot {
+                (last_comma, b'.')
+            } else {
+                (last_dot, b',')
+            };
+            let dec_count = if group == b'.' { commas } else { dots };
+            if dec_count != 1 {
+                return Err(malformed());
+            }
+            (&body[..dec_pos], Some(group), &body[dec_pos + 1..])
+        }
+    };
+    if let Some(sep) = group_sep
+        && !valid_grouping(int_part.as_bytes(), sep)
+    {
+        return Err(malformed());
+    }
+    let mut mantissa: i128 = 0;
+    let mut digits = 0u32;
+    for &b in int_part.as_bytes().iter().chain(fraction.as_bytes()) {
+        if b.is_ascii_digit() {
+            mantissa = mantissa * 10 + i128::from(b - b'0');
+            digits += 1;
+            if digits > 28 {
+                return Err(AmountError::TooLarge(cell.to_owned()));
+            }
+        }
+    }
+    let scale = fraction.len() as u32;
+    if negative {
+        mantissa = -mantissa;
+    }
+    Decimal::try_from_i128_with_scale(mantissa, scale)
+        .map_err(|_| AmountError::TooLarge(cell.to_owned()))
+}
+
+/// An integer part that could be the first group of a thousands-grouped number (`1`..`999`).
+fn could_be_group_head(int_part: &str) -> bool {
+    (1..=3).contains(&int_part.len()) && !int_part.starts_with('0')
+}
+
+/// `1.234.567` / `1,234`: a head of one to three digits (no leading zero), then groups of three.
+fn valid_grouping(int_part: &[u8], sep: u8) -> bool {
+    let mut groups = int_part.split(|&b| b == sep);
+    let Some(head) = groups.next() else {
+        return false;
+    };
+    if head.is_empty() || head.len() > 3 || head[0] == b'0' || !head.iter().all(u8::is_ascii_digit)
+    {
+        return false;
+    }
+    let mut any = false;
+    for group in groups {
+        any = true;
+        if group.len() != 3 || !group.iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+    }
+    any
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn reads_both_number_locales() {
+        for (cell, want) in [
+            ("128,84", "128.84"),
+            ("-0,42", "-0.42"),
+            ("253.43", "253.43"),
+            ("1.234,56", "1234.56"),
+            ("1,234.56", "1234.56"),
+            ("1.234.567,8", "1234567.8"),
+            ("1,234,567", "1234567"),
+            ("1.234.567", "1234567"),
+            ("0,00", "0.00"),
+            ("+5", "5"),
+            ("1234", "1234"),
+            ("1234,567", "1234.567"),
+            ("0.125", "0.125"),
+            ("-321.69", "-321.69"),
+        ] {
+            assert_eq!(parse_amount(cell).unwrap(), d(want), "{cell}");
+        }
+    }
+
+    #[test]
+    fn keeps_the_written_scale() {
+        assert_eq!(parse_amount("0,00").unwrap().to_string(), "0.00");
+        assert_eq!(parse_amount("10,50").unwrap().to_string(), "10.50");
+    }
+
+    #[test]
+    fn refuses_to_guess() {
+        assert!(matches!(
+            parse_amount("1,234"),
+            Err(AmountError::Ambiguous(_))
+        ));
+        assert!(matches!(
+            parse_amount("-1.234"),
+            Err(AmountError::Ambiguous(_))
+        ));
+        for bad in [
+            "",
+            "-",
+            "abc",
+            "1,2.34",
+            "1.23.45,6",
+            "12 34",
+            ",5",
+            "5,",
+            "1..2",
+            "1,234,56",
+            "€5",
+            "1e5",
+            "1.234,56,7",
+            "0.234.567",
+        ] {
+            assert!(parse_amount(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert!(matches!(
+            parse_amount("12345678901234567890123456789"),
+            Err(AmountError::TooLarge(_))
+        ));
+    }
+}
