@@ -1,0 +1,681 @@
+//! Orders API v2026-01-01: `searchOrders` and `getOrder`, items inline. This is the primary
+//! order source; [`crate::orders_v0`] maps Amazon's deprecated v0 API onto the same types.
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+
+use crate::client::{ApiRequest, SpApiClient, encode_segment};
+use crate::error::{Error, Result};
+use crate::pagination::paginate;
+use crate::rate_limit::Operation;
+use crate::types::{AmazonOrderId, Money, Page, Sku, iso, string_enum};
+
+/// Amazon only serves data that is at least this old: window ends are clamped to `now - 2 min`.
+pub const MIN_DATA_AGE: ChronoDuration = ChronoDuration::minutes(2);
+
+string_enum!(
+    /// Order fulfilment status (v2026 names; v0 statuses are mapped onto these).
+    FulfillmentStatus {
+        /// Not yet available (pre-orders).
+        PendingAvailability = "PENDING_AVAILABILITY",
+        /// Placed, payment not authorised: no prices yet.
+        Pending = "PENDING",
+        /// Paid, not shipped.
+        Unshipped = "UNSHIPPED",
+        /// Some items shipped.
+        PartiallyShipped = "PARTIALLY_SHIPPED",
+        /// All items shipped.
+        Shipped = "SHIPPED",
+        /// Cancelled.
+        Cancelled = "CANCELLED",
+        /// Cannot be fulfilled.
+        Unfulfillable = "UNFULFILLABLE",
+    }
+);
+
+string_enum!(
+    /// Who fulfils the order.
+    FulfilledBy {
+        /// The seller (MFN).
+        Merchant = "MERCHANT",
+        /// Amazon (FBA / AFN).
+        Amazon = "AMAZON",
+    }
+);
+
+string_enum!(
+    /// Optional data sets `searchOrders` / `getOrder` include on request.
+    IncludedData {
+        /// Buyer name, email, company, PO number.
+        Buyer = "BUYER",
+        /// Delivery address and preferences.
+        Recipient = "RECIPIENT",
+        /// Order and item proceeds (prices, taxes, discounts).
+        Proceeds = "PROCEEDS",
+        /// Points cost.
+        Expense = "EXPENSE",
+        /// Promotion ids.
+        Promotion = "PROMOTION",
+        /// Cancellation requests.
+        Cancellation = "CANCELLATION",
+        /// Fulfilment status and windows.
+        Fulfillment = "FULFILLMENT",
+        /// Packages (FBM tracking).
+        Packages = "PACKAGES",
+        /// Tax details.
+        Tax = "TAX",
+        /// Payment details.
+        Payment = "PAYMENT",
+        /// Fulfillment orders.
+        FulfillmentOrders = "FULFILLMENT_ORDERS",
+    }
+);
+
+/// An Amazon order with its items (v2026-01-01 shape; also produced from v0 data).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Order {
+    /// Amazon order id.
+    pub order_id: AmazonOrderId,
+    /// Other ids of the order, e.g. the seller's own order id.
+    #[serde(default)]
+    pub order_aliases: Vec<OrderAlias>,
+    /// When the order was placed.
+    pub created_time: DateTime<Utc>,
+    /// When the order last changed.
+    pub last_updated_time: DateTime<Utc>,
+    /// Programs such as `PRIME`, `BUSINESS`.
+    #[serde(default)]
+    pub programs: Vec<String>,
+    /// Where the order was placed.
+    pub sales_channel: SalesChannel,
+    /// Buyer details (with `includedData=BUYER`).
+    #[serde(default)]
+    pub buyer: Option<Buyer>,
+    /// Recipient details (with `includedData=RECIPIENT`).
+    #[serde(default)]
+    pub recipient: Option<Recipient>,
+    /// Order totals (with `includedData=PROCEEDS`).
+    #[serde(default)]
+    pub proceeds: Option<OrderProceeds>,
+    /// Fulfilment status (with `includedData=FULFILLMENT`).
+    #[serde(default)]
+    pub fulfillment: Option<OrderFulfillment>,
+    /// Items of the order.
+    #[serde(default)]
+    pub order_items: Vec<OrderItem>,
+    /// Packages, untyped (with `includedData=PACKAGES`).
+    #[serde(default)]
+    pub packages: Vec<serde_json::Value>,
+    /// Payment details, untyped (with `includedData=PAYMENT`).
+    #[serde(default)]
+    pub payment: Option<serde_json::Value>,
+    /// Tax details, untyped (with `includedData=TAX`).
+    #[serde(default)]
+    pub tax: Option<serde_json::Value>,
+}
+
+impl Order {
+    /// The seller's own order id, if any alias carries it.
+    pub fn seller_order_id(&self) -> Option<&str> {
+        self.order_aliases
+            .iter()
+            .find(|a| a.alias_type == "SELLER_ORDER_ID")
+            .map(|a| a.alias_id.as_str())
+    }
+
+    /// The fulfilment status, if included.
+    pub fn status(&self) -> Option<&FulfillmentStatus> {
+        self.fulfillment.as_ref().map(|f| &f.fulfillment_status)
+    }
+}
+
+/// An alternative id of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderAlias {
+    /// The id.
+    pub alias_id: String,
+    /// Its kind, e.g. `SELLER_ORDER_ID`.
+    pub alias_type: String,
+}
+
+/// The channel an order came from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SalesChannel {
+    /// `AMAZON` or `NON_AMAZON`.
+    pub channel_name: String,
+    /// Marketplace id.
+    #[serde(default)]
+    pub marketplace_id: Option<String>,
+    /// Marketplace name, e.g. `Amazon.de`.
+    #[serde(default)]
+    pub marketplace_name: Option<String>,
+}
+
+/// Buyer details.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Buyer {
+    /// Buyer name.
+    #[serde(default)]
+    pub buyer_name: Option<String>,
+    /// Anonymised buyer email.
+    #[serde(default)]
+    pub buyer_email: Option<String>,
+    /// Company name (business orders).
+    #[serde(default)]
+    pub buyer_company_name: Option<String>,
+    /// Purchase order number (business orders).
+    #[serde(default)]
+    pub buyer_purchase_order_number: Option<String>,
+}
+
+/// Recipient of the order.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recipient {
+    /// Delivery address.
+    #[serde(default)]
+    pub delivery_address: Option<Address>,
+}
+
+/// A postal address.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Address {
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Company.
+    #[serde(default)]
+    pub company_name: Option<String>,
+    /// Line 1.
+    #[serde(default)]
+    pub address_line1: Option<String>,
+    /// Line 2.
+    #[serde(default)]
+    pub address_line2: Option<String>,
+    /// Line 3.
+    #[serde(default)]
+    pub address_line3: Option<String>,
+    /// City.
+    #[serde(default)]
+    pub city: Option<String>,
+    /// State or region.
+    #[serde(default)]
+    pub state_or_region: Option<String>,
+    /// Postal code.
+    #[serde(default)]
+    pub postal_code: Option<String>,
+    /// ISO country code.
+    #[serde(default)]
+    pub country_code: Option<String>,
+    /// Phone.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// Order-level proceeds.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderProceeds {
+    /// Grand total paid by the buyer.
+    #[serde(default)]
+    pub grand_total: Option<Money>,
+    /// Totals per category.
+    #[serde(default)]
+    pub breakdowns: Vec<ProceedsBreakdown>,
+}
+
+/// Proceeds of one category (`ITEM`, `SHIPPING`, `TAX`, `DISCOUNT`, …).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProceedsBreakdown {
+    /// Category.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Amount.
+    pub subtotal: Money,
+    /// Finer breakdown (items only).
+    #[serde(default)]
+    pub detailed_breakdowns: Vec<DetailedBreakdown>,
+}
+
+/// A sub-category amount.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DetailedBreakdown {
+    /// Sub-category.
+    #[serde(default)]
+    pub subtype: Option<String>,
+    /// Amount.
+    pub value: Money,
+}
+
+/// Order fulfilment information.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderFulfillment {
+    /// Status.
+    pub fulfillment_status: FulfillmentStatus,
+    /// Who fulfils.
+    #[serde(default)]
+    pub fulfilled_by: Option<FulfilledBy>,
+    /// Service level, e.g. `STANDARD`.
+    #[serde(default)]
+    pub fulfillment_service_level: Option<String>,
+}
+
+/// One line of an order.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct OrderItem {
+    /// Amazon's order item id.
+    pub order_item_id: String,
+    /// Quantity ordered.
+    pub quantity_ordered: u32,
+    /// The product sold.
+    pub product: Product,
+    /// Proceeds of the item (with `includedData=PROCEEDS`).
+    #[serde(default)]
+    pub proceeds: Option<ItemProceeds>,
+    /// Quantities fulfilled (with `includedData=FULFILLMENT`).
+    #[serde(default)]
+    pub fulfillment: Option<ItemFulfillment>,
+    /// Promotions applied.
+    #[serde(default)]
+    pub promotion: Option<ItemPromotion>,
+    /// Programs such as `TRANSPARENCY`.
+    #[serde(default)]
+    pub programs: Vec<String>,
+}
+
+/// The product of an order line.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Product {
+    /// ASIN.
+    #[serde(default)]
+    pub asin: Option<String>,
+    /// Title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Seller SKU.
+    #[serde(default)]
+    pub seller_sku: Option<Sku>,
+    /// Unit price.
+    #[serde(default)]
+    pub price: Option<ItemPrice>,
+    /// Serial numbers (FBA).
+    #[serde(default)]
+    pub serial_numbers: Vec<String>,
+}
+
+/// Price of a product.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemPrice {
+    /// Price of one unit.
+    #[serde(default)]
+    pub unit_price: Option<Money>,
+    /// `BusinessPrice` for B2B prices.
+    #[serde(default)]
+    pub price_designation: Option<String>,
+}
+
+/// Proceeds of one order line.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemProceeds {
+    /// Total for the line.
+    #[serde(default)]
+    pub proceeds_total: Option<Money>,
+    /// Per category.
+    #[serde(default)]
+    pub breakdowns: Vec<ProceedsBreakdown>,
+}
+
+/// Fulfilled and unfulfilled quantities.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemFulfillment {
+    /// Shipped quantity.
+    #[serde(default)]
+    pub quantity_fulfilled: Option<u32>,
+    /// Not yet shipped quantity.
+    #[serde(default)]
+    pub quantity_unfulfilled: Option<u32>,
+}
+
+/// Promotions applied to a line.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemPromotion {
+    /// Promotion ids.
+    #[serde(default)]
+    pub breakdowns: Vec<PromotionBreakdown>,
+}
+
+/// One promotion.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromotionBreakdown {
+    /// Promotion id.
+    #[serde(default)]
+    pub promotion_id: Option<String>,
+}
+
+/// Which timestamp an order search filters on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderWindow {
+    /// Orders created in `[after, before)`.
+    Created {
+        /// Start (inclusive).
+        after: DateTime<Utc>,
+        /// End; absent means Amazon's default (now − 2 min).
+        before: Option<DateTime<Utc>>,
+    },
+    /// Orders changed in `[after, before)`.
+    LastUpdated {
+        /// Start (inclusive).
+        after: DateTime<Utc>,
+        /// End; absent means Amazon's default (now − 2 min).
+        before: Option<DateTime<Utc>>,
+    },
+}
+
+/// The filters of an order search. Pagination repeats them unchanged.
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub struct OrderSearch {
+    /// Time window.
+    pub window: OrderWindow,
+    /// Marketplaces (≤ 50; required by v0).
+    pub marketplace_ids: Vec<String>,
+    /// Status filter.
+    pub fulfillment_statuses: Vec<FulfillmentStatus>,
+    /// Fulfilment channel filter.
+    pub fulfilled_by: Vec<FulfilledBy>,
+    /// Extra data sets to include.
+    pub included_data: Vec<IncludedData>,
+    /// Page size, 1–100.
+    pub max_results_per_page: Option<u32>,
+}
+
+impl OrderSearch {
+    /// Orders created since `after`.
+    pub fn created_after(after: DateTime<Utc>) -> Self {
+        Self::with_window(OrderWindow::Created {
+            after,
+            before: None,
+        })
+    }
+
+    /// Orders changed since `after` (the incremental-sync window).
+    pub fn last_updated_after(after: DateTime<Utc>) -> Self {
+        Self::with_window(OrderWindow::LastUpdated {
+            after,
+            before: None,
+        })
+    }
+
+    fn with_window(window: OrderWindow) -> Self {
+        OrderSearch {
+            window,
+            marketplace_ids: Vec::new(),
+            fulfillment_statuses: Vec::new(),
+            fulfilled_by: Vec::new(),
+            included_data: Vec::new(),
+            max_results_per_page: None,
+        }
+    }
+
+    /// Ends the window at `before` (clamped to now − 2 min when sent).
+    pub fn before(mut self, before: DateTime<Utc>) -> Self {
+        match &mut self.window {
+            OrderWindow::Created { before: b, .. } | OrderWindow::LastUpdated { before: b, .. } => {
+                *b = Some(before)
+            }
+        }
+        self
+    }
+
+    /// Restricts to marketplaces.
+    pub fn marketplace_ids<S: Into<String>>(mut self, ids: impl IntoIterator<Item = S>) -> Self {
+        self.marketplace_ids = ids.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Restricts to statuses.
+    pub fn fulfillment_statuses(
+        mut self,
+        statuses: impl IntoIterator<Item = FulfillmentStatus>,
+    ) -> Self {
+        self.fulfillment_statuses = statuses.into_iter().collect();
+        self
+    }
+
+    /// Restricts to a fulfilment channel.
+    pub fn fulfilled_by(mut self, by: impl IntoIterator<Item = FulfilledBy>) -> Self {
+        self.fulfilled_by = by.into_iter().collect();
+        self
+    }
+
+    /// Requests extra data sets.
+    pub fn included_data(mut self, data: impl IntoIterator<Item = IncludedData>) -> Self {
+        self.included_data = data.into_iter().collect();
+        self
+    }
+
+    /// Sets the page size (1–100).
+    pub fn max_results_per_page(mut self, n: u32) -> Self {
+        self.max_results_per_page = Some(n);
+        self
+    }
+
+    /// Returns the search with its window end clamped to `now - 2 min` (Amazon rejects later
+    /// ends) and checks that the window is not empty.
+    pub fn clamped(mut self, now: DateTime<Utc>) -> Result<Self> {
+        let latest = now - MIN_DATA_AGE;
+        let (after, before) = match &mut self.window {
+            OrderWindow::Created { after, before } | OrderWindow::LastUpdated { after, before } => {
+                (after, before)
+            }
+        };
+        if let Some(b) = before.as_mut()
+            && *b > latest
+        {
+            *b = latest;
+        }
+        let end = before.unwrap_or(latest);
+        if *after >= end {
+            return Err(Error::InvalidArgument(format!(
+                "order window starts at {} but data is only available until {}",
+                iso(*after),
+                iso(end)
+            )));
+        }
+        if let Some(n) = self.max_results_per_page
+            && !(1..=100).contains(&n)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "max_results_per_page must be 1..=100, got {n}"
+            )));
+        }
+        if self.marketplace_ids.len() > 50 {
+            return Err(Error::InvalidArgument("at most 50 marketplace ids".into()));
+        }
+        Ok(self)
+    }
+}
+
+/// One page of `searchOrders`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchOrdersResponse {
+    /// Orders on this page.
+    pub orders: Vec<Order>,
+    /// Pagination (absent on the last page).
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+    /// End of the created window Amazon applied.
+    #[serde(default, deserialize_with = "crate::types::lenient_datetime")]
+    pub created_before: Option<DateTime<Utc>>,
+    /// End of the last-updated window Amazon applied.
+    #[serde(default, deserialize_with = "crate::types::lenient_datetime")]
+    pub last_updated_before: Option<DateTime<Utc>>,
+}
+
+/// Pagination of a v2026 response.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pagination {
+    /// Token for the next page (valid 24 h).
+    #[serde(default)]
+    pub next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GetOrderResponse {
+    order: Order,
+}
+
+impl SpApiClient {
+    /// `searchOrders`, one page. Pass the same `search` and the previous page's token to get the
+    /// next page; the window is clamped to now − 2 min only on the first page so that the
+    /// parameters stay unchanged across pages.
+    pub async fn search_orders_page(
+        &self,
+        search: &OrderSearch,
+        pagination_token: Option<&str>,
+    ) -> Result<SearchOrdersResponse> {
+        let search = match pagination_token {
+            None => search.clone().clamped(Utc::now())?,
+            Some(_) => search.clone(),
+        };
+        let (after_key, before_key, after, before) = match search.window {
+            OrderWindow::Created { after, before } => {
+                ("createdAfter", "createdBefore", after, before)
+            }
+            OrderWindow::LastUpdated { after, before } => {
+                ("lastUpdatedAfter", "lastUpdatedBefore", after, before)
+            }
+        };
+        let request = ApiRequest::get(Operation::SearchOrders, "/orders/2026-01-01/orders")
+            .query(after_key, iso(after))
+            .query_opt(before_key, before.map(iso))
+            .query_list(
+                "fulfillmentStatuses",
+                &search
+                    .fulfillment_statuses
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .query_list("marketplaceIds", &search.marketplace_ids)
+            .query_list(
+                "fulfilledBy",
+                &search
+                    .fulfilled_by
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .query_opt(
+                "maxResultsPerPage",
+                search.max_results_per_page.map(|n| n.to_string()),
+            )
+            .query_list(
+                "includedData",
+                &search
+                    .included_data
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .query_opt("paginationToken", pagination_token);
+        self.send_json(request).await
+    }
+
+    /// `searchOrders` as a stream of orders across all pages (window clamped once, up front,
+    /// so every page is requested with identical parameters).
+    pub fn search_orders(
+        &self,
+        search: OrderSearch,
+    ) -> impl Stream<Item = Result<Order>> + Send + 'static {
+        let client = self.clone();
+        let clamped = search.clamped(Utc::now()).map_err(|e| e.to_string());
+        paginate(move |token: Option<String>| {
+            let client = client.clone();
+            let clamped = clamped.clone();
+            async move {
+                let search = clamped.map_err(Error::InvalidArgument)?;
+                let page = client.search_orders_page(&search, token.as_deref()).await?;
+                Ok(Page {
+                    items: page.orders,
+                    next_token: page.pagination.and_then(|p| p.next_token),
+                })
+            }
+        })
+    }
+
+    /// `getOrder` (v2026): one order with its items.
+    pub async fn get_order(
+        &self,
+        order_id: &AmazonOrderId,
+        included_data: &[IncludedData],
+    ) -> Result<Order> {
+        let request = ApiRequest::get(
+            Operation::GetOrder,
+            format!(
+                "/orders/2026-01-01/orders/{}",
+                encode_segment(order_id.as_str())
+            ),
+        )
+        .query_list(
+            "includedData",
+            &included_data.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        );
+        let response: GetOrderResponse = self.send_json(request).await?;
+        Ok(response.order)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn window_end_is_clamped_to_two_minutes_before_now() {
+        let now = t("2026-05-01T12:00:00Z");
+        let s = OrderSearch::last_updated_after(t("2026-05-01T00:00:00Z"))
+            .before(t("2026-05-01T11:59:30Z"))
+            .clamped(now)
+            .unwrap();
+        assert_eq!(
+            s.window,
+            OrderWindow::LastUpdated {
+                after: t("2026-05-01T00:00:00Z"),
+                before: Some(t("2026-05-01T11:58:00Z"))
+            }
+        );
+    }
+
+    #[test]
+    fn window_starting_after_available_data_is_rejected() {
+        let now = t("2026-05-01T12:00:00Z");
+        let err = OrderSearch::created_after(t("2026-05-01T11:59:00Z"))
+            .clamped(now)
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)));
+    }
+}

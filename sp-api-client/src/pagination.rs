@@ -1,0 +1,38 @@
+//! Turns a page-at-a-time call into a `Stream` of items.
+
+use std::future::Future;
+
+use futures::stream::{self, Stream, TryStreamExt};
+
+use crate::error::Result;
+use crate::types::Page;
+
+/// Streams every item of every page: `fetch(None)` gives the first page, `fetch(Some(token))`
+/// the following ones, until a page has no (or an empty) next token.
+pub(crate) fn paginate<T, F, Fut>(fetch: F) -> impl Stream<Item = Result<T>> + Send
+where
+    T: Send,
+    F: FnMut(Option<String>) -> Fut + Send,
+    Fut: Future<Output = Result<Page<T>>> + Send,
+{
+    enum Cursor {
+        First,
+        Next(String),
+        Done,
+    }
+    stream::try_unfold((fetch, Cursor::First), |(mut fetch, cursor)| async move {
+        let token = match cursor {
+            Cursor::Done => return Ok::<_, crate::error::Error>(None),
+            Cursor::First => None,
+            Cursor::Next(t) => Some(t),
+        };
+        let page = fetch(token).await?;
+        let next = match page.next_token {
+            Some(t) if !t.is_empty() => Cursor::Next(t),
+            _ => Cursor::Done,
+        };
+        Ok(Some((page.items, (fetch, next))))
+    })
+    .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
+    .try_flatten()
+}

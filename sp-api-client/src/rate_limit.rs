@@ -1,0 +1,267 @@
+//! Client-side token buckets, one per (seller, region, operation), seeded with Amazon's published
+//! usage plans and adjusted from `x-amzn-RateLimit-Limit`. Calls wait for a token instead of
+//! being rejected, so a burst is paced rather than answered with 429s.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Every SP-API operation this crate calls, with Amazon's default usage plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Orders 2026-01-01 `searchOrders`.
+    SearchOrders,
+    /// Orders 2026-01-01 `getOrder`.
+    GetOrder,
+    /// Orders v0 `getOrders` (deprecated by Amazon).
+    GetOrdersV0,
+    /// Orders v0 `getOrderItems` (deprecated by Amazon).
+    GetOrderItemsV0,
+    /// Reports `getReports`.
+    GetReports,
+    /// Reports `getReport`.
+    GetReport,
+    /// Reports `createReport`.
+    CreateReport,
+    /// Reports `cancelReport`.
+    CancelReport,
+    /// Reports `getReportDocument`.
+    GetReportDocument,
+    /// Listings Items `getListingsItem`.
+    GetListingsItem,
+    /// Listings Items `patchListingsItem`.
+    PatchListingsItem,
+    /// Feeds `createFeedDocument`.
+    CreateFeedDocument,
+    /// Feeds `createFeed`.
+    CreateFeed,
+    /// Feeds `getFeed`.
+    GetFeed,
+    /// Feeds `getFeedDocument`.
+    GetFeedDocument,
+    /// Sellers `getMarketplaceParticipations`.
+    GetMarketplaceParticipations,
+    /// Finances v0 `listFinancialEventGroups`.
+    ListFinancialEventGroups,
+    /// Finances 2024-06-19 `listTransactions`.
+    ListTransactions,
+    /// Download of a pre-signed report or feed document URL (not rate limited by SP-API).
+    DownloadDocument,
+    /// Upload of a feed document to its pre-signed URL (not rate limited by SP-API).
+    UploadDocument,
+}
+
+impl Operation {
+    /// Amazon's operation id.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::SearchOrders => "searchOrders",
+            Operation::GetOrder => "getOrder",
+            Operation::GetOrdersV0 => "getOrders",
+            Operation::GetOrderItemsV0 => "getOrderItems",
+            Operation::GetReports => "getReports",
+            Operation::GetReport => "getReport",
+            Operation::CreateReport => "createReport",
+            Operation::CancelReport => "cancelReport",
+            Operation::GetReportDocument => "getReportDocument",
+            Operation::GetListingsItem => "getListingsItem",
+            Operation::PatchListingsItem => "patchListingsItem",
+            Operation::CreateFeedDocument => "createFeedDocument",
+            Operation::CreateFeed => "createFeed",
+            Operation::GetFeed => "getFeed",
+            Operation::GetFeedDocument => "getFeedDocument",
+            Operation::GetMarketplaceParticipations => "getMarketplaceParticipations",
+            Operation::ListFinancialEventGroups => "listFinancialEventGroups",
+            Operation::ListTransactions => "listTransactions",
+            Operation::DownloadDocument => "downloadDocument",
+            Operation::UploadDocument => "uploadDocument",
+        }
+    }
+
+    /// Amazon's published default usage plan: (requests per second, burst). `None` for calls
+    /// that do not go to SP-API.
+    pub fn default_plan(self) -> Option<UsagePlan> {
+        let (rate, burst) = match self {
+            Operation::SearchOrders => (0.0056, 20),
+            Operation::GetOrder => (0.5, 30),
+            Operation::GetOrdersV0 => (0.0167, 20),
+            Operation::GetOrderItemsV0 => (0.5, 30),
+            Operation::GetReports | Operation::CancelReport => (0.0222, 10),
+            Operation::GetReport => (2.0, 15),
+            Operation::CreateReport | Operation::GetReportDocument => (0.0167, 15),
+            // The model says burst 10; the per-API rate-limit page says 5: take the lower.
+            Operation::GetListingsItem | Operation::PatchListingsItem => (5.0, 5),
+            Operation::CreateFeedDocument => (0.5, 15),
+            Operation::CreateFeed => (0.0083, 15),
+            Operation::GetFeed => (2.0, 15),
+            Operation::GetFeedDocument => (0.0222, 10),
+            Operation::GetMarketplaceParticipations => (0.016, 15),
+            Operation::ListFinancialEventGroups => (0.5, 30),
+            Operation::ListTransactions => (0.5, 10),
+            Operation::DownloadDocument | Operation::UploadDocument => return None,
+        };
+        Some(UsagePlan { rate, burst })
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A token-bucket usage plan: `rate` tokens per second up to `burst`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UsagePlan {
+    /// Sustained requests per second.
+    pub rate: f64,
+    /// Bucket size.
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct BucketKey {
+    pub(crate) seller: Arc<str>,
+    pub(crate) region: Arc<str>,
+    pub(crate) operation: Operation,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    rate: f64,
+    burst: f64,
+    // May go negative: callers reserve a token and sleep until it exists, which keeps them
+    // in arrival order without a wake-up loop.
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.last = now;
+    }
+}
+
+/// The set of token buckets. Every clone of a client shares it; pass one to several builders to
+/// share buckets between clients that act for the same seller.
+#[derive(Debug, Clone, Default)]
+pub struct RateLimiter {
+    buckets: Arc<Mutex<HashMap<BucketKey, Bucket>>>,
+}
+
+impl RateLimiter {
+    /// An empty set of buckets; each is created full on first use.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with_bucket<R>(&self, key: &BucketKey, f: impl FnOnce(&mut Bucket) -> R) -> Option<R> {
+        let plan = key.operation.default_plan()?;
+        let mut map = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+        let bucket = map.entry(key.clone()).or_insert_with(|| Bucket {
+            rate: plan.rate,
+            burst: f64::from(plan.burst),
+            tokens: f64::from(plan.burst),
+            last: now,
+        });
+        bucket.refill(now);
+        Some(f(bucket))
+    }
+
+    /// Takes one token, sleeping until it is available.
+    pub(crate) async fn acquire(&self, key: &BucketKey) {
+        let wait = self
+            .with_bucket(key, |b| {
+                b.tokens -= 1.0;
+                if b.tokens >= 0.0 {
+                    Duration::ZERO
+                } else {
+                    Duration::from_secs_f64(-b.tokens / b.rate)
+                }
+            })
+            .unwrap_or(Duration::ZERO);
+        if !wait.is_zero() {
+            tracing::debug!(operation = %key.operation, ?wait, "waiting for a rate-limit token");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Current sustained rate of a bucket (requests per second).
+    pub(crate) fn rate(&self, key: &BucketKey) -> Option<f64> {
+        self.with_bucket(key, |b| b.rate)
+    }
+
+    /// Adopts the rate Amazon reported in `x-amzn-RateLimit-Limit`.
+    pub(crate) fn observe_limit(&self, key: &BucketKey, rate: f64) {
+        if rate.is_finite() && rate > 0.0 {
+            self.with_bucket(key, |b| {
+                if (b.rate - rate).abs() > f64::EPSILON {
+                    tracing::debug!(operation = %key.operation, old = b.rate, new = rate, "rate limit updated from header");
+                    b.rate = rate;
+                }
+            });
+        }
+    }
+
+    /// Amazon said 429: our bucket was fuller than Amazon's, so empty it.
+    pub(crate) fn throttled(&self, key: &BucketKey) {
+        self.with_bucket(key, |b| b.tokens = b.tokens.min(0.0));
+    }
+
+    /// The current rate of `operation` for a seller and region, as seen by this limiter.
+    pub fn current_rate(&self, seller: &str, region: &str, operation: Operation) -> Option<f64> {
+        self.rate(&BucketKey {
+            seller: seller.into(),
+            region: region.into(),
+            operation,
+        })
+    }
+}
+
+/// Retry policy for throttling (429) and server errors (500/502/503/504).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts in total, including the first (at least 1).
+    pub max_attempts: u32,
+    /// Smallest delay before a retry; the delay is never below 1/rate of the operation.
+    pub base_delay: Duration,
+    /// Largest delay between two attempts (raised to 1/rate if that is longer).
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(300),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay before attempt `failed_attempts + 1`: at least 1/rate, doubled per failure, capped,
+    /// plus up to 25 % jitter.
+    pub fn delay(&self, failed_attempts: u32, rate: Option<f64>) -> Duration {
+        let per_token = rate
+            .filter(|r| *r > 0.0)
+            .map(|r| Duration::from_secs_f64(1.0 / r))
+            .unwrap_or(Duration::ZERO);
+        let floor = self.base_delay.max(per_token);
+        let exp = failed_attempts.saturating_sub(1).min(16);
+        let cap = self.max_delay.max(per_token);
+        let delay = floor.saturating_mul(1 << exp).min(cap);
+        let jitter = delay.mul_f64(rand::random::<f64>() * 0.25);
+        delay + jitter
+    }
+}
