@@ -196,10 +196,11 @@ fn order_rows(
     period: Duration,
     out: &mut Vec<SynthRow>,
 ) {
+    // Unique per order (the last group counts orders), random-looking like Amazon's 3-7-7 ids.
     let order_id = format!(
         "{:03}-{:07}-{:07}",
-        300 + n % 700,
-        (n * 7919) % 10_000_000,
+        302 + rng.below(5),
+        rng.below(10_000_000),
         n % 10_000_000
     );
     let posted = opts.start + Duration::seconds(rng.below(period.num_seconds() as u64) as i64);
@@ -209,19 +210,18 @@ fn order_rows(
     let qty = 1 + rng.below(3) as u32;
     let principal = rng.money(500, 25_000) * Decimal::from(qty);
     let tax = (principal * Decimal::new(19, 2)).round_dp(2);
-    let mut row =
-        |tt: &'static str, at: &'static str, ad: &'static str, amount: Decimal| SynthRow {
-            transaction_type: tt,
-            order_id: order_id.clone(),
-            adjustment_id: String::new(),
-            amount_type: at,
-            amount_description: ad,
-            amount,
-            fulfillment,
-            posted,
-            sku: sku.clone(),
-            quantity: Some(qty),
-        };
+    let row = |tt: &'static str, at: &'static str, ad: &'static str, amount: Decimal| SynthRow {
+        transaction_type: tt,
+        order_id: order_id.clone(),
+        adjustment_id: String::new(),
+        amount_type: at,
+        amount_description: ad,
+        amount,
+        fulfillment,
+        posted,
+        sku: sku.clone(),
+        quantity: Some(qty),
+    };
     out.push(row("Order", "ItemPrice", "Principal", principal));
     out.push(row("Order", "ItemPrice", "Tax", tax));
     let shipping = rng.chance(25).then(|| rng.money(199, 699));
@@ -265,7 +265,7 @@ fn order_rows(
     }
     if rng.chance(5) {
         // Refunded in the same period.
-        let mut refund = |at: &'static str, ad: &'static str, amount: Decimal| SynthRow {
+        let refund = |at: &'static str, ad: &'static str, amount: Decimal| SynthRow {
             transaction_type: "Refund",
             order_id: order_id.clone(),
             adjustment_id: format!("amzn1:crow:{n:x}+/R"),
@@ -297,7 +297,7 @@ fn order_rows(
 
 fn period_rows(opts: &SynthOptions, rng: &mut Rng, period: Duration, out: &mut Vec<SynthRow>) {
     let end = opts.start + period;
-    let mut other =
+    let other =
         |tt: &'static str, at: &'static str, ad: &'static str, amount: Decimal, posted| SynthRow {
             transaction_type: tt,
             order_id: String::new(),
