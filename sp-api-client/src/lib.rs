@@ -59,6 +59,7 @@ pub mod client;
 pub mod document;
 pub mod error;
 pub mod orders;
+pub mod orders_v0;
 mod pagination;
 pub mod rate_limit;
 pub mod region;
