@@ -74,7 +74,7 @@ fn preview(file: Option<PathBuf>, mapping: Option<PathBuf>, format: Format) -> R
         None => (SAMPLE_NAME.to_owned(), Box::new(SAMPLE.as_bytes())),
     };
     let postings = map_settlement(BufReader::with_capacity(1 << 18, input), &table)
-        .with_context(|| format!("{name}"))?;
+        .with_context(|| name.clone())?;
     let text = match format {
         Format::Json => serde_json::to_string_pretty(&postings)? + "\n",
         Format::Table => render_table(&name, &postings),
