@@ -169,8 +169,8 @@ fn render_operation(out: &mut Vec<u8>, base_path: &str, op: &Operation) {
         out.extend_from_slice(format!("Content-ID: {id}\r\n").as_bytes());
     }
     out.extend_from_slice(b"\r\n");
-    // `$n` references and absolute paths stay as given; everything else is under the base path.
-    let target = if op.path.starts_with('/') || op.path.starts_with('$') {
+    // Relative paths, including `$n` references (`PATCH /b1s/v1/$1`), go under the base path.
+    let target = if op.path.starts_with('/') {
         op.path.clone()
     } else {
         format!("{base_path}{}", op.path)
