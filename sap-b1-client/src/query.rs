@@ -195,6 +195,11 @@ impl Filter {
         Filter(format!("not ({})", self.0))
     }
 
+    /// Records changed on or after `date` (`UpdateDate ge 'date'`).
+    pub fn changed_on_or_after(date: NaiveDate) -> Filter {
+        prop("UpdateDate").ge(date)
+    }
+
     /// Records changed at or after `date` + `time` using the `UpdateDate`/`UpdateTime` pair
     /// (Items, BusinessPartners, marketing documents). SAP compares times to the minute, so
     /// pair this with an overlap window and idempotent processing.
