@@ -359,7 +359,7 @@ impl<'t> Accumulator<'t> {
 
         // Receipts.
         let mut receipts = Vec::new();
-        for (order_id, order) in &self.orders {
+        for (order_id, order) in self.orders.drain() {
             for (period, sum) in &order.receipts {
                 receipts.push(Receipt {
                     order_id: order_id.clone(),
