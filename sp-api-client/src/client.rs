@@ -336,7 +336,9 @@ pub(crate) struct ApiRequest {
     pub(crate) method: Method,
     pub(crate) path: String,
     pub(crate) query: Vec<(&'static str, String)>,
-    pub(crate) body: Option<serde_json::Value>,
+    /// JSON body, serialised once up front so that exact decimals written as raw JSON numbers
+    /// survive (a `serde_json::Value` would turn them into floats).
+    pub(crate) body: Option<Vec<u8>>,
 }
 
 impl ApiRequest {
@@ -379,9 +381,12 @@ impl ApiRequest {
         self.query(key, joined)
     }
 
-    pub(crate) fn json(mut self, body: serde_json::Value) -> Self {
-        self.body = Some(body);
-        self
+    pub(crate) fn json<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
+        let bytes = serde_json::to_vec(body).map_err(|e| {
+            Error::InvalidArgument(format!("cannot serialise {} body: {e}", self.operation))
+        })?;
+        self.body = Some(bytes);
+        Ok(self)
     }
 
     fn idempotency(&self) -> Idempotency {
@@ -499,7 +504,9 @@ impl SpApiClient {
             access.set_sensitive(true);
             builder = builder.header("x-amz-access-token", access);
             if let Some(body) = &request.body {
-                builder = builder.json(body);
+                builder = builder
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
             }
             let outcome = match builder.send().await {
                 Ok(response) => {

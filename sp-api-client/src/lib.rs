@@ -54,16 +54,22 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod auth;
 pub mod client;
 pub mod document;
 pub mod error;
+pub mod feeds;
+pub mod finances;
+pub mod listings;
 pub mod orders;
 pub mod orders_v0;
 mod pagination;
 pub mod rate_limit;
 pub mod region;
 pub mod reports;
+pub mod sellers;
 pub mod types;
 
 pub use auth::{LwaCredentials, LwaError, LwaErrorCode};

@@ -379,7 +379,7 @@ impl SpApiClient {
             reqwest::Method::POST,
             "/reports/2021-06-30/reports",
         )
-        .json(body);
+        .json(&body)?;
         let created: CreateReportResponse = self.send_json(request).await?;
         Ok(ReportHandle::new(self.clone(), created.report_id))
     }
