@@ -1,1 +1,332 @@
-//! sandbox (skeleton: filled in by its issue).
+//! Faithful offline fakes of the SAP Business One Service Layer and of Amazon SP-API + LWA, served
+//! over real HTTP (axum) on loopback, backed by a seeded world.
+//!
+//! The fakes behave like the real systems as documented in the project's reference notes, not like
+//! our clients expect: cookies and idle expiry (401 / code 301), v1 vs v2 JSON, SAP-style
+//! validation errors, OData paging with nextLink, `$batch` changesets that roll back, LWA tokens
+//! that expire, per-operation token buckets with Amazon's published rates (scaled by a time
+//! knob), gzip report documents, settlements in V2 flat-file format with EU quirks.
+//!
+//! Layout:
+//! - [`sap`]: Service Layer (`session`, `odata`, `batch`, `entities`, `documents`, `validation`,
+//!   `wire`, generated property sets from the real `$metadata`).
+//! - [`amazon`]: LWA and SP-API (`lwa`, `ratelimit`, `orders`, `reports`, `listings`, `feeds`, `other`).
+//! - [`world`]: the seeded generator (catalog, orders, settlements, the matching SAP company).
+//! - [`faults`]: fault injection; [`inspect`]: the inspection API; [`serve`]: `sandbox serve`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), sandbox::SandboxError> {
+//! let sb = sandbox::Sandbox::start(sandbox::SandboxConfig { orders: 50, ..Default::default() }).await?;
+//! println!("SAP at {}, SP-API at {}", sb.sap_base_url(), sb.sp_api_base_url());
+//! sb.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+// Handlers return finished HTTP responses as their error type; boxing them buys nothing here.
+#![allow(clippy::result_large_err)]
+
+pub mod amazon;
+pub mod clock;
+pub mod faults;
+pub mod inspect;
+pub mod net;
+pub mod sap;
+pub mod serve;
+pub mod world;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use chrono::{DateTime, Utc};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use clock::Clock;
+use faults::Faults;
+use net::KillableListener;
+use world::World;
+
+/// Demo credentials both fakes accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// SAP `CompanyDB`.
+    pub sap_company_db: String,
+    /// SAP `UserName`.
+    pub sap_user: String,
+    /// SAP `Password`.
+    pub sap_password: String,
+    /// LWA client id.
+    pub lwa_client_id: String,
+    /// LWA client secret.
+    pub lwa_client_secret: String,
+    /// LWA refresh token.
+    pub lwa_refresh_token: String,
+}
+
+impl Default for Credentials {
+    fn default() -> Self {
+        Self {
+            sap_company_db: "SBODEMO_SANDBOX".into(),
+            sap_user: "manager".into(),
+            sap_password: "sandbox".into(),
+            lwa_client_id: "amzn1.application-oa2-client.sandbox0000000000000000000000".into(),
+            lwa_client_secret: "amzn1.oa2-cs.v1.sandboxsecret00000000000000000000000000000000"
+                .into(),
+            lwa_refresh_token: "Atzr|IwEBISandboxRefreshToken0000000000000000000000000000".into(),
+        }
+    }
+}
+
+/// How to start the sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// World seed.
+    pub seed: u64,
+    /// Number of orders in the world.
+    pub orders: usize,
+    /// First port (Service Layer); SP-API uses the next one. 0 = ephemeral ports.
+    pub port: u16,
+    /// Multiplies Amazon's refill rates (1 = Amazon's real numbers).
+    pub time_scale: f64,
+    /// Service Layer idle timeout (`SessionTimeout`, default 30 min).
+    pub sap_session_timeout: chrono::Duration,
+    /// Latency added to every Service Layer request (inside the per-session queue).
+    pub sap_latency: Duration,
+    /// Latency added to every SP-API request.
+    pub sp_api_latency: Duration,
+    /// Service Layer default page size (b1s.conf `PageSize`, default 20).
+    pub sap_page_size: usize,
+    /// Sandbox time at start (default: now). The world's history ends here.
+    pub start_time: Option<DateTime<Utc>>,
+    /// Charset announced on report documents.
+    pub report_charset: String,
+    /// Credentials.
+    pub credentials: Credentials,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            orders: 200,
+            port: 0,
+            time_scale: 1.0,
+            sap_session_timeout: chrono::Duration::minutes(30),
+            sap_latency: Duration::ZERO,
+            sp_api_latency: Duration::ZERO,
+            sap_page_size: 20,
+            start_time: None,
+            report_charset: "UTF-8".into(),
+            credentials: Credentials::default(),
+        }
+    }
+}
+
+/// Errors starting the sandbox.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// A port could not be bound.
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// State shared by both fakes.
+#[derive(Debug)]
+pub struct Shared {
+    pub(crate) config: SandboxConfig,
+    pub(crate) clock: Clock,
+    pub(crate) faults: Faults,
+    pub(crate) sap: sap::SapState,
+    pub(crate) amazon: amazon::AmazonState,
+    pub(crate) world: RwLock<Arc<World>>,
+    sap_origin: OnceLock<String>,
+    amazon_origin: OnceLock<String>,
+    counter: AtomicU64,
+    pub(crate) rng: Mutex<rand::rngs::StdRng>,
+}
+
+impl Shared {
+    pub(crate) fn sap_origin(&self) -> &str {
+        self.sap_origin.get().map_or("", String::as_str)
+    }
+
+    pub(crate) fn amazon_origin(&self) -> &str {
+        self.amazon_origin.get().map_or("", String::as_str)
+    }
+
+    pub(crate) fn next_counter(&self) -> u64 {
+        self.counter.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn world(&self) -> Arc<World> {
+        self.world.read().expect("world lock").clone()
+    }
+
+    pub(crate) fn sap_login(&self) -> sap::session::Login {
+        let c = &self.config.credentials;
+        sap::session::Login {
+            company_db: c.sap_company_db.clone(),
+            user: c.sap_user.clone(),
+            password: c.sap_password.clone(),
+        }
+    }
+}
+
+/// A running sandbox: both fakes, their URLs, credentials and the inspection / fault API.
+#[derive(Debug)]
+pub struct Sandbox {
+    pub(crate) shared: Arc<Shared>,
+    sap_addr: SocketAddr,
+    amazon_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+async fn bind(port: u16) -> Result<TcpListener, SandboxError> {
+    let addr = format!("127.0.0.1:{port}");
+    TcpListener::bind(&addr)
+        .await
+        .map_err(|source| SandboxError::Bind { addr, source })
+}
+
+fn spawn(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let app = router.into_make_service_with_connect_info::<net::Conn>();
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(KillableListener(listener), app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "sandbox server stopped");
+        }
+    })
+}
+
+impl Sandbox {
+    /// Generates the world and starts both fakes on loopback.
+    pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        use rand::SeedableRng;
+        let start = config.start_time.unwrap_or_else(Utc::now);
+        let world = Arc::new(World::generate(config.seed, config.orders, start));
+        let sap_listener = bind(config.port).await?;
+        let amazon_listener = bind(if config.port == 0 {
+            0
+        } else {
+            config.port.saturating_add(1)
+        })
+        .await?;
+        let sap_addr = sap_listener
+            .local_addr()
+            .map_err(|source| SandboxError::Bind {
+                addr: "sap".into(),
+                source,
+            })?;
+        let amazon_addr = amazon_listener
+            .local_addr()
+            .map_err(|source| SandboxError::Bind {
+                addr: "amazon".into(),
+                source,
+            })?;
+        let shared = Arc::new(Shared {
+            clock: Clock::starting_at(start),
+            faults: Faults::new(config.seed),
+            sap: sap::SapState {
+                db: Mutex::new(world::sap_seed::seed(&world)),
+                sessions: sap::session::Sessions::new(config.seed, config.sap_session_timeout),
+                latency: config.sap_latency,
+                page_size: config.sap_page_size,
+            },
+            amazon: amazon::AmazonState::new(&config, &world),
+            world: RwLock::new(world),
+            sap_origin: OnceLock::new(),
+            amazon_origin: OnceLock::new(),
+            counter: AtomicU64::new(1),
+            rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xA11CE)),
+            config,
+        });
+        let _ = shared.sap_origin.set(format!("http://{sap_addr}"));
+        let _ = shared.amazon_origin.set(format!("http://{amazon_addr}"));
+        let (stop, rx) = watch::channel(false);
+        let tasks = vec![
+            spawn(sap_listener, sap_router(shared.clone()), rx.clone()),
+            spawn(amazon_listener, amazon::router(shared.clone()), rx),
+        ];
+        Ok(Sandbox {
+            shared,
+            sap_addr,
+            amazon_addr,
+            stop,
+            tasks,
+        })
+    }
+
+    /// Service Layer v2 root, e.g. `http://127.0.0.1:50000/b1s/v2` (`/b1s/v1` is served too).
+    pub fn sap_base_url(&self) -> String {
+        format!("http://{}/b1s/v2", self.sap_addr)
+    }
+
+    /// Service Layer origin (for `/ping/` and `/b1s/v1`).
+    pub fn sap_origin(&self) -> String {
+        format!("http://{}", self.sap_addr)
+    }
+
+    /// SP-API endpoint, e.g. `http://127.0.0.1:50001`.
+    pub fn sp_api_base_url(&self) -> String {
+        format!("http://{}", self.amazon_addr)
+    }
+
+    /// LWA token endpoint.
+    pub fn lwa_token_url(&self) -> String {
+        format!("http://{}/auth/o2/token", self.amazon_addr)
+    }
+
+    /// The accepted credentials.
+    pub fn credentials(&self) -> &Credentials {
+        &self.shared.config.credentials
+    }
+
+    /// The seller id (merchant token).
+    pub fn seller_id(&self) -> String {
+        self.shared.world().seller_id.clone()
+    }
+
+    /// The marketplace ids of the seller.
+    pub fn marketplace_ids(&self) -> Vec<String> {
+        self.shared
+            .world()
+            .marketplaces
+            .iter()
+            .map(|m| m.id.to_string())
+            .collect()
+    }
+
+    /// Stops both servers and waits for them.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+    }
+}
+
+fn sap_router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .fallback(sap::handle)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            faults::sap_layer,
+        ))
+        .with_state(shared)
+}

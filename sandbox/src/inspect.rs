@@ -1,0 +1,171 @@
+//! The inspection and control API tests use: read what the connector wrote into SAP, count
+//! duplicates, read the fake Amazon catalog, move the clock, inject faults, reset.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::Sandbox;
+use crate::amazon::listings::Listing;
+use crate::faults::FaultRule;
+use crate::sap::store::Key;
+use crate::world::World;
+use crate::world::settlement::to_flat_file_v2;
+
+impl Sandbox {
+    /// Every entity of a Service Layer set (stored form: dates `YYYY-MM-DD`).
+    pub fn sap_entities(&self, set: &str) -> Vec<Value> {
+        let db = self.shared.sap.db.lock().expect("db");
+        db.all(set).map(|(_, e)| Value::Object(e.clone())).collect()
+    }
+
+    /// One entity by key (`Key::Int(doc_entry)` or `Key::Str(code)`).
+    pub fn sap_entity(&self, set: &str, key: &Key) -> Option<Value> {
+        self.shared
+            .sap
+            .db
+            .lock()
+            .expect("db")
+            .get(set, key)
+            .map(|e| Value::Object(e.clone()))
+    }
+
+    /// Documents of a set whose `NumAtCard` equals `num_at_card`.
+    pub fn sap_by_num_at_card(&self, set: &str, num_at_card: &str) -> Vec<Value> {
+        self.sap_entities(set)
+            .into_iter()
+            .filter(|e| e.get("NumAtCard").and_then(Value::as_str) == Some(num_at_card))
+            .collect()
+    }
+
+    /// Number of entities in a set.
+    pub fn sap_count(&self, set: &str) -> usize {
+        self.shared.sap.db.lock().expect("db").count(set)
+    }
+
+    /// Values of `field` that occur more than once in `set`, with their counts (e.g.
+    /// `("Invoices", "NumAtCard")` or `("JournalEntries", "Reference")`).
+    pub fn sap_duplicates(&self, set: &str, field: &str) -> Vec<(String, usize)> {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for e in self.sap_entities(set) {
+            if let Some(v) = e
+                .get(field)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            {
+                *counts.entry(v.to_string()).or_default() += 1;
+            }
+        }
+        counts.into_iter().filter(|(_, n)| *n > 1).collect()
+    }
+
+    /// Number of live Service Layer sessions.
+    pub fn sap_session_count(&self) -> usize {
+        self.shared.sap.sessions.count()
+    }
+
+    /// Expires every Service Layer session (next call gets 401 / 301).
+    pub fn expire_sap_sessions(&self) {
+        self.shared.sap.sessions.expire_all();
+    }
+
+    /// Sets `InStock` of an item in a warehouse, like a stock movement (Items.UpdateDate unchanged).
+    pub fn set_item_stock(&self, item_code: &str, warehouse: &str, in_stock: i64) -> bool {
+        let mut db = self.shared.sap.db.lock().expect("db");
+        let key = Key::Str(item_code.to_string());
+        let Some(mut item) = db.get("Items", &key).cloned() else {
+            return false;
+        };
+        let Some(rows) = item
+            .get_mut("ItemWarehouseInfoCollection")
+            .and_then(Value::as_array_mut)
+        else {
+            return false;
+        };
+        let Some(row) = rows
+            .iter_mut()
+            .find(|r| r.get("WarehouseCode").and_then(Value::as_str) == Some(warehouse))
+        else {
+            return false;
+        };
+        row["InStock"] = Value::from(in_stock);
+        crate::sap::entities::refresh_item_totals(&mut item);
+        db.put(
+            "Items",
+            key,
+            item,
+            &mut crate::sap::store::UndoLog::default(),
+        );
+        true
+    }
+
+    /// The fake Amazon catalog.
+    pub fn catalog(&self) -> Vec<Listing> {
+        self.shared
+            .amazon
+            .catalog
+            .lock()
+            .expect("catalog")
+            .listings
+            .clone()
+    }
+
+    /// One listing.
+    pub fn listing(&self, sku: &str, marketplace_id: &str) -> Option<Listing> {
+        self.catalog()
+            .into_iter()
+            .find(|l| l.sku == sku && l.marketplace_id == marketplace_id)
+    }
+
+    /// The generated world.
+    pub fn world(&self) -> Arc<World> {
+        self.shared.world()
+    }
+
+    /// The V2 flat file of a settlement (what the report document holds, before gzip).
+    pub fn settlement_file(&self, settlement_id: &str) -> Option<String> {
+        let w = self.shared.world();
+        w.settlements
+            .iter()
+            .find(|s| s.id == settlement_id)
+            .map(|s| to_flat_file_v2(&w, s))
+    }
+
+    /// The sandbox time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.shared.clock.now()
+    }
+
+    /// Moves the sandbox time forward (token expiry, session idle timeout, settlements closing).
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        self.shared.clock.advance(by);
+    }
+
+    /// Makes the LWA refresh token answer `invalid_grant` (the seller revoked the app).
+    pub fn revoke_refresh_token(&self) {
+        *self.shared.amazon.revoked.lock().expect("revoked") = true;
+    }
+
+    /// Adds a fault rule.
+    pub fn add_fault(&self, rule: FaultRule) {
+        self.shared.faults.add(rule);
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
+    }
+
+    /// Back to the initial state: same world, fresh SAP company and catalog, no sessions, tokens
+    /// or faults, clock offset dropped.
+    pub fn reset(&self) {
+        let world = self.shared.world();
+        *self.shared.sap.db.lock().expect("db") = crate::world::sap_seed::seed(&world);
+        self.shared.sap.sessions.expire_all();
+        self.shared.amazon.reset(&world);
+        self.shared.faults.clear();
+        self.shared.clock.reset_offset();
+    }
+}

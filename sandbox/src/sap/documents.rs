@@ -1,0 +1,525 @@
+//! Marketing documents (Invoices, CreditNotes), IncomingPayments and JournalEntries: the checks
+//! SAP makes before adding them and the fields it fills in.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde_json::{Value, json};
+
+use super::entities::{Stamp, refresh_item_totals};
+use super::store::{Entity, Key, SapDb, SetDef, UndoLog};
+use super::validation::{decimal, number};
+use super::wire::SapError;
+
+/// Tax codes the fake company knows, with their rates in percent.
+pub const TAX_CODES: &[(&str, &str)] = &[
+    ("DE19", "19"),
+    ("DE7", "7"),
+    ("FR20", "20"),
+    ("FR55", "5.5"),
+    ("UK20", "20"),
+    ("UK0", "0"),
+    ("EX0", "0"),
+];
+
+fn rate(code: &str) -> Option<Decimal> {
+    TAX_CODES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .and_then(|(_, r)| r.parse().ok())
+}
+
+fn round2(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+}
+
+fn s<'a>(e: &'a Entity, k: &str) -> Option<&'a str> {
+    e.get(k).and_then(Value::as_str).filter(|x| !x.is_empty())
+}
+
+fn is_yes(e: &Entity, k: &str) -> bool {
+    s(e, k) == Some("tYES")
+}
+
+/// Checks a G/L account can take postings: it exists, is not a title account, is not inactive.
+pub fn check_account(db: &SapDb, code: &str) -> Result<(), SapError> {
+    let acct = db
+        .get("ChartOfAccounts", &Key::Str(code.to_string()))
+        .ok_or_else(|| SapError::not_found(400))?;
+    if !is_yes(acct, "ActiveAccount") {
+        return Err(SapError::rule(format!(
+            "Account '{code}' is a title account and cannot be used in transactions"
+        )));
+    }
+    if is_yes(acct, "FrozenFor") {
+        return Err(SapError::rule(format!("Account '{code}' is inactive")));
+    }
+    Ok(())
+}
+
+fn customer<'a>(db: &'a SapDb, e: &Entity) -> Result<&'a Entity, SapError> {
+    let code = s(e, "CardCode").ok_or_else(|| SapError::rule("Specify the BP code (CardCode)"))?;
+    let bp = db
+        .get("BusinessPartners", &Key::Str(code.to_string()))
+        .ok_or_else(|| SapError::not_found(400))?;
+    if s(bp, "Valid") == Some("tNO") || is_yes(bp, "Frozen") {
+        return Err(SapError::rule(format!(
+            "10001071 - Customer {code} is inactive"
+        )));
+    }
+    Ok(bp)
+}
+
+fn stamp_doc(e: &mut Entity, stamp: &Stamp, entry: i64, num: i64, key: &str) {
+    e.insert(key.into(), Value::from(entry));
+    e.insert("DocNum".into(), Value::from(num));
+    e.entry("DocDate")
+        .or_insert(Value::from(stamp.date.clone()));
+    let doc_date = e.get("DocDate").cloned().unwrap_or_default();
+    e.entry("DocDueDate").or_insert(doc_date.clone());
+    e.entry("TaxDate").or_insert(doc_date);
+    e.insert("CreationDate".into(), Value::from(stamp.date.clone()));
+    e.insert("UpdateDate".into(), Value::from(stamp.date.clone()));
+    e.insert("UpdateTime".into(), Value::from(stamp.time.clone()));
+    e.insert("DocTime".into(), Value::from(stamp.time[..5].to_string()));
+    e.insert("Series".into(), Value::from(1));
+    e.insert("HandWritten".into(), Value::from("tNO"));
+    e.insert("Cancelled".into(), Value::from("tNO"));
+}
+
+/// Adds an A/R invoice or credit note.
+pub fn create_document(
+    db: &mut SapDb,
+    def: &'static SetDef,
+    mut e: Entity,
+    stamp: &Stamp,
+    undo: &mut UndoLog,
+) -> Result<(Key, Entity), SapError> {
+    let bp = customer(db, &e)?.clone();
+    let table = if def.name == "Invoices" {
+        "INV1"
+    } else {
+        "RIN1"
+    };
+    let lines = e
+        .get("DocumentLines")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if lines.is_empty() {
+        return Err(SapError::rule(
+            "No matching records found; specify at least one document row",
+        ));
+    }
+    let price_list = bp.get("PriceListNum").and_then(Value::as_i64).unwrap_or(1);
+    let (mut net, mut tax) = (Decimal::ZERO, Decimal::ZERO);
+    let mut out_lines = Vec::with_capacity(lines.len());
+    let mut stock_moves = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let mut l = line.as_object().cloned().unwrap_or_default();
+        let code = s(&l, "ItemCode")
+            .ok_or_else(|| {
+                SapError::rule(format!(
+                    "Specify the item code [{table}.ItemCode][line: {}]",
+                    i + 1
+                ))
+            })?
+            .to_string();
+        let item = db
+            .get("Items", &Key::Str(code.clone()))
+            .ok_or_else(|| SapError::not_found(400))?;
+        if s(item, "Valid") == Some("tNO") || is_yes(item, "Frozen") {
+            return Err(SapError::rule(format!(
+                "Item '{code}' is inactive [{table}.ItemCode][line: {}]",
+                i + 1
+            )));
+        }
+        let qty = if l.contains_key("Quantity") {
+            decimal(l.get("Quantity"))
+        } else {
+            Decimal::ONE
+        };
+        if qty <= Decimal::ZERO {
+            return Err(SapError::rule(format!(
+                "Quantity must be positive [{table}.Quantity][line: {}]",
+                i + 1
+            )));
+        }
+        let list_price = item
+            .get("ItemPrices")
+            .and_then(Value::as_array)
+            .and_then(|ps| {
+                ps.iter()
+                    .find(|p| p.get("PriceList").and_then(Value::as_i64) == Some(price_list))
+            })
+            .map(|p| decimal(p.get("Price")))
+            .unwrap_or_default();
+        let unit = if l.contains_key("UnitPrice") {
+            decimal(l.get("UnitPrice"))
+        } else if l.contains_key("Price") {
+            decimal(l.get("Price"))
+        } else {
+            list_price
+        };
+        let disc = decimal(l.get("DiscountPercent"));
+        let price = round2(unit * (Decimal::ONE_HUNDRED - disc) / Decimal::ONE_HUNDRED);
+        let line_total = if l.contains_key("LineTotal") {
+            decimal(l.get("LineTotal"))
+        } else {
+            round2(price * qty)
+        };
+        let code_tax = s(&l, "TaxCode").or(s(&l, "VatGroup")).map(str::to_string);
+        let r = match &code_tax {
+            Some(c) => {
+                rate(c).ok_or_else(|| SapError::rule("10000180 - Specify valid tax code"))?
+            }
+            None => Decimal::ZERO,
+        };
+        let line_tax = round2(line_total * r / Decimal::ONE_HUNDRED);
+        net += line_total;
+        tax += line_tax;
+        let wh = s(&l, "WarehouseCode")
+            .or(s(item, "DefaultWarehouse"))
+            .unwrap_or("01")
+            .to_string();
+        if is_yes(item, "InventoryItem") {
+            stock_moves.push((code.clone(), wh.clone(), qty));
+        }
+        l.insert("LineNum".into(), Value::from(i as i64));
+        l.insert(
+            "ItemDescription".into(),
+            item.get("ItemName").cloned().unwrap_or_default(),
+        );
+        l.insert("Quantity".into(), number(qty));
+        l.insert("UnitPrice".into(), number(unit));
+        l.insert("Price".into(), number(price));
+        l.insert("LineTotal".into(), number(line_total));
+        l.insert("TaxTotal".into(), number(line_tax));
+        l.insert(
+            "PriceAfterVAT".into(),
+            number(round2(
+                price * (Decimal::ONE_HUNDRED + r) / Decimal::ONE_HUNDRED,
+            )),
+        );
+        l.insert("GrossTotal".into(), number(line_total + line_tax));
+        l.insert("WarehouseCode".into(), Value::from(wh));
+        l.insert("LineStatus".into(), Value::from("bost_Open"));
+        l.entry("AccountCode").or_insert(Value::from("4000"));
+        out_lines.push(Value::Object(l));
+    }
+    let mut expenses = Vec::new();
+    for (i, x) in e
+        .get("DocumentAdditionalExpenses")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let mut x = x.as_object().cloned().unwrap_or_default();
+        let total = decimal(x.get("LineTotal"));
+        let r = match s(&x, "TaxCode").or(s(&x, "VatGroup")) {
+            Some(c) => {
+                rate(c).ok_or_else(|| SapError::rule("10000180 - Specify valid tax code"))?
+            }
+            None => Decimal::ZERO,
+        };
+        let t = round2(total * r / Decimal::ONE_HUNDRED);
+        net += total;
+        tax += t;
+        x.insert("LineNum".into(), Value::from(i as i64));
+        x.insert("TaxSum".into(), number(t));
+        x.insert("LineGross".into(), number(total + t));
+        expenses.push(Value::Object(x));
+    }
+    let (entry, num) = db.next_numbers(def, undo);
+    stamp_doc(&mut e, stamp, entry, num, "DocEntry");
+    e.insert("DocumentLines".into(), Value::Array(out_lines));
+    if !expenses.is_empty() {
+        e.insert("DocumentAdditionalExpenses".into(), Value::Array(expenses));
+    }
+    e.insert(
+        "CardName".into(),
+        bp.get("CardName").cloned().unwrap_or_default(),
+    );
+    e.entry("DocCurrency").or_insert(match s(&bp, "Currency") {
+        Some(c) if c != "##" => Value::from(c),
+        _ => Value::from("EUR"),
+    });
+    e.entry("DocType").or_insert(Value::from("dDocument_Items"));
+    e.insert("VatSum".into(), number(tax));
+    e.insert("DocTotal".into(), number(net + tax));
+    e.insert("PaidToDate".into(), number(Decimal::ZERO));
+    e.insert("DocumentStatus".into(), Value::from("bost_Open"));
+    e.insert(
+        "DocObjectCode".into(),
+        Value::from(if def.name == "Invoices" {
+            "oInvoices"
+        } else {
+            "oCreditNotes"
+        }),
+    );
+    let sign = if def.name == "Invoices" {
+        Decimal::NEGATIVE_ONE
+    } else {
+        Decimal::ONE
+    };
+    for (code, wh, qty) in stock_moves {
+        move_stock(db, &code, &wh, sign * qty, stamp, undo);
+    }
+    let key = Key::Int(entry);
+    db.put(def.name, key.clone(), e.clone(), undo);
+    Ok((key, e))
+}
+
+/// Changes `InStock` of one warehouse row (stock movements do not touch `Items.UpdateDate`).
+fn move_stock(
+    db: &mut SapDb,
+    code: &str,
+    wh: &str,
+    delta: Decimal,
+    _stamp: &Stamp,
+    undo: &mut UndoLog,
+) {
+    let key = Key::Str(code.to_string());
+    let Some(mut item) = db.get("Items", &key).cloned() else {
+        return;
+    };
+    let mut rows = item
+        .get("ItemWarehouseInfoCollection")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    match rows
+        .iter_mut()
+        .find(|r| r.get("WarehouseCode").and_then(Value::as_str) == Some(wh))
+    {
+        Some(r) => {
+            let v = decimal(r.get("InStock")) + delta;
+            r["InStock"] = number(v);
+        }
+        None => rows.push(
+            json!({"WarehouseCode": wh, "InStock": number(delta), "Committed": 0, "Ordered": 0}),
+        ),
+    }
+    item.insert("ItemWarehouseInfoCollection".into(), Value::Array(rows));
+    refresh_item_totals(&mut item);
+    db.put("Items", key, item, undo);
+}
+
+/// Adds an incoming payment; applied sums must not exceed what is open on each invoice.
+pub fn create_payment(
+    db: &mut SapDb,
+    def: &'static SetDef,
+    mut e: Entity,
+    stamp: &Stamp,
+    undo: &mut UndoLog,
+) -> Result<(Key, Entity), SapError> {
+    let doc_type = s(&e, "DocType").unwrap_or("rCustomer").to_string();
+    e.insert("DocType".into(), Value::from(doc_type.clone()));
+    let card = if doc_type == "rAccount" {
+        None
+    } else {
+        Some(customer(db, &e)?.clone())
+    };
+    let mut paid = Decimal::ZERO;
+    for (sum_key, acct_key) in [
+        ("TransferSum", "TransferAccount"),
+        ("CashSum", "CashAccount"),
+    ] {
+        let amount = decimal(e.get(sum_key));
+        if amount != Decimal::ZERO {
+            let acct =
+                s(&e, acct_key).ok_or_else(|| SapError::rule(format!("Specify the {acct_key}")))?;
+            check_account(db, acct)?;
+            paid += amount;
+        }
+    }
+    for acc in e
+        .get("PaymentAccounts")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+    {
+        if let Some(code) = acc.get("AccountCode").and_then(Value::as_str) {
+            check_account(db, code)?;
+        }
+    }
+    let mut applied = Decimal::ZERO;
+    let mut updates = Vec::new();
+    let mut lines = Vec::new();
+    for (i, pi) in e
+        .get("PaymentInvoices")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let mut pi = pi.as_object().cloned().unwrap_or_default();
+        let set = match s(&pi, "InvoiceType").unwrap_or("it_Invoice") {
+            "it_Invoice" => "Invoices",
+            "it_CredItnote" => "CreditNotes",
+            other => {
+                return Err(SapError::rule(format!(
+                    "Invoice type {other} is not supported by the sandbox"
+                )));
+            }
+        };
+        let doc_entry = pi
+            .get("DocEntry")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| SapError::not_found(400))?;
+        let doc = db
+            .get(set, &Key::Int(doc_entry))
+            .ok_or_else(|| SapError::not_found(400))?
+            .clone();
+        if let Some(c) = &card
+            && doc.get("CardCode") != c.get("CardCode")
+        {
+            return Err(SapError::rule(format!(
+                "Document {doc_entry} belongs to another business partner"
+            )));
+        }
+        let sum = decimal(pi.get("SumApplied"));
+        let open = decimal(doc.get("DocTotal")) - decimal(doc.get("PaidToDate"));
+        if set == "Invoices" {
+            if sum > open {
+                return Err(SapError::rule(format!(
+                    "Amount applied to invoice {} ({sum}) exceeds its open balance ({open})",
+                    doc.get("DocNum").cloned().unwrap_or_default()
+                )));
+            }
+            applied += sum;
+            updates.push((set, doc_entry, doc, sum));
+        } else {
+            applied -= sum;
+            updates.push((set, doc_entry, doc, sum));
+        }
+        pi.insert("LineNum".into(), Value::from(i as i64));
+        pi.insert("DocNum".into(), Value::from(0));
+        lines.push(Value::Object(pi));
+    }
+    if applied > paid {
+        return Err(SapError::rule(format!(
+            "Total applied to documents ({applied}) exceeds the payment amount ({paid})"
+        )));
+    }
+    for (set, doc_entry, mut doc, sum) in updates {
+        let paid_to_date = decimal(doc.get("PaidToDate")) + sum;
+        doc.insert("PaidToDate".into(), number(paid_to_date));
+        if paid_to_date >= decimal(doc.get("DocTotal")) {
+            doc.insert("DocumentStatus".into(), Value::from("bost_Close"));
+        }
+        for l in lines
+            .iter_mut()
+            .filter(|l| l.get("DocEntry").and_then(Value::as_i64) == Some(doc_entry))
+        {
+            l["DocNum"] = doc.get("DocNum").cloned().unwrap_or_default();
+        }
+        db.put(
+            if set == "Invoices" {
+                "Invoices"
+            } else {
+                "CreditNotes"
+            },
+            Key::Int(doc_entry),
+            doc,
+            undo,
+        );
+    }
+    let (entry, num) = db.next_numbers(def, undo);
+    e.insert("DocEntry".into(), Value::from(entry));
+    e.insert("DocNum".into(), Value::from(num));
+    e.entry("DocDate")
+        .or_insert(Value::from(stamp.date.clone()));
+    e.entry("DocCurrency").or_insert(Value::from("EUR"));
+    e.insert("PaymentInvoices".into(), Value::Array(lines));
+    e.insert("Cancelled".into(), Value::from("tNO"));
+    if let Some(c) = &card {
+        e.insert(
+            "CardName".into(),
+            c.get("CardName").cloned().unwrap_or_default(),
+        );
+    }
+    let key = Key::Int(entry);
+    db.put(def.name, key.clone(), e.clone(), undo);
+    Ok((key, e))
+}
+
+/// Adds a journal entry; debits must equal credits and every account must take postings.
+pub fn create_journal(
+    db: &mut SapDb,
+    def: &'static SetDef,
+    mut e: Entity,
+    stamp: &Stamp,
+    undo: &mut UndoLog,
+) -> Result<(Key, Entity), SapError> {
+    let lines = e
+        .get("JournalEntryLines")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if lines.len() < 2 {
+        return Err(SapError::rule("A journal entry needs at least two rows"));
+    }
+    let (mut debit, mut credit) = (Decimal::ZERO, Decimal::ZERO);
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, l) in lines.into_iter().enumerate() {
+        let mut l = l.as_object().cloned().unwrap_or_default();
+        let d = decimal(l.get("Debit"));
+        let c = decimal(l.get("Credit"));
+        if d < Decimal::ZERO || c < Decimal::ZERO {
+            return Err(SapError::rule(format!(
+                "Negative amounts are not allowed [JDT1.Debit][line: {}]",
+                i + 1
+            )));
+        }
+        match (
+            s(&l, "AccountCode").map(str::to_string),
+            s(&l, "ShortName").map(str::to_string),
+        ) {
+            (Some(a), _) => {
+                check_account(db, &a)?;
+                l.entry("ShortName").or_insert(Value::from(a));
+            }
+            (None, Some(short)) => {
+                if let Some(bp) = db.get("BusinessPartners", &Key::Str(short.clone())) {
+                    let control = bp
+                        .get("DebitorAccount")
+                        .and_then(Value::as_str)
+                        .unwrap_or("1400")
+                        .to_string();
+                    l.insert("AccountCode".into(), Value::from(control));
+                } else {
+                    check_account(db, &short)?;
+                    l.insert("AccountCode".into(), Value::from(short));
+                }
+            }
+            (None, None) => return Err(SapError::not_found(400)),
+        }
+        debit += d;
+        credit += c;
+        l.insert("Line_ID".into(), Value::from(i as i64));
+        l.insert("Debit".into(), number(d));
+        l.insert("Credit".into(), number(c));
+        out.push(Value::Object(l));
+    }
+    if debit != credit {
+        return Err(SapError::new(
+            400,
+            "-5002",
+            format!("Unbalanced transaction (debit {debit}, credit {credit})"),
+        ));
+    }
+    let (entry, num) = db.next_numbers(def, undo);
+    e.insert("JdtNum".into(), Value::from(entry));
+    e.insert("Number".into(), Value::from(num));
+    e.entry("ReferenceDate")
+        .or_insert(Value::from(stamp.date.clone()));
+    let rd = e.get("ReferenceDate").cloned().unwrap_or_default();
+    e.entry("DueDate").or_insert(rd.clone());
+    e.entry("TaxDate").or_insert(rd);
+    e.insert("JournalEntryLines".into(), Value::Array(out));
+    let key = Key::Int(entry);
+    db.put(def.name, key.clone(), e.clone(), undo);
+    Ok((key, e))
+}

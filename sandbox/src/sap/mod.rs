@@ -1,0 +1,428 @@
+//! The fake SAP Business One Service Layer: `/b1s/v1` (OData v3) and `/b1s/v2` (OData v4),
+//! `/ping/`, Login/Logout with cookies and idle expiry, entities, the OData subset, `$batch`.
+
+pub mod batch;
+pub mod documents;
+pub mod entities;
+#[rustfmt::skip]
+mod metadata_gen;
+pub mod odata;
+pub mod schema;
+pub mod session;
+pub mod store;
+pub mod validation;
+pub mod wire;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::to_bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::Shared;
+use entities::Stamp;
+use odata::Query;
+use store::{Key, SapDb, SetDef, UndoLog, set_def};
+use wire::{Payload, SapError, SapResponse, Version, entity_annotation, render};
+
+/// State of the Service Layer fake.
+#[derive(Debug)]
+pub struct SapState {
+    /// The company database.
+    pub db: Mutex<SapDb>,
+    /// Live sessions.
+    pub sessions: session::Sessions,
+    /// Added latency per request.
+    pub latency: Duration,
+    /// Default page size (b1s.conf `PageSize`).
+    pub page_size: usize,
+}
+
+impl SapState {
+    /// Expires the session named in a `Cookie` header (fault injection).
+    pub fn expire_cookie_session(&self, cookie: &str) {
+        self.sessions.expire_cookie(cookie);
+    }
+}
+
+/// Request headers that change how the Service Layer answers.
+#[derive(Debug, Default, Clone)]
+pub struct Prefs {
+    /// `Prefer: odata.maxpagesize=N` or `B1S-PageSize: N`.
+    pub page_size: Option<usize>,
+    /// `Prefer: return-no-content`.
+    pub no_content: bool,
+    /// `B1S-ReplaceCollectionsOnPatch: true`.
+    pub replace_collections: bool,
+}
+
+impl Prefs {
+    /// Reads the preferences from (name, value) pairs.
+    pub fn from_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut p = Prefs::default();
+        for (k, v) in pairs {
+            let k = k.to_ascii_lowercase();
+            if k == "prefer" {
+                for part in v.split(',') {
+                    let part = part.trim();
+                    if let Some(n) = part.strip_prefix("odata.maxpagesize=") {
+                        p.page_size = n.trim().parse().ok();
+                    } else if part == "return-no-content" {
+                        p.no_content = true;
+                    }
+                }
+            } else if k == "b1s-pagesize" {
+                p.page_size = v.trim().parse().ok();
+            } else if k == "b1s-replacecollectionsonpatch" {
+                p.replace_collections = v.trim().eq_ignore_ascii_case("true");
+            }
+        }
+        p
+    }
+
+    fn from_headers(h: &HeaderMap) -> Self {
+        Self::from_pairs(
+            h.iter()
+                .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
+        )
+    }
+}
+
+/// The sandbox's clock as a write stamp.
+pub fn stamp(shared: &Shared) -> Stamp {
+    let now = shared.clock.now();
+    Stamp {
+        date: now.format("%Y-%m-%d").to_string(),
+        time: now.format("%H:%M:%S").to_string(),
+    }
+}
+
+/// Entry point of every Service Layer request.
+pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_string();
+    if path == "/ping/" || path == "/ping" {
+        let ts = shared.clock.now().timestamp_millis();
+        let body = json!({"message": "pong", "sender": "load balancer", "timestamp": format!("{}.{:03}", ts / 1000, ts % 1000)});
+        return SapResponse::json(200, body).into_http(Version::V2);
+    }
+    let (version, rest) = if let Some(r) = path.strip_prefix("/b1s/v1/") {
+        (Version::V1, r)
+    } else if let Some(r) = path.strip_prefix("/b1s/v2/") {
+        (Version::V2, r)
+    } else {
+        return (axum::http::StatusCode::NOT_FOUND, "Not Found").into_response();
+    };
+    let rest = odata::decode(&rest.replace('+', "%2B"));
+    let Ok(bytes) = to_bytes(body, 256 * 1024 * 1024).await else {
+        return SapResponse::error(&SapError::malformed("Request body too large"), version)
+            .into_http(version);
+    };
+    let root = format!("{}/b1s/{}", shared.sap_origin(), version.segment());
+    let method = parts.method.as_str().to_string();
+    let now = shared.clock.now();
+    if method == "POST" && rest == "Login" {
+        let login = shared.sap_login();
+        return shared
+            .sap
+            .sessions
+            .login(&bytes, &login, version, &root, now)
+            .into_http(version);
+    }
+    let cookie = parts
+        .headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok());
+    let (session_id, lock) = match shared.sap.sessions.authenticate(cookie, now) {
+        Ok(s) => s,
+        Err(e) => return SapResponse::error(&e, version).into_http(version),
+    };
+    // The Service Layer serves the calls of one session one at a time.
+    let _serial = lock.lock().await;
+    if !shared.sap.latency.is_zero() {
+        tokio::time::sleep(shared.sap.latency).await;
+    }
+    if method == "POST" && rest == "Logout" {
+        shared.sap.sessions.logout(&session_id);
+        return SapResponse::no_content().into_http(version);
+    }
+    if rest == "$batch" && method == "POST" {
+        let ctype = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        return batch::handle(&shared, version, &root, ctype, &bytes);
+    }
+    let prefs = Prefs::from_headers(&parts.headers);
+    let st = stamp(&shared);
+    let mut db = shared.sap.db.lock().expect("db lock");
+    let mut undo = UndoLog::default();
+    let resp = execute(
+        &mut db,
+        &mut undo,
+        &root,
+        version,
+        &method,
+        &rest,
+        parts.uri.query(),
+        &prefs,
+        &bytes,
+        &st,
+        shared.sap.page_size,
+    );
+    drop(db);
+    resp.into_http(version)
+}
+
+/// A parsed resource path.
+#[derive(Debug)]
+pub struct Target {
+    /// The entity set.
+    pub def: &'static SetDef,
+    /// `Set(key)`.
+    pub key: Option<Key>,
+    /// `/$count`.
+    pub count: bool,
+}
+
+/// Parses `Items`, `Items('A''B')`, `Invoices(12)`, `Items/$count`.
+pub fn parse_target(rest: &str) -> Result<Target, SapError> {
+    let rest = rest.trim_end_matches('/');
+    let (head, count) = match rest.strip_suffix("/$count") {
+        Some(h) => (h, true),
+        None => (rest, false),
+    };
+    let (name, key) = match head.find('(') {
+        Some(i) if head.ends_with(')') => (&head[..i], Some(&head[i + 1..head.len() - 1])),
+        _ => (head, None),
+    };
+    let def = set_def(name).ok_or_else(|| {
+        SapError::new(
+            404,
+            "-1000",
+            format!("Resource not found for the segment '{name}'"),
+        )
+    })?;
+    let key = match key {
+        None => None,
+        Some(k) => {
+            let k = k.split_once('=').map_or(k, |(_, v)| v).trim();
+            if let Some(s) = k.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')) {
+                Some(Key::Str(s.replace("''", "'")))
+            } else {
+                Some(Key::Int(k.parse().map_err(|_| {
+                    SapError::malformed(format!("Invalid key '{k}'"))
+                })?))
+            }
+        }
+    };
+    Ok(Target { def, key, count })
+}
+
+/// Executes one request against the database (also used for each `$batch` part).
+#[allow(clippy::too_many_arguments)]
+pub fn execute(
+    db: &mut SapDb,
+    undo: &mut UndoLog,
+    root: &str,
+    version: Version,
+    method: &str,
+    rest: &str,
+    query: Option<&str>,
+    prefs: &Prefs,
+    body: &[u8],
+    st: &Stamp,
+    default_page: usize,
+) -> SapResponse {
+    match execute_inner(
+        db,
+        undo,
+        root,
+        version,
+        method,
+        rest,
+        query,
+        prefs,
+        body,
+        st,
+        default_page,
+    ) {
+        Ok(r) => r,
+        Err(e) => SapResponse::error(&e, version),
+    }
+}
+
+fn parse_body(body: &[u8]) -> Result<Map<String, Value>, SapError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(SapError::malformed("Invalid JSON in the request body")),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn execute_inner(
+    db: &mut SapDb,
+    undo: &mut UndoLog,
+    root: &str,
+    version: Version,
+    method: &str,
+    rest: &str,
+    query: Option<&str>,
+    prefs: &Prefs,
+    body: &[u8],
+    st: &Stamp,
+    default_page: usize,
+) -> Result<SapResponse, SapError> {
+    let t = parse_target(rest)?;
+    let def = t.def;
+    match (method, &t.key) {
+        ("GET", None) => list(db, root, version, def, query, prefs, t.count, default_page),
+        ("GET", Some(k)) => {
+            let q = Query::parse(query, def.type_name)?;
+            let e = db
+                .get(def.name, k)
+                .ok_or_else(|| SapError::not_found(404))?;
+            let mut out = select(&render(def.type_name, e, version), q.select.as_deref());
+            let (ak, av) = entity_annotation(version, root, def.name);
+            out.insert(ak, av);
+            Ok(SapResponse::json(200, Value::Object(out)))
+        }
+        ("POST", None) => {
+            let (key, e) = entities::create(db, def, &parse_body(body)?, st, undo)?;
+            let location = format!("{root}/{}({})", def.name, key.url_form());
+            let mut resp = if prefs.no_content {
+                let mut r = SapResponse::no_content();
+                r.headers
+                    .push(("Preference-Applied".into(), "return-no-content".into()));
+                r
+            } else {
+                let mut out = render(def.type_name, &e, version);
+                let (ak, av) = entity_annotation(version, root, def.name);
+                out.insert(ak, av);
+                SapResponse::json(201, Value::Object(out))
+            };
+            resp.headers.push(("Location".into(), location));
+            Ok(resp)
+        }
+        ("PATCH", Some(k)) => {
+            entities::patch(
+                db,
+                def,
+                k,
+                &parse_body(body)?,
+                prefs.replace_collections,
+                st,
+                undo,
+            )?;
+            Ok(SapResponse::no_content())
+        }
+        ("DELETE", Some(k)) => {
+            entities::delete(db, def, k, undo)?;
+            Ok(SapResponse::no_content())
+        }
+        _ => Err(SapError::new(
+            405,
+            "-1000",
+            format!("Method {method} is not allowed on this resource"),
+        )),
+    }
+}
+
+fn select(e: &Map<String, Value>, props: Option<&[String]>) -> Map<String, Value> {
+    match props {
+        None => e.clone(),
+        Some(ps) => ps
+            .iter()
+            .filter_map(|p| e.get(p).map(|v| (p.clone(), v.clone())))
+            .collect(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn list(
+    db: &SapDb,
+    root: &str,
+    version: Version,
+    def: &'static SetDef,
+    query: Option<&str>,
+    prefs: &Prefs,
+    count_only: bool,
+    default_page: usize,
+) -> Result<SapResponse, SapError> {
+    let q = Query::parse(query, def.type_name)?;
+    let mut rows: Vec<&Map<String, Value>> = db
+        .all(def.name)
+        .map(|(_, e)| e)
+        .filter(|e| {
+            q.filter
+                .as_ref()
+                .is_none_or(|f| odata::matches(f, def.type_name, e))
+        })
+        .collect();
+    if count_only {
+        return Ok(SapResponse {
+            status: 200,
+            headers: vec![],
+            body: Payload::Text(rows.len().to_string()),
+        });
+    }
+    if !q.orderby.is_empty() {
+        rows.sort_by(|a, b| odata::compare(def.type_name, &q.orderby, a, b));
+    }
+    let total = rows.len();
+    let page = prefs.page_size.unwrap_or(default_page);
+    let after_skip = total.saturating_sub(q.skip);
+    let wanted = q.top.map_or(after_skip, |t| t.min(after_skip));
+    let take = if page == 0 { wanted } else { wanted.min(page) };
+    let value: Vec<Value> = rows
+        .iter()
+        .skip(q.skip)
+        .take(take)
+        .map(|e| {
+            Value::Object(select(
+                &render(def.type_name, e, version),
+                q.select.as_deref(),
+            ))
+        })
+        .collect();
+    let mut out = Map::new();
+    let (ctx_key, next_key, count_key) = match version {
+        Version::V1 => ("odata.metadata", "odata.nextLink", "odata.count"),
+        Version::V2 => ("@odata.context", "@odata.nextLink", "@odata.count"),
+    };
+    out.insert(
+        ctx_key.into(),
+        Value::from(format!("{root}/$metadata#{}", def.name)),
+    );
+    if q.count {
+        out.insert(
+            count_key.into(),
+            if version == Version::V1 {
+                Value::from(total.to_string())
+            } else {
+                Value::from(total)
+            },
+        );
+    }
+    out.insert("value".into(), Value::Array(value));
+    if take < wanted {
+        let next = q.next_query(q.skip + take, q.top.map(|t| t - take));
+        let link = match version {
+            Version::V1 => format!("/b1s/v1/{}?{next}", def.name),
+            Version::V2 => format!("{}?{next}", def.name),
+        };
+        out.insert(next_key.into(), Value::from(link));
+    }
+    let mut resp = SapResponse::json(200, Value::Object(out));
+    if prefs.page_size.is_some() {
+        resp.headers.push((
+            "Preference-Applied".into(),
+            format!("odata.maxpagesize={page}"),
+        ));
+    }
+    Ok(resp)
+}

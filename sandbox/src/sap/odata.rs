@@ -1,0 +1,515 @@
+//! The OData subset: `$filter` (comparisons, and/or/not, parentheses, startswith/endswith/
+//! contains/substringof, `''` escapes, typed literals), `$select`, `$orderby`, `$top`, `$skip`,
+//! `$inlinecount` / `$count`, and server-driven paging with nextLink.
+
+use std::cmp::Ordering;
+use std::str::FromStr;
+
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use super::schema::{Kind, prop_kind};
+use super::validation::{decimal, parse_date, parse_time};
+use super::wire::SapError;
+
+/// Parsed query options.
+#[derive(Debug, Default)]
+pub struct Query {
+    /// `$filter`.
+    pub filter: Option<Expr>,
+    /// `$select`.
+    pub select: Option<Vec<String>>,
+    /// `$orderby`: (property, descending).
+    pub orderby: Vec<(String, bool)>,
+    /// `$top`.
+    pub top: Option<usize>,
+    /// `$skip`.
+    pub skip: usize,
+    /// `$inlinecount=allpages` (v1) or `$count=true` (v2).
+    pub count: bool,
+    /// Every option as received (decoded), for the nextLink.
+    pub raw: Vec<(String, String)>,
+}
+
+/// A boolean filter expression.
+#[derive(Debug, Clone)]
+pub enum Expr {
+    /// `a or b`.
+    Or(Box<Expr>, Box<Expr>),
+    /// `a and b`.
+    And(Box<Expr>, Box<Expr>),
+    /// `not a`.
+    Not(Box<Expr>),
+    /// `a op b`.
+    Cmp(Operand, Op, Operand),
+    /// `startswith(P,'x')` and friends.
+    Func(String, Vec<Operand>),
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// eq
+    Eq,
+    /// ne
+    Ne,
+    /// gt
+    Gt,
+    /// ge
+    Ge,
+    /// lt
+    Lt,
+    /// le
+    Le,
+}
+
+/// A comparison operand.
+#[derive(Debug, Clone)]
+pub enum Operand {
+    /// A property of the entity.
+    Prop(String),
+    /// A string (or typed) literal.
+    Str(String),
+    /// A number.
+    Num(Decimal),
+    /// true / false.
+    Bool(bool),
+    /// null.
+    Null,
+}
+
+/// Decodes a query component: `%XX` and `+` as space (form encoding, which most HTTP clients emit).
+pub fn decode(s: &str) -> String {
+    percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+const QUERY_VALUE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'&')
+    .add(b'\'')
+    .add(b'+')
+    .add(b'<')
+    .add(b'>');
+
+/// Encodes a query value for a nextLink.
+pub fn encode(s: &str) -> String {
+    utf8_percent_encode(s, QUERY_VALUE).to_string()
+}
+
+impl Query {
+    /// Parses a raw query string for entity type `ty`.
+    pub fn parse(raw_query: Option<&str>, ty: &str) -> Result<Self, SapError> {
+        let mut q = Query::default();
+        for pair in raw_query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let (k, v) = (decode(k), decode(v));
+            match k.as_str() {
+                "$filter" => q.filter = Some(Parser::new(&v)?.parse_all(ty)?),
+                "$select" => {
+                    let props: Vec<String> = v
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect();
+                    for p in &props {
+                        check_prop(ty, p)?;
+                    }
+                    q.select = Some(props);
+                }
+                "$orderby" => {
+                    for part in v.split(',') {
+                        let mut it = part.split_whitespace();
+                        let Some(p) = it.next() else { continue };
+                        check_prop(ty, p)?;
+                        let desc = match it.next() {
+                            None | Some("asc") => false,
+                            Some("desc") => true,
+                            Some(o) => {
+                                return Err(SapError::malformed(format!(
+                                    "Invalid $orderby direction '{o}'"
+                                )));
+                            }
+                        };
+                        q.orderby.push((p.to_string(), desc));
+                    }
+                }
+                "$top" => {
+                    q.top = Some(
+                        v.trim()
+                            .parse()
+                            .map_err(|_| SapError::malformed("Invalid $top value"))?,
+                    )
+                }
+                "$skip" => {
+                    q.skip = v
+                        .trim()
+                        .parse()
+                        .map_err(|_| SapError::malformed("Invalid $skip value"))?
+                }
+                "$inlinecount" => q.count = v == "allpages",
+                "$count" => q.count = v == "true",
+                _ => {}
+            }
+            q.raw.push((k, v));
+        }
+        Ok(q)
+    }
+
+    /// The query string of the next page.
+    pub fn next_query(&self, next_skip: usize, remaining_top: Option<usize>) -> String {
+        let mut parts: Vec<String> = self
+            .raw
+            .iter()
+            .filter(|(k, _)| k != "$skip" && k != "$top")
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect();
+        if let Some(t) = remaining_top {
+            parts.push(format!("$top={t}"));
+        }
+        parts.push(format!("$skip={next_skip}"));
+        parts.join("&")
+    }
+}
+
+fn check_prop(ty: &str, p: &str) -> Result<Kind, SapError> {
+    if p.starts_with("U_") {
+        return Ok(Kind::Other("udf"));
+    }
+    prop_kind(ty, p).ok_or_else(|| SapError::invalid_property(p, ty))
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Str(String),
+    Num(String),
+    Open,
+    Close,
+    Comma,
+}
+
+struct Parser {
+    toks: Vec<Tok>,
+    pos: usize,
+}
+
+fn bad_filter(msg: &str) -> SapError {
+    SapError::malformed(format!("Invalid $filter: {msg}"))
+}
+
+impl Parser {
+    fn new(s: &str) -> Result<Self, SapError> {
+        let chars: Vec<char> = s.chars().collect();
+        let mut toks = Vec::new();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if c.is_whitespace() {
+                i += 1;
+            } else if c == '(' {
+                toks.push(Tok::Open);
+                i += 1;
+            } else if c == ')' {
+                toks.push(Tok::Close);
+                i += 1;
+            } else if c == ',' {
+                toks.push(Tok::Comma);
+                i += 1;
+            } else if c == '\'' {
+                let (lit, next) = read_string(&chars, i)?;
+                toks.push(Tok::Str(lit));
+                i = next;
+            } else if c.is_ascii_digit()
+                || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+            {
+                let start = i;
+                i += 1;
+                while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                    i += 1;
+                }
+                toks.push(Tok::Num(chars[start..i].iter().collect()));
+            } else if c.is_alphabetic() || c == '_' || c == '$' {
+                let start = i;
+                while i < chars.len() && (chars[i].is_alphanumeric() || "_./$".contains(chars[i])) {
+                    i += 1;
+                }
+                let ident: String = chars[start..i].iter().collect();
+                if chars.get(i) == Some(&'\'') {
+                    // typed literal: datetime'...', SAPB1.BoYesNoEnum'tYES'
+                    let (lit, next) = read_string(&chars, i)?;
+                    toks.push(Tok::Str(lit));
+                    i = next;
+                } else {
+                    toks.push(Tok::Ident(ident));
+                }
+            } else {
+                return Err(bad_filter(&format!("unexpected '{c}'")));
+            }
+        }
+        Ok(Self { toks, pos: 0 })
+    }
+
+    fn peek_ident(&self, word: &str) -> bool {
+        matches!(self.toks.get(self.pos), Some(Tok::Ident(w)) if w == word)
+    }
+
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.toks.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+
+    fn parse_all(&mut self, ty: &str) -> Result<Expr, SapError> {
+        let e = self.or(ty)?;
+        if self.pos < self.toks.len() {
+            return Err(bad_filter("trailing tokens"));
+        }
+        Ok(e)
+    }
+
+    fn or(&mut self, ty: &str) -> Result<Expr, SapError> {
+        let mut left = self.and(ty)?;
+        while self.peek_ident("or") {
+            self.pos += 1;
+            left = Expr::Or(Box::new(left), Box::new(self.and(ty)?));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self, ty: &str) -> Result<Expr, SapError> {
+        let mut left = self.unary(ty)?;
+        while self.peek_ident("and") {
+            self.pos += 1;
+            left = Expr::And(Box::new(left), Box::new(self.unary(ty)?));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self, ty: &str) -> Result<Expr, SapError> {
+        if self.peek_ident("not") {
+            self.pos += 1;
+            return Ok(Expr::Not(Box::new(self.unary(ty)?)));
+        }
+        if self.toks.get(self.pos) == Some(&Tok::Open) {
+            self.pos += 1;
+            let e = self.or(ty)?;
+            if self.next() != Some(Tok::Close) {
+                return Err(bad_filter("missing ')'"));
+            }
+            return Ok(e);
+        }
+        if let Some(Tok::Ident(f)) = self.toks.get(self.pos).cloned()
+            && ["startswith", "endswith", "contains", "substringof"].contains(&f.as_str())
+            && self.toks.get(self.pos + 1) == Some(&Tok::Open)
+        {
+            self.pos += 2;
+            let mut args = vec![self.operand(ty)?];
+            while self.toks.get(self.pos) == Some(&Tok::Comma) {
+                self.pos += 1;
+                args.push(self.operand(ty)?);
+            }
+            if self.next() != Some(Tok::Close) || args.len() != 2 {
+                return Err(bad_filter("bad function call"));
+            }
+            return Ok(Expr::Func(f, args));
+        }
+        let left = self.operand(ty)?;
+        let op = match self.next() {
+            Some(Tok::Ident(o)) => match o.as_str() {
+                "eq" => Op::Eq,
+                "ne" => Op::Ne,
+                "gt" => Op::Gt,
+                "ge" => Op::Ge,
+                "lt" => Op::Lt,
+                "le" => Op::Le,
+                _ => return Err(bad_filter(&format!("unknown operator '{o}'"))),
+            },
+            _ => return Err(bad_filter("expected an operator")),
+        };
+        let right = self.operand(ty)?;
+        Ok(Expr::Cmp(left, op, right))
+    }
+
+    fn operand(&mut self, ty: &str) -> Result<Operand, SapError> {
+        match self.next() {
+            Some(Tok::Str(s)) => Ok(Operand::Str(s)),
+            Some(Tok::Num(n)) => Ok(Operand::Num(
+                Decimal::from_str(&n).map_err(|_| bad_filter("bad number"))?,
+            )),
+            Some(Tok::Ident(w)) => match w.as_str() {
+                "null" => Ok(Operand::Null),
+                "true" => Ok(Operand::Bool(true)),
+                "false" => Ok(Operand::Bool(false)),
+                _ => {
+                    check_prop(ty, &w)?;
+                    Ok(Operand::Prop(w))
+                }
+            },
+            _ => Err(bad_filter("expected an operand")),
+        }
+    }
+}
+
+fn read_string(chars: &[char], start: usize) -> Result<(String, usize), SapError> {
+    let mut i = start + 1;
+    let mut out = String::new();
+    loop {
+        match chars.get(i) {
+            None => return Err(bad_filter("unterminated string")),
+            Some('\'') if chars.get(i + 1) == Some(&'\'') => {
+                out.push('\'');
+                i += 2;
+            }
+            Some('\'') => return Ok((out, i + 1)),
+            Some(c) => {
+                out.push(*c);
+                i += 1;
+            }
+        }
+    }
+}
+
+/// A comparable value.
+#[derive(Debug, Clone, PartialEq)]
+enum Cv {
+    Null,
+    Num(Decimal),
+    Str(String),
+    Bool(bool),
+}
+
+fn partial(a: &Cv, b: &Cv) -> Option<Ordering> {
+    match (a, b) {
+        (Cv::Num(x), Cv::Num(y)) => Some(x.cmp(y)),
+        (Cv::Str(x), Cv::Str(y)) => Some(x.cmp(y)),
+        (Cv::Bool(x), Cv::Bool(y)) => Some(x.cmp(y)),
+        (Cv::Null, Cv::Null) => Some(Ordering::Equal),
+        _ => None,
+    }
+}
+
+/// Normalises a value by its declared kind: dates compare by day, times by minute.
+fn comparable(kind: Option<Kind>, v: Option<&Value>) -> Cv {
+    match v {
+        None | Some(Value::Null) => Cv::Null,
+        Some(Value::Bool(b)) => Cv::Bool(*b),
+        Some(Value::Number(_)) => Cv::Num(decimal(v)),
+        Some(Value::String(s)) => match kind {
+            Some(Kind::Date) => Cv::Str(parse_date(s).unwrap_or_else(|| s.clone())),
+            Some(Kind::Time) => {
+                Cv::Str(parse_time(s).map_or_else(|| s.clone(), |t| t[..5].to_string()))
+            }
+            Some(Kind::Int | Kind::Double) => {
+                Decimal::from_str(s).map_or_else(|_| Cv::Str(s.clone()), Cv::Num)
+            }
+            _ => Cv::Str(s.clone()),
+        },
+        Some(other) => Cv::Str(other.to_string()),
+    }
+}
+
+fn eval_operand(
+    ty: &str,
+    o: &Operand,
+    e: &serde_json::Map<String, Value>,
+    kind_hint: Option<Kind>,
+) -> Cv {
+    match o {
+        Operand::Prop(p) => comparable(prop_kind(ty, p), e.get(p)),
+        Operand::Str(s) => comparable(
+            kind_hint.or(Some(Kind::String)),
+            Some(&Value::from(s.clone())),
+        ),
+        Operand::Num(n) => Cv::Num(*n),
+        Operand::Bool(b) => Cv::Bool(*b),
+        Operand::Null => Cv::Null,
+    }
+}
+
+fn hint(ty: &str, o: &Operand) -> Option<Kind> {
+    match o {
+        Operand::Prop(p) => prop_kind(ty, p),
+        _ => None,
+    }
+}
+
+/// Whether entity `e` of type `ty` matches `expr`.
+pub fn matches(expr: &Expr, ty: &str, e: &serde_json::Map<String, Value>) -> bool {
+    match expr {
+        Expr::Or(a, b) => matches(a, ty, e) || matches(b, ty, e),
+        Expr::And(a, b) => matches(a, ty, e) && matches(b, ty, e),
+        Expr::Not(a) => !matches(a, ty, e),
+        Expr::Cmp(l, op, r) => {
+            let lv = eval_operand(ty, l, e, hint(ty, r));
+            let rv = eval_operand(ty, r, e, hint(ty, l));
+            if lv == Cv::Null || rv == Cv::Null {
+                let both = lv == Cv::Null && rv == Cv::Null;
+                return match op {
+                    Op::Eq => both,
+                    Op::Ne => !both,
+                    _ => false,
+                };
+            }
+            let Some(ord) = partial(&lv, &rv) else {
+                return *op == Op::Ne;
+            };
+            match op {
+                Op::Eq => ord == Ordering::Equal,
+                Op::Ne => ord != Ordering::Equal,
+                Op::Gt => ord == Ordering::Greater,
+                Op::Ge => ord != Ordering::Less,
+                Op::Lt => ord == Ordering::Less,
+                Op::Le => ord != Ordering::Greater,
+            }
+        }
+        Expr::Func(f, args) => {
+            let s = |o: &Operand| match eval_operand(ty, o, e, None) {
+                Cv::Str(s) => Some(s),
+                _ => None,
+            };
+            let (hay, needle) = if f == "substringof" {
+                (s(&args[1]), s(&args[0]))
+            } else {
+                (s(&args[0]), s(&args[1]))
+            };
+            let (Some(hay), Some(needle)) = (hay, needle) else {
+                return false;
+            };
+            match f.as_str() {
+                "startswith" => hay.starts_with(&needle),
+                "endswith" => hay.ends_with(&needle),
+                _ => hay.contains(&needle),
+            }
+        }
+    }
+}
+
+/// Orders entities by `$orderby`.
+pub fn compare(
+    ty: &str,
+    orderby: &[(String, bool)],
+    a: &serde_json::Map<String, Value>,
+    b: &serde_json::Map<String, Value>,
+) -> Ordering {
+    for (p, desc) in orderby {
+        let kind = prop_kind(ty, p);
+        let (x, y) = (comparable(kind, a.get(p)), comparable(kind, b.get(p)));
+        let ord = match (&x, &y) {
+            (Cv::Null, Cv::Null) => Ordering::Equal,
+            (Cv::Null, _) => Ordering::Less,
+            (_, Cv::Null) => Ordering::Greater,
+            _ => partial(&x, &y).unwrap_or(Ordering::Equal),
+        };
+        let ord = if *desc { ord.reverse() } else { ord };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
+}

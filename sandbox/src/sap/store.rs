@@ -1,0 +1,216 @@
+//! The in-memory company database: entity sets keyed like SAP, DocEntry/DocNum counters, and an
+//! undo log so a `$batch` changeset can roll back completely.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{Map, Value};
+
+/// One JSON entity as stored (dates `YYYY-MM-DD`, times `HH:MM:SS`).
+pub type Entity = Map<String, Value>;
+
+/// How an entity set is keyed and typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetDef {
+    /// Entity set name in URLs.
+    pub name: &'static str,
+    /// Entity type name in `$metadata`.
+    pub type_name: &'static str,
+    /// Key property.
+    pub key: &'static str,
+    /// Whether the key is an integer assigned by the server.
+    pub int_key: bool,
+    /// First DocNum of the default series (documents) or `None`.
+    pub series_start: Option<i64>,
+}
+
+/// The entity sets the sandbox serves.
+pub const SETS: &[SetDef] = &[
+    SetDef {
+        name: "BusinessPartners",
+        type_name: "BusinessPartner",
+        key: "CardCode",
+        int_key: false,
+        series_start: None,
+    },
+    SetDef {
+        name: "Items",
+        type_name: "Item",
+        key: "ItemCode",
+        int_key: false,
+        series_start: None,
+    },
+    SetDef {
+        name: "PriceLists",
+        type_name: "PriceList",
+        key: "PriceListNo",
+        int_key: true,
+        series_start: None,
+    },
+    SetDef {
+        name: "Warehouses",
+        type_name: "Warehouse",
+        key: "WarehouseCode",
+        int_key: false,
+        series_start: None,
+    },
+    SetDef {
+        name: "ChartOfAccounts",
+        type_name: "ChartOfAccount",
+        key: "Code",
+        int_key: false,
+        series_start: None,
+    },
+    SetDef {
+        name: "Invoices",
+        type_name: "Document",
+        key: "DocEntry",
+        int_key: true,
+        series_start: Some(100_001),
+    },
+    SetDef {
+        name: "CreditNotes",
+        type_name: "Document",
+        key: "DocEntry",
+        int_key: true,
+        series_start: Some(600_001),
+    },
+    SetDef {
+        name: "IncomingPayments",
+        type_name: "Payment",
+        key: "DocEntry",
+        int_key: true,
+        series_start: Some(200_001),
+    },
+    SetDef {
+        name: "JournalEntries",
+        type_name: "JournalEntry",
+        key: "JdtNum",
+        int_key: true,
+        series_start: Some(1),
+    },
+];
+
+/// The set called `name`.
+pub fn set_def(name: &str) -> Option<&'static SetDef> {
+    SETS.iter().find(|s| s.name == name)
+}
+
+/// An entity key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Key {
+    /// Integer key (DocEntry, JdtNum, PriceListNo).
+    Int(i64),
+    /// String key (ItemCode, CardCode, ...).
+    Str(String),
+}
+
+impl Key {
+    /// The key as it appears in a URL: `12` or `'A''B'`.
+    pub fn url_form(&self) -> String {
+        match self {
+            Key::Int(i) => i.to_string(),
+            Key::Str(s) => format!("'{}'", s.replace('\'', "''")),
+        }
+    }
+
+    /// The key as a JSON value.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Key::Int(i) => Value::from(*i),
+            Key::Str(s) => Value::from(s.clone()),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Undo {
+    Put {
+        set: &'static str,
+        key: Key,
+        prev: Option<Entity>,
+    },
+    Counter {
+        set: &'static str,
+        prev: (i64, i64),
+    },
+}
+
+/// Changes made so far in one transaction, newest last.
+#[derive(Debug, Default)]
+pub struct UndoLog(Vec<Undo>);
+
+/// The company database.
+#[derive(Debug, Default, Clone)]
+pub struct SapDb {
+    sets: HashMap<&'static str, BTreeMap<Key, Entity>>,
+    counters: HashMap<&'static str, (i64, i64)>,
+}
+
+impl SapDb {
+    /// All entities of a set in key order.
+    pub fn all(&self, set: &str) -> impl Iterator<Item = (&Key, &Entity)> {
+        self.sets.get(set).into_iter().flat_map(|m| m.iter())
+    }
+
+    /// One entity.
+    pub fn get(&self, set: &str, key: &Key) -> Option<&Entity> {
+        self.sets.get(set)?.get(key)
+    }
+
+    /// Inserts or replaces an entity, recording the previous value.
+    pub fn put(&mut self, set: &'static str, key: Key, value: Entity, undo: &mut UndoLog) {
+        let prev = self.sets.entry(set).or_default().insert(key.clone(), value);
+        undo.0.push(Undo::Put { set, key, prev });
+    }
+
+    /// Removes an entity, recording it.
+    pub fn remove(&mut self, set: &'static str, key: &Key, undo: &mut UndoLog) {
+        if let Some(prev) = self.sets.entry(set).or_default().remove(key) {
+            undo.0.push(Undo::Put {
+                set,
+                key: key.clone(),
+                prev: Some(prev),
+            });
+        }
+    }
+
+    /// Next (DocEntry, DocNum) for a document set, like SAP's ONNM counter and default series.
+    pub fn next_numbers(&mut self, def: &SetDef, undo: &mut UndoLog) -> (i64, i64) {
+        let start = def.series_start.unwrap_or(1);
+        let entry = self.counters.entry(def.name).or_insert((1, start));
+        let prev = *entry;
+        *entry = (prev.0 + 1, prev.1 + 1);
+        undo.0.push(Undo::Counter {
+            set: def.name,
+            prev,
+        });
+        prev
+    }
+
+    /// Number of entities in a set.
+    pub fn count(&self, set: &str) -> usize {
+        self.sets.get(set).map_or(0, BTreeMap::len)
+    }
+
+    /// Undoes every change in `undo`, newest first.
+    pub fn rollback(&mut self, undo: UndoLog) {
+        for u in undo.0.into_iter().rev() {
+            match u {
+                Undo::Put { set, key, prev } => {
+                    let m = self.sets.entry(set).or_default();
+                    match prev {
+                        Some(p) => {
+                            m.insert(key, p);
+                        }
+                        None => {
+                            m.remove(&key);
+                        }
+                    }
+                }
+                Undo::Counter { set, prev } => {
+                    self.counters.insert(set, prev);
+                }
+            }
+        }
+    }
+}

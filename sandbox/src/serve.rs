@@ -1,0 +1,159 @@
+//! `ml-connector sandbox serve`: arguments and the function the CLI calls.
+
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::json;
+
+use crate::{Sandbox, SandboxConfig, SandboxError};
+
+/// Arguments of `sandbox serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// World seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Number of orders in the world (a handful to 100000).
+    #[arg(long, default_value_t = 500)]
+    pub orders: usize,
+    /// First port: the Service Layer listens here, SP-API + LWA on the next one (0 = any free ports).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Multiplies Amazon's token-bucket refill rates (1 = Amazon's real numbers).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Print the URLs and credentials as one JSON line.
+    #[arg(long)]
+    pub json: bool,
+    /// Latency added to every Service Layer request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub sap_latency_ms: u64,
+    /// Latency added to every SP-API request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub sp_api_latency_ms: u64,
+    /// Service Layer idle session timeout, in minutes.
+    #[arg(long, default_value_t = 30)]
+    pub session_timeout_minutes: i64,
+}
+
+impl ServeArgs {
+    /// The sandbox configuration these arguments describe.
+    pub fn config(&self) -> SandboxConfig {
+        SandboxConfig {
+            seed: self.seed,
+            orders: self.orders,
+            port: self.port,
+            time_scale: self.time_scale,
+            sap_latency: Duration::from_millis(self.sap_latency_ms),
+            sp_api_latency: Duration::from_millis(self.sp_api_latency_ms),
+            sap_session_timeout: chrono::Duration::minutes(self.session_timeout_minutes.max(1)),
+            ..SandboxConfig::default()
+        }
+    }
+}
+
+/// What `serve` prints: URLs and demo credentials.
+pub fn connection_info(sb: &Sandbox) -> serde_json::Value {
+    let c = sb.credentials();
+    json!({
+        "sap_base_url": sb.sap_base_url(),
+        "sp_api_base_url": sb.sp_api_base_url(),
+        "lwa_token_url": sb.lwa_token_url(),
+        "sap_company_db": c.sap_company_db,
+        "sap_user": c.sap_user,
+        "sap_password": c.sap_password,
+        "lwa_client_id": c.lwa_client_id,
+        "lwa_client_secret": c.lwa_client_secret,
+        "lwa_refresh_token": c.lwa_refresh_token,
+        "seller_id": sb.seller_id(),
+        "marketplace_ids": sb.marketplace_ids(),
+    })
+}
+
+/// Starts both fakes on loopback, prints their URLs and the demo credentials (or one JSON line
+/// with `--json`), and serves until Ctrl-C / SIGTERM.
+pub async fn run_serve(args: ServeArgs) -> Result<(), SandboxError> {
+    let sb = Sandbox::start(args.config()).await?;
+    let info = connection_info(&sb);
+    if args.json {
+        println!("{info}");
+    } else {
+        let w = sb.world();
+        println!(
+            "ml-connector sandbox (seed {}, {} orders, {} settlements, time scale {})",
+            args.seed,
+            w.orders.len(),
+            w.settlements.len(),
+            args.time_scale
+        );
+        println!(
+            "  SAP Service Layer  {}  (also {}/b1s/v1, ping {}/ping/)",
+            info["sap_base_url"].as_str().unwrap_or_default(),
+            sb.sap_origin(),
+            sb.sap_origin()
+        );
+        println!(
+            "    CompanyDB {}  user {}  password {}",
+            info["sap_company_db"].as_str().unwrap_or_default(),
+            info["sap_user"].as_str().unwrap_or_default(),
+            info["sap_password"].as_str().unwrap_or_default()
+        );
+        println!(
+            "  SP-API             {}",
+            info["sp_api_base_url"].as_str().unwrap_or_default()
+        );
+        println!(
+            "  LWA token URL      {}",
+            info["lwa_token_url"].as_str().unwrap_or_default()
+        );
+        println!(
+            "    client_id {}",
+            info["lwa_client_id"].as_str().unwrap_or_default()
+        );
+        println!(
+            "    client_secret {}",
+            info["lwa_client_secret"].as_str().unwrap_or_default()
+        );
+        println!(
+            "    refresh_token {}",
+            info["lwa_refresh_token"].as_str().unwrap_or_default()
+        );
+        println!(
+            "  seller {}  marketplaces {}",
+            info["seller_id"].as_str().unwrap_or_default(),
+            sb.marketplace_ids().join(",")
+        );
+        let mappings = w.sku_mappings();
+        println!(
+            "  {} SKUs need an ItemCode mapping, e.g. {:?}",
+            mappings.len(),
+            mappings.first()
+        );
+        println!("Serving until killed (Ctrl-C).");
+    }
+    wait_for_signal().await;
+    sb.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,386 @@
+//! Settlements that pay the world's orders, written in `GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2`
+//! format with the quirks of genuine EU files: `DD.MM.YYYY HH:MM:SS UTC` dates, decimal commas in
+//! EUR files (points in GBP files), refunds with commission reversals, FBA fees, marketplace-
+//! facilitator VAT rows, reserves carried between settlements and a negative settlement that the
+//! next one settles by card.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+use rand::rngs::StdRng;
+use rust_decimal::Decimal;
+
+use super::{Channel, HISTORY_DAYS, World, round2};
+
+/// One detail row.
+#[derive(Debug, Clone, Default)]
+pub struct Row {
+    /// transaction-type.
+    pub transaction_type: String,
+    /// order-id.
+    pub order_id: String,
+    /// adjustment-id (refunds).
+    pub adjustment_id: String,
+    /// shipment-id (orders).
+    pub shipment_id: String,
+    /// marketplace-name.
+    pub marketplace_name: String,
+    /// amount-type.
+    pub amount_type: String,
+    /// amount-description.
+    pub amount_description: String,
+    /// amount.
+    pub amount: Decimal,
+    /// fulfillment-id.
+    pub fulfillment_id: String,
+    /// posted-date-time.
+    pub posted: Option<DateTime<Utc>>,
+    /// order-item-code.
+    pub order_item_code: String,
+    /// merchant-adjustment-item-id.
+    pub merchant_adjustment_item_id: String,
+    /// sku.
+    pub sku: String,
+    /// quantity-purchased.
+    pub quantity: Option<u32>,
+    /// promotion-id.
+    pub promotion_id: String,
+}
+
+/// One settlement period of one marketplace.
+#[derive(Debug, Clone)]
+pub struct Settlement {
+    /// settlement-id.
+    pub id: String,
+    /// Index into `World::marketplaces`.
+    pub marketplace: usize,
+    /// settlement-start-date.
+    pub start: DateTime<Utc>,
+    /// settlement-end-date.
+    pub end: DateTime<Utc>,
+    /// deposit-date (end + 2 days, as in every genuine file).
+    pub deposit: DateTime<Utc>,
+    /// currency.
+    pub currency: String,
+    /// total-amount: exactly the sum of the detail rows.
+    pub total: Decimal,
+    /// Orders shipped in the period (indexes into `World::orders`).
+    pub orders: Vec<usize>,
+    /// Orders refunded in the period.
+    pub refunds: Vec<usize>,
+    /// Non-order rows (reserves, fees, card charges).
+    pub others: Vec<Row>,
+    /// Report id under which SP-API lists it.
+    pub report_id: String,
+    /// reportDocumentId.
+    pub document_id: String,
+    /// Finances FinancialEventGroupId (a different identifier, as at Amazon).
+    pub group_id: String,
+}
+
+fn digits(rng: &mut StdRng, n: usize) -> String {
+    (0..n)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect()
+}
+
+fn other(name: &str, amount: Decimal, posted: DateTime<Utc>) -> Row {
+    Row {
+        transaction_type: "other-transaction".into(),
+        amount_type: "other-transaction".into(),
+        amount_description: name.into(),
+        amount,
+        posted: Some(posted),
+        ..Row::default()
+    }
+}
+
+/// Builds every settlement of the world (four 14-day periods per marketplace; the last is open).
+pub fn generate(world: &World, rng: &mut StdRng) -> Vec<Settlement> {
+    let day0 = world.anchor - Duration::days(HISTORY_DAYS);
+    let base = day0
+        .date_naive()
+        .and_hms_opt(8, 59, 52)
+        .map_or(day0, |t| t.and_utc());
+    let mut out = Vec::new();
+    for (mi, m) in world.marketplaces.iter().enumerate() {
+        let mut prev_reserve = Decimal::ZERO;
+        let mut prev_negative: Option<Decimal> = None;
+        for k in 0..4i64 {
+            let start = base + Duration::days(14 * k);
+            let end = start + Duration::days(14);
+            let in_period = |t: Option<DateTime<Utc>>| t.is_some_and(|t| t >= start && t < end);
+            let orders: Vec<usize> = world
+                .orders
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.marketplace == mi && in_period(o.shipped))
+                .map(|(i, _)| i)
+                .collect();
+            let refunds: Vec<usize> = world
+                .orders
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.marketplace == mi && in_period(o.refunded))
+                .map(|(i, _)| i)
+                .collect();
+            let mut s = Settlement {
+                id: format!("2{}", digits(rng, 10)),
+                marketplace: mi,
+                start,
+                end,
+                deposit: end + Duration::days(2),
+                currency: m.currency.to_string(),
+                total: Decimal::ZERO,
+                orders,
+                refunds,
+                others: vec![],
+                report_id: digits(rng, 11),
+                document_id: format!("amzn1.spdoc.1.4.eu.{}.T{}", digits(rng, 12), digits(rng, 8)),
+                group_id: format!("{}-{}", digits(rng, 6), digits(rng, 10)),
+            };
+            if prev_reserve > Decimal::ZERO {
+                s.others.push(other(
+                    "Previous Reserve Amount Balance",
+                    prev_reserve,
+                    start + Duration::minutes(2),
+                ));
+            }
+            if let Some(neg) = prev_negative.take() {
+                s.others
+                    .push(other("Payable to Amazon", neg, start + Duration::hours(1)));
+                s.others
+                    .push(other("Successful charge", -neg, start + Duration::hours(1)));
+            }
+            if k % 2 == 1 {
+                s.others.push(other(
+                    "Storage Fee",
+                    -Decimal::new(rng.random_range(500..4000), 2),
+                    start + Duration::days(3),
+                ));
+            }
+            let running: Decimal = rows(world, &s).iter().map(|r| r.amount).sum();
+            // The UK seller's second period: a large inbound fee makes the settlement negative.
+            if mi == 2 && k == 1 {
+                let fee =
+                    -(running.max(Decimal::ZERO) + Decimal::new(rng.random_range(2000..9000), 2));
+                s.others.push(other(
+                    "Inbound Transportation Fee",
+                    fee,
+                    start + Duration::days(5),
+                ));
+                prev_reserve = Decimal::ZERO;
+            } else if running > Decimal::ZERO {
+                let reserve = round2(running * Decimal::new(5, 2));
+                if reserve > Decimal::ZERO {
+                    // Posted minutes after the settlement end, as in genuine files.
+                    s.others.push(other(
+                        "Current Reserve Amount",
+                        -reserve,
+                        end + Duration::minutes(7),
+                    ));
+                }
+                prev_reserve = reserve;
+            } else {
+                prev_reserve = Decimal::ZERO;
+            }
+            s.total = rows(world, &s).iter().map(|r| r.amount).sum();
+            if s.total < Decimal::ZERO {
+                prev_negative = Some(s.total);
+            }
+            out.push(s);
+        }
+    }
+    out.sort_by_key(|s| (s.end, s.marketplace));
+    out
+}
+
+/// The detail rows of a settlement, in file order.
+pub fn rows(world: &World, s: &Settlement) -> Vec<Row> {
+    let m = &world.marketplaces[s.marketplace];
+    let mut out = Vec::new();
+    for &oi in &s.orders {
+        let o = &world.orders[oi];
+        for it in &o.items {
+            let p = &world.catalog[it.product];
+            let base = Row {
+                transaction_type: "Order".into(),
+                order_id: o.id.clone(),
+                shipment_id: o.shipment_id.clone(),
+                marketplace_name: m.name.into(),
+                fulfillment_id: o.channel.code().into(),
+                posted: o.shipped,
+                order_item_code: it.order_item_id.clone(),
+                sku: p.sku.clone(),
+                quantity: Some(it.quantity),
+                ..Row::default()
+            };
+            let row = |t: &str, d: &str, a: Decimal| Row {
+                amount_type: t.into(),
+                amount_description: d.into(),
+                amount: a,
+                ..base.clone()
+            };
+            out.push(row("ItemPrice", "Principal", it.item_price - it.item_tax));
+            out.push(row("ItemPrice", "Tax", it.item_tax));
+            if it.shipping > Decimal::ZERO {
+                out.push(row("ItemPrice", "Shipping", it.shipping - it.shipping_tax));
+                out.push(row("ItemPrice", "ShippingTax", it.shipping_tax));
+            }
+            if m.facilitator_vat {
+                out.push(row(
+                    "ItemWithheldTax",
+                    "MarketplaceFacilitatorVAT-Shipping",
+                    -it.shipping_tax,
+                ));
+                out.push(row(
+                    "ItemWithheldTax",
+                    "MarketplaceFacilitatorVAT-Principal",
+                    -it.item_tax,
+                ));
+            }
+            if it.promotion > Decimal::ZERO {
+                let mut r = row("Promotion", "Principal", -it.promotion);
+                r.promotion_id = it.promotion_id.clone().unwrap_or_default();
+                out.push(r);
+            }
+            if o.channel == Channel::Afn {
+                let fee = Decimal::new(285 + (it.order_item_id.as_bytes()[3] as i64 % 5) * 61, 2)
+                    * Decimal::from(it.quantity);
+                out.push(row("ItemFees", "FBAPerUnitFulfillmentFee", -fee));
+            }
+            out.push(row(
+                "ItemFees",
+                "Commission",
+                -commission(it.item_price + it.shipping),
+            ));
+            if m.code == "FR" {
+                out.push(row(
+                    "ItemFees",
+                    "DigitalServicesFee",
+                    -round2(commission(it.item_price) * Decimal::new(3, 2)),
+                ));
+            }
+        }
+    }
+    for &oi in &s.refunds {
+        let o = &world.orders[oi];
+        let it = &o.items[0];
+        let p = &world.catalog[it.product];
+        let base = Row {
+            transaction_type: "Refund".into(),
+            order_id: o.id.clone(),
+            adjustment_id: format!("amzn1:crow:{}", &o.shipment_id[1..]),
+            marketplace_name: m.name.into(),
+            fulfillment_id: o.channel.code().into(),
+            posted: o.refunded,
+            order_item_code: it.order_item_id.clone(),
+            merchant_adjustment_item_id: format!("17{}", &it.order_item_id),
+            sku: p.sku.clone(),
+            quantity: None,
+            ..Row::default()
+        };
+        let row = |t: &str, d: &str, a: Decimal| Row {
+            amount_type: t.into(),
+            amount_description: d.into(),
+            amount: a,
+            ..base.clone()
+        };
+        out.push(row("ItemPrice", "Tax", -it.item_tax));
+        out.push(row(
+            "ItemPrice",
+            "Principal",
+            -(it.item_price - it.item_tax),
+        ));
+        if m.facilitator_vat {
+            out.push(row(
+                "ItemWithheldTax",
+                "MarketplaceFacilitatorVAT-Principal",
+                it.item_tax,
+            ));
+        }
+        let c = commission(it.item_price + it.shipping);
+        out.push(row("ItemFees", "Commission", c));
+        out.push(row(
+            "ItemFees",
+            "RefundCommission",
+            -round2(c * Decimal::new(20, 2)).min(Decimal::from(5)),
+        ));
+    }
+    out.extend(s.others.iter().cloned());
+    out
+}
+
+fn commission(gross: Decimal) -> Decimal {
+    round2(gross * Decimal::new(15, 2))
+}
+
+fn amount(d: Decimal, comma: bool) -> String {
+    let s = format!("{:.2}", d);
+    if comma { s.replace('.', ",") } else { s }
+}
+
+fn eu_datetime(t: DateTime<Utc>) -> String {
+    t.format("%d.%m.%Y %H:%M:%S UTC").to_string()
+}
+
+/// The column header of the V2 flat file (24 columns, with promotion-id).
+pub const HEADER: &str = "settlement-id\tsettlement-start-date\tsettlement-end-date\tdeposit-date\ttotal-amount\tcurrency\ttransaction-type\torder-id\tmerchant-order-id\tadjustment-id\tshipment-id\tmarketplace-name\tamount-type\tamount-description\tamount\tfulfillment-id\tposted-date\tposted-date-time\torder-item-code\tmerchant-order-item-id\tmerchant-adjustment-item-id\tsku\tquantity-purchased\tpromotion-id";
+
+/// The settlement as `GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2` text.
+pub fn to_flat_file_v2(world: &World, s: &Settlement) -> String {
+    let comma = world.marketplaces[s.marketplace].decimal_comma;
+    let mut out = String::with_capacity(256 * (s.orders.len() * 8 + 8));
+    out.push_str(HEADER);
+    out.push('\n');
+    out.push_str(&format!(
+        "{}\t{}\t{}\t{}\t{}\t{}{}\n",
+        s.id,
+        eu_datetime(s.start),
+        eu_datetime(s.end),
+        eu_datetime(s.deposit),
+        amount(s.total, comma),
+        s.currency,
+        "\t".repeat(18)
+    ));
+    for r in rows(world, s) {
+        let posted_date = r
+            .posted
+            .map(|t| t.format("%d.%m.%Y").to_string())
+            .unwrap_or_default();
+        let posted_time = r.posted.map(eu_datetime).unwrap_or_default();
+        let merchant_order_id = if r.transaction_type == "other-transaction" {
+            String::new()
+        } else {
+            r.order_id.clone()
+        };
+        let fields = [
+            s.id.as_str(),
+            "",
+            "",
+            "",
+            "",
+            "",
+            &r.transaction_type,
+            &r.order_id,
+            &merchant_order_id,
+            &r.adjustment_id,
+            &r.shipment_id,
+            &r.marketplace_name,
+            &r.amount_type,
+            &r.amount_description,
+            &amount(r.amount, comma),
+            &r.fulfillment_id,
+            &posted_date,
+            &posted_time,
+            &r.order_item_code,
+            "",
+            &r.merchant_adjustment_item_id,
+            &r.sku,
+            &r.quantity.map(|q| q.to_string()).unwrap_or_default(),
+            &r.promotion_id,
+        ];
+        out.push_str(&fields.join("\t"));
+        out.push('\n');
+    }
+    out
+}
