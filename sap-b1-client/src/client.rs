@@ -295,7 +295,13 @@ impl SapClient {
     pub async fn whoami(&self) -> Result<Identity> {
         self.send(Request::get("Currencies?$top=1&$select=Code"))
             .await?;
-        let version = self.inner.sessions[0].info().await.and_then(|i| i.version);
+        let mut version = None;
+        for slot in &self.inner.sessions {
+            if let Some(info) = slot.info().await {
+                version = info.version;
+                break;
+            }
+        }
         Ok(Identity {
             company: self.inner.company.clone(),
             user: self.inner.user.clone(),

@@ -47,7 +47,7 @@ impl RetryPolicy {
 }
 
 /// One Service Layer call, built as data and run by [`SapClient::send`](crate::SapClient::send).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Request {
     pub(crate) method: Method,
     pub(crate) path: String,
@@ -133,6 +133,19 @@ impl Request {
     /// The path relative to the base URL.
     pub fn path(&self) -> &str {
         &self.path
+    }
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The body is left out: the login request carries the password.
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("body_bytes", &self.body.as_ref().map(|(b, _)| b.len()))
+            .field("retry", &self.retry)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The Service Layer session: login, the two cookies, idle expiry and single-flight re-login.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, SET_COOKIE};
@@ -111,6 +112,8 @@ struct SlotState {
     last_used: Instant,
     timeout: Duration,
     info: Option<SessionInfo>,
+    /// The most recent rejected login and the attempt number it ended.
+    last_rejection: Option<(u64, crate::error::ServerError)>,
 }
 
 /// One session's state. The async mutex is held across the login call, which is what makes
@@ -118,6 +121,9 @@ struct SlotState {
 #[derive(Debug)]
 pub(crate) struct SessionSlot {
     state: Mutex<SlotState>,
+    /// Login attempts finished so far; read before queueing so that callers who waited on a
+    /// rejected login share its answer instead of each trying the bad credentials again.
+    finished_logins: AtomicU64,
 }
 
 /// Refresh this long before the announced idle timeout, to avoid racing the server's clock.
@@ -132,7 +138,9 @@ impl SessionSlot {
                 last_used: Instant::now(),
                 timeout: Duration::from_secs(30 * 60),
                 info: None,
+                last_rejection: None,
             }),
+            finished_logins: AtomicU64::new(0),
         }
     }
 
@@ -142,6 +150,7 @@ impl SessionSlot {
         F: FnOnce() -> Fut,
         Fut: Future<Output = crate::Result<(SessionCookies, SessionInfo)>>,
     {
+        let seen = self.finished_logins.load(Ordering::Acquire);
         let mut state = self.state.lock().await;
         let now = Instant::now();
         if let Some(active) = &state.active {
@@ -156,7 +165,7 @@ impl SessionSlot {
             }
             tracing::debug!("SAP session idle past its timeout; logging in again");
         }
-        Self::login_locked(&mut state, login).await
+        self.login_locked(&mut state, seen, login).await
     }
 
     /// Replace the session that answered 401, unless another caller already did.
@@ -169,6 +178,7 @@ impl SessionSlot {
         F: FnOnce() -> Fut,
         Fut: Future<Output = crate::Result<(SessionCookies, SessionInfo)>>,
     {
+        let seen = self.finished_logins.load(Ordering::Acquire);
         let mut state = self.state.lock().await;
         if let Some(active) = &state.active
             && active.generation != rejected_generation
@@ -178,16 +188,39 @@ impl SessionSlot {
             return Ok(active);
         }
         tracing::info!("SAP session rejected (HTTP 401); logging in again");
-        Self::login_locked(&mut state, login).await
+        self.login_locked(&mut state, seen, login).await
     }
 
-    async fn login_locked<F, Fut>(state: &mut SlotState, login: F) -> crate::Result<ActiveSession>
+    async fn login_locked<F, Fut>(
+        &self,
+        state: &mut SlotState,
+        seen_finished: u64,
+        login: F,
+    ) -> crate::Result<ActiveSession>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = crate::Result<(SessionCookies, SessionInfo)>>,
     {
+        if let Some((attempt, rejection)) = &state.last_rejection
+            && *attempt > seen_finished
+        {
+            // A login finished while we queued and SAP rejected it: same credentials, same answer.
+            return Err(crate::Error::Login(rejection.clone()));
+        }
         state.active = None;
-        let (cookies, info) = login().await?;
+        let outcome = login().await;
+        let attempt = self.finished_logins.fetch_add(1, Ordering::AcqRel) + 1;
+        let (cookies, info) = match outcome {
+            Ok(ok) => {
+                state.last_rejection = None;
+                ok
+            }
+            Err(crate::Error::Login(rejection)) => {
+                state.last_rejection = Some((attempt, rejection.clone()));
+                return Err(crate::Error::Login(rejection));
+            }
+            Err(other) => return Err(other),
+        };
         state.generation += 1;
         state.timeout = info.timeout;
         state.last_used = Instant::now();

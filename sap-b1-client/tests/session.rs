@@ -299,3 +299,31 @@ fn the_builder_validates_and_debug_hides_secrets() {
     let debug = format!("{client:?}");
     assert!(!debug.contains("hunter2"), "{debug}");
 }
+
+#[tokio::test]
+async fn ten_concurrent_calls_with_bad_credentials_try_the_login_once() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path(format!("{BASE}Login")))
+        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({
+            "error": {"code": "100000027", "message": "Login failed"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let calls = (0..10).map(|_| {
+        let client = client.clone();
+        async move { client.items().get("A1").await }
+    });
+    for result in futures::future::join_all(calls).await {
+        assert!(matches!(result, Err(Error::Login(_))), "{result:?}");
+    }
+}
+
+#[test]
+fn request_debug_never_shows_the_body() {
+    let request = sap_b1_client::Request::post("Login").json_body(r#"{"Password":"hunter2"}"#);
+    let debug = format!("{request:?}");
+    assert!(!debug.contains("hunter2"), "{debug}");
+}
