@@ -3,7 +3,7 @@
 //! literal text into `Decimal`, never through `f64`.
 
 use chrono::{DateTime, Utc};
-use futures::Stream;
+use futures::stream::BoxStream;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -268,7 +268,7 @@ impl SpApiClient {
     pub fn list_financial_event_groups(
         &self,
         mut query: EventGroupQuery,
-    ) -> impl Stream<Item = Result<FinancialEventGroup>> + Send + 'static {
+    ) -> BoxStream<'static, Result<FinancialEventGroup>> {
         query.started_before = clamp(query.started_before);
         let client = self.clone();
         paginate(move |token: Option<String>| {
@@ -320,7 +320,7 @@ impl SpApiClient {
     pub fn list_transactions(
         &self,
         mut query: TransactionQuery,
-    ) -> impl Stream<Item = Result<Transaction>> + Send + 'static {
+    ) -> BoxStream<'static, Result<Transaction>> {
         query.posted_before = clamp(query.posted_before);
         let client = self.clone();
         paginate(move |token: Option<String>| {

@@ -17,7 +17,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`client`] | [`SpApiClient`], its builder and the request path |
+//! | [`client`] | [`SpApiClient`], its builder and the request path (auth, rate limits, retries) |
 //! | [`auth`] | LWA credentials, token cache, typed LWA errors |
 //! | [`rate_limit`] | operations, usage plans, token buckets, retry policy |
 //! | [`region`] | regions, hosts, marketplace ids |
@@ -57,6 +57,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+mod builder;
 pub mod client;
 pub mod document;
 pub mod error;
@@ -78,3 +79,8 @@ pub use error::{ApiError, ApiErrorDetail, Error, ParseError, Result};
 pub use rate_limit::{Operation, RateLimiter, RetryPolicy, UsagePlan};
 pub use region::{MARKETPLACES, Marketplace, Region};
 pub use types::{AmazonOrderId, Money, Page, Sku};
+
+// Compiles the README's examples as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

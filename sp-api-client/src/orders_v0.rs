@@ -8,7 +8,8 @@
 //! and the breakdowns sum to the line's proceeds total.
 
 use chrono::{DateTime, Utc};
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -434,10 +435,7 @@ impl SpApiClient {
 
     /// Fallback to [`search_orders`](Self::search_orders) on the deprecated v0 API: streams
     /// orders with their items (one `getOrderItems` call per order, rate limited at 0.5/s).
-    pub fn search_orders_v0(
-        &self,
-        search: OrderSearch,
-    ) -> impl Stream<Item = Result<Order>> + Send + 'static {
+    pub fn search_orders_v0(&self, search: OrderSearch) -> BoxStream<'static, Result<Order>> {
         let client = self.clone();
         let clamped = search.clamped(Utc::now()).map_err(|e| e.to_string());
         let pages_client = client.clone();
@@ -461,5 +459,6 @@ impl SpApiClient {
                 Ok(order.into_order(items))
             }
         })
+        .boxed()
     }
 }

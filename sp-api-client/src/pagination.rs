@@ -2,18 +2,20 @@
 
 use std::future::Future;
 
-use futures::stream::{self, Stream, TryStreamExt};
+use futures::StreamExt;
+use futures::stream::{self, BoxStream, TryStreamExt};
 
 use crate::error::Result;
 use crate::types::Page;
 
 /// Streams every item of every page: `fetch(None)` gives the first page, `fetch(Some(token))`
-/// the following ones, until a page has no (or an empty) next token.
-pub(crate) fn paginate<T, F, Fut>(fetch: F) -> impl Stream<Item = Result<T>> + Send
+/// the following ones, until a page has no (or an empty) next token. Boxed, so callers can
+/// `try_next()` it without pinning.
+pub(crate) fn paginate<T, F, Fut>(fetch: F) -> BoxStream<'static, Result<T>>
 where
-    T: Send,
-    F: FnMut(Option<String>) -> Fut + Send,
-    Fut: Future<Output = Result<Page<T>>> + Send,
+    T: Send + 'static,
+    F: FnMut(Option<String>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Page<T>>> + Send + 'static,
 {
     enum Cursor {
         First,
@@ -35,4 +37,5 @@ where
     })
     .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
     .try_flatten()
+    .boxed()
 }

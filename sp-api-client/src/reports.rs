@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use encoding_rs::Encoding;
-use futures::Stream;
+use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -303,10 +303,7 @@ impl SpApiClient {
     }
 
     /// `getReports` as a stream across all pages.
-    pub fn get_reports(
-        &self,
-        query: ReportQuery,
-    ) -> impl Stream<Item = Result<Report>> + Send + 'static {
+    pub fn get_reports(&self, query: ReportQuery) -> BoxStream<'static, Result<Report>> {
         let client = self.clone();
         paginate(move |token: Option<String>| {
             let client = client.clone();
@@ -327,7 +324,7 @@ impl SpApiClient {
     pub fn settlement_reports_since(
         &self,
         since: DateTime<Utc>,
-    ) -> impl Stream<Item = Result<Report>> + Send + 'static {
+    ) -> BoxStream<'static, Result<Report>> {
         self.get_reports(
             ReportQuery::types([SETTLEMENT_REPORT_V2])
                 .statuses([ProcessingStatus::Done])
