@@ -340,7 +340,7 @@ impl SapClient {
     #[tracing::instrument(skip(self, request), fields(method = %request.method, path = %request.path))]
     pub async fn send(&self, request: Request) -> Result<Response> {
         let url = self.url_for(&request.path)?;
-        let slot = self.pick_session();
+        let (slot, _in_flight) = self.pick_session();
         let mut session = slot.current(|| self.login()).await?;
         let mut renewed = false;
         let mut attempt = 0u32;
@@ -418,10 +418,18 @@ impl SapClient {
         self.inner.base.path()
     }
 
-    fn pick_session(&self) -> &SessionSlot {
-        let n = self.inner.sessions.len();
-        let i = self.inner.next_session.fetch_add(1, Ordering::Relaxed) % n;
-        &self.inner.sessions[i]
+    /// The session with the fewest calls in flight (SAP runs one session's calls one at a
+    /// time), rotating among equals; the guard keeps the count while the call runs.
+    fn pick_session(&self) -> (&SessionSlot, InFlight<'_>) {
+        let sessions = &self.inner.sessions;
+        let start = self.inner.next_session.fetch_add(1, Ordering::Relaxed);
+        let index = (0..sessions.len())
+            .map(|k| (start + k) % sessions.len())
+            .min_by_key(|&i| sessions[i].in_flight.load(Ordering::Relaxed))
+            .unwrap_or(0);
+        let slot = &sessions[index];
+        slot.in_flight.fetch_add(1, Ordering::Relaxed);
+        (slot, InFlight(&slot.in_flight))
     }
 
     async fn send_raw(
@@ -513,6 +521,15 @@ impl SapClient {
             timeout: Duration::from_secs(60 * parsed.session_timeout.unwrap_or(30).max(1)),
         };
         Ok((cookies, info))
+    }
+}
+
+/// Decrements a session's in-flight count when a call ends (or is dropped).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

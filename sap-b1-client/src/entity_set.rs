@@ -123,6 +123,40 @@ where
             .map(drop)
     }
 
+    /// `PATCH Set(key)` only if the record still has `etag` (`If-Match`, v2); a stale ETag is
+    /// [`Error::Conflict`].
+    pub async fn update_if_match<P: Serialize + ?Sized>(
+        &self,
+        key: impl Into<Key>,
+        etag: &str,
+        patch: &P,
+    ) -> Result<()> {
+        let body = to_json(patch)?;
+        let etag = HeaderValue::from_str(etag)
+            .map_err(|_| Error::Config(format!("ETag `{etag}` is not a valid header value")))?;
+        let request = Request::patch(self.key_path(&key.into()))
+            .json_body(body)
+            .header(reqwest::header::IF_MATCH, etag);
+        self.client.send(request).await.map(drop)
+    }
+
+    /// `PATCH Set(key)` where the collections sent replace the stored ones
+    /// (`B1S-ReplaceCollectionsOnPatch: true`): lines not sent are removed.
+    pub async fn update_replacing_collections<P: Serialize + ?Sized>(
+        &self,
+        key: impl Into<Key>,
+        patch: &P,
+    ) -> Result<()> {
+        let body = to_json(patch)?;
+        let request = Request::patch(self.key_path(&key.into()))
+            .json_body(body)
+            .header(
+                HeaderName::from_static("b1s-replacecollectionsonpatch"),
+                HeaderValue::from_static("true"),
+            );
+        self.client.send(request).await.map(drop)
+    }
+
     /// `POST Set(key)/Action`, e.g. `Cancel` or `Close` on a document.
     pub async fn action(&self, key: impl Into<Key>, action: &str) -> Result<()> {
         let path = format!("{}/{}", self.key_path(&key.into()), action);

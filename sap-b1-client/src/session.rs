@@ -1,7 +1,7 @@
 //! The Service Layer session: login, the two cookies, idle expiry and single-flight re-login.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, SET_COOKIE};
@@ -124,6 +124,8 @@ pub(crate) struct SessionSlot {
     /// Login attempts finished so far; read before queueing so that callers who waited on a
     /// rejected login share its answer instead of each trying the bad credentials again.
     finished_logins: AtomicU64,
+    /// Calls currently using this session (for picking the least busy one in a pool).
+    pub(crate) in_flight: AtomicUsize,
 }
 
 /// Refresh this long before the announced idle timeout, to avoid racing the server's clock.
@@ -141,6 +143,7 @@ impl SessionSlot {
                 last_rejection: None,
             }),
             finished_logins: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
         }
     }
 

@@ -297,3 +297,37 @@ async fn a_body_of_the_wrong_shape_is_a_parse_error_with_path_and_body() {
     assert_eq!(json_path, "ItemPrices[0].Price");
     assert!(body.contains("not a number"));
 }
+
+#[tokio::test]
+async fn conditional_and_collection_replacing_updates_send_their_headers() {
+    let server = logged_in_server().await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("{BASE}Invoices(7)")))
+        .and(header("If-Match", "W/\"abc\""))
+        .respond_with(ResponseTemplate::new(412).set_body_json(serde_json::json!({
+            "error": {"code": "-2039", "message": "Another user or another operation modified data"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("{BASE}Invoices(8)")))
+        .and(header("B1S-ReplaceCollectionsOnPatch", "true"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let patch = serde_json::json!({"Comments": "x"});
+    let err = client
+        .invoices()
+        .update_if_match(7, "W/\"abc\"", &patch)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    client
+        .invoices()
+        .update_replacing_collections(8, &patch)
+        .await
+        .unwrap();
+}

@@ -327,3 +327,62 @@ fn request_debug_never_shows_the_body() {
     let debug = format!("{request:?}");
     assert!(!debug.contains("hunter2"), "{debug}");
 }
+
+#[tokio::test]
+async fn a_pool_sends_a_call_to_the_idle_session_not_the_busy_one() {
+    let server = server().await;
+    mount_login(&server, "s1", 1, 1).await;
+    mount_login(&server, "s2", 1, 2).await;
+    // The first call to land on a session is slow; while it runs, every other call must go to
+    // the other session.
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}Items('SLOW')")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(item_json("SLOW"))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}Items('FAST')")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(item_json("FAST")))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let client = client_with(&server, |b| b.sessions(2));
+    client.connect().await.unwrap(); // s1 on session 0
+    let items = client.items();
+    let slow = items.get("SLOW");
+    let fast = async {
+        tokio::task::yield_now().await;
+        for _ in 0..3 {
+            client.items().get("FAST").await.unwrap();
+        }
+    };
+    let (slow, ()) = tokio::join!(slow, fast);
+    slow.unwrap();
+    let requests = server.received_requests().await.unwrap();
+    let cookie_of = |code: &str| -> Vec<String> {
+        requests
+            .iter()
+            .filter(|r| r.url.path().ends_with(&format!("('{code}')")))
+            .map(|r| {
+                r.headers
+                    .get("cookie")
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let slow_cookie = cookie_of("SLOW");
+    let fast_cookies = cookie_of("FAST");
+    assert_eq!(slow_cookie.len(), 1);
+    assert!(
+        fast_cookies.iter().all(|c| *c != slow_cookie[0]),
+        "{slow_cookie:?} {fast_cookies:?}"
+    );
+}

@@ -63,3 +63,10 @@ sap_type! {
 impl Entity for BusinessPartner {
     const ENTITY_SET: &'static str = "BusinessPartners";
 }
+
+impl BusinessPartner {
+    /// `UpdateDate` + `UpdateTime` as one timestamp (SAP server local time), for incremental syncs.
+    pub fn updated_at(&self) -> Option<chrono::NaiveDateTime> {
+        super::values::combine(self.update_date, self.update_time)
+    }
+}

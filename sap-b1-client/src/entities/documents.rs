@@ -194,3 +194,10 @@ sap_type! {
         "LineNum" => line_num: i32,
     }
 }
+
+impl Document {
+    /// `UpdateDate` + `UpdateTime` as one timestamp (SAP server local time), for incremental syncs.
+    pub fn updated_at(&self) -> Option<chrono::NaiveDateTime> {
+        super::values::combine(self.update_date, self.update_time)
+    }
+}

@@ -104,3 +104,10 @@ impl ItemWarehouseInfo {
         Some(self.in_stock? - self.committed?)
     }
 }
+
+impl Item {
+    /// `UpdateDate` + `UpdateTime` as one timestamp (SAP server local time), for incremental syncs.
+    pub fn updated_at(&self) -> Option<chrono::NaiveDateTime> {
+        super::values::combine(self.update_date, self.update_time)
+    }
+}

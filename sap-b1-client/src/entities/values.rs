@@ -137,6 +137,14 @@ impl<'de> Deserialize<'de> for SapTime {
     }
 }
 
+/// Combine SAP's `UpdateDate` + `UpdateTime` pair (server local time) into one timestamp.
+pub(crate) fn combine(
+    date: Option<SapDate>,
+    time: Option<SapTime>,
+) -> Option<chrono::NaiveDateTime> {
+    Some(date?.0.and_time(time.map_or(NaiveTime::MIN, |t| t.0)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +173,14 @@ mod tests {
             SapTime::parse("13:14"),
             Some(SapTime(NaiveTime::from_hms_opt(13, 14, 0).unwrap()))
         );
+    }
+
+    #[test]
+    fn update_date_and_time_combine() {
+        let d = SapDate::parse("2023-10-26T00:00:00Z");
+        let t = SapTime::parse("13:14:45");
+        assert_eq!(combine(d, t).unwrap().to_string(), "2023-10-26 13:14:45");
+        assert_eq!(combine(None, t), None);
     }
 
     #[test]
