@@ -331,3 +331,48 @@ async fn conditional_and_collection_replacing_updates_send_their_headers() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_post_that_never_connected_is_a_plain_transport_error() {
+    // A server that answers one login and then goes away: the POST cannot reach SAP, so its
+    // outcome is known and it is a plain transport error.
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).unwrap();
+            request.extend_from_slice(&buf[..n]);
+        }
+        let body = r#"{"SessionId":"s1","Version":"1000280","SessionTimeout":30}"#;
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nSet-Cookie: B1SESSION=s1;HttpOnly;\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(response.as_bytes()).unwrap();
+        // Listener and stream drop here: the port is closed.
+    });
+    let client = sap_b1_client::SapClient::builder(format!("http://127.0.0.1:{port}/b1s/v1"))
+        .company("SBODEMOUS")
+        .credentials(
+            "manager",
+            sap_b1_client::SecretString::from("x".to_string()),
+        )
+        .build()
+        .unwrap();
+    client.connect().await.unwrap();
+    server.join().unwrap();
+    let err = client
+        .invoices()
+        .create(&Document::default())
+        .await
+        .unwrap_err();
+    let Error::Transport { source, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(source.is_connect(), "{source:?}");
+    assert!(!err.is_outcome_unknown());
+}
