@@ -107,7 +107,7 @@ impl SpApiClient {
                         Ok(b) => return Ok((b.to_vec(), content_type)),
                         Err(e) => Error::Transport {
                             operation: Operation::DownloadDocument,
-                            source: e,
+                            source: e.without_url(),
                         },
                     }
                 }
@@ -123,9 +123,10 @@ impl SpApiClient {
                     }
                     error
                 }
+                // The pre-signed URL grants access to the document: keep it out of errors.
                 Err(e) => Error::Transport {
                     operation: Operation::DownloadDocument,
-                    source: e,
+                    source: e.without_url(),
                 },
             };
             if attempt >= policy.max_attempts {

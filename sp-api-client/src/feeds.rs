@@ -266,7 +266,8 @@ impl SpApiClient {
             .await
             .map_err(|e| Error::Transport {
                 operation: Operation::UploadDocument,
-                source: e,
+                // The pre-signed URL grants write access: keep it out of errors.
+                source: e.without_url(),
             })?;
         let status = response.status();
         if !status.is_success() {

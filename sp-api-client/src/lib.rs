@@ -22,7 +22,7 @@
 //! | [`rate_limit`] | operations, usage plans, token buckets, retry policy |
 //! | [`region`] | regions, hosts, marketplace ids |
 //! | [`error`] | transport / server-reported / parse / auth errors |
-//! | [`types`] | exact [`Money`](types::Money), id newtypes, [`Page`](types::Page) |
+//! | [`types`] | exact [`Money`], id newtypes, [`Page`] |
 //! | [`orders`], [`orders_v0`] | orders |
 //! | [`reports`], [`document`] | reports, document download and decoding |
 //! | [`finances`] | financial event groups, transactions |

@@ -135,6 +135,11 @@ fn feeds_sandbox_examples_deserialise() {
             serde_json::from_value::<Feed>(r).unwrap();
         }
     }
+    for (status, _, r) in sandbox_cases(MODEL, "createFeed") {
+        if status == "202" {
+            assert!(r["feedId"].is_string());
+        }
+    }
     for op in ["getFeedDocument", "createFeedDocument"] {
         for (status, _, r) in sandbox_cases(MODEL, op) {
             if status.starts_with('2') {

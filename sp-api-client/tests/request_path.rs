@@ -211,7 +211,17 @@ async fn a_burst_beyond_the_bucket_is_paced_not_throttled() {
     let client = client(&server);
     let start = Instant::now();
     let id = order_id();
-    let calls = (0..36).map(|_| client.get_order(&id, &[]));
+    // Half the calls go through a clone: the bucket is shared.
+    let clone = client.clone();
+    let calls = (0..36).map(|i| {
+        let c = if i % 2 == 0 {
+            client.clone()
+        } else {
+            clone.clone()
+        };
+        let id = id.clone();
+        async move { c.get_order(&id, &[]).await }
+    });
     for r in futures::future::join_all(calls).await {
         r.unwrap();
     }
@@ -396,4 +406,59 @@ fn retry_delay_grows_and_respects_one_over_rate() {
         // searchOrders: 1/rate is ~179 s, so even the first retry waits that long.
         assert!(p.delay(1, Some(0.0056)) >= Duration::from_secs(178));
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_lwa_failures_are_retried() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/auth/o2/token"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(
+            json!({"error": "temporarily_unavailable", "error_description": "try later"}),
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_lwa(&server, 1).await;
+    mount_order(&server, 1).await;
+    let client = client(&server);
+    client.get_order(&order_id(), &[]).await.unwrap();
+    assert_eq!(client.token_refresh_count(), 2);
+}
+
+#[test]
+fn every_sandbox_error_example_parses_as_amazon_error_list() {
+    let ops = [
+        ("orders_2026-01-01.json", "searchOrders"),
+        ("orders_2026-01-01.json", "getOrder"),
+        ("ordersV0.json", "getOrders"),
+        ("ordersV0.json", "getOrderItems"),
+        ("reports_2021-06-30.json", "getReports"),
+        ("reports_2021-06-30.json", "getReport"),
+        ("reports_2021-06-30.json", "createReport"),
+        ("reports_2021-06-30.json", "getReportDocument"),
+        ("listingsItems_2021-08-01.json", "getListingsItem"),
+        ("listingsItems_2021-08-01.json", "patchListingsItem"),
+        ("feeds_2021-06-30.json", "createFeedDocument"),
+        ("feeds_2021-06-30.json", "createFeed"),
+        ("feeds_2021-06-30.json", "getFeed"),
+        ("feeds_2021-06-30.json", "getFeedDocument"),
+        ("financesV0.json", "listFinancialEventGroups"),
+        ("finances_2024-06-19.json", "listTransactions"),
+    ];
+    let mut n = 0;
+    for (model, op) in ops {
+        for (status, _, response) in sandbox_cases(model, op) {
+            if status.starts_with('4') {
+                let errors: Vec<sp_api_client::ApiErrorDetail> =
+                    serde_json::from_value(response["errors"].clone())
+                        .unwrap_or_else(|e| panic!("{op}: {e}"));
+                assert!(!errors.is_empty() && !errors[0].code.is_empty(), "{op}");
+                n += 1;
+            }
+        }
+    }
+    assert_eq!(n, ops.len());
 }
