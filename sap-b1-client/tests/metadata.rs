@@ -174,6 +174,19 @@ fn an_invoice_we_would_post_uses_only_known_names() {
             }
         }
     }
-    assert_eq!(json["DocumentLines"][0]["UnitPrice"], "19.99");
-    assert_eq!(json["DocDate"], "2024-05-01");
+    // The exact body we send: None fields omitted, money as exact decimal strings.
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "CardCode": "C20000",
+            "DocDate": "2024-05-01",
+            "NumAtCard": "114-1234567-1234567",
+            "DocCurrency": "EUR",
+            "DocumentLines": [{
+                "ItemCode": "SKU-1", "Quantity": "2", "UnitPrice": "19.99",
+                "TaxCode": "VAT19", "WarehouseCode": "01"
+            }],
+            "DocumentAdditionalExpenses": [{"ExpenseCode": 1, "LineTotal": "4.99"}]
+        })
+    );
 }
