@@ -336,7 +336,7 @@ pub(crate) async fn patch_listings_item(
     let preview = p.get("mode") == Some("VALIDATION_PREVIEW");
     let submission_id = format!(
         "{:032x}",
-        shared.next_counter() as u128 * 0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835
+        (shared.next_counter() as u128).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)
     );
     let now = shared.clock.now();
     let mut catalog = shared.amazon.catalog.lock().expect("catalog");

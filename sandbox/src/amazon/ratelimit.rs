@@ -99,3 +99,34 @@ impl Buckets {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test(start_paused = true)]
+    async fn buckets_hold_the_burst_and_refill_at_the_scaled_rate() {
+        let b = Buckets::new(60.0);
+        for _ in 0..20 {
+            assert!(b.take(&SEARCH_ORDERS));
+        }
+        assert!(!b.take(&SEARCH_ORDERS));
+        // 0.0056 x 60 = 0.336 tokens/s: one token after ~2.98 s
+        tokio::time::advance(Duration::from_millis(2900)).await;
+        assert!(!b.take(&SEARCH_ORDERS));
+        tokio::time::advance(Duration::from_millis(100)).await;
+        assert!(b.take(&SEARCH_ORDERS));
+        assert!(!b.take(&SEARCH_ORDERS));
+        // getReportDocument at Amazon's own numbers: burst 15, one token per 60 s
+        let real = Buckets::new(1.0);
+        for _ in 0..15 {
+            assert!(real.take(&GET_REPORT_DOCUMENT));
+        }
+        assert!(!real.take(&GET_REPORT_DOCUMENT));
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert!(!real.take(&GET_REPORT_DOCUMENT));
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(real.take(&GET_REPORT_DOCUMENT));
+    }
+}

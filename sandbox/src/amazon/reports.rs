@@ -294,7 +294,7 @@ pub(crate) fn presigned(origin: &str, kind: &str, id: &str, now: DateTime<Utc>) 
         "{origin}/s3/{kind}/{}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={}&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature={:016x}",
         crate::sap::odata::encode(id),
         now.format("%Y%m%dT%H%M%SZ"),
-        id.len() as u64 * 0x9E37_79B9_7F4A_7C15
+        (id.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     )
 }
 

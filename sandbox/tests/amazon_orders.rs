@@ -1,0 +1,154 @@
+//! Orders v2026-01-01 searchOrders/getOrder and v0 getOrders/getOrderItems over HTTP.
+
+mod common;
+
+use common::*;
+use sandbox::{Sandbox, SandboxConfig};
+use serde_json::Value;
+
+async fn big_bucket_sandbox(orders: usize) -> Sandbox {
+    Sandbox::start(SandboxConfig {
+        time_scale: 100_000.0,
+        ..config(orders)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn search_orders_pages_with_pagination_token_and_sees_every_order_once() {
+    let sb = big_bucket_sandbox(250).await;
+    let c = client();
+    let token = access_token(&sb, &c).await;
+    let base = "/orders/2026-01-01/orders?lastUpdatedAfter=2025-01-01T00:00:00Z&maxResultsPerPage=40&includedData=PROCEEDS,FULFILLMENT";
+    let mut url = base.to_string();
+    let mut ids = Vec::new();
+    loop {
+        let r = sp_get(&sb, &c, &token, &url).await;
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        assert!(body["lastUpdatedBefore"].is_string());
+        for o in body["orders"].as_array().unwrap() {
+            ids.push(o["orderId"].as_str().unwrap().to_string());
+            assert!(o["orderItems"].as_array().is_some_and(|i| !i.is_empty()));
+            assert!(o["fulfillment"]["fulfillmentStatus"].is_string());
+        }
+        match body["pagination"]["nextToken"].as_str() {
+            Some(t) => url = format!("{base}&paginationToken={t}"),
+            None => break,
+        }
+    }
+    assert_eq!(ids.len(), 250);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 250);
+    // a token with changed filters is refused
+    let r = sp_get(&sb, &c, &token, &format!("{base}&maxResultsPerPage=40")).await;
+    let t = r.json::<Value>().await.unwrap()["pagination"]["nextToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = sp_get(
+        &sb,
+        &c,
+        &token,
+        &format!(
+            "/orders/2026-01-01/orders?lastUpdatedAfter=2026-01-01T00:00:00Z&paginationToken={t}"
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn windows_must_end_two_minutes_before_now_and_need_one_start() {
+    let sb = big_bucket_sandbox(20).await;
+    let c = client();
+    let token = access_token(&sb, &c).await;
+    let r = sp_get(&sb, &c, &token, "/orders/2026-01-01/orders").await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["errors"][0]["code"],
+        "InvalidInput"
+    );
+    let now = sb.now();
+    let too_late =
+        (now - chrono::Duration::seconds(30)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let r = sp_get(
+        &sb,
+        &c,
+        &token,
+        &format!(
+            "/orders/2026-01-01/orders?createdAfter=2026-01-01T00:00:00Z&createdBefore={too_late}"
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("2 minutes"));
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn get_order_and_v0_shapes() {
+    let sb = big_bucket_sandbox(60).await;
+    let c = client();
+    let token = access_token(&sb, &c).await;
+    let world = sb.world();
+    let o = world
+        .orders
+        .iter()
+        .find(|o| o.status == sandbox::world::OrderStatus::Shipped)
+        .unwrap();
+    let r = sp_get(
+        &sb,
+        &c,
+        &token,
+        &format!("/orders/2026-01-01/orders/{}?includedData=PROCEEDS", o.id),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    let order = &body["order"];
+    assert_eq!(order["orderId"], o.id.as_str());
+    let total = order["proceeds"]["grandTotal"]["amount"].as_str().unwrap();
+    assert_eq!(
+        total,
+        format!("{:.2}", o.total()),
+        "money is a decimal string"
+    );
+    let sku = order["orderItems"][0]["product"]["sellerSku"]
+        .as_str()
+        .unwrap();
+    assert_eq!(sku, world.catalog[o.items[0].product].sku);
+    let market = world.marketplaces[o.marketplace].id;
+    let r = sp_get(
+        &sb,
+        &c,
+        &token,
+        &format!("/orders/v0/orders?MarketplaceIds={market}&CreatedAfter=2025-01-01T00:00:00Z"),
+    )
+    .await;
+    let body: Value = r.json().await.unwrap();
+    let list = body["payload"]["Orders"].as_array().unwrap();
+    assert!(list.iter().all(|x| x["MarketplaceId"] == market));
+    assert!(list.iter().any(|x| x["AmazonOrderId"] == o.id.as_str()));
+    let r = sp_get(
+        &sb,
+        &c,
+        &token,
+        &format!("/orders/v0/orders/{}/orderItems", o.id),
+    )
+    .await;
+    let body: Value = r.json().await.unwrap();
+    let item = &body["payload"]["OrderItems"][0];
+    assert_eq!(
+        item["ItemPrice"]["Amount"],
+        format!("{:.2}", o.items[0].item_price)
+    );
+    assert_eq!(item["IsGift"], "false");
+    let r = sp_get(&sb, &c, &token, "/orders/v0/orders/999-0000000-0000000").await;
+    assert_eq!(r.status(), 404);
+    assert!(r.headers().contains_key("x-amzn-ratelimit-limit"));
+    sb.shutdown().await;
+}
