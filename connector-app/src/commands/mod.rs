@@ -1,3 +1,23 @@
 //! One module per top-level command.
 
+pub mod audit;
+pub mod credentials;
+pub mod init;
 pub mod settlement;
+pub mod status;
+
+use anyhow::{Context, Result};
+
+use crate::config::Config;
+use crate::ledger::SqliteLedger;
+
+/// Loads the configuration.
+pub(crate) fn load_config(path: &std::path::Path) -> Result<Config> {
+    Ok(Config::load(path)?)
+}
+
+/// Opens the workspace's ledger.
+pub(crate) fn open_ledger(config: &Config) -> Result<SqliteLedger> {
+    SqliteLedger::open(&config.workspace.ledger)
+        .with_context(|| format!("ledger {}", config.workspace.ledger.display()))
+}

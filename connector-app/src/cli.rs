@@ -1,0 +1,116 @@
+//! The command line: parsing, logging set-up and exit codes.
+//!
+//! Exit codes scripts can rely on:
+//! - `0`: done, nothing needs attention;
+//! - `1`: failed (I/O, network, an unreadable file), with a message saying what and where;
+//! - `2`: done, but records need attention (held or failed documents, a held settlement);
+//! - `3`: configuration or credentials are invalid (file, key and reason are printed).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::commands;
+
+/// Exit code: records need attention.
+pub const EXIT_ATTENTION: u8 = 2;
+/// Exit code: configuration or credentials invalid.
+pub const EXIT_CONFIG: u8 = 3;
+
+/// Amazon Seller Central <-> SAP Business One connector.
+#[derive(Debug, Parser)]
+#[command(name = "ml-connector", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(
+        long,
+        global = true,
+        env = "ML_CONNECTOR_CONFIG",
+        default_value = "ml-connector.toml"
+    )]
+    pub config: PathBuf,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// More logging (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a commented configuration template and create the encryption key file.
+    Init(commands::init::InitArgs),
+    /// Store, list or delete credentials (encrypted at rest; values are never printed).
+    #[command(subcommand)]
+    Credentials(commands::credentials::CredentialsCommand),
+    /// Documents per state, cursors and the latest problems.
+    Status(commands::status::StatusArgs),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
+    /// Amazon settlement reports: preview how they post, offline.
+    #[command(subcommand)]
+    Settlement(commands::settlement::SettlementCommand),
+}
+
+/// Parses the command line, runs the command and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format, cli.verbose);
+    let config = cli.config.clone();
+    let result = match cli.command {
+        Command::Init(args) => commands::init::run(&config, args),
+        Command::Credentials(cmd) => commands::credentials::run(&config, cmd),
+        Command::Status(args) => commands::status::run(&config, args),
+        Command::Audit(cmd) => commands::audit::run(&config, cmd),
+        Command::Settlement(cmd) => commands::settlement::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            if is_config_problem(&err) {
+                ExitCode::from(EXIT_CONFIG)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn is_config_problem(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.is::<crate::config::ConfigError>() || e.is::<crate::credentials::CredentialError>()
+    })
+}
+
+fn init_logging(format: LogFormat, verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

@@ -1,0 +1,74 @@
+//! `ml-connector status`: documents per flow and state, cursors, and the latest problems.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+use serde_json::json;
+
+use super::{load_config, open_ledger};
+use crate::ledger::{DocFilter, DocState, Ledger};
+
+/// `status` arguments.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Prints the workspace status.
+pub fn run(config_path: &Path, args: StatusArgs) -> Result<ExitCode> {
+    let config = load_config(config_path)?;
+    let ledger = open_ledger(&config)?;
+    let counts = ledger.counts()?;
+    let cursors = ledger.cursors()?;
+    let mut problems = Vec::new();
+    for state in [DocState::Held, DocState::Failed, DocState::Unknown] {
+        problems.extend(ledger.list(&DocFilter {
+            state: Some(state),
+            limit: Some(20),
+            ..DocFilter::default()
+        })?);
+    }
+    if args.json {
+        let v = json!({
+            "documents": counts.iter().map(|((flow, state), n)| json!({"flow": flow, "state": state, "count": n})).collect::<Vec<_>>(),
+            "cursors": cursors.iter().map(|(flow, value, at)| json!({"flow": flow, "value": value, "updated_at": at})).collect::<Vec<_>>(),
+            "problems": problems.iter().map(|d| json!({"key": d.key, "state": d.state, "reason": d.reason, "updated_at": d.updated_at})).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("ledger {}", config.workspace.ledger.display());
+    if counts.is_empty() {
+        println!("no documents yet");
+    }
+    let mut flow_seen = String::new();
+    for ((flow, state), n) in &counts {
+        if *flow != flow_seen {
+            println!("{flow}:");
+            flow_seen.clone_from(flow);
+        }
+        println!("  {state:<8} {n}");
+    }
+    if !cursors.is_empty() {
+        println!("cursors:");
+        for (flow, value, at) in &cursors {
+            println!("  {flow:<12} {value}  (moved {at})");
+        }
+    }
+    if !problems.is_empty() {
+        println!("needs attention:");
+        for d in &problems {
+            println!(
+                "  {:<8} {}  {}",
+                d.state,
+                d.key,
+                d.reason.as_deref().unwrap_or("")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

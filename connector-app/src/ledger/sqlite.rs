@@ -1,0 +1,507 @@
+//! The embedded SQLite ledger (one file, WAL, migrations by `user_version`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr;
+
+use chrono::{SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use super::{AuditRow, DocFilter, DocRecord, DocState, Ledger, LedgerError, Planned, Source};
+
+/// Schema migrations; index + 1 is the `user_version` after applying it.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE sources (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    body BLOB NOT NULL,
+    received_at TEXT NOT NULL,
+    UNIQUE (kind, external_id, sha256)
+);
+CREATE TABLE documents (
+    key TEXT PRIMARY KEY,
+    flow TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('PLANNED','SENDING','POSTED','FAILED','UNKNOWN','HELD')),
+    source_id INTEGER REFERENCES sources(id),
+    payload TEXT NOT NULL,
+    doc_entry INTEGER,
+    doc_num INTEGER,
+    reason TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX documents_state ON documents (state);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    key TEXT NOT NULL,
+    event TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT,
+    detail TEXT NOT NULL
+);
+CREATE INDEX audit_key ON audit (key);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TABLE cursors (
+    flow TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"#];
+
+/// SQLite implementation of [`Ledger`].
+pub struct SqliteLedger {
+    conn: Connection,
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl SqliteLedger {
+    /// Opens (creating and migrating) the ledger file.
+    pub fn open(path: &Path) -> Result<Self, LedgerError> {
+        let conn = Connection::open(path)?;
+        Self::init(conn)
+    }
+
+    /// An in-memory ledger (tests, dry runs).
+    pub fn in_memory() -> Result<Self, LedgerError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, LedgerError> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            conn.execute_batch(&format!(
+                "BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;",
+                i + 1
+            ))?;
+        }
+        Ok(Self { conn })
+    }
+
+    fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<DocRecord> {
+        let state: String = row.get("state")?;
+        Ok(DocRecord {
+            key: row.get("key")?,
+            flow: row.get("flow")?,
+            kind: row.get("kind")?,
+            state: DocState::from_str(&state).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    0,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?,
+            source_id: row.get("source_id")?,
+            payload: row.get("payload")?,
+            doc_entry: row.get("doc_entry")?,
+            doc_num: row.get("doc_num")?,
+            reason: row.get("reason")?,
+            attempts: row.get("attempts")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+        })
+    }
+
+    fn state_of(&self, key: &str) -> Result<DocState, LedgerError> {
+        self.get(key)?
+            .map(|r| r.state)
+            .ok_or_else(|| LedgerError::NotFound(key.to_owned()))
+    }
+
+    fn change(
+        &mut self,
+        key: &str,
+        to: DocState,
+        detail: &str,
+        update: impl FnOnce(&rusqlite::Transaction<'_>, &str) -> rusqlite::Result<usize>,
+    ) -> Result<(), LedgerError> {
+        let from = self.state_of(key)?;
+        if !from.can_move_to(to) {
+            return Err(LedgerError::Transition {
+                key: key.to_owned(),
+                from,
+                to,
+            });
+        }
+        let at = now();
+        let tx = self.conn.transaction()?;
+        update(&tx, &at)?;
+        tx.execute(
+            "INSERT INTO audit (at, key, event, from_state, to_state, detail) VALUES (?1, ?2, 'state', ?3, ?4, ?5)",
+            params![at, key, from.as_str(), to.as_str(), detail],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+impl Ledger for SqliteLedger {
+    fn put_source(
+        &mut self,
+        kind: &str,
+        external_id: &str,
+        body: &[u8],
+    ) -> Result<i64, LedgerError> {
+        let sha = Sha256::digest(body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>();
+        self.conn.execute(
+            "INSERT OR IGNORE INTO sources (kind, external_id, sha256, body, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![kind, external_id, sha, body, now()],
+        )?;
+        Ok(self.conn.query_row(
+            "SELECT id FROM sources WHERE kind = ?1 AND external_id = ?2 AND sha256 = ?3",
+            params![kind, external_id, sha],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn source(&self, id: i64) -> Result<Source, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT id, kind, external_id, sha256, body FROM sources WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(Source {
+                        id: r.get(0)?,
+                        kind: r.get(1)?,
+                        external_id: r.get(2)?,
+                        sha256: r.get(3)?,
+                        body: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| LedgerError::NotFound(format!("source #{id}")))
+    }
+
+    fn plan(
+        &mut self,
+        key: &str,
+        flow: &str,
+        kind: &str,
+        source_id: Option<i64>,
+        payload: &str,
+        hold: Option<&str>,
+    ) -> Result<Planned, LedgerError> {
+        if let Some(existing) = self.get(key)? {
+            return Ok(Planned::Existing(existing.state));
+        }
+        let state = if hold.is_some() {
+            DocState::Held
+        } else {
+            DocState::Planned
+        };
+        let at = now();
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO documents (key, flow, kind, state, source_id, payload, reason, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+            params![key, flow, kind, state.as_str(), source_id, payload, hold, at],
+        )?;
+        tx.execute(
+            "INSERT INTO audit (at, key, event, from_state, to_state, detail) VALUES (?1, ?2, 'state', NULL, ?3, ?4)",
+            params![at, key, state.as_str(), hold.unwrap_or("planned")],
+        )?;
+        tx.commit()?;
+        Ok(Planned::New)
+    }
+
+    fn transition(&mut self, key: &str, to: DocState, detail: &str) -> Result<(), LedgerError> {
+        let reason =
+            matches!(to, DocState::Held | DocState::Failed | DocState::Unknown).then_some(detail);
+        let sending = to == DocState::Sending;
+        self.change(key, to, detail, |tx, at| {
+            tx.execute(
+                "UPDATE documents SET state = ?2, reason = COALESCE(?3, CASE WHEN ?2 = 'PLANNED' OR ?2 = 'SENDING' THEN reason ELSE NULL END),
+                 attempts = attempts + ?4, updated_at = ?5 WHERE key = ?1",
+                params![key, to.as_str(), reason, i64::from(sending), at],
+            )
+        })
+    }
+
+    fn mark_posted(
+        &mut self,
+        key: &str,
+        doc_entry: i64,
+        doc_num: Option<i64>,
+        detail: &str,
+    ) -> Result<(), LedgerError> {
+        self.change(key, DocState::Posted, detail, |tx, at| {
+            tx.execute(
+                "UPDATE documents SET state = 'POSTED', doc_entry = ?2, doc_num = ?3, reason = NULL, updated_at = ?4 WHERE key = ?1",
+                params![key, doc_entry, doc_num, at],
+            )
+        })
+    }
+
+    fn replan(
+        &mut self,
+        key: &str,
+        payload: &str,
+        source_id: Option<i64>,
+    ) -> Result<(), LedgerError> {
+        let state = self.state_of(key)?;
+        if !matches!(state, DocState::Held | DocState::Failed) {
+            return Err(LedgerError::Transition {
+                key: key.to_owned(),
+                from: state,
+                to: DocState::Planned,
+            });
+        }
+        self.change(key, DocState::Planned, "re-planned from its source", |tx, at| {
+            tx.execute(
+                "UPDATE documents SET state = 'PLANNED', payload = ?2, source_id = COALESCE(?3, source_id), reason = NULL, updated_at = ?4 WHERE key = ?1",
+                params![key, payload, source_id, at],
+            )
+        })
+    }
+
+    fn audit(&mut self, key: &str, event: &str, detail: &str) -> Result<(), LedgerError> {
+        self.conn.execute(
+            "INSERT INTO audit (at, key, event, detail) VALUES (?1, ?2, ?3, ?4)",
+            params![now(), key, event, detail],
+        )?;
+        Ok(())
+    }
+
+    fn get(&self, key: &str) -> Result<Option<DocRecord>, LedgerError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT * FROM documents WHERE key = ?1",
+                [key],
+                Self::record,
+            )
+            .optional()?)
+    }
+
+    fn list(&self, filter: &DocFilter) -> Result<Vec<DocRecord>, LedgerError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT * FROM documents
+             WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR instr(key, ?2) > 0) AND (?3 IS NULL OR flow = ?3)
+             ORDER BY created_at, key LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                filter.state.map(DocState::as_str),
+                filter.key_contains,
+                filter.flow,
+                filter.limit.map_or(-1, i64::from)
+            ],
+            Self::record,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn audit_rows(
+        &self,
+        key: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Vec<AuditRow>, LedgerError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, at, key, event, from_state, to_state, detail FROM audit
+             WHERE (?1 IS NULL OR key = ?1) ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![key, limit.map_or(-1, i64::from)], |r| {
+            Ok(AuditRow {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                key: r.get(2)?,
+                event: r.get(3)?,
+                from_state: r.get(4)?,
+                to_state: r.get(5)?,
+                detail: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn counts(&self) -> Result<BTreeMap<(String, DocState), i64>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT flow, state, COUNT(*) FROM documents GROUP BY flow, state")?;
+        let mut out = BTreeMap::new();
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (flow, state, n) = row?;
+            out.insert((flow, DocState::from_str(&state)?), n);
+        }
+        Ok(out)
+    }
+
+    fn cursor(&self, flow: &str) -> Result<Option<String>, LedgerError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM cursors WHERE flow = ?1", [flow], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    fn set_cursor(&mut self, flow: &str, value: &str) -> Result<(), LedgerError> {
+        let at = now();
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO cursors (flow, value, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (flow) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            params![flow, value, at],
+        )?;
+        tx.execute(
+            "INSERT INTO audit (at, key, event, detail) VALUES (?1, ?2, 'cursor', ?3)",
+            params![at, format!("cursor:{flow}"), value],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn cursors(&self) -> Result<Vec<(String, String, String)>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT flow, value, updated_at FROM cursors ORDER BY flow")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "amz:A1SELLER:order:028-1234567-1234567:invoice";
+
+    #[test]
+    fn lifecycle_is_enforced_and_audited() {
+        let mut l = SqliteLedger::in_memory().unwrap();
+        let src = l
+            .put_source("order", "028-1234567-1234567", b"{\"AmazonOrderId\":\"x\"}")
+            .unwrap();
+        assert_eq!(
+            l.put_source("order", "028-1234567-1234567", b"{\"AmazonOrderId\":\"x\"}")
+                .unwrap(),
+            src
+        );
+        assert_eq!(
+            l.plan(KEY, "orders", "invoice", Some(src), "{}", None)
+                .unwrap(),
+            Planned::New
+        );
+        assert_eq!(
+            l.plan(KEY, "orders", "invoice", Some(src), "{}", None)
+                .unwrap(),
+            Planned::Existing(DocState::Planned)
+        );
+        // POSTED cannot be reached again from POSTED, nor FAILED from PLANNED via Unknown.
+        l.transition(KEY, DocState::Sending, "POST /Invoices")
+            .unwrap();
+        l.transition(KEY, DocState::Unknown, "timeout after 30 s")
+            .unwrap();
+        assert_eq!(
+            l.get(KEY).unwrap().unwrap().reason.as_deref(),
+            Some("timeout after 30 s")
+        );
+        l.mark_posted(KEY, 812, Some(1044), "found by NumAtCard")
+            .unwrap();
+        let rec = l.get(KEY).unwrap().unwrap();
+        assert_eq!(
+            (rec.state, rec.doc_entry, rec.doc_num, rec.attempts),
+            (DocState::Posted, Some(812), Some(1044), 1)
+        );
+        assert!(rec.reason.is_none());
+        let err = l.transition(KEY, DocState::Sending, "again").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("{KEY}: cannot move from POSTED to SENDING")
+        );
+        let audit = l.audit_rows(Some(KEY), None).unwrap();
+        let moves: Vec<_> = audit
+            .iter()
+            .map(|a| a.to_state.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(moves, ["PLANNED", "SENDING", "UNKNOWN", "POSTED"]);
+        assert_eq!(l.source(src).unwrap().body, b"{\"AmazonOrderId\":\"x\"}");
+    }
+
+    #[test]
+    fn audit_is_append_only() {
+        let mut l = SqliteLedger::in_memory().unwrap();
+        l.audit("k", "request", "POST /Invoices").unwrap();
+        let err = l
+            .conn
+            .execute("UPDATE audit SET detail = 'x'", [])
+            .unwrap_err();
+        assert!(err.to_string().contains("append-only"));
+        let err = l.conn.execute("DELETE FROM audit", []).unwrap_err();
+        assert!(err.to_string().contains("append-only"));
+    }
+
+    #[test]
+    fn held_documents_replan_and_counts_and_cursors_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        {
+            let mut l = SqliteLedger::open(&path).unwrap();
+            l.plan(
+                KEY,
+                "orders",
+                "invoice",
+                None,
+                "{}",
+                Some("SKU `X` has no ItemCode"),
+            )
+            .unwrap();
+            l.set_cursor("orders", "2026-11-27T10:00:00Z").unwrap();
+        }
+        let mut l = SqliteLedger::open(&path).unwrap();
+        let rec = l.get(KEY).unwrap().unwrap();
+        assert_eq!(rec.state, DocState::Held);
+        assert_eq!(rec.reason.as_deref(), Some("SKU `X` has no ItemCode"));
+        assert_eq!(
+            l.cursor("orders").unwrap().as_deref(),
+            Some("2026-11-27T10:00:00Z")
+        );
+        l.replan(KEY, "{\"fixed\":true}", None).unwrap();
+        assert_eq!(l.get(KEY).unwrap().unwrap().state, DocState::Planned);
+        let counts = l.counts().unwrap();
+        assert_eq!(
+            counts.get(&("orders".to_owned(), DocState::Planned)),
+            Some(&1)
+        );
+        let held = l
+            .list(&DocFilter {
+                state: Some(DocState::Held),
+                ..DocFilter::default()
+            })
+            .unwrap();
+        assert!(held.is_empty());
+        let all = l
+            .list(&DocFilter {
+                key_contains: Some("028-1234567".into()),
+                ..DocFilter::default()
+            })
+            .unwrap();
+        assert_eq!(all.len(), 1);
+    }
+}

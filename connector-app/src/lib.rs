@@ -1,0 +1,16 @@
+//! The `ml-connector` application: configuration, encrypted credentials, the ledger, the flows that
+//! compose `sp-api-client`, `sap-b1-client` and `settlement-mapper`, and the command line.
+//!
+//! Layout:
+//! - [`config`]: the TOML configuration, validated with file/key/reason errors.
+//! - [`credentials`]: secrets encrypted at rest (XChaCha20-Poly1305).
+//! - [`ledger`]: documents, audit trail, raw sources and cursors (SQLite behind a trait).
+//! - [`schedule`]: intervals and cron expressions for the daemon.
+//! - [`cli`] and [`commands`]: the `ml-connector` command line.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod credentials;
+pub mod ledger;
+pub mod schedule;
