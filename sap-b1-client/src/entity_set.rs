@@ -61,6 +61,21 @@ where
         self.client.send_json(Request::get(path)).await
     }
 
+    /// Number of records matching the query's `$filter` (`GET Set/$count`, a plain number).
+    pub async fn count(&self, query: &Query) -> Result<u64> {
+        let path = query.apply_to(&format!("{}/$count", self.name));
+        let resp = self.client.send(Request::get(path)).await?;
+        let text = String::from_utf8_lossy(&resp.body);
+        // Some servers add a BOM or whitespace around the number.
+        text.trim_start_matches('\u{feff}')
+            .trim()
+            .parse()
+            .map_err(|_| Error::UnexpectedResponse {
+                message: "`$count` did not return a number".into(),
+                body: text.into_owned(),
+            })
+    }
+
     /// The first page matching `query`.
     pub async fn page(&self, query: &Query) -> Result<Page<T>> {
         self.client.page(&self.name, query).await

@@ -159,3 +159,22 @@ async fn a_next_link_to_another_host_is_refused_before_sending_cookies() {
         results[1]
     );
 }
+
+#[tokio::test]
+async fn count_reads_a_plain_number() {
+    let server = server().await;
+    mount_login(&server, "s1", 1, 1).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}Items/$count")))
+        .and(query_param("$filter", "Valid eq 'tYES'"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("1234"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let n = client(&server)
+        .items()
+        .count(&Query::new().filter(prop("Valid").eq(sap_b1_client::entities::YesNo::Yes)))
+        .await
+        .unwrap();
+    assert_eq!(n, 1234);
+}
