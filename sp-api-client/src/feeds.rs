@@ -207,6 +207,7 @@ impl FeedHandle {
 
     /// Polls every `interval` until the feed is final or `timeout` passed; `FATAL` is
     /// [`Error::FeedFatal`].
+    #[tracing::instrument(skip(self), fields(feed_id = %self.feed_id))]
     pub async fn wait(&self, interval: Duration, timeout: Duration) -> Result<FeedOutcome> {
         let start = tokio::time::Instant::now();
         loop {

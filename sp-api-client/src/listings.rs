@@ -57,7 +57,10 @@ fn raw(json: String) -> Box<RawValue> {
 impl ListingsItemPatchRequest {
     /// Sets the price (`purchasable_offer.our_price`, tax-inclusive `value_with_tax`) for one
     /// marketplace with a `merge` keyed by `audience = ALL`, which leaves sale prices and
-    /// minimum prices untouched. The amount is written as an exact JSON number.
+    /// minimum prices untouched. The amount is written as an exact JSON number. `merge` on
+    /// `purchasable_offer` is newer than Amazon's documented `replace` example: check a first
+    /// use with [`PatchMode::ValidationPreview`], or switch with
+    /// [`with_op(PatchOp::Replace)`](Self::with_op) (which replaces the whole offer).
     pub fn price(product_type: impl Into<String>, marketplace_id: &str, price: &Money) -> Self {
         let value = format!(
             r#"{{"marketplace_id":{},"currency":{},"audience":"ALL","our_price":[{{"schedule":[{{"value_with_tax":{}}}]}}]}}"#,

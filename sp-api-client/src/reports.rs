@@ -238,6 +238,7 @@ impl ReportHandle {
 
     /// Polls every `interval` until the report is final or `timeout` passed. `CANCELLED` is
     /// [`ReportOutcome::NoData`]; `FATAL` is [`Error::ReportFatal`].
+    #[tracing::instrument(skip(self), fields(report_id = %self.report_id))]
     pub async fn wait(&self, interval: Duration, timeout: Duration) -> Result<ReportOutcome> {
         let start = tokio::time::Instant::now();
         loop {
