@@ -73,65 +73,62 @@ pub fn connection_info(sb: &Sandbox) -> serde_json::Value {
 /// Starts both fakes on loopback, prints their URLs and the demo credentials (or one JSON line
 /// with `--json`), and serves until Ctrl-C / SIGTERM.
 pub async fn run_serve(args: ServeArgs) -> Result<(), SandboxError> {
+    serve_until(args, wait_for_signal(), |line| println!("{line}")).await
+}
+
+/// Like [`run_serve`], but prints through `print` and stops when `until` completes (for tests
+/// and embedding).
+pub async fn serve_until(
+    args: ServeArgs,
+    until: impl Future<Output = ()>,
+    mut print: impl FnMut(&str),
+) -> Result<(), SandboxError> {
     let sb = Sandbox::start(args.config()).await?;
     let info = connection_info(&sb);
+    let s = |k: &str| info[k].as_str().unwrap_or_default().to_string();
     if args.json {
-        println!("{info}");
+        print(&info.to_string());
     } else {
         let w = sb.world();
-        println!(
+        print(&format!(
             "ml-connector sandbox (seed {}, {} orders, {} settlements, time scale {})",
             args.seed,
             w.orders.len(),
             w.settlements.len(),
             args.time_scale
-        );
-        println!(
+        ));
+        print(&format!(
             "  SAP Service Layer  {}  (also {}/b1s/v1, ping {}/ping/)",
-            info["sap_base_url"].as_str().unwrap_or_default(),
+            s("sap_base_url"),
             sb.sap_origin(),
             sb.sap_origin()
-        );
-        println!(
+        ));
+        print(&format!(
             "    CompanyDB {}  user {}  password {}",
-            info["sap_company_db"].as_str().unwrap_or_default(),
-            info["sap_user"].as_str().unwrap_or_default(),
-            info["sap_password"].as_str().unwrap_or_default()
-        );
-        println!(
-            "  SP-API             {}",
-            info["sp_api_base_url"].as_str().unwrap_or_default()
-        );
-        println!(
-            "  LWA token URL      {}",
-            info["lwa_token_url"].as_str().unwrap_or_default()
-        );
-        println!(
-            "    client_id {}",
-            info["lwa_client_id"].as_str().unwrap_or_default()
-        );
-        println!(
-            "    client_secret {}",
-            info["lwa_client_secret"].as_str().unwrap_or_default()
-        );
-        println!(
-            "    refresh_token {}",
-            info["lwa_refresh_token"].as_str().unwrap_or_default()
-        );
-        println!(
+            s("sap_company_db"),
+            s("sap_user"),
+            s("sap_password")
+        ));
+        print(&format!("  SP-API             {}", s("sp_api_base_url")));
+        print(&format!("  LWA token URL      {}", s("lwa_token_url")));
+        print(&format!("    client_id      {}", s("lwa_client_id")));
+        print(&format!("    client_secret  {}", s("lwa_client_secret")));
+        print(&format!("    refresh_token  {}", s("lwa_refresh_token")));
+        print(&format!(
             "  seller {}  marketplaces {}",
-            info["seller_id"].as_str().unwrap_or_default(),
+            s("seller_id"),
             sb.marketplace_ids().join(",")
-        );
+        ));
         let mappings = w.sku_mappings();
-        println!(
-            "  {} SKUs need an ItemCode mapping, e.g. {:?}",
-            mappings.len(),
-            mappings.first()
-        );
-        println!("Serving until killed (Ctrl-C).");
+        if let Some((sku, item)) = mappings.first() {
+            print(&format!(
+                "  {} SKUs need an ItemCode mapping, e.g. {sku} -> {item}",
+                mappings.len()
+            ));
+        }
+        print("Serving until killed (Ctrl-C).");
     }
-    wait_for_signal().await;
+    until.await;
     sb.shutdown().await;
     Ok(())
 }

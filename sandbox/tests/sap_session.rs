@@ -167,3 +167,28 @@ async fn logout_ends_the_session_and_ping_needs_none() {
     assert_eq!(body["sender"], "load balancer");
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn calls_of_one_session_are_served_one_at_a_time_with_the_configured_latency() {
+    let latency = std::time::Duration::from_millis(40);
+    let sb = sandbox::Sandbox::start(sandbox::SandboxConfig {
+        sap_latency: latency,
+        ..config(10)
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let cookie = login(&sb, &c, "v2").await;
+    let t = std::time::Instant::now();
+    let (a, b, d) = tokio::join!(
+        sap_get(&sb, &c, &cookie, "v2", "Warehouses"),
+        sap_get(&sb, &c, &cookie, "v2", "PriceLists"),
+        sap_get(&sb, &c, &cookie, "v2", "ChartOfAccounts")
+    );
+    assert_eq!((a.0, b.0, d.0), (200, 200, 200));
+    assert!(
+        t.elapsed() >= latency * 3,
+        "three calls of one session queue behind each other"
+    );
+    sb.shutdown().await;
+}

@@ -1,0 +1,130 @@
+//! `sandbox serve`: arguments as the CLI parses them, the JSON line with every key, `--port`.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use clap::Parser;
+use common::client;
+use sandbox::serve::{ServeArgs, serve_until};
+use serde_json::Value;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[tokio::test]
+async fn json_line_lists_urls_and_credentials_and_port_fixes_the_first_port() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = l.local_addr().unwrap().port();
+        drop(l);
+        // the next port must be free too; pick again if not
+        if std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            p
+        } else {
+            0
+        }
+    };
+    let cli = Cli::try_parse_from([
+        "serve",
+        "--seed",
+        "1",
+        "--orders",
+        "500",
+        "--json",
+        "--port",
+        &port.to_string(),
+        "--time-scale",
+        "60",
+    ])
+    .unwrap();
+    assert_eq!(cli.serve.orders, 500);
+    assert!(cli.serve.json);
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let sink = lines.clone();
+    let task = tokio::spawn(serve_until(
+        cli.serve,
+        async move {
+            let _ = stop_rx.await;
+        },
+        move |l| sink.lock().unwrap().push(l.to_string()),
+    ));
+    let info: Value = loop {
+        if let Some(l) = lines.lock().unwrap().first() {
+            break serde_json::from_str(l).unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    assert_eq!(lines.lock().unwrap().len(), 1, "exactly one JSON line");
+    for k in [
+        "sap_base_url",
+        "sp_api_base_url",
+        "lwa_token_url",
+        "sap_company_db",
+        "sap_user",
+        "sap_password",
+        "lwa_client_id",
+        "lwa_client_secret",
+        "lwa_refresh_token",
+        "seller_id",
+        "marketplace_ids",
+    ] {
+        assert!(!info[k].is_null(), "missing {k}");
+    }
+    assert_eq!(info["marketplace_ids"].as_array().unwrap().len(), 3);
+    let sap = info["sap_base_url"].as_str().unwrap();
+    if port != 0 {
+        assert_eq!(sap, format!("http://127.0.0.1:{port}/b1s/v2"));
+        assert_eq!(
+            info["sp_api_base_url"],
+            format!("http://127.0.0.1:{}", port + 1)
+        );
+    }
+    let c = client();
+    let login = c
+        .post(format!("{sap}/Login"))
+        .json(&serde_json::json!({"CompanyDB": info["sap_company_db"], "UserName": info["sap_user"], "Password": info["sap_password"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let token = c
+        .post(info["lwa_token_url"].as_str().unwrap())
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", info["lwa_refresh_token"].as_str().unwrap()),
+            ("client_id", info["lwa_client_id"].as_str().unwrap()),
+            ("client_secret", info["lwa_client_secret"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 200);
+    stop_tx.send(()).unwrap();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn human_output_names_urls_and_credentials() {
+    let cli = Cli::try_parse_from(["serve", "--orders", "20"]).unwrap();
+    assert_eq!(cli.serve.time_scale, 1.0, "default: Amazon's real numbers");
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    serve_until(cli.serve, async {}, move |l| {
+        sink.lock().unwrap().push(l.to_string())
+    })
+    .await
+    .unwrap();
+    let text = lines.lock().unwrap().join("\n");
+    assert!(
+        text.contains("/b1s/v2")
+            && text.contains("/auth/o2/token")
+            && text.contains("manager")
+            && text.contains("refresh_token"),
+        "{text}"
+    );
+}
