@@ -25,6 +25,7 @@
 //! | [`types`] | exact [`Money`], id newtypes, [`Page`] |
 //! | [`orders`], [`orders_v0`] | orders |
 //! | [`reports`], [`document`] | reports, document download and decoding |
+//! | [`order_report`] | parser of the all-orders report used for backfill |
 //! | [`finances`] | financial event groups, transactions |
 //! | [`listings`], [`feeds`] | listings items, JSON listings feeds |
 //! | [`sellers`] | marketplace participations (connection check) |
@@ -64,6 +65,7 @@ pub mod error;
 pub mod feeds;
 pub mod finances;
 pub mod listings;
+pub mod order_report;
 pub mod orders;
 pub mod orders_v0;
 mod pagination;

@@ -464,3 +464,27 @@ fn every_sandbox_error_example_parses_as_amazon_error_list() {
     }
     assert_eq!(n, ops.len());
 }
+
+#[tokio::test(start_paused = true)]
+async fn unreachable_host_is_a_transport_error_retried_then_reported() {
+    let server = server().await;
+    mount_lwa(&server, 1).await;
+    // A port nobody listens on: the connection is refused, so the request never left.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let client = builder(&server)
+        .base_url(dead)
+        .retry_policy(sp_api_client::RetryPolicy {
+            max_attempts: 3,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let err = client.get_order(&order_id(), &[]).await.unwrap_err();
+    let Error::RetriesExhausted { attempts, last, .. } = &err else {
+        panic!("expected RetriesExhausted, got {err:?}")
+    };
+    assert_eq!(*attempts, 3);
+    assert!(matches!(last.as_ref(), Error::Transport { .. }), "{last:?}");
+}
