@@ -29,6 +29,13 @@ fn report(id: &str, status: &str) -> serde_json::Value {
 
 #[tokio::test(start_paused = true)]
 async fn settlement_reports_are_listed_and_paged_with_next_token_alone() {
+    // Within Amazon's 90-day listing horizon, so sent as given.
+    let since = (chrono::Utc::now() - chrono::Duration::days(30))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    let since_text = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let server = server().await;
     mount_lwa(&server, 1).await;
     Mock::given(method("GET"))
@@ -38,7 +45,7 @@ async fn settlement_reports_are_listed_and_paged_with_next_token_alone() {
             "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2",
         ))
         .and(query_param("processingStatuses", "DONE"))
-        .and(query_param("createdSince", "2026-04-01T00:00:00Z"))
+        .and(query_param("createdSince", since_text.as_str()))
         .and(query_param("pageSize", "100"))
         .and(query_param_is_missing("nextToken"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -61,9 +68,6 @@ async fn settlement_reports_are_listed_and_paged_with_next_token_alone() {
         .expect(1)
         .mount(&server)
         .await;
-    let since = chrono::DateTime::parse_from_rfc3339("2026-04-01T00:00:00Z")
-        .unwrap()
-        .to_utc();
     let reports: Vec<Report> = client(&server)
         .settlement_reports_since(since)
         .try_collect()
