@@ -302,3 +302,60 @@ async fn patch_updates_prices_and_stamps_update_time_and_documents_cannot_be_del
     assert_eq!(s, 404);
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn stock_is_read_only_in_item_bodies_and_moves_with_invoices() {
+    let sb = start(20).await;
+    let c = client();
+    let cookie = login(&sb, &c, "v2").await;
+    let (_, before) = sap_get(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "Items('TM-MUG-0000')?$select=QuantityOnStock,ItemWarehouseInfoCollection",
+    )
+    .await;
+    let stock = before["QuantityOnStock"].as_f64().unwrap();
+    assert_eq!(stock, sb.world().catalog[0].stock as f64);
+    let r = c
+        .patch(format!("{}/Items('TM-MUG-0000')", sb.sap_base_url()))
+        .header("Cookie", &cookie)
+        .json(&json!({"ItemWarehouseInfoCollection": [{"WarehouseCode": "01", "InStock": 99999}], "QuantityOnStock": 99999}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (_, same) = sap_get(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "Items('TM-MUG-0000')?$select=QuantityOnStock",
+    )
+    .await;
+    assert_eq!(
+        same["QuantityOnStock"].as_f64().unwrap(),
+        stock,
+        "read-only properties are silently ignored"
+    );
+    sap_post(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "Invoices",
+        &invoice("TM-MUG-0000", "s"),
+    )
+    .await;
+    let (_, after) = sap_get(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "Items('TM-MUG-0000')?$select=QuantityOnStock",
+    )
+    .await;
+    assert_eq!(after["QuantityOnStock"].as_f64().unwrap(), stock - 2.0);
+    sb.shutdown().await;
+}

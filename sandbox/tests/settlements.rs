@@ -278,3 +278,25 @@ async fn settlement_reports_appear_after_closing_and_download_as_gzip() {
     assert_eq!(r.status(), 400, "settlement reports cannot be requested");
     sb.shutdown().await;
 }
+
+/// Sizing check (run with `cargo test -p sandbox --test settlements -- --ignored --nocapture`).
+#[tokio::test]
+#[ignore]
+async fn hundred_thousand_orders() {
+    let t = std::time::Instant::now();
+    let sb = start(100_000).await;
+    let started = t.elapsed();
+    let w = sb.world();
+    let mut rows = 0;
+    for s in &w.settlements {
+        let p = parse(&sb.settlement_file(&s.id).unwrap());
+        assert_eq!(p.sum, p.total);
+        rows += p.rows.len();
+    }
+    println!(
+        "100k orders: start {started:?}, {} settlements, {rows} rows, all tie out, total {:?}",
+        w.settlements.len(),
+        t.elapsed()
+    );
+    sb.shutdown().await;
+}

@@ -20,6 +20,28 @@ fn str_field<'a>(e: &'a Entity, k: &str) -> Option<&'a str> {
     e.get(k).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
+/// Stock quantities are maintained by inventory transactions; the Service Layer silently ignores
+/// them in Item POST/PATCH bodies.
+fn strip_read_only_stock(e: &mut Entity) {
+    for k in [
+        "QuantityOnStock",
+        "QuantityOrderedFromVendors",
+        "QuantityOrderedByCustomers",
+    ] {
+        e.remove(k);
+    }
+    if let Some(rows) = e
+        .get_mut("ItemWarehouseInfoCollection")
+        .and_then(Value::as_array_mut)
+    {
+        for r in rows.iter_mut().filter_map(Value::as_object_mut) {
+            for k in ["InStock", "Committed", "Ordered"] {
+                r.remove(k);
+            }
+        }
+    }
+}
+
 /// Creates an entity; returns its key and stored form.
 pub fn create(
     db: &mut SapDb,
@@ -68,7 +90,10 @@ pub fn create(
         });
     }
     match def.name {
-        "Items" => item_defaults(db, &mut e, stamp),
+        "Items" => {
+            strip_read_only_stock(&mut e);
+            item_defaults(db, &mut e, stamp);
+        }
         "BusinessPartners" => {
             for (k, v) in [
                 ("CardType", "cCustomer"),
@@ -153,6 +178,11 @@ fn item_defaults(db: &SapDb, e: &mut Entity, stamp: &Stamp) {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    for w in whs.iter_mut().filter_map(Value::as_object_mut) {
+        for k in ["InStock", "Committed", "Ordered"] {
+            w.insert(k.into(), Value::from(0));
+        }
+    }
     for (k, _) in db.all("Warehouses") {
         let Key::Str(code) = k else { continue };
         if !whs
@@ -214,7 +244,10 @@ pub fn patch(
     stamp: &Stamp,
     undo: &mut UndoLog,
 ) -> Result<(), SapError> {
-    let patch = normalize(def.type_name, body)?;
+    let mut patch = normalize(def.type_name, body)?;
+    if def.name == "Items" {
+        strip_read_only_stock(&mut patch);
+    }
     let mut e = db
         .get(def.name, key)
         .cloned()

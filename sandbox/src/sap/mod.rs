@@ -293,7 +293,12 @@ fn execute_inner(
         }
         ("POST", None) => {
             let (key, e) = entities::create(db, def, &parse_body(body)?, st, undo)?;
-            let location = format!("{root}/{}({})", def.name, key.url_form());
+            let location = format!(
+                "/b1s/{}/{}({})",
+                version.segment(),
+                def.name,
+                key.url_form()
+            );
             let mut resp = if prefs.no_content {
                 let mut r = SapResponse::no_content();
                 r.headers

@@ -38,6 +38,28 @@ fn add(db: &mut SapDb, set: &str, body: Value, stamp: &Stamp) {
     }
 }
 
+/// Puts opening stock on an item, as a goods receipt would (the Service Layer ignores InStock in
+/// Item bodies).
+fn receive_stock(db: &mut SapDb, item_code: &str, warehouse: &str, quantity: i64) {
+    let key = crate::sap::store::Key::Str(item_code.to_string());
+    let Some(mut item) = db.get("Items", &key).cloned() else {
+        return;
+    };
+    if let Some(rows) = item
+        .get_mut("ItemWarehouseInfoCollection")
+        .and_then(Value::as_array_mut)
+    {
+        for r in rows
+            .iter_mut()
+            .filter(|r| r.get("WarehouseCode").and_then(Value::as_str) == Some(warehouse))
+        {
+            r["InStock"] = Value::from(quantity);
+        }
+    }
+    crate::sap::entities::refresh_item_totals(&mut item);
+    db.put("Items", key, item, &mut UndoLog::default());
+}
+
 /// Builds the company database for `world`.
 pub fn seed(world: &World) -> SapDb {
     let mut db = SapDb::default();
@@ -126,13 +148,11 @@ pub fn seed(world: &World) -> SapDb {
                     {"PriceList": 2, "Price": crate::sap::validation::number(p.price_eur), "Currency": "EUR"},
                     {"PriceList": 3, "Price": crate::sap::validation::number(p.price_gbp), "Currency": "GBP"},
                 ],
-                "ItemWarehouseInfoCollection": [
-                    {"WarehouseCode": wh, "InStock": p.stock, "Committed": 0, "Ordered": 0},
-                    {"WarehouseCode": other, "InStock": 0, "Committed": 0, "Ordered": 0},
-                ],
+                "ItemWarehouseInfoCollection": [{"WarehouseCode": wh}, {"WarehouseCode": other}],
             }),
             &stamp,
         );
+        receive_stock(&mut db, &p.item_code, wh, p.stock);
     }
     db
 }
