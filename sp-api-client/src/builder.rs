@@ -294,6 +294,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn region_and_sandbox_choose_the_host() {
+        let creds = LwaCredentials::new("id", "secret", "Atzr|token");
+        let eu = SpApiClient::builder()
+            .region(Region::Europe)
+            .credentials(creds.clone())
+            .build()
+            .unwrap();
+        assert!(format!("{eu:?}").contains("https://sellingpartnerapi-eu.amazon.com/"));
+        let sandbox = SpApiClient::builder()
+            .region(Region::FarEast)
+            .sandbox(true)
+            .credentials(creds)
+            .build()
+            .unwrap();
+        let text = format!("{sandbox:?}");
+        assert!(
+            text.contains("https://sandbox.sellingpartnerapi-fe.amazon.com/"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("secret") && !text.contains("Atzr|token"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn user_agent_follows_amazon_format() {
         let ua = user_agent(Some("ml-connector/0.1.0"));
         assert!(ua.starts_with("ml-connector/0.1.0 (Language=Rust; Platform="));

@@ -123,3 +123,42 @@ impl Marketplace {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marketplace_table_is_complete_and_consistent() {
+        assert_eq!(MARKETPLACES.len(), 23);
+        for m in MARKETPLACES {
+            assert_eq!(Marketplace::by_id(m.id), Some(*m));
+            assert_eq!(Marketplace::by_country(m.country_code), Some(*m));
+        }
+        assert_eq!(Marketplace::by_country("gb").unwrap().id, "A1F83G8C2ARO7P");
+        assert_eq!(
+            Marketplace::by_country("DE").unwrap().region,
+            Region::Europe
+        );
+        assert_eq!(
+            Marketplace::by_country("JP").unwrap().region,
+            Region::FarEast
+        );
+        assert_eq!(
+            Marketplace::by_id("ATVPDKIKX0DER").unwrap().country_code,
+            "US"
+        );
+    }
+
+    #[test]
+    fn each_region_has_a_production_and_a_sandbox_host() {
+        for r in [Region::NorthAmerica, Region::Europe, Region::FarEast] {
+            let prod = r.endpoint();
+            assert!(prod.starts_with("https://sellingpartnerapi-"));
+            assert_eq!(
+                r.sandbox_endpoint(),
+                prod.replace("https://", "https://sandbox.")
+            );
+        }
+    }
+}
