@@ -359,3 +359,46 @@ async fn stock_is_read_only_in_item_bodies_and_moves_with_invoices() {
     assert_eq!(after["QuantityOnStock"].as_f64().unwrap(), stock - 2.0);
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn v2_etags_change_with_every_write_and_guard_patches() {
+    let sb = start(20).await;
+    let c = client();
+    let cookie = login(&sb, &c, "v2").await;
+    let r = c
+        .get(format!("{}/Items('TM-MUG-0000')", sb.sap_base_url()))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    assert!(etag.starts_with("W/\""));
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["@odata.etag"], etag.as_str());
+    let patch = |tag: String| {
+        let (c, cookie, url) = (
+            c.clone(),
+            cookie.clone(),
+            format!("{}/Items('TM-MUG-0000')", sb.sap_base_url()),
+        );
+        async move {
+            c.patch(url)
+                .header("Cookie", cookie)
+                .header("If-Match", tag)
+                .json(&json!({"ItemName": "renamed"}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(patch(etag.clone()).await.status(), 204);
+    let stale = patch(etag.clone()).await;
+    assert_eq!(stale.status(), 412);
+    let b: Value = stale.json().await.unwrap();
+    assert_eq!(b["error"]["code"], "-2039");
+    assert_eq!(patch("*".into()).await.status(), 204);
+    let cookie1 = login(&sb, &c, "v1").await;
+    let (_, v1) = sap_get(&sb, &c, &cookie1, "v1", "Items('TM-MUG-0000')").await;
+    assert!(v1.get("@odata.etag").is_none(), "v1 has no ETags");
+    sb.shutdown().await;
+}

@@ -125,6 +125,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/s3/feeds/{document_id}",
             get(feeds::download).put(feeds::upload),
         )
+        // JSON_LISTINGS_FEED documents may be up to ~10 MiB.
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),

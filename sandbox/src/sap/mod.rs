@@ -57,6 +57,8 @@ pub struct Prefs {
     pub no_content: bool,
     /// `B1S-ReplaceCollectionsOnPatch: true`.
     pub replace_collections: bool,
+    /// `If-Match`.
+    pub if_match: Option<String>,
 }
 
 impl Prefs {
@@ -76,6 +78,8 @@ impl Prefs {
                 }
             } else if k == "b1s-pagesize" {
                 p.page_size = v.trim().parse().ok();
+            } else if k == "if-match" {
+                p.if_match = Some(v.trim().to_string());
             } else if k == "b1s-replacecollectionsonpatch" {
                 p.replace_collections = v.trim().eq_ignore_ascii_case("true");
             }
@@ -289,7 +293,15 @@ fn execute_inner(
             let mut out = select(&render(def.type_name, e, version), q.select.as_deref());
             let (ak, av) = entity_annotation(version, root, def.name);
             out.insert(ak, av);
-            Ok(SapResponse::json(200, Value::Object(out)))
+            let tag = store::etag(def.name, k, e).filter(|_| version == Version::V2);
+            if let Some(t) = &tag {
+                out.insert("@odata.etag".into(), Value::from(t.clone()));
+            }
+            let mut resp = SapResponse::json(200, Value::Object(out));
+            if let Some(t) = tag {
+                resp.headers.push(("ETag".into(), t));
+            }
+            Ok(resp)
         }
         ("POST", None) => {
             let (key, e) = entities::create(db, def, &parse_body(body)?, st, undo)?;
@@ -308,10 +320,43 @@ fn execute_inner(
                 let mut out = render(def.type_name, &e, version);
                 let (ak, av) = entity_annotation(version, root, def.name);
                 out.insert(ak, av);
+                if let Some(t) = store::etag(def.name, &key, &e).filter(|_| version == Version::V2)
+                {
+                    out.insert("@odata.etag".into(), Value::from(t));
+                }
                 SapResponse::json(201, Value::Object(out))
             };
             resp.headers.push(("Location".into(), location));
             Ok(resp)
+        }
+        ("PATCH" | "DELETE", Some(k))
+            if version == Version::V2 && prefs.if_match.as_deref().is_some_and(|m| m != "*") =>
+        {
+            let current = db
+                .get(def.name, k)
+                .ok_or_else(|| SapError::not_found(404))?;
+            if store::etag(def.name, k, current).as_deref() != prefs.if_match.as_deref() {
+                return Err(SapError::new(
+                    412,
+                    "-2039",
+                    "Another user or another operation modified data; to continue, open the window again (ODBC -2039)",
+                ));
+            }
+            let mut relaxed = prefs.clone();
+            relaxed.if_match = None;
+            execute_inner(
+                db,
+                undo,
+                root,
+                version,
+                method,
+                rest,
+                query,
+                &relaxed,
+                body,
+                st,
+                default_page,
+            )
         }
         ("PATCH", Some(k)) => {
             entities::patch(
@@ -359,10 +404,9 @@ fn list(
     default_page: usize,
 ) -> Result<SapResponse, SapError> {
     let q = Query::parse(query, def.type_name)?;
-    let mut rows: Vec<&Map<String, Value>> = db
+    let mut rows: Vec<(&Key, &Map<String, Value>)> = db
         .all(def.name)
-        .map(|(_, e)| e)
-        .filter(|e| {
+        .filter(|(_, e)| {
             q.filter
                 .as_ref()
                 .is_none_or(|f| odata::matches(f, def.type_name, e))
@@ -376,7 +420,7 @@ fn list(
         });
     }
     if !q.orderby.is_empty() {
-        rows.sort_by(|a, b| odata::compare(def.type_name, &q.orderby, a, b));
+        rows.sort_by(|a, b| odata::compare(def.type_name, &q.orderby, a.1, b.1));
     }
     let total = rows.len();
     let page = prefs.page_size.unwrap_or(default_page);
@@ -387,11 +431,14 @@ fn list(
         .iter()
         .skip(q.skip)
         .take(take)
-        .map(|e| {
-            Value::Object(select(
-                &render(def.type_name, e, version),
-                q.select.as_deref(),
-            ))
+        .map(|(k, e)| {
+            let mut out = select(&render(def.type_name, e, version), q.select.as_deref());
+            if version == Version::V2
+                && let Some(t) = store::etag(def.name, k, e)
+            {
+                out.insert("@odata.etag".into(), Value::from(t));
+            }
+            Value::Object(out)
         })
         .collect();
     let mut out = Map::new();

@@ -90,6 +90,22 @@ pub const SETS: &[SetDef] = &[
     },
 ];
 
+/// Sets whose entities carry `DataVersion` and an ETag in v2 (OptimisticConcurrency in `$metadata`).
+pub const VERSIONED: &[&str] = &["BusinessPartners", "Items", "Invoices", "CreditNotes"];
+
+/// The weak ETag of an entity, or `None` for sets without optimistic concurrency.
+pub fn etag(set: &str, key: &Key, e: &Entity) -> Option<String> {
+    if !VERSIONED.contains(&set) {
+        return None;
+    }
+    let v = e.get("DataVersion").and_then(Value::as_i64).unwrap_or(0);
+    let k = key.url_form();
+    let h = k.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    Some(format!("W/\"{:x}-{v}\"", h & 0xffff_ffff))
+}
+
 /// The set called `name`.
 pub fn set_def(name: &str) -> Option<&'static SetDef> {
     SETS.iter().find(|s| s.name == name)
@@ -158,7 +174,16 @@ impl SapDb {
     }
 
     /// Inserts or replaces an entity, recording the previous value.
-    pub fn put(&mut self, set: &'static str, key: Key, value: Entity, undo: &mut UndoLog) {
+    pub fn put(&mut self, set: &'static str, key: Key, mut value: Entity, undo: &mut UndoLog) {
+        if VERSIONED.contains(&set) {
+            // DataVersion drives the v2 ETag: every change of the object bumps it.
+            let prev_version = self
+                .get(set, &key)
+                .and_then(|e| e.get("DataVersion"))
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            value.insert("DataVersion".into(), Value::from(prev_version + 1));
+        }
         let prev = self.sets.entry(set).or_default().insert(key.clone(), value);
         undo.0.push(Undo::Put { set, key, prev });
     }
