@@ -56,6 +56,18 @@ enum Command {
     /// Store, list or delete credentials (encrypted at rest; values are never printed).
     #[command(subcommand)]
     Credentials(commands::credentials::CredentialsCommand),
+    /// Log in to SAP, get an Amazon token, list marketplace participations; say what failed.
+    Ping,
+    /// Run one flow now.
+    #[command(subcommand)]
+    Sync(commands::sync::SyncCommand),
+    /// Run every flow on its schedule until SIGINT/SIGTERM (finishing the document in flight).
+    Run,
+    /// Re-plan a held or failed document from its stored source and post it if it is ready now.
+    Replay {
+        /// The document key (see `audit list`).
+        key: String,
+    },
     /// Documents per state, cursors and the latest problems.
     Status(commands::status::StatusArgs),
     /// The audit trail.
@@ -64,6 +76,15 @@ enum Command {
     /// Amazon settlement reports: preview how they post, offline.
     #[command(subcommand)]
     Settlement(commands::settlement::SettlementCommand),
+    /// The offline fakes of SAP and Amazon.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SandboxCommand {
+    /// Serve the fake Service Layer and SP-API on loopback until killed; prints URLs and credentials.
+    Serve(sandbox::serve::ServeArgs),
 }
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.
@@ -74,9 +95,14 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Init(args) => commands::init::run(&config, args),
         Command::Credentials(cmd) => commands::credentials::run(&config, cmd),
+        Command::Ping => commands::ping::run(&config),
+        Command::Sync(cmd) => commands::sync::run(&config, cmd),
+        Command::Run => commands::daemon::run(&config),
+        Command::Replay { key } => commands::replay::run(&config, &key),
         Command::Status(args) => commands::status::run(&config, args),
         Command::Audit(cmd) => commands::audit::run(&config, cmd),
         Command::Settlement(cmd) => commands::settlement::run(cmd),
+        Command::Sandbox(SandboxCommand::Serve(args)) => serve_sandbox(args),
     };
     match result {
         Ok(code) => code,
@@ -89,6 +115,11 @@ pub fn main() -> ExitCode {
             }
         }
     }
+}
+
+fn serve_sandbox(args: sandbox::serve::ServeArgs) -> anyhow::Result<ExitCode> {
+    commands::engine::runtime()?.block_on(sandbox::serve::run_serve(args))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn is_config_problem(err: &anyhow::Error) -> bool {

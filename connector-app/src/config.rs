@@ -146,6 +146,18 @@ pub struct OrdersConfig {
     pub shipping: Shipping,
     /// Warehouse for invoice lines.
     pub warehouse: Option<String>,
+    /// Which line field carries the marketplace's tax code.
+    pub tax_field: TaxField,
+}
+
+/// Which document-line field carries the tax code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaxField {
+    /// `VatGroup` (VAT localisations: EU, UK).
+    VatGroup,
+    /// `TaxCode` (US / Canada sales-tax localisations).
+    TaxCode,
 }
 
 /// Marketplace -> SAP customer and tax.
@@ -157,6 +169,13 @@ pub struct MarketplaceMapping {
     /// Tax code (VatGroup in EU localisations, TaxCode in US ones).
     #[serde(default)]
     pub tax_code: Option<String>,
+    /// Whether Amazon's item and shipping prices include the tax (EU/UK VAT: yes; US sales tax: no).
+    #[serde(default = "default_true")]
+    pub prices_include_tax: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// Settlement settings.
@@ -239,6 +258,7 @@ struct RawOrders {
     shipping_item: Option<String>,
     shipping_expense_code: Option<i32>,
     warehouse: Option<String>,
+    tax_field: Option<TaxField>,
 }
 
 #[derive(Deserialize, Default)]
@@ -421,6 +441,7 @@ impl Config {
                 overlap: duration("orders.overlap", &o.overlap, "10m")?,
                 shipping,
                 warehouse: o.warehouse.clone(),
+                tax_field: o.tax_field.unwrap_or(TaxField::VatGroup),
             },
             marketplaces: raw.marketplaces,
             sku_map: raw.sku_map,
@@ -473,10 +494,12 @@ shipping = "item-line"               # item-line | expense
 shipping_item = "SHIPPING"           # ItemCode for shipping lines
 # shipping_expense_code = 1          # with shipping = "expense"
 # warehouse = "01"
+tax_field = "vat-group"              # vat-group (VAT localisations) | tax-code (US/CA sales tax)
 
 [marketplaces.A1PA6795UKMFR9]
 customer = "C-AMZ-DE"                # SAP CardCode the marketplace's invoices go to
 tax_code = "S1"                      # VatGroup / TaxCode for its lines
+prices_include_tax = true            # EU/UK prices include VAT; false for US/CA sales tax
 
 [sku_map]                            # Amazon SKU -> SAP ItemCode (default: the same code)
 # "AMZ-BLUE-MUG" = "A00042"

@@ -11,6 +11,8 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod connect;
 pub mod credentials;
+pub mod flows;
 pub mod ledger;
 pub mod schedule;

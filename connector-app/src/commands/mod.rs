@@ -2,9 +2,14 @@
 
 pub mod audit;
 pub mod credentials;
+pub mod daemon;
+pub mod engine;
 pub mod init;
+pub mod ping;
+pub mod replay;
 pub mod settlement;
 pub mod status;
+pub mod sync;
 
 use anyhow::{Context, Result};
 

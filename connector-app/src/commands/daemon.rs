@@ -1,0 +1,89 @@
+//! `ml-connector run`: every flow on its schedule until SIGINT / SIGTERM.
+//!
+//! A signal stops the loop at the next document boundary: the document being sent is finished and
+//! recorded, nothing new is started, and the cursor does not move past unfinished work.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use chrono::Utc;
+use tracing::{error, info, warn};
+
+use super::engine::{load_engine, runtime};
+use crate::flows::orders::SyncOptions;
+
+/// Runs the daemon.
+pub fn run(config_path: &Path) -> Result<ExitCode> {
+    let engine = load_engine(config_path)?;
+    runtime()?.block_on(async {
+        let stop = engine.stop_handle();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            warn!("stop requested: finishing the document in flight");
+            stop.request();
+        });
+        let schedule = engine.config.schedule.orders.clone();
+        let mut next = Utc::now();
+        println!(
+            "ml-connector running: orders {}; stop with Ctrl-C",
+            describe(&schedule)
+        );
+        while !engine.stopping() {
+            let now = Utc::now();
+            if now < next {
+                let wait = (next - now).to_std().unwrap_or_default();
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = engine.stopped() => break,
+                }
+                continue;
+            }
+            match engine.sync_orders(&SyncOptions::default()).await {
+                Ok(r) => info!(
+                    seen = r.orders_seen,
+                    posted = r.invoices_posted,
+                    held = r.held.len(),
+                    failed = r.failed.len(),
+                    unknown = r.unknown.len(),
+                    "orders sync done"
+                ),
+                Err(e) => error!("orders sync failed: {e:#}"),
+            }
+            next = schedule.next_after(Utc::now());
+            info!(%next, "next orders sync");
+        }
+        let _ = engine.sap.logout().await;
+        println!("ml-connector stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn describe(s: &crate::schedule::Schedule) -> String {
+    match s {
+        crate::schedule::Schedule::Every(d) => format!("every {} s", d.as_secs()),
+        crate::schedule::Schedule::Cron(c) => format!("at `{c}` (UTC)"),
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,29 @@
+//! Loading the configuration, credentials, ledger and clients into an [`Engine`], and the runtime.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::credentials::open_store;
+use super::{load_config, open_ledger};
+use crate::connect::{Secrets, amazon_client, sap_client};
+use crate::flows::Engine;
+
+/// Everything a connected command needs.
+pub fn load_engine(config_path: &Path) -> Result<Engine> {
+    let config = load_config(config_path)?;
+    let store = open_store(&config)?;
+    let secrets = Secrets::load(&store)?;
+    let sap = sap_client(&config, secrets.sap_password)?;
+    let amazon = amazon_client(&config, secrets.lwa)?;
+    let ledger = open_ledger(&config)?;
+    Ok(Engine::new(config, ledger, sap, amazon))
+}
+
+/// A multi-threaded Tokio runtime for one command.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}

@@ -1,0 +1,106 @@
+//! `ml-connector sync orders`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::Subcommand;
+
+use super::engine::{load_engine, runtime};
+use crate::cli::EXIT_ATTENTION;
+use crate::flows::orders::{OrdersReport, SyncOptions};
+
+/// What to sync.
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Amazon orders -> SAP A/R invoices.
+    Orders {
+        /// Search from this date or RFC 3339 time instead of the cursor.
+        #[arg(long, value_parser = parse_since)]
+        since: Option<DateTime<Utc>>,
+        /// Plan and check against SAP, post nothing, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Parses `2026-11-01` or `2026-11-01T10:00:00Z`.
+pub fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.to_utc())
+        .map_err(|_| format!("`{s}` is not a date (YYYY-MM-DD) or an RFC 3339 time"))
+}
+
+/// Runs a sync.
+pub fn run(config_path: &Path, cmd: SyncCommand) -> Result<ExitCode> {
+    match cmd {
+        SyncCommand::Orders {
+            since,
+            dry_run,
+            json,
+        } => {
+            let engine = load_engine(config_path)?;
+            let report = runtime()?.block_on(async {
+                let r = engine.sync_orders(&SyncOptions { since, dry_run }).await;
+                let _ = engine.sap.logout().await;
+                r
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_report(&report, dry_run);
+            }
+            Ok(if report.needs_attention() {
+                ExitCode::from(EXIT_ATTENTION)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+/// Human summary of an orders sync.
+pub fn print_report(r: &OrdersReport, dry_run: bool) {
+    if let (Some(a), Some(b)) = (r.window_start, r.window_end) {
+        println!(
+            "orders updated {} .. {}",
+            a.format("%Y-%m-%d %H:%M UTC"),
+            b.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+    println!("  seen {:>6}", r.orders_seen);
+    if dry_run {
+        println!("  would post {:>6}", r.would_post);
+    } else {
+        println!("  posted {:>6}", r.invoices_posted);
+        println!("  found in SAP (not re-sent) {:>6}", r.found_in_sap);
+    }
+    println!("  posted earlier {:>6}", r.already_posted);
+    println!("  not shipped yet {:>6}", r.not_yet);
+    println!("  cancelled / not synced {:>6}", r.never);
+    for (label, list) in [
+        ("held", &r.held),
+        ("failed", &r.failed),
+        ("outcome unknown", &r.unknown),
+    ] {
+        if !list.is_empty() {
+            println!("  {label} {:>6}:", list.len());
+            for p in list.iter().take(20) {
+                println!("    {}  {}", p.key, p.reason);
+            }
+            if list.len() > 20 {
+                println!(
+                    "    ... and {} more (ml-connector audit list --state ...)",
+                    list.len() - 20
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The flows: each reads one side, plans documents into the ledger, and posts them exactly once.
+//!
+//! [`Engine`] holds what every flow needs (configuration, ledger, both clients) and the exactly-once
+//! machinery: a document's key is planned in the ledger first, looked up in SAP before it is sent, moved
+//! to SENDING before the POST, and to POSTED / FAILED / UNKNOWN from what SAP answered.
+
+pub mod orders;
+mod posting;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use sap_b1_client::SapClient;
+use serde::Serialize;
+use sp_api_client::SpApiClient;
+
+use crate::config::Config;
+use crate::ledger::SqliteLedger;
+
+pub use posting::{MasterChecks, PostOutcome};
+
+/// Shared state of the flows.
+#[derive(Clone)]
+pub struct Engine {
+    /// Configuration.
+    pub config: Arc<Config>,
+    ledger: Arc<Mutex<SqliteLedger>>,
+    /// SAP Service Layer.
+    pub sap: SapClient,
+    /// Amazon SP-API.
+    pub amazon: SpApiClient,
+    masters: Arc<MasterChecks>,
+    stop: StopHandle,
+}
+
+/// Asks the flows to stop at the next document boundary.
+#[derive(Clone, Default)]
+pub struct StopHandle {
+    flag: Arc<AtomicBool>,
+    notify: Arc<tokio::sync::Notify>,
+}
+
+impl StopHandle {
+    /// Requests a stop.
+    pub fn request(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// Whether a stop was requested.
+    pub fn requested(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+}
+
+impl Engine {
+    /// Composes the engine.
+    pub fn new(config: Config, ledger: SqliteLedger, sap: SapClient, amazon: SpApiClient) -> Self {
+        Self {
+            config: Arc::new(config),
+            ledger: Arc::new(Mutex::new(ledger)),
+            sap,
+            amazon,
+            masters: Arc::new(MasterChecks::default()),
+            stop: StopHandle::default(),
+        }
+    }
+
+    /// A handle that stops the flows at the next document boundary.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Whether a stop was requested.
+    pub fn stopping(&self) -> bool {
+        self.stop.requested()
+    }
+
+    /// Completes when a stop is requested.
+    pub async fn stopped(&self) {
+        let notified = self.stop.notify.notified();
+        if self.stopping() {
+            return;
+        }
+        notified.await;
+    }
+
+    /// The ledger, locked for a short, synchronous operation (never held across an await).
+    pub fn ledger(&self) -> MutexGuard<'_, SqliteLedger> {
+        self.ledger
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A record that needs a person, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Ledger key.
+    pub key: String,
+    /// Why.
+    pub reason: String,
+}
