@@ -402,3 +402,29 @@ async fn v2_etags_change_with_every_write_and_guard_patches() {
     assert!(v1.get("@odata.etag").is_none(), "v1 has no ETags");
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn absurd_amounts_are_refused_not_crashed_on() {
+    let sb = start(20).await;
+    let c = client();
+    let cookie = login(&sb, &c, "v2").await;
+    let mut inv = invoice("TM-MUG-0000", "big");
+    inv["DocumentLines"][0]["Quantity"] = json!(1e20);
+    inv["DocumentLines"][0]["UnitPrice"] = json!("99999999999999999999");
+    let (s, b) = sap_post(&sb, &c, &cookie, "v2", "Invoices", &inv).await;
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(
+        sap_post(
+            &sb,
+            &c,
+            &cookie,
+            "v2",
+            "Invoices",
+            &invoice("TM-MUG-0000", "ok")
+        )
+        .await
+        .0,
+        201
+    );
+    sb.shutdown().await;
+}

@@ -48,11 +48,20 @@ pub fn normalize(
                 Value::String(s) => Value::from(s.trim().parse::<i64>().map_err(|_| bad())?),
                 _ => return Err(bad()),
             },
-            Kind::Double => match v {
-                Value::Number(_) => v.clone(),
-                Value::String(s) => number(Decimal::from_str(s.trim()).map_err(|_| bad())?),
-                _ => return Err(bad()),
-            },
+            Kind::Double => {
+                let d = match v {
+                    Value::Number(n) => Decimal::from_str(&n.to_string())
+                        .or_else(|_| Decimal::from_scientific(&n.to_string()))
+                        .map_err(|_| bad())?,
+                    Value::String(s) => Decimal::from_str(s.trim()).map_err(|_| bad())?,
+                    _ => return Err(bad()),
+                };
+                // B1 amount columns are numeric(19,6): nothing reaches 10^13.
+                if d.abs() >= Decimal::from(10_000_000_000_000i64) {
+                    return Err(bad());
+                }
+                number(d)
+            }
             Kind::Date => Value::from(parse_date(v.as_str().ok_or_else(bad)?).ok_or_else(bad)?),
             Kind::Time => Value::from(parse_time(v.as_str().ok_or_else(bad)?).ok_or_else(bad)?),
             Kind::Enum(e) => {
