@@ -428,3 +428,35 @@ async fn absurd_amounts_are_refused_not_crashed_on() {
     );
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn credit_notes_need_an_existing_base_invoice() {
+    let sb = start(20).await;
+    let c = client();
+    let cookie = login(&sb, &c, "v2").await;
+    let (_, inv) = sap_post(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "Invoices",
+        &invoice("TM-MUG-0000", "o1"),
+    )
+    .await;
+    let credit = |entry: Value| json!({"CardCode": "C-AMZ-DE", "NumAtCard": "r1", "DocumentLines": [{"ItemCode": "TM-MUG-0000", "Quantity": 1, "UnitPrice": 10.5, "TaxCode": "DE19", "BaseType": 13, "BaseEntry": entry, "BaseLine": 0}]});
+    let (s, b) = sap_post(&sb, &c, &cookie, "v2", "CreditNotes", &credit(json!(77))).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("-2028")));
+    let (s, cn) = sap_post(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "CreditNotes",
+        &credit(inv["DocEntry"].clone()),
+    )
+    .await;
+    assert_eq!(s, 201, "{cn}");
+    assert_eq!(cn["DocNum"], 600001);
+    assert_eq!(cn["DocObjectCode"], "oCreditNotes");
+    sb.shutdown().await;
+}

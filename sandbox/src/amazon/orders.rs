@@ -68,8 +68,18 @@ pub fn order_2026(world: &World, o: &Order, included: &[String]) -> Value {
                     breakdowns.push(json!({"type": "SHIPPING", "subtotal": money(it.shipping, m.currency)}));
                 }
                 if it.promotion > Decimal::ZERO {
-                    breakdowns.push(json!({"type": "DISCOUNT", "subtotal": money(-it.promotion, m.currency)}));
+                    breakdowns.push(json!({"type": "DISCOUNT", "subtotal": money(-it.promotion, m.currency), "detailedBreakdowns": [{"subtype": "ITEM", "value": money(-it.promotion, m.currency)}]}));
                 }
+                // EU/UK prices include VAT; Amazon reports the VAT part per component.
+                let promotion_tax = crate::world::round2(it.promotion * m.vat_rate / (Decimal::ONE_HUNDRED + m.vat_rate));
+                let mut tax_parts = vec![json!({"subtype": "ITEM", "value": money(it.item_tax, m.currency)})];
+                if it.shipping > Decimal::ZERO {
+                    tax_parts.push(json!({"subtype": "SHIPPING", "value": money(it.shipping_tax, m.currency)}));
+                }
+                if promotion_tax > Decimal::ZERO {
+                    tax_parts.push(json!({"subtype": "DISCOUNT", "value": money(-promotion_tax, m.currency)}));
+                }
+                breakdowns.push(json!({"type": "TAX", "subtotal": money(it.item_tax + it.shipping_tax - promotion_tax, m.currency), "detailedBreakdowns": tax_parts}));
                 item["proceeds"] = json!({"proceedsTotal": money(it.item_price + it.shipping - it.promotion, m.currency), "breakdowns": breakdowns});
             }
             if has("PROMOTION")

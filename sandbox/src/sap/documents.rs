@@ -115,6 +115,28 @@ pub fn create_document(
     let mut stock_moves = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let mut l = line.as_object().cloned().unwrap_or_default();
+        if let Some(base_entry) = l.get("BaseEntry").and_then(Value::as_i64) {
+            // A credit note copied from an invoice: the base document must exist and be this BP's.
+            let base_set = match l.get("BaseType").and_then(Value::as_i64) {
+                Some(13) => "Invoices",
+                Some(14) => "CreditNotes",
+                _ => {
+                    return Err(SapError::rule(format!(
+                        "Invalid base document type [{table}.BaseType][line: {}]",
+                        i + 1
+                    )));
+                }
+            };
+            let base = db
+                .get(base_set, &Key::Int(base_entry))
+                .ok_or_else(|| SapError::not_found(400))?;
+            if base.get("CardCode") != e.get("CardCode") {
+                return Err(SapError::rule(format!(
+                    "Base document belongs to another business partner [{table}.BaseEntry][line: {}]",
+                    i + 1
+                )));
+            }
+        }
         let code = s(&l, "ItemCode")
             .ok_or_else(|| {
                 SapError::rule(format!(
