@@ -13,6 +13,7 @@ pub mod commands;
 pub mod config;
 pub mod connect;
 pub mod credentials;
+pub mod demo;
 pub mod flows;
 pub mod ledger;
 pub mod schedule;

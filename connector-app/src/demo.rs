@@ -1,0 +1,193 @@
+//! `ml-connector demo`: the whole job against the sandbox, on a throw-away (or given) workspace.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use sandbox::{Sandbox, SandboxConfig};
+use secrecy::SecretString;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::connect::{Secrets, amazon_client, sap_client};
+use crate::credentials::{CredentialError, CredentialKey, CredentialStore};
+use crate::flows::Engine;
+use crate::flows::orders::{OrdersReport, SyncOptions};
+use crate::ledger::SqliteLedger;
+
+/// Name of the config file inside a demo workspace.
+pub const CONFIG_FILE: &str = "ml-connector.toml";
+
+/// Writes (or rewrites) a workspace whose configuration points at a running sandbox: config with
+/// the sandbox's URLs, marketplaces and SKU map, a key file, and the sandbox's credentials.
+pub fn write_workspace(dir: &Path, sb: &Sandbox, sessions: usize) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let world = sb.world();
+    let creds = sb.credentials();
+    let mut text = format!(
+        "# Written by `ml-connector demo` for the sandbox; rewritten on every demo run.\n\n\
+         [sap]\nbase_url = \"{}\"\ncompany_db = \"{}\"\nuser = \"{}\"\nsessions = {sessions}\n\n\
+         [amazon]\nregion = \"eu\"\nseller_id = \"{}\"\nmarketplaces = [{}]\nendpoint = \"{}\"\nlwa_token_url = \"{}\"\n\n\
+         [orders]\nshipping = \"expense\"\nshipping_expense_code = 1\nlookback = \"400d\"\n\n",
+        sb.sap_base_url(),
+        creds.sap_company_db,
+        creds.sap_user,
+        world.seller_id,
+        world
+            .marketplaces
+            .iter()
+            .map(|m| format!("\"{}\"", m.id))
+            .collect::<Vec<_>>()
+            .join(", "),
+        sb.sp_api_base_url(),
+        sb.lwa_token_url(),
+    );
+    for m in &world.marketplaces {
+        // Where Amazon collects the VAT as deemed supplier, the seller's invoice carries none.
+        let tax = if m.facilitator_vat { "EX0" } else { m.tax_code };
+        text.push_str(&format!(
+            "[marketplaces.{}]   # {}\ncustomer = \"{}\"\ntax_code = \"{tax}\"\nprices_include_tax = true\n\n",
+            m.id, m.name, m.customer
+        ));
+    }
+    text.push_str("[sku_map]\n");
+    for (sku, item) in world.sku_mappings() {
+        text.push_str(&format!("{} = {}\n", toml_string(&sku), toml_string(&item)));
+    }
+    let config_path = dir.join(CONFIG_FILE);
+    std::fs::write(&config_path, text)
+        .with_context(|| format!("cannot write {}", config_path.display()))?;
+    let config = Config::load(&config_path)?;
+    let key = match CredentialKey::create_file(&config.workspace.key_file) {
+        Ok(key) => key,
+        Err(CredentialError::KeyExists(path)) => CredentialKey::load(&path, None)?,
+        Err(e) => return Err(e.into()),
+    };
+    let mut store = CredentialStore::open(&config.workspace.credentials, key)?;
+    let field = |v: &str| SecretString::from(v.to_owned());
+    store.set(
+        "sap",
+        [("password".to_owned(), field(&creds.sap_password))].into(),
+        Utc::now(),
+    )?;
+    store.set(
+        "amazon",
+        [
+            ("client_id".to_owned(), field(&creds.lwa_client_id)),
+            ("client_secret".to_owned(), field(&creds.lwa_client_secret)),
+            ("refresh_token".to_owned(), field(&creds.lwa_refresh_token)),
+        ]
+        .into(),
+        Utc::now(),
+    )?;
+    Ok(config_path)
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// An engine for a workspace's config file.
+pub fn engine_for(config_path: &Path) -> Result<Engine> {
+    let config = Config::load(config_path)?;
+    let key = CredentialKey::load(&config.workspace.key_file, None)?;
+    let store = CredentialStore::open(&config.workspace.credentials, key)?;
+    let secrets = Secrets::load(&store)?;
+    let sap = sap_client(&config, secrets.sap_password)?;
+    let amazon = amazon_client(&config, secrets.lwa)?;
+    let ledger = SqliteLedger::open(&config.workspace.ledger)?;
+    Ok(Engine::new(config, ledger, sap, amazon))
+}
+
+/// What `demo` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoSummary {
+    /// World seed.
+    pub seed: u64,
+    /// Orders in the sandbox world.
+    pub world_orders: usize,
+    /// Orders Amazon returned to the sync.
+    pub orders_seen: u64,
+    /// Invoices created in SAP by this run.
+    pub invoices_posted: u64,
+    /// Invoices found in SAP by their key instead of being sent again.
+    pub invoices_found_in_sap: u64,
+    /// Orders posted by an earlier run.
+    pub already_posted: u64,
+    /// Orders not invoiceable yet.
+    pub not_yet_shipped: u64,
+    /// Held records.
+    pub held: usize,
+    /// Failed records.
+    pub failed: usize,
+    /// Records with an unknown outcome.
+    pub unknown: usize,
+    /// Invoices in the fake SAP sharing a NumAtCard (must be 0).
+    pub duplicates_in_sap: usize,
+    /// Wall time of the flows, in seconds.
+    pub seconds: f64,
+    /// Time scale the sandbox ran at (Amazon's rates multiplied by this).
+    pub time_scale: f64,
+    /// The workspace used.
+    pub workspace: String,
+    /// Details of the orders flow.
+    pub orders: OrdersReport,
+}
+
+/// Runs the demo against an already started sandbox with `config_path` pointing at it.
+pub async fn run_flows(
+    sb: &Sandbox,
+    config_path: &Path,
+    seed: u64,
+    time_scale: f64,
+) -> Result<DemoSummary> {
+    let engine = engine_for(config_path)?;
+    let world = sb.world();
+    let since: DateTime<Utc> = world
+        .orders
+        .iter()
+        .map(|o| o.last_updated)
+        .min()
+        .unwrap_or_else(Utc::now)
+        - chrono::Duration::days(1);
+    let started = Instant::now();
+    let report = engine
+        .sync_orders(&SyncOptions {
+            since: Some(since),
+            dry_run: false,
+        })
+        .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = engine.sap.logout().await;
+    Ok(DemoSummary {
+        seed,
+        world_orders: world.orders.len(),
+        orders_seen: report.orders_seen,
+        invoices_posted: report.invoices_posted,
+        invoices_found_in_sap: report.found_in_sap,
+        already_posted: report.already_posted,
+        not_yet_shipped: report.not_yet,
+        held: report.held.len(),
+        failed: report.failed.len(),
+        unknown: report.unknown.len(),
+        duplicates_in_sap: sb.sap_duplicates("Invoices", "NumAtCard").len(),
+        seconds,
+        time_scale,
+        workspace: config_path
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        orders: report,
+    })
+}
+
+/// Sandbox settings for a demo.
+pub fn sandbox_config(seed: u64, orders: usize, time_scale: f64) -> SandboxConfig {
+    SandboxConfig {
+        seed,
+        orders,
+        time_scale,
+        ..SandboxConfig::default()
+    }
+}
