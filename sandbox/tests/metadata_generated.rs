@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 const METADATA: &str = "../../shared/reference/sap-b1/sl-metadata-v4-odata4-fp22xx-customer.xml";
+const METADATA_V3: &str = "../../shared/reference/sap-b1/sl-metadata-v3-odata3-sap-sdk-2019.xml";
 const GENERATED: &str = "src/sap/metadata_gen.rs";
 const ROOTS: &[&str] = &[
     "BusinessPartner",
@@ -27,6 +28,28 @@ fn attr<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     let start = line.find(&pat)? + pat.len();
     let end = line[start..].find('"')? + start;
     Some(&line[start..end])
+}
+
+/// Enum member values of the v3 metadata (`cCustomer` = `C`), which v1 filters accept too.
+fn parse_v3_values(xml: &str) -> BTreeMap<String, Vec<(String, String)>> {
+    let mut out = BTreeMap::new();
+    let mut current: Option<(String, Vec<(String, String)>)> = None;
+    for line in xml.lines() {
+        let t = line.trim();
+        if t.starts_with("<EnumType ") {
+            current = Some((attr(t, "Name").expect("enum").to_string(), vec![]));
+        } else if t.starts_with("</EnumType>") {
+            if let Some((n, m)) = current.take() {
+                out.insert(n, m);
+            }
+        } else if t.starts_with("<Member ")
+            && let Some((_, m)) = current.as_mut()
+            && let (Some(n), Some(v)) = (attr(t, "Name"), attr(t, "Value"))
+        {
+            m.push((n.to_string(), v.to_string()));
+        }
+    }
+    out
 }
 
 fn parse(xml: &str) -> (BTreeMap<String, Block>, BTreeMap<String, Vec<String>>) {
@@ -103,8 +126,9 @@ fn kind(ty: &str, enums: &BTreeMap<String, Vec<String>>) -> (String, Option<Stri
     }
 }
 
-fn render(xml: &str) -> String {
+fn render(xml: &str, v3: &str) -> String {
     let (types, enums) = parse(xml);
+    let v3_values = parse_v3_values(v3);
     let mut todo: Vec<String> = ROOTS.iter().map(|s| s.to_string()).collect();
     let mut seen = BTreeSet::new();
     let mut used_enums = BTreeSet::new();
@@ -168,6 +192,20 @@ fn render(xml: &str) -> String {
         }
         out.push_str("        ],\n    ),\n");
     }
+    out.push_str(
+        "];\n\n/// v1 (OData v3) member values of those enums, from the v3 `$metadata`.\n",
+    );
+    out.push_str("pub static ENUM_VALUES_V1: &[(&str, &[(&str, &str)])] = &[\n");
+    for e in &used_enums {
+        let Some(values) = v3_values.get(e) else {
+            continue;
+        };
+        out.push_str(&format!("    (\n        \"{e}\",\n        &[\n"));
+        for (m, v) in values {
+            out.push_str(&format!("            (\"{m}\", \"{v}\"),\n"));
+        }
+        out.push_str("        ],\n    ),\n");
+    }
     out.push_str("];\n");
     out
 }
@@ -178,7 +216,8 @@ fn generated_property_sets_match_the_real_metadata() {
         eprintln!("skipping: {METADATA} not present (the product builds without ../shared)");
         return;
     };
-    let expected = render(&xml);
+    let v3 = std::fs::read_to_string(METADATA_V3).expect("v3 metadata next to the v4 one");
+    let expected = render(&xml, &v3);
     if std::env::var_os("SANDBOX_REGENERATE").is_some() {
         std::fs::write(GENERATED, &expected).expect("write generated file");
     }

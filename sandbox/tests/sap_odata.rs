@@ -290,3 +290,49 @@ async fn dates_render_per_version_and_filter_by_day_and_minute() {
     assert_eq!(b["value"].as_array().unwrap().len(), 1, "{f}");
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn v1_filters_accept_enum_values_as_well_as_names() {
+    let sb = start(20).await;
+    let c = client();
+    let cookie1 = login(&sb, &c, "v1").await;
+    let (_, by_name) = sap_get(
+        &sb,
+        &c,
+        &cookie1,
+        "v1",
+        &format!(
+            "BusinessPartners?$filter={}",
+            enc("CardType eq 'cCustomer'")
+        ),
+    )
+    .await;
+    let (_, by_letter) = sap_get(
+        &sb,
+        &c,
+        &cookie1,
+        "v1",
+        &format!("BusinessPartners?$filter={}", enc("CardType eq 'C'")),
+    )
+    .await;
+    assert_eq!(by_name["value"].as_array().unwrap().len(), 4);
+    assert_eq!(by_name["value"], by_letter["value"]);
+    assert_eq!(
+        by_letter["value"][0]["CardType"], "cCustomer",
+        "JSON uses names in both versions"
+    );
+    let cookie2 = login(&sb, &c, "v2").await;
+    let (_, v2) = sap_get(
+        &sb,
+        &c,
+        &cookie2,
+        "v2",
+        &format!(
+            "BusinessPartners?$filter={}",
+            enc("CardType eq SAPB1.BoCardTypes'cSupplier'")
+        ),
+    )
+    .await;
+    assert_eq!(v2["value"].as_array().unwrap().len(), 1);
+    sb.shutdown().await;
+}

@@ -286,7 +286,7 @@ fn execute_inner(
     match (method, &t.key) {
         ("GET", None) => list(db, root, version, def, query, prefs, t.count, default_page),
         ("GET", Some(k)) => {
-            let q = Query::parse(query, def.type_name)?;
+            let q = Query::parse(query, def.type_name, version)?;
             let e = db
                 .get(def.name, k)
                 .ok_or_else(|| SapError::not_found(404))?;
@@ -403,7 +403,7 @@ fn list(
     count_only: bool,
     default_page: usize,
 ) -> Result<SapResponse, SapError> {
-    let q = Query::parse(query, def.type_name)?;
+    let q = Query::parse(query, def.type_name, version)?;
     let mut rows: Vec<(&Key, &Map<String, Value>)> = db
         .all(def.name)
         .filter(|(_, e)| {

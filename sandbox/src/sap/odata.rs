@@ -104,13 +104,20 @@ pub fn encode(s: &str) -> String {
 
 impl Query {
     /// Parses a raw query string for entity type `ty`.
-    pub fn parse(raw_query: Option<&str>, ty: &str) -> Result<Self, SapError> {
+    pub fn parse(
+        raw_query: Option<&str>,
+        ty: &str,
+        version: super::wire::Version,
+    ) -> Result<Self, SapError> {
         let mut q = Query::default();
         for pair in raw_query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let (k, v) = (decode(k), decode(v));
             match k.as_str() {
-                "$filter" => q.filter = Some(Parser::new(&v)?.parse_all(ty)?),
+                "$filter" => {
+                    q.filter =
+                        Some(Parser::new(&v, version == super::wire::Version::V1)?.parse_all(ty)?)
+                }
                 "$select" => {
                     let props: Vec<String> = v
                         .split(',')
@@ -197,6 +204,8 @@ enum Tok {
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    /// v1 accepts enum member values (`'C'`) as well as names (`'cCustomer'`).
+    v1: bool,
 }
 
 fn bad_filter(msg: &str) -> SapError {
@@ -204,7 +213,7 @@ fn bad_filter(msg: &str) -> SapError {
 }
 
 impl Parser {
-    fn new(s: &str) -> Result<Self, SapError> {
+    fn new(s: &str, v1: bool) -> Result<Self, SapError> {
         let chars: Vec<char> = s.chars().collect();
         let mut toks = Vec::new();
         let mut i = 0;
@@ -252,7 +261,7 @@ impl Parser {
                 return Err(bad_filter(&format!("unexpected '{c}'")));
             }
         }
-        Ok(Self { toks, pos: 0 })
+        Ok(Self { toks, pos: 0, v1 })
     }
 
     fn peek_ident(&self, word: &str) -> bool {
@@ -333,6 +342,13 @@ impl Parser {
             _ => return Err(bad_filter("expected an operator")),
         };
         let right = self.operand(ty)?;
+        let (left, right) = if self.v1 {
+            let l = v1_enum(ty, left.clone(), &right);
+            let r = v1_enum(ty, right, &left);
+            (l, r)
+        } else {
+            (left, right)
+        };
         Ok(Expr::Cmp(left, op, right))
     }
 
@@ -353,6 +369,19 @@ impl Parser {
             },
             _ => Err(bad_filter("expected an operand")),
         }
+    }
+}
+
+/// In v1, a string compared with an enum property may be the member's value (`'C'`).
+fn v1_enum(ty: &str, lit: Operand, other: &Operand) -> Operand {
+    match (&lit, other) {
+        (Operand::Str(s), Operand::Prop(p)) => match prop_kind(ty, p) {
+            Some(Kind::Enum(e)) => {
+                super::schema::v1_member(e, s).map_or(lit.clone(), |m| Operand::Str(m.to_string()))
+            }
+            _ => lit,
+        },
+        _ => lit,
     }
 }
 

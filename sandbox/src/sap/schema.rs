@@ -1,6 +1,6 @@
 //! Lookups over the property sets generated from the real v4 `$metadata`.
 
-use super::metadata_gen::{ENUMS, TYPES};
+use super::metadata_gen::{ENUM_VALUES_V1, ENUMS, TYPES};
 
 /// The shape of one property as declared in `$metadata`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,4 +56,13 @@ pub fn enum_has(name: &str, member: &str) -> bool {
         .iter()
         .find(|(n, _)| *n == name)
         .is_some_and(|(_, members)| members.contains(&member))
+}
+
+/// The member name of a v1 enum value (`BoCardTypes`, `C` -> `cCustomer`).
+pub fn v1_member(name: &str, value: &str) -> Option<&'static str> {
+    ENUM_VALUES_V1
+        .iter()
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, values)| values.iter().find(|(_, v)| *v == value))
+        .map(|(m, _)| *m)
 }
