@@ -76,6 +76,8 @@ enum Command {
     /// Amazon settlement reports: preview how they post, offline.
     #[command(subcommand)]
     Settlement(commands::settlement::SettlementCommand),
+    /// Run every flow against the built-in sandbox on a throw-away workspace and report.
+    Demo(commands::demo::DemoArgs),
     /// The offline fakes of SAP and Amazon.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -103,6 +105,7 @@ pub fn main() -> ExitCode {
         Command::Audit(cmd) => commands::audit::run(&config, cmd),
         Command::Settlement(cmd) => commands::settlement::run(cmd),
         Command::Sandbox(SandboxCommand::Serve(args)) => serve_sandbox(args),
+        Command::Demo(args) => commands::demo::run(args),
     };
     match result {
         Ok(code) => code,

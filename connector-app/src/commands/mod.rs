@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod credentials;
 pub mod daemon;
+pub mod demo;
 pub mod engine;
 pub mod init;
 pub mod ping;

@@ -1,0 +1,105 @@
+//! `ml-connector demo`: start the sandbox on loopback, create a workspace for it, run the flows and
+//! print what happened.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+use sandbox::Sandbox;
+
+use super::engine::runtime;
+use crate::cli::EXIT_ATTENTION;
+use crate::demo::{DemoSummary, run_flows, sandbox_config, write_workspace};
+
+/// `demo` arguments.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// World seed: the same seed gives the same catalog, orders and settlements.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Orders in the sandbox world.
+    #[arg(long, default_value_t = 200)]
+    pub orders: usize,
+    /// Keep the workspace (config, key, credentials, ledger) in this directory; without it a
+    /// throw-away directory is used and removed afterwards.
+    #[arg(long)]
+    pub workspace: Option<PathBuf>,
+    /// Multiply Amazon's published refill rates by this, so the demo does not wait minutes for
+    /// rate limits that a real run would respect.
+    #[arg(long, default_value_t = 60.0)]
+    pub time_scale: f64,
+    /// Parallel SAP sessions for posting.
+    #[arg(long, default_value_t = 2)]
+    pub sessions: usize,
+    /// Print the summary as one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the demo.
+pub fn run(args: DemoArgs) -> Result<ExitCode> {
+    let temp = match &args.workspace {
+        Some(_) => None,
+        None => Some(tempfile::tempdir()?),
+    };
+    let dir = args.workspace.clone().unwrap_or_else(|| {
+        temp.as_ref()
+            .map(|t| t.path().to_path_buf())
+            .unwrap_or_default()
+    });
+    let summary = runtime()?.block_on(async {
+        let sb = Sandbox::start(sandbox_config(args.seed, args.orders, args.time_scale)).await?;
+        if !args.json {
+            println!(
+                "sandbox: SAP {} and SP-API {} on loopback (seed {}, {} orders); Amazon's rate limits x{} so the demo runs in seconds",
+                sb.sap_base_url(),
+                sb.sp_api_base_url(),
+                args.seed,
+                args.orders,
+                args.time_scale
+            );
+        }
+        let config = write_workspace(&dir, &sb, args.sessions)?;
+        let summary = run_flows(&sb, &config, args.seed, args.time_scale).await;
+        sb.shutdown().await;
+        summary
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        print_summary(&summary, args.workspace.is_some());
+    }
+    let attention =
+        summary.held + summary.failed + summary.unknown > 0 || summary.duplicates_in_sap > 0;
+    Ok(if attention {
+        ExitCode::from(EXIT_ATTENTION)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_summary(s: &DemoSummary, kept: bool) {
+    println!("orders -> invoices");
+    println!("  orders seen            {:>6}", s.orders_seen);
+    println!("  invoices posted        {:>6}", s.invoices_posted);
+    println!("  found in SAP (kept)    {:>6}", s.invoices_found_in_sap);
+    println!("  posted by earlier runs {:>6}", s.already_posted);
+    println!("  not shipped yet        {:>6}", s.not_yet_shipped);
+    println!("  held                   {:>6}", s.held);
+    for p in s.orders.held.iter().take(10) {
+        println!("    {}  {}", p.key, p.reason);
+    }
+    println!("  failed                 {:>6}", s.failed);
+    for p in s.orders.failed.iter().take(10) {
+        println!("    {}  {}", p.key, p.reason);
+    }
+    println!("  duplicates in SAP      {:>6}", s.duplicates_in_sap);
+    println!("  time                   {:>6.2} s", s.seconds);
+    if kept {
+        println!(
+            "workspace {} (run again: nothing new is posted; `ml-connector --config {}/ml-connector.toml status`)",
+            s.workspace, s.workspace
+        );
+    }
+}
