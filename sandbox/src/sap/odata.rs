@@ -542,3 +542,33 @@ pub fn compare(
     }
     Ordering::Equal
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sap::wire::Version;
+    use proptest::prelude::*;
+
+    fn literal_of(q: &Query) -> Option<String> {
+        match q.filter.as_ref()? {
+            Expr::Cmp(Operand::Prop(_), Op::Eq, Operand::Str(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn doubled_quotes_round_trip_through_the_filter_parser(s in "[ -~äöüß€]{0,40}") {
+            let filter = format!("ItemCode eq '{}'", s.replace('\'', "''"));
+            let raw = format!("$filter={}", encode(&filter));
+            let q = Query::parse(Some(&raw), "Item", Version::V2).unwrap();
+            prop_assert_eq!(literal_of(&q), Some(s));
+        }
+
+        #[test]
+        fn unbalanced_quotes_never_parse_as_a_match(s in "[a-z]{0,5}'[a-z]{0,5}") {
+            let raw = format!("$filter={}", encode(&format!("ItemCode eq '{s}'")));
+            prop_assert!(Query::parse(Some(&raw), "Item", Version::V2).is_err());
+        }
+    }
+}

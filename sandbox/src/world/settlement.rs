@@ -384,3 +384,31 @@ pub fn to_flat_file_v2(world: &World, s: &Settlement) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+    use std::str::FromStr;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn every_generated_settlement_ties_out(seed in any::<u64>(), orders in 0usize..400) {
+            let anchor = Utc.with_ymd_and_hms(2026, 1, 15, 9, 30, 0).unwrap();
+            let world = World::generate(seed, orders, anchor);
+            for s in &world.settlements {
+                let text = to_flat_file_v2(&world, s);
+                let mut lines = text.lines();
+                let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+                let amount_col = header.iter().position(|h| *h == "amount").unwrap();
+                let total_col = header.iter().position(|h| *h == "total-amount").unwrap();
+                let parse = |x: &str| Decimal::from_str(&x.replace(',', ".")).unwrap();
+                let total = parse(lines.next().unwrap().split('\t').nth(total_col).unwrap());
+                let sum: Decimal = lines.map(|l| parse(l.split('\t').nth(amount_col).unwrap())).sum();
+                prop_assert_eq!(sum, total);
+            }
+        }
+    }
+}
