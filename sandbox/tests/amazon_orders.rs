@@ -58,6 +58,17 @@ async fn search_orders_pages_with_pagination_token_and_sees_every_order_once() {
     )
     .await;
     assert_eq!(r.status(), 400);
+    // tokens expire after 24 hours
+    let r = sp_get(&sb, &c, &token, base).await;
+    let t = r.json::<Value>().await.unwrap()["pagination"]["nextToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sb.advance_clock(chrono::Duration::hours(25));
+    let token = access_token(&sb, &c).await;
+    let r = sp_get(&sb, &c, &token, &format!("{base}&paginationToken={t}")).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("expired"));
     sb.shutdown().await;
 }
 

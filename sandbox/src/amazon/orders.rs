@@ -214,26 +214,37 @@ fn select<'a>(
     v
 }
 
+/// Offset paging with opaque tokens bound to the other parameters; tokens live 24 hours.
 fn paginate(
     p: &Params,
     token_name: &str,
     total: usize,
     page: usize,
+    now: DateTime<Utc>,
 ) -> Result<(usize, Option<String>), String> {
     let hash = param_hash(p);
     let offset = match p.get(token_name) {
         None => 0,
         Some(t) => {
-            let (off, h) = t.split_once('.').ok_or("Invalid pagination token.")?;
+            let mut parts = t.split('.');
+            let (Some(off), Some(h), Some(issued)) = (parts.next(), parts.next(), parts.next())
+            else {
+                return Err("Invalid pagination token.".into());
+            };
             if h != format!("{hash:x}") {
                 return Err(
                     "The pagination token is not valid for these request parameters.".into(),
                 );
             }
+            let issued: i64 = issued.parse().map_err(|_| "Invalid pagination token.")?;
+            if now.timestamp() - issued > 24 * 3600 {
+                return Err("The pagination token has expired.".into());
+            }
             off.parse().map_err(|_| "Invalid pagination token.")?
         }
     };
-    let next = (offset + page < total).then(|| format!("{}.{hash:x}", offset + page));
+    let next =
+        (offset + page < total).then(|| format!("{}.{hash:x}.{}", offset + page, now.timestamp()));
     Ok((offset, next))
 }
 
@@ -287,7 +298,13 @@ pub(crate) async fn search_orders(
                 }
             })
     });
-    let (offset, next) = match paginate(&p, "paginationToken", orders.len(), page) {
+    let (offset, next) = match paginate(
+        &p,
+        "paginationToken",
+        orders.len(),
+        page,
+        shared.clock.now(),
+    ) {
         Ok(x) => x,
         Err(e) => return fin.error(400, "InvalidInput", &e),
     };
@@ -423,7 +440,7 @@ pub(crate) async fn get_orders_v0(
         (statuses.is_empty() || statuses.iter().any(|s| s == status_v0(o.status)))
             && (channels.is_empty() || channels.iter().any(|c| c == o.channel.code()))
     });
-    let (offset, next) = match paginate(&p, "NextToken", orders.len(), page) {
+    let (offset, next) = match paginate(&p, "NextToken", orders.len(), page, shared.clock.now()) {
         Ok(x) => x,
         Err(e) => return fin.error(400, "InvalidInput", &e),
     };
