@@ -195,6 +195,7 @@ pub(crate) async fn amazon_layer(
 async fn apply(shared: Arc<Shared>, conn: Conn, req: Request, next: Next, sap: bool) -> Response {
     let path = req.uri().path().to_string();
     let system = system_of(&path, sap);
+    let _in_flight = conn.begin();
     let kinds = shared.faults.fire(system, req.method().as_str(), &path);
     let mut commit_then_drop = false;
     for kind in kinds {
@@ -224,9 +225,14 @@ async fn apply(shared: Arc<Shared>, conn: Conn, req: Request, next: Next, sap: b
             FaultKind::QuotaExceeded => return crate::amazon::quota_exceeded(),
         }
     }
-    let resp = next.run(req).await;
+    let mut resp = next.run(req).await;
     if commit_then_drop {
         conn.kill();
+    }
+    if let (true, Some(d)) = (sap, shared.config.sap_keep_alive)
+        && let Ok(v) = HeaderValue::from_str(&format!("timeout={}, max=100", d.as_secs().max(1)))
+    {
+        resp.headers_mut().insert("Keep-Alive", v);
     }
     resp
 }

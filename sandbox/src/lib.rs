@@ -99,6 +99,9 @@ pub struct SandboxConfig {
     pub sap_latency: Duration,
     /// Latency added to every SP-API request.
     pub sp_api_latency: Duration,
+    /// The Service Layer's load balancer closes connections idle this long (Apache
+    /// `Keep-Alive: timeout=5`); `None` keeps them open.
+    pub sap_keep_alive: Option<Duration>,
     /// Service Layer default page size (b1s.conf `PageSize`, default 20).
     pub sap_page_size: usize,
     /// Sandbox time at start (default: now). The world's history ends here.
@@ -120,6 +123,7 @@ impl Default for SandboxConfig {
             sap_latency: Duration::ZERO,
             sp_api_latency: Duration::ZERO,
             sap_page_size: 20,
+            sap_keep_alive: Some(Duration::from_secs(5)),
             start_time: None,
             report_charset: "UTF-8".into(),
             credentials: Credentials::default(),
@@ -200,13 +204,18 @@ async fn bind(port: u16) -> Result<TcpListener, SandboxError> {
         .map_err(|source| SandboxError::Bind { addr, source })
 }
 
-fn spawn(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+fn spawn(
+    listener: TcpListener,
+    idle: Option<Duration>,
+    router: Router,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let app = router.into_make_service_with_connect_info::<net::Conn>();
         let shutdown = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(KillableListener(listener), app)
+        if let Err(e) = axum::serve(KillableListener::new(listener, idle), app)
             .with_graceful_shutdown(shutdown)
             .await
         {
@@ -261,8 +270,13 @@ impl Sandbox {
         let _ = shared.amazon_origin.set(format!("http://{amazon_addr}"));
         let (stop, rx) = watch::channel(false);
         let tasks = vec![
-            spawn(sap_listener, sap_router(shared.clone()), rx.clone()),
-            spawn(amazon_listener, amazon::router(shared.clone()), rx),
+            spawn(
+                sap_listener,
+                shared.config.sap_keep_alive,
+                sap_router(shared.clone()),
+                rx.clone(),
+            ),
+            spawn(amazon_listener, None, amazon::router(shared.clone()), rx),
         ];
         Ok(Sandbox {
             shared,

@@ -31,6 +31,9 @@ pub struct ServeArgs {
     /// Latency added to every SP-API request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub sp_api_latency_ms: u64,
+    /// Seconds after which the Service Layer closes idle connections (0 = never).
+    #[arg(long, default_value_t = 5)]
+    pub sap_keep_alive_secs: u64,
     /// Service Layer idle session timeout, in minutes.
     #[arg(long, default_value_t = 30)]
     pub session_timeout_minutes: i64,
@@ -47,6 +50,8 @@ impl ServeArgs {
             sap_latency: Duration::from_millis(self.sap_latency_ms),
             sp_api_latency: Duration::from_millis(self.sp_api_latency_ms),
             sap_session_timeout: chrono::Duration::minutes(self.session_timeout_minutes.max(1)),
+            sap_keep_alive: (self.sap_keep_alive_secs > 0)
+                .then(|| Duration::from_secs(self.sap_keep_alive_secs)),
             ..SandboxConfig::default()
         }
     }
