@@ -233,6 +233,13 @@ async fn apply(shared: Arc<Shared>, conn: Conn, req: Request, next: Next, sap: b
         && let Ok(v) = HeaderValue::from_str(&format!("timeout={}, max=100", d.as_secs().max(1)))
     {
         resp.headers_mut().insert("Keep-Alive", v);
+        if conn.count_request() >= 100 {
+            // Apache's MaxKeepAliveRequests: the 100th response closes the connection.
+            resp.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                HeaderValue::from_static("close"),
+            );
+        }
     }
     resp
 }

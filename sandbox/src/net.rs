@@ -24,9 +24,15 @@ pub struct Conn {
     pub remote: SocketAddr,
     kill: Arc<AtomicBool>,
     in_flight: Arc<AtomicUsize>,
+    served: Arc<AtomicUsize>,
 }
 
 impl Conn {
+    /// Counts a request on this connection; returns how many it has carried so far.
+    pub fn count_request(&self) -> usize {
+        self.served.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
     /// Marks the connection dead: nothing more is written and it closes at the next write.
     pub fn kill(&self) {
         self.kill.store(true, Ordering::SeqCst);
@@ -81,6 +87,7 @@ impl Listener for KillableListener {
                         remote,
                         kill: kill.clone(),
                         in_flight: in_flight.clone(),
+                        served: Arc::new(AtomicUsize::new(0)),
                     };
                     let idle = self
                         .idle_timeout
@@ -108,6 +115,7 @@ impl Listener for KillableListener {
             remote: self.inner.local_addr()?,
             kill: Arc::new(AtomicBool::new(false)),
             in_flight: Arc::new(AtomicUsize::new(0)),
+            served: Arc::new(AtomicUsize::new(0)),
         })
     }
 }
