@@ -311,3 +311,52 @@ async fn sellers_and_financial_event_groups() {
     }
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn list_transactions_add_up_to_each_settlement() {
+    let sb = sb().await;
+    let c = client();
+    let token = access_token(&sb, &c).await;
+    let world = sb.world();
+    let closed = world
+        .settlements
+        .iter()
+        .find(|s| s.end <= sb.now() && s.total != Decimal::ZERO)
+        .unwrap();
+    let mut sum = Decimal::ZERO;
+    let mut next: Option<String> = None;
+    loop {
+        let mut url = format!(
+            "/finances/2024-06-19/transactions?relatedIdentifierName=FINANCIAL_EVENT_GROUP_ID&relatedIdentifierValue={}",
+            closed.group_id
+        );
+        if let Some(n) = &next {
+            url.push_str(&format!("&nextToken={n}"));
+        }
+        let body: Value = sp_get(&sb, &c, &token, &url).await.json().await.unwrap();
+        for t in body["payload"]["transactions"].as_array().unwrap() {
+            sum +=
+                Decimal::from_str_exact(&t["totalAmount"]["currencyAmount"].to_string()).unwrap();
+            assert!(
+                t["relatedIdentifiers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r["relatedIdentifierName"] == "SETTLEMENT_ID"
+                        && r["relatedIdentifierValue"] == closed.id.as_str())
+            );
+        }
+        match body["payload"]["nextToken"].as_str() {
+            Some(n) => next = Some(n.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(sum, closed.total);
+    let r = sp_get(&sb, &c, &token, "/finances/2024-06-19/transactions").await;
+    assert_eq!(
+        r.status(),
+        400,
+        "postedAfter is required without a related identifier"
+    );
+    sb.shutdown().await;
+}

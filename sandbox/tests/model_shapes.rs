@@ -130,6 +130,7 @@ async fn responses_match_the_amazon_models() {
     let orders_v0 = load("ordersV0.json").unwrap();
     let reports = load("reports_2021-06-30.json").unwrap();
     let finances = load("financesV0.json").unwrap();
+    let finances_2024 = load("finances_2024-06-19.json").unwrap();
     let listings = load("listingsItems_2021-08-01.json").unwrap();
     let feeds = load("feeds_2021-06-30.json").unwrap();
     let sellers = load("sellers.json").unwrap();
@@ -222,6 +223,11 @@ async fn responses_match_the_amazon_models() {
         &finances,
         "ListFinancialEventGroupsResponse",
         &get("/finances/v0/financialEventGroups?MaxResultsPerPage=100".into()).await,
+    );
+    check(
+        &finances_2024,
+        "ListTransactionsResponse",
+        &get("/finances/2024-06-19/transactions?postedAfter=2025-01-01T00:00:00Z".into()).await,
     );
     check(
         &sellers,

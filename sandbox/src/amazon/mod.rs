@@ -3,6 +3,7 @@
 //! Feeds and Sellers.
 
 pub mod feeds;
+pub mod finances;
 pub mod listings;
 pub mod lwa;
 pub mod orders;
@@ -99,6 +100,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(reports::get_report_document),
         )
         .route("/s3/reports/{document_id}", get(reports::download))
+        .route(
+            "/finances/2024-06-19/transactions",
+            get(finances::list_transactions),
+        )
         .route(
             "/finances/v0/financialEventGroups",
             get(other::list_financial_event_groups),

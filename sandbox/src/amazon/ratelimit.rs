@@ -39,6 +39,7 @@ ops! {
     GET_REPORT = "getReport", 2.0, 15.0;
     GET_REPORT_DOCUMENT = "getReportDocument", 0.0167, 15.0;
     LIST_FINANCIAL_EVENT_GROUPS = "listFinancialEventGroups", 0.5, 30.0;
+    LIST_TRANSACTIONS = "listTransactions", 0.5, 10.0;
     GET_LISTINGS_ITEM = "getListingsItem", 5.0, 10.0;
     PATCH_LISTINGS_ITEM = "patchListingsItem", 5.0, 5.0;
     CREATE_FEED_DOCUMENT = "createFeedDocument", 0.5, 15.0;
