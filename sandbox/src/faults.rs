@@ -196,6 +196,17 @@ async fn apply(shared: Arc<Shared>, conn: Conn, req: Request, next: Next, sap: b
     let path = req.uri().path().to_string();
     let system = system_of(&path, sap);
     let _in_flight = conn.begin();
+    if sap
+        && req
+            .headers()
+            .get(header::EXPECT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+    {
+        // The Apache load balancer answers `Expect: 100-continue` with an empty 500 (practitioner
+        // reports; B1SLayer turns the header off for this reason).
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
     let kinds = shared.faults.fire(system, req.method().as_str(), &path);
     let mut commit_then_drop = false;
     for kind in kinds {

@@ -267,3 +267,22 @@ async fn reset_restores_the_initial_state() {
     assert_eq!(sap_get(&sb, &c, &cookie, "v2", "Invoices").await.0, 200);
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn expect_100_continue_gets_an_empty_500_from_the_load_balancer() {
+    let sb = start(10).await;
+    let c = client();
+    let cookie = login(&sb, &c, "v2").await;
+    let r = c
+        .post(format!("{}/Invoices", sb.sap_base_url()))
+        .header("Cookie", &cookie)
+        .header("Expect", "100-continue")
+        .json(&invoice("TM-MUG-0000", "e1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    assert!(r.bytes().await.unwrap().is_empty());
+    assert_eq!(sb.sap_count("Invoices"), 0);
+    sb.shutdown().await;
+}
