@@ -124,6 +124,19 @@ impl Sandbox {
         self.shared.world()
     }
 
+    /// Adds `n` new orders purchased in the last hour of sandbox time (not settled); returns their ids.
+    pub fn add_orders(&self, n: usize) -> Vec<String> {
+        let now = self.now();
+        let salt = self.shared.next_counter();
+        let mut guard = self.shared.world.write().expect("world lock");
+        let mut w = (**guard).clone();
+        let before = w.orders.len();
+        w.add_orders(n, now, salt);
+        let ids = w.orders[before..].iter().map(|o| o.id.clone()).collect();
+        *guard = Arc::new(w);
+        ids
+    }
+
     /// The V2 flat file of a settlement (what the report document holds, before gzip).
     pub fn settlement_file(&self, settlement_id: &str) -> Option<String> {
         let w = self.shared.world();

@@ -163,3 +163,29 @@ async fn get_order_and_v0_shapes() {
     assert!(r.headers().contains_key("x-amzn-ratelimit-limit"));
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn orders_added_later_show_up_in_incremental_searches() {
+    let sb = big_bucket_sandbox(30).await;
+    let c = client();
+    sb.advance_clock(chrono::Duration::hours(3));
+    let token = access_token(&sb, &c).await;
+    let since =
+        (sb.now() - chrono::Duration::hours(2)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let url = format!("/orders/2026-01-01/orders?lastUpdatedAfter={since}");
+    let before: Value = sp_get(&sb, &c, &token, &url).await.json().await.unwrap();
+    assert_eq!(before["orders"].as_array().unwrap().len(), 0);
+    let ids = sb.add_orders(5);
+    let after: Value = sp_get(&sb, &c, &token, &url).await.json().await.unwrap();
+    let got: Vec<&str> = after["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["orderId"].as_str().unwrap())
+        .collect();
+    assert_eq!(got.len(), 5);
+    for id in &ids {
+        assert!(got.contains(&id.as_str()));
+    }
+    sb.shutdown().await;
+}

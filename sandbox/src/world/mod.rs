@@ -282,6 +282,124 @@ fn catalog(rng: &mut StdRng, n: usize) -> Vec<Product> {
         .collect()
 }
 
+/// One random order purchased at `purchased`, as seen at `anchor`.
+fn make_order(
+    rng: &mut StdRng,
+    marketplaces: &[Marketplace],
+    catalog: &[Product],
+    purchased: DateTime<Utc>,
+    anchor: DateTime<Utc>,
+) -> Order {
+    let mi = match rng.random_range(0..100) {
+        0..50 => 0,
+        50..75 => 1,
+        _ => 2,
+    };
+    let m = &marketplaces[mi];
+    let first = rng.random_range(0..catalog.len());
+    let channel = catalog[first].channel;
+    let n_items = if rng.random_bool(0.2) { 2 } else { 1 };
+    let mut items = Vec::new();
+    for k in 0..n_items {
+        let pi = if k == 0 {
+            first
+        } else {
+            (first + 1 + rng.random_range(0..catalog.len() - 1)) % catalog.len()
+        };
+        if catalog[pi].channel != channel && k > 0 {
+            continue;
+        }
+        let p = &catalog[pi];
+        let unit = if m.currency == "GBP" {
+            p.price_gbp
+        } else {
+            p.price_eur
+        };
+        let quantity = if rng.random_bool(0.15) {
+            rng.random_range(2..4)
+        } else {
+            1
+        };
+        let item_price = unit * Decimal::from(quantity);
+        let tax_of =
+            |gross: Decimal| round2(gross * m.vat_rate / (Decimal::ONE_HUNDRED + m.vat_rate));
+        let shipping = if channel == Channel::Mfn && k == 0 && rng.random_bool(0.4) {
+            Decimal::new(499, 2)
+        } else {
+            Decimal::ZERO
+        };
+        let (promotion, promotion_id) = if rng.random_bool(0.1) {
+            (
+                round2(item_price * Decimal::new(10, 2)),
+                Some(format!("PROMO-{}-{}", m.code, rng.random_range(100..999))),
+            )
+        } else {
+            (Decimal::ZERO, None)
+        };
+        items.push(OrderItem {
+            order_item_id: digits(rng, 14),
+            product: pi,
+            quantity,
+            item_price,
+            item_tax: tax_of(item_price),
+            shipping,
+            shipping_tax: tax_of(shipping),
+            promotion,
+            promotion_id,
+        });
+    }
+    let age = anchor - purchased;
+    let status = if rng.random_bool(0.03) {
+        OrderStatus::Canceled
+    } else if age < Duration::hours(1) && rng.random_bool(0.5) {
+        OrderStatus::Pending
+    } else if channel == Channel::Mfn && age < Duration::days(2) && rng.random_bool(0.6) {
+        OrderStatus::Unshipped
+    } else {
+        OrderStatus::Shipped
+    };
+    let shipped = (status == OrderStatus::Shipped).then(|| {
+        let delay = Duration::minutes(rng.random_range(
+            30..if channel == Channel::Afn {
+                1440
+            } else {
+                3 * 1440
+            },
+        ));
+        (purchased + delay).min(anchor - Duration::minutes(5))
+    });
+    let refunded = shipped.and_then(|s| {
+        rng.random_bool(0.05)
+            .then(|| s + Duration::hours(rng.random_range(24..240)))
+    });
+    let last_updated = refunded
+        .filter(|r| *r < anchor)
+        .or(shipped)
+        .unwrap_or(purchased + Duration::minutes(2))
+        .min(anchor - Duration::minutes(3));
+    let prefix = m.order_prefixes[rng.random_range(0..m.order_prefixes.len())];
+    Order {
+        id: format!("{prefix}-{}-{}", digits(rng, 7), digits(rng, 7)),
+        marketplace: mi,
+        channel,
+        status,
+        purchased,
+        last_updated,
+        shipped,
+        shipment_id: format!(
+            "U{}",
+            (0..9)
+                .map(|_| char::from(
+                    b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz0123456789"
+                        [rng.random_range(0..57)]
+                ))
+                .collect::<String>()
+        ),
+        refunded,
+        items,
+    }
+}
+
 impl World {
     /// Generates a world with `orders` orders from `seed`, anchored at `anchor`.
     pub fn generate(seed: u64, orders: usize, anchor: DateTime<Utc>) -> World {
@@ -297,116 +415,13 @@ impl World {
         times.sort_unstable();
         let mut list = Vec::with_capacity(orders);
         for t in times {
-            let purchased = start + Duration::seconds(t);
-            let mi = match rng.random_range(0..100) {
-                0..50 => 0,
-                50..75 => 1,
-                _ => 2,
-            };
-            let m = &marketplaces[mi];
-            let first = rng.random_range(0..catalog.len());
-            let channel = catalog[first].channel;
-            let n_items = if rng.random_bool(0.2) { 2 } else { 1 };
-            let mut items = Vec::new();
-            for k in 0..n_items {
-                let pi = if k == 0 {
-                    first
-                } else {
-                    (first + 1 + rng.random_range(0..catalog.len() - 1)) % catalog.len()
-                };
-                if catalog[pi].channel != channel && k > 0 {
-                    continue;
-                }
-                let p = &catalog[pi];
-                let unit = if m.currency == "GBP" {
-                    p.price_gbp
-                } else {
-                    p.price_eur
-                };
-                let quantity = if rng.random_bool(0.15) {
-                    rng.random_range(2..4)
-                } else {
-                    1
-                };
-                let item_price = unit * Decimal::from(quantity);
-                let tax_of = |gross: Decimal| {
-                    round2(gross * m.vat_rate / (Decimal::ONE_HUNDRED + m.vat_rate))
-                };
-                let shipping = if channel == Channel::Mfn && k == 0 && rng.random_bool(0.4) {
-                    Decimal::new(499, 2)
-                } else {
-                    Decimal::ZERO
-                };
-                let (promotion, promotion_id) = if rng.random_bool(0.1) {
-                    (
-                        round2(item_price * Decimal::new(10, 2)),
-                        Some(format!("PROMO-{}-{}", m.code, rng.random_range(100..999))),
-                    )
-                } else {
-                    (Decimal::ZERO, None)
-                };
-                items.push(OrderItem {
-                    order_item_id: digits(&mut rng, 14),
-                    product: pi,
-                    quantity,
-                    item_price,
-                    item_tax: tax_of(item_price),
-                    shipping,
-                    shipping_tax: tax_of(shipping),
-                    promotion,
-                    promotion_id,
-                });
-            }
-            let age = anchor - purchased;
-            let status = if rng.random_bool(0.03) {
-                OrderStatus::Canceled
-            } else if age < Duration::hours(1) && rng.random_bool(0.5) {
-                OrderStatus::Pending
-            } else if channel == Channel::Mfn && age < Duration::days(2) && rng.random_bool(0.6) {
-                OrderStatus::Unshipped
-            } else {
-                OrderStatus::Shipped
-            };
-            let shipped = (status == OrderStatus::Shipped).then(|| {
-                let delay = Duration::minutes(rng.random_range(
-                    30..if channel == Channel::Afn {
-                        1440
-                    } else {
-                        3 * 1440
-                    },
-                ));
-                (purchased + delay).min(anchor - Duration::minutes(5))
-            });
-            let refunded = shipped.and_then(|s| {
-                rng.random_bool(0.05)
-                    .then(|| s + Duration::hours(rng.random_range(24..240)))
-            });
-            let last_updated = refunded
-                .filter(|r| *r < anchor)
-                .or(shipped)
-                .unwrap_or(purchased + Duration::minutes(2))
-                .min(anchor - Duration::minutes(3));
-            let prefix = m.order_prefixes[rng.random_range(0..m.order_prefixes.len())];
-            list.push(Order {
-                id: format!("{prefix}-{}-{}", digits(&mut rng, 7), digits(&mut rng, 7)),
-                marketplace: mi,
-                channel,
-                status,
-                purchased,
-                last_updated,
-                shipped,
-                shipment_id: format!(
-                    "U{}",
-                    (0..9)
-                        .map(|_| char::from(
-                            b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz0123456789"
-                                [rng.random_range(0..57)]
-                        ))
-                        .collect::<String>()
-                ),
-                refunded,
-                items,
-            });
+            list.push(make_order(
+                &mut rng,
+                &marketplaces,
+                &catalog,
+                start + Duration::seconds(t),
+                anchor,
+            ));
         }
         let mut world = World {
             seed,
@@ -419,6 +434,24 @@ impl World {
         };
         world.settlements = settlement::generate(&world, &mut rng);
         world
+    }
+
+    /// Appends `n` orders purchased in the hour before `now` (seeded by `salt`), for tests of
+    /// incremental polling. They are not part of any settlement.
+    pub fn add_orders(&mut self, n: usize, now: DateTime<Utc>, salt: u64) {
+        let mut rng = StdRng::seed_from_u64(self.seed ^ salt.rotate_left(17) ^ 0x0DE5);
+        let mut times: Vec<i64> = (0..n).map(|_| rng.random_range(180..3600)).collect();
+        times.sort_unstable_by(|a, b| b.cmp(a));
+        for t in times {
+            let o = make_order(
+                &mut rng,
+                &self.marketplaces,
+                &self.catalog,
+                now - Duration::seconds(t),
+                now,
+            );
+            self.orders.push(o);
+        }
     }
 
     /// SKUs whose SAP ItemCode differs (the mapping the connector must be configured with).
