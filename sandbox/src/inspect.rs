@@ -103,13 +103,9 @@ impl Sandbox {
 
     /// The fake Amazon catalog.
     pub fn catalog(&self) -> Vec<Listing> {
-        self.shared
-            .amazon
-            .catalog
-            .lock()
-            .expect("catalog")
-            .listings
-            .clone()
+        let mut catalog = self.shared.amazon.catalog.lock().expect("catalog");
+        catalog.settle(self.shared.clock.now());
+        catalog.listings.clone()
     }
 
     /// One listing.

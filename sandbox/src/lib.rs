@@ -108,6 +108,9 @@ pub struct SandboxConfig {
     pub start_time: Option<DateTime<Utc>>,
     /// Charset announced on report documents.
     pub report_charset: String,
+    /// How long ACCEPTED listing submissions take to show in the catalog (Amazon applies them
+    /// asynchronously; default 0 = at once).
+    pub listing_apply_delay: chrono::Duration,
     /// Credentials.
     pub credentials: Credentials,
 }
@@ -126,6 +129,7 @@ impl Default for SandboxConfig {
             sap_keep_alive: Some(Duration::from_secs(5)),
             start_time: None,
             report_charset: "UTF-8".into(),
+            listing_apply_delay: chrono::Duration::zero(),
             credentials: Credentials::default(),
         }
     }

@@ -360,3 +360,44 @@ async fn list_transactions_add_up_to_each_settlement() {
     );
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn accepted_submissions_can_take_a_while_to_show() {
+    let sb = Sandbox::start(SandboxConfig {
+        time_scale: 100_000.0,
+        listing_apply_delay: chrono::Duration::minutes(3),
+        ..config(50)
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let token = access_token(&sb, &c).await;
+    let de = "A1PA6795UKMFR9";
+    let sku = sb.world().catalog[0].sku.clone();
+    let url = format!(
+        "{}/listings/2021-08-01/items/{}/{}?marketplaceIds={de}",
+        sb.sp_api_base_url(),
+        sb.seller_id(),
+        enc(&sku)
+    );
+    let before = sb.listing(&sku, de).unwrap().price;
+    let body: Value = c
+        .patch(&url)
+        .header("x-amz-access-token", &token)
+        .json(&price_patch(de, "EUR", 9.99))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["status"], "ACCEPTED");
+    assert_eq!(
+        sb.listing(&sku, de).unwrap().price,
+        before,
+        "not applied yet"
+    );
+    sb.advance_clock(chrono::Duration::minutes(4));
+    assert_eq!(sb.listing(&sku, de).unwrap().price, Decimal::new(999, 2));
+    sb.shutdown().await;
+}

@@ -11,7 +11,7 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use super::listings::{apply, validate_patches};
+use super::listings::validate_patches;
 use super::ratelimit::{CREATE_FEED, CREATE_FEED_DOCUMENT, GET_FEED, GET_FEED_DOCUMENT};
 use super::reports::{check_presigned, gzip, presigned};
 use super::{gate, iso};
@@ -172,6 +172,8 @@ fn process(shared: &Shared, feed_id: &str, markets: &[String], data: &[u8]) -> V
         .and_then(Value::as_str)
         == Some(seller.as_str());
     let mut catalog = shared.amazon.catalog.lock().expect("catalog");
+    catalog.settle(now);
+    let mut accepted_changes = Vec::new();
     for m in &messages {
         let mid = m.get("messageId").cloned().unwrap_or(Value::Null);
         let sku = m
@@ -211,7 +213,7 @@ fn process(shared: &Shared, feed_id: &str, markets: &[String], data: &[u8]) -> V
         for market in markets {
             match catalog
                 .listings
-                .iter_mut()
+                .iter()
                 .find(|l| l.sku == sku && &l.marketplace_id == market)
             {
                 None => {
@@ -222,7 +224,7 @@ fn process(shared: &Shared, feed_id: &str, markets: &[String], data: &[u8]) -> V
                     ok = false;
                 }
                 Some(l) => match validate_patches(&patches, l) {
-                    Ok(changes) => apply(l, &changes, now),
+                    Ok(changes) => accepted_changes.push((sku.clone(), market.clone(), changes)),
                     Err(errs) => {
                         for e in errs {
                             fail(
@@ -237,6 +239,12 @@ fn process(shared: &Shared, feed_id: &str, markets: &[String], data: &[u8]) -> V
         }
         if ok { accepted += 1 } else { invalid += 1 }
     }
+    // The feed's changes show when processing finishes.
+    let due = now + Duration::seconds(PROCESSING_SECONDS);
+    for (sku, market, changes) in accepted_changes {
+        catalog.submit_at(&sku, &market, changes, due);
+    }
+    catalog.settle(now);
     json!({
         "header": {"sellerId": seller, "version": "2.0", "feedId": feed_id},
         "issues": issues,

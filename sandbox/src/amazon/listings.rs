@@ -47,11 +47,15 @@ pub struct Listing {
 pub struct Catalog {
     /// All listings.
     pub listings: Vec<Listing>,
+    /// Accepted submissions not applied yet: (sku, marketplace, due, changes).
+    pending: Vec<(String, String, DateTime<Utc>, Vec<Change>)>,
+    /// How long an ACCEPTED submission takes to show (Amazon processes them asynchronously).
+    delay: chrono::Duration,
 }
 
 impl Catalog {
     /// The catalog that matches the world.
-    pub fn from_world(world: &World) -> Self {
+    pub fn from_world(world: &World, delay: chrono::Duration) -> Self {
         let mut listings = Vec::new();
         for p in &world.catalog {
             for m in &world.marketplaces {
@@ -77,7 +81,52 @@ impl Catalog {
                 });
             }
         }
-        Self { listings }
+        Self {
+            listings,
+            pending: Vec::new(),
+            delay,
+        }
+    }
+
+    /// Applies the submissions that are due.
+    pub fn settle(&mut self, now: DateTime<Utc>) {
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| p.2 <= now);
+        self.pending = later;
+        for (sku, market, at, changes) in due {
+            if let Some(l) = self.find_mut(&sku, &market) {
+                apply(l, &changes, at);
+            }
+        }
+    }
+
+    /// Queues validated changes; they show after the processing delay.
+    pub fn submit(
+        &mut self,
+        sku: &str,
+        marketplace: &str,
+        changes: Vec<Change>,
+        now: DateTime<Utc>,
+    ) {
+        self.submit_at(sku, marketplace, changes, now);
+        self.settle(now);
+    }
+
+    /// Queues validated changes that show at `due` (or later, after the processing delay).
+    pub fn submit_at(
+        &mut self,
+        sku: &str,
+        marketplace: &str,
+        changes: Vec<Change>,
+        due: DateTime<Utc>,
+    ) {
+        self.pending.push((
+            sku.to_string(),
+            marketplace.to_string(),
+            due + self.delay,
+            changes,
+        ));
     }
 
     fn find_mut(&mut self, sku: &str, marketplace: &str) -> Option<&mut Listing> {
@@ -275,7 +324,8 @@ pub(crate) async fn get_listings_item(
             "Access to requested resource is denied.",
         );
     }
-    let catalog = shared.amazon.catalog.lock().expect("catalog");
+    let mut catalog = shared.amazon.catalog.lock().expect("catalog");
+    catalog.settle(shared.clock.now());
     match catalog
         .listings
         .iter()
@@ -340,6 +390,7 @@ pub(crate) async fn patch_listings_item(
     );
     let now = shared.clock.now();
     let mut catalog = shared.amazon.catalog.lock().expect("catalog");
+    catalog.settle(now);
     let Some(listing) = catalog.find_mut(&sku, &markets[0]) else {
         return fin.error(
             404,
@@ -350,7 +401,7 @@ pub(crate) async fn patch_listings_item(
     let (status, issues) = match validate_patches(&patches, listing) {
         Ok(changes) => {
             if !preview {
-                apply(listing, &changes, now);
+                catalog.submit(&sku, &markets[0], changes, now);
             }
             (if preview { "VALID" } else { "ACCEPTED" }, vec![])
         }

@@ -44,6 +44,7 @@ pub struct AmazonState {
     /// Reports created with createReport.
     pub(crate) created_reports: Mutex<Vec<reports::CreatedReport>>,
     latency: Duration,
+    listing_delay: chrono::Duration,
     /// Charset announced on report documents.
     pub(crate) charset: String,
 }
@@ -54,10 +55,14 @@ impl AmazonState {
             tokens: Mutex::new(HashMap::new()),
             revoked: Mutex::new(false),
             buckets: Buckets::new(config.time_scale),
-            catalog: Mutex::new(listings::Catalog::from_world(world)),
+            catalog: Mutex::new(listings::Catalog::from_world(
+                world,
+                config.listing_apply_delay,
+            )),
             feeds: Mutex::new(feeds::FeedStore::default()),
             created_reports: Mutex::new(Vec::new()),
             latency: config.sp_api_latency,
+            listing_delay: config.listing_apply_delay,
             charset: config.report_charset.clone(),
         }
     }
@@ -66,7 +71,8 @@ impl AmazonState {
         self.tokens.lock().expect("tokens").clear();
         *self.revoked.lock().expect("revoked") = false;
         self.buckets.reset();
-        *self.catalog.lock().expect("catalog") = listings::Catalog::from_world(world);
+        *self.catalog.lock().expect("catalog") =
+            listings::Catalog::from_world(world, self.listing_delay);
         *self.feeds.lock().expect("feeds") = feeds::FeedStore::default();
         self.created_reports.lock().expect("reports").clear();
     }
