@@ -10,7 +10,7 @@
 //! Layout:
 //! - [`sap`]: Service Layer (`session`, `odata`, `batch`, `entities`, `documents`, `validation`,
 //!   `wire`, generated property sets from the real `$metadata`).
-//! - [`amazon`]: LWA and SP-API (`lwa`, `ratelimit`, `orders`, `reports`, `listings`, `feeds`, `other`).
+//! - [`amazon`]: LWA and SP-API (`lwa`, `ratelimit`, `orders`, `reports`, `listings`, `feeds`, `finances`, `sellers`).
 //! - [`world`]: the seeded generator (catalog, orders, settlements, the matching SAP company).
 //! - [`faults`]: fault injection; [`inspect`]: the inspection API; [`serve`]: `sandbox serve`.
 //!

@@ -7,9 +7,9 @@ pub mod finances;
 pub mod listings;
 pub mod lwa;
 pub mod orders;
-pub mod other;
 pub mod ratelimit;
 pub mod reports;
+pub mod sellers;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -112,11 +112,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route(
             "/finances/v0/financialEventGroups",
-            get(other::list_financial_event_groups),
+            get(finances::list_financial_event_groups),
         )
         .route(
             "/sellers/v1/marketplaceParticipations",
-            get(other::marketplace_participations),
+            get(sellers::marketplace_participations),
         )
         .route(
             "/listings/2021-08-01/items/{seller_id}/{sku}",
