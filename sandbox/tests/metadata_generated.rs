@@ -16,6 +16,8 @@ const ROOTS: &[&str] = &[
     "Document",
     "Payment",
     "JournalEntry",
+    "Currency",
+    "AdditionalExpense",
 ];
 
 struct Block {

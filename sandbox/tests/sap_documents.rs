@@ -460,3 +460,26 @@ async fn credit_notes_need_an_existing_base_invoice() {
     assert_eq!(cn["DocObjectCode"], "oCreditNotes");
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn freight_needs_a_known_expense_code_and_currencies_answer_the_session_check() {
+    let sb = start(20).await;
+    let c = client();
+    let cookie = login(&sb, &c, "v2").await;
+    let (s, b) = sap_get(&sb, &c, &cookie, "v2", "Currencies?$top=1&$select=Code").await;
+    assert_eq!(s, 200);
+    assert_eq!(b["value"][0]["Code"], "EUR");
+    let mut inv = invoice("TM-MUG-0000", "f1");
+    inv["DocumentAdditionalExpenses"] =
+        json!([{"ExpenseCode": 1, "LineTotal": 4.19, "TaxCode": "DE19"}]);
+    let (s, doc) = sap_post(&sb, &c, &cookie, "v2", "Invoices", &inv).await;
+    assert_eq!(s, 201, "{doc}");
+    assert_eq!(
+        doc["DocTotal"], 29.98,
+        "21.00 + 4.19 net, 19 % VAT 3.99 + 0.80"
+    );
+    inv["DocumentAdditionalExpenses"][0]["ExpenseCode"] = json!(9);
+    let (s, b) = sap_post(&sb, &c, &cookie, "v2", "Invoices", &inv).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("-2028")));
+    sb.shutdown().await;
+}

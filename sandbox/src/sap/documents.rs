@@ -237,6 +237,13 @@ pub fn create_document(
         .enumerate()
     {
         let mut x = x.as_object().cloned().unwrap_or_default();
+        let code = x
+            .get("ExpenseCode")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| SapError::rule("Specify the freight code [INV3.ExpnsCode]"))?;
+        if db.get("AdditionalExpenses", &Key::Int(code)).is_none() {
+            return Err(SapError::not_found(400));
+        }
         let total = decimal(x.get("LineTotal"));
         let r = match s(&x, "TaxCode").or(s(&x, "VatGroup")) {
             Some(c) => {

@@ -7,6 +7,40 @@ use super::schema::{Kind, TypeDef};
 /// Entity and complex types reachable from the served entity sets.
 pub static TYPES: &[TypeDef] = &[
     TypeDef {
+        name: "AdditionalExpense",
+        key: &["ExpensCode"],
+        props: &[
+            ("Name", Kind::String),
+            ("RevenuesAccount", Kind::String),
+            ("ExpenseAccount", Kind::String),
+            ("TaxLiable", Kind::Enum("BoYesNoEnum")),
+            ("FixedAmountRevenues", Kind::Double),
+            ("FixedAmountExpenses", Kind::Double),
+            ("OutputVATGroup", Kind::String),
+            ("InputVATGroup", Kind::String),
+            ("DistributionMethod", Kind::Enum("BoAeDistMthd")),
+            ("Includein1099", Kind::Enum("BoYesNoEnum")),
+            ("FreightOffsetAccount", Kind::String),
+            ("WTLiable", Kind::String),
+            ("ExpensCode", Kind::Int),
+            ("ExpenseExemptedAccount", Kind::String),
+            ("RevenuesExemptedAccount", Kind::String),
+            ("DistributionRule", Kind::String),
+            ("DrawingMethod", Kind::Enum("DrawingMethodEnum")),
+            ("FreightType", Kind::Enum("FreightTypeEnum")),
+            ("Stock", Kind::Enum("BoYesNoEnum")),
+            ("LastPurchasePrice", Kind::Enum("BoYesNoEnum")),
+            ("Project", Kind::String),
+            ("DistributionRule2", Kind::String),
+            ("DistributionRule3", Kind::String),
+            ("DistributionRule4", Kind::String),
+            ("DistributionRule5", Kind::String),
+            ("DataVersion", Kind::Int),
+            ("SAFTProductType", Kind::Enum("SAFTProductTypeEnum")),
+            ("SAFTProductTypeEx", Kind::String),
+        ],
+    },
+    TypeDef {
         name: "AddressExtension",
         key: &[],
         props: &[
@@ -779,6 +813,30 @@ pub static TYPES: &[TypeDef] = &[
             ("Choose", Kind::Enum("BoYesNoEnum")),
             ("CardCode", Kind::String),
             ("ContactPersonName", Kind::String),
+        ],
+    },
+    TypeDef {
+        name: "Currency",
+        key: &["Code"],
+        props: &[
+            ("Code", Kind::String),
+            ("Name", Kind::String),
+            ("DocumentsCode", Kind::String),
+            ("InternationalDescription", Kind::String),
+            ("HundredthName", Kind::String),
+            ("EnglishName", Kind::String),
+            ("EnglishHundredthName", Kind::String),
+            ("PluralInternationalDescription", Kind::String),
+            ("PluralHundredthName", Kind::String),
+            ("PluralEnglishName", Kind::String),
+            ("PluralEnglishHundredthName", Kind::String),
+            ("Decimals", Kind::Enum("CurrenciesDecimalsEnum")),
+            ("Rounding", Kind::Enum("RoundingSysEnum")),
+            ("RoundingInPayment", Kind::Enum("BoYesNoEnum")),
+            ("MaxIncomingAmtDiff", Kind::Double),
+            ("MaxOutgoingAmtDiff", Kind::Double),
+            ("MaxIncomingAmtDiffPercent", Kind::Double),
+            ("MaxOutgoingAmtDiffPercent", Kind::Double),
         ],
     },
     TypeDef {
@@ -3372,6 +3430,17 @@ pub static ENUMS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "BoAeDistMthd",
+        &[
+            "aed_Equally",
+            "aed_LineTotal",
+            "aed_None",
+            "aed_Quantity",
+            "aed_Volume",
+            "aed_Weight",
+        ],
+    ),
+    (
         "BoBoeStatus",
         &[
             "boes_Created",
@@ -4018,6 +4087,19 @@ pub static ENUMS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "CurrenciesDecimalsEnum",
+        &[
+            "cd1Digit",
+            "cd2Digits",
+            "cd3Digits",
+            "cd4Digits",
+            "cd5Digits",
+            "cd6Digits",
+            "cdDefault",
+            "cdWithoutDecimals",
+        ],
+    ),
+    (
         "DiscountGroupBaseObjectEnum",
         &[
             "dgboNone",
@@ -4084,6 +4166,15 @@ pub static ENUMS: &[(&str, &[&str])] = &[
         &[
             "dptRequest",
             "dptInvoice",
+        ],
+    ),
+    (
+        "DrawingMethodEnum",
+        &[
+            "dmAll",
+            "dmNone",
+            "dmQuantity",
+            "dmTotal",
         ],
     ),
     (
@@ -4212,6 +4303,15 @@ pub static ENUMS: &[(&str, &[&str])] = &[
             "fLetterT",
             "fLetterX",
             "fLetterEMPTY",
+        ],
+    ),
+    (
+        "FreightTypeEnum",
+        &[
+            "ftShipping",
+            "ftInsurance",
+            "ftOther",
+            "ftSpecial",
         ],
     ),
     (
@@ -4458,6 +4558,16 @@ pub static ENUMS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "RoundingSysEnum",
+        &[
+            "rsNoRounding",
+            "rsRoundToFiveHundredth",
+            "rsRoundToOne",
+            "rsRoundToTen",
+            "rsRoundToTenHundredth",
+        ],
+    ),
+    (
         "SAFTProductTypeEnum",
         &[
             "saftpt_Products",
@@ -4652,6 +4762,17 @@ pub static ENUM_VALUES_V1: &[(&str, &[(&str, &str)])] = &[
         &[
             ("bo_ShipTo", "S"),
             ("bo_BillTo", "B"),
+        ],
+    ),
+    (
+        "BoAeDistMthd",
+        &[
+            ("aed_Equally", "E"),
+            ("aed_LineTotal", "T"),
+            ("aed_None", "N"),
+            ("aed_Quantity", "Q"),
+            ("aed_Volume", "V"),
+            ("aed_Weight", "W"),
         ],
     ),
     (
@@ -5271,6 +5392,19 @@ pub static ENUM_VALUES_V1: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "CurrenciesDecimalsEnum",
+        &[
+            ("cd1Digit", "1"),
+            ("cd2Digits", "2"),
+            ("cd3Digits", "3"),
+            ("cd4Digits", "4"),
+            ("cd5Digits", "5"),
+            ("cd6Digits", "6"),
+            ("cdDefault", "-1"),
+            ("cdWithoutDecimals", "0"),
+        ],
+    ),
+    (
         "DiscountGroupBaseObjectEnum",
         &[
             ("dgboNone", "-1"),
@@ -5337,6 +5471,15 @@ pub static ENUM_VALUES_V1: &[(&str, &[(&str, &str)])] = &[
         &[
             ("dptRequest", "N"),
             ("dptInvoice", "Y"),
+        ],
+    ),
+    (
+        "DrawingMethodEnum",
+        &[
+            ("dmAll", "A"),
+            ("dmNone", "N"),
+            ("dmQuantity", "Q"),
+            ("dmTotal", "T"),
         ],
     ),
     (
@@ -5422,6 +5565,15 @@ pub static ENUM_VALUES_V1: &[(&str, &[(&str, &str)])] = &[
             ("fLetterE", "E"),
             ("fLetterM", "M"),
             ("fLetterR", "R"),
+        ],
+    ),
+    (
+        "FreightTypeEnum",
+        &[
+            ("ftShipping", "1"),
+            ("ftInsurance", "2"),
+            ("ftOther", "3"),
+            ("ftSpecial", "4"),
         ],
     ),
     (
@@ -5599,6 +5751,16 @@ pub static ENUM_VALUES_V1: &[(&str, &[(&str, &str)])] = &[
             ("rntFiscalIDIssuedbytheResidenceCountry", "4"),
             ("rntCertificateofFiscalResidence", "5"),
             ("rntOtherDocument", "6"),
+        ],
+    ),
+    (
+        "RoundingSysEnum",
+        &[
+            ("rsNoRounding", "0"),
+            ("rsRoundToFiveHundredth", "4"),
+            ("rsRoundToOne", "2"),
+            ("rsRoundToTen", "3"),
+            ("rsRoundToTenHundredth", "1"),
         ],
     ),
     (

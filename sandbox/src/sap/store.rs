@@ -88,6 +88,20 @@ pub const SETS: &[SetDef] = &[
         int_key: true,
         series_start: Some(1),
     },
+    SetDef {
+        name: "Currencies",
+        type_name: "Currency",
+        key: "Code",
+        int_key: false,
+        series_start: None,
+    },
+    SetDef {
+        name: "AdditionalExpenses",
+        type_name: "AdditionalExpense",
+        key: "ExpensCode",
+        int_key: true,
+        series_start: None,
+    },
 ];
 
 /// Sets whose entities carry `DataVersion` and an ETag in v2 (OptimisticConcurrency in `$metadata`).

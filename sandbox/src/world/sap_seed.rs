@@ -77,6 +77,26 @@ pub fn seed(world: &World) -> SapDb {
             &stamp,
         );
     }
+    for (code, name) in [
+        ("EUR", "Euro"),
+        ("GBP", "British Pound"),
+        ("USD", "US Dollar"),
+    ] {
+        add(
+            &mut db,
+            "Currencies",
+            json!({"Code": code, "Name": name}),
+            &stamp,
+        );
+    }
+    for (code, name) in [(1, "Freight"), (2, "Gift wrap")] {
+        add(
+            &mut db,
+            "AdditionalExpenses",
+            json!({"ExpensCode": code, "Name": name, "RevenuesAccount": "4010", "ExpenseAccount": "6190", "TaxLiable": "tYES", "DistributionMethod": "aed_None"}),
+            &stamp,
+        );
+    }
     add(
         &mut db,
         "Warehouses",
