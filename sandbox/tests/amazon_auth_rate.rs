@@ -152,9 +152,9 @@ async fn search_orders_bucket_allows_the_burst_of_20_then_429s_without_rate_head
 
 #[tokio::test]
 async fn time_scale_multiplies_the_refill_rate() {
-    // searchOrders: 0.0056 rps, burst 20. At 1000x it refills 5.6 tokens/s.
+    // searchOrders: 0.0056 rps, burst 20. At 200x it refills 1.12 tokens/s.
     let sb = Sandbox::start(SandboxConfig {
-        time_scale: 1000.0,
+        time_scale: 200.0,
         ..config(10)
     })
     .await
@@ -162,12 +162,12 @@ async fn time_scale_multiplies_the_refill_rate() {
     let c = client();
     let token = access_token(&sb, &c).await;
     let mut first_429 = None;
-    for i in 0..30 {
+    for i in 0..40 {
         let r = sp_get(&sb, &c, &token, SEARCH).await;
         if r.status() == 200 {
             assert_eq!(
                 r.headers()["x-amzn-ratelimit-limit"],
-                "5.6",
+                "1.12",
                 "the header reports the applied rate"
             );
         } else {
@@ -177,12 +177,13 @@ async fn time_scale_multiplies_the_refill_rate() {
         }
     }
     let first = first_429.expect("the burst runs out");
-    assert!((20..=21).contains(&first), "burst is 20, got {first}");
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // never before the burst of 20 is used up; soon after, even on a loaded machine
+    assert!((20..=30).contains(&first), "burst is 20, got {first}");
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     assert_eq!(
         sp_get(&sb, &c, &token, SEARCH).await.status(),
         200,
-        "a token came back after 1/5.6 s"
+        "a token came back after 1/1.12 s"
     );
     sb.shutdown().await;
 }

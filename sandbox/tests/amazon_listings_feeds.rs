@@ -221,7 +221,10 @@ async fn json_listings_feed_round_trip() {
             .unwrap()
     };
     let f = status(c.clone(), token.clone(), base.clone(), feed_id.clone()).await;
-    assert_eq!(f["processingStatus"], "IN_QUEUE");
+    assert!(
+        f["processingStatus"] == "IN_QUEUE" || f["processingStatus"] == "IN_PROGRESS",
+        "{f}"
+    );
     sb.advance_clock(chrono::Duration::seconds(10));
     let f = status(c.clone(), token.clone(), base.clone(), feed_id.clone()).await;
     assert_eq!(f["processingStatus"], "DONE");
