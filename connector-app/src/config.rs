@@ -101,6 +101,8 @@ pub struct AmazonConfig {
     pub endpoint: Option<String>,
     /// LWA token URL override (sandbox, tests).
     pub lwa_token_url: Option<String>,
+    /// Multiplies Amazon's published rate limits: only for the sandbox, whose clock runs faster.
+    pub rate_scale: f64,
 }
 
 /// Flow schedules.
@@ -238,6 +240,8 @@ struct RawAmazon {
     endpoint: Option<String>,
     #[serde(default)]
     lwa_token_url: Option<String>,
+    #[serde(default)]
+    rate_scale: Option<f64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -361,6 +365,13 @@ impl Config {
                 return Err(fail(key, format!("`{v}` is not an http(s) URL")));
             }
         }
+        let rate_scale = raw.amazon.rate_scale.unwrap_or(1.0);
+        if !(rate_scale.is_finite() && rate_scale >= 1.0) {
+            return Err(fail(
+                "amazon.rate_scale",
+                format!("{rate_scale} must be 1 or more (and above 1 only against the sandbox)"),
+            ));
+        }
         let schedule = |key: &str, v: &Option<String>, default: &str| {
             Schedule::parse(v.as_deref().unwrap_or(default)).map_err(|e| fail(key, e))
         };
@@ -429,6 +440,7 @@ impl Config {
                 marketplaces: raw.amazon.marketplaces,
                 endpoint: raw.amazon.endpoint,
                 lwa_token_url: raw.amazon.lwa_token_url,
+                rate_scale,
             },
             schedule: Schedules {
                 orders: schedule("schedule.orders", &raw.schedule.orders, "15m")?,

@@ -83,5 +83,8 @@ pub fn amazon_client(config: &Config, lwa: LwaCredentials) -> Result<SpApiClient
     if let Some(url) = &a.lwa_token_url {
         builder = builder.lwa_token_url(url.clone());
     }
+    if a.rate_scale != 1.0 {
+        builder = builder.rate_limiter(sp_api_client::RateLimiter::with_time_scale(a.rate_scale));
+    }
     builder.build().context("SP-API client")
 }

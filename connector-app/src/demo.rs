@@ -21,14 +21,19 @@ pub const CONFIG_FILE: &str = "ml-connector.toml";
 
 /// Writes (or rewrites) a workspace whose configuration points at a running sandbox: config with
 /// the sandbox's URLs, marketplaces and SKU map, a key file, and the sandbox's credentials.
-pub fn write_workspace(dir: &Path, sb: &Sandbox, sessions: usize) -> Result<PathBuf> {
+pub fn write_workspace(
+    dir: &Path,
+    sb: &Sandbox,
+    sessions: usize,
+    time_scale: f64,
+) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let world = sb.world();
     let creds = sb.credentials();
     let mut text = format!(
         "# Written by `ml-connector demo` for the sandbox; rewritten on every demo run.\n\n\
          [sap]\nbase_url = \"{}\"\ncompany_db = \"{}\"\nuser = \"{}\"\nsessions = {sessions}\n\n\
-         [amazon]\nregion = \"eu\"\nseller_id = \"{}\"\nmarketplaces = [{}]\nendpoint = \"{}\"\nlwa_token_url = \"{}\"\n\n\
+         [amazon]\nregion = \"eu\"\nseller_id = \"{}\"\nmarketplaces = [{}]\nendpoint = \"{}\"\nlwa_token_url = \"{}\"\nrate_scale = {}\n\n\
          [orders]\nshipping = \"expense\"\nshipping_expense_code = 1\nlookback = \"400d\"\n\n",
         sb.sap_base_url(),
         creds.sap_company_db,
@@ -42,6 +47,7 @@ pub fn write_workspace(dir: &Path, sb: &Sandbox, sessions: usize) -> Result<Path
             .join(", "),
         sb.sp_api_base_url(),
         sb.lwa_token_url(),
+        time_scale,
     );
     for m in &world.marketplaces {
         // Where Amazon collects the VAT as deemed supplier, the seller's invoice carries none.

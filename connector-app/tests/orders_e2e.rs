@@ -23,7 +23,7 @@ async fn a_full_sync_posts_one_invoice_per_shipped_order_and_a_second_posts_none
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = write_workspace(dir.path(), &sb, 2).unwrap();
+    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
 
     let first = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
     let world = sb.world();
@@ -100,5 +100,161 @@ async fn a_full_sync_posts_one_invoice_per_shipped_order_and_a_second_posts_none
     assert_eq!(second.already_posted, first.invoices_posted);
     assert_eq!(second.duplicates_in_sap, 0);
     assert_eq!(sb.sap_count("Invoices"), first.invoices_posted as usize);
+    sb.shutdown().await;
+}
+
+/// (order id, DocTotal) of every invoice in the fake SAP, sorted.
+fn invoices(sb: &Sandbox) -> Vec<(String, Decimal)> {
+    let mut v: Vec<_> = sb
+        .sap_entities("Invoices")
+        .iter()
+        .map(|d| {
+            (
+                d["NumAtCard"].as_str().unwrap_or_default().to_owned(),
+                dec(&d["DocTotal"]),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_expiry_429_storms_and_lost_responses_change_nothing_in_the_result() {
+    use sandbox::faults::{FaultKind, FaultRule, System, Trigger};
+
+    let clean = Sandbox::start(sandbox_config(SEED, 60, 1000.0))
+        .await
+        .unwrap();
+    let clean_dir = tempfile::tempdir().unwrap();
+    let clean_cfg = write_workspace(clean_dir.path(), &clean, 2, 1000.0).unwrap();
+    run_flows(&clean, &clean_cfg, SEED, 1000.0).await.unwrap();
+    let expected = invoices(&clean);
+    clean.shutdown().await;
+
+    let sb = Sandbox::start(sandbox_config(SEED, 60, 1000.0))
+        .await
+        .unwrap();
+    sb.add_fault(
+        FaultRule::new(System::Sap, "/Invoices", FaultKind::ExpireSession)
+            .method("POST")
+            .trigger(Trigger::Probability(0.3)),
+    );
+    sb.add_fault(
+        FaultRule::new(System::SpApi, "/orders/", FaultKind::QuotaExceeded)
+            .trigger(Trigger::Times(3)),
+    );
+    sb.add_fault(
+        FaultRule::new(System::Sap, "/Invoices", FaultKind::CommitThenDrop)
+            .method("POST")
+            .trigger(Trigger::Times(2)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
+    let first = run_flows(&sb, &cfg, SEED, 1000.0).await.unwrap();
+    // Two responses were lost after SAP committed: those invoices are UNKNOWN, not re-sent blindly.
+    assert_eq!(first.unknown, 2, "{:?}", first.orders.unknown);
+    assert_eq!(first.duplicates_in_sap, 0);
+    let second = run_flows(&sb, &cfg, SEED, 1000.0).await.unwrap();
+    // Each one was looked up first: found -> kept, absent (the fault hit before SAP committed) -> sent.
+    assert!(
+        second.invoices_found_in_sap >= 1,
+        "a committed-then-dropped invoice is found, not re-sent"
+    );
+    assert_eq!(second.invoices_found_in_sap + second.invoices_posted, 2);
+    assert_eq!(second.unknown + second.failed + second.held, 0);
+    assert_eq!(second.duplicates_in_sap, 0);
+    assert_eq!(invoices(&sb), expected, "same documents as a clean run");
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unmapped_sku_holds_its_order_the_rest_post_and_replay_posts_it_after_the_fix() {
+    let sb = Sandbox::start(sandbox_config(SEED, 60, 1000.0))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
+    let world = sb.world();
+    // Forget the mapping of a SKU that a shipped order uses.
+    let (sku, item_code) = world
+        .sku_mappings()
+        .into_iter()
+        .find(|(sku, _)| {
+            world.orders.iter().any(|o| {
+                o.status == OrderStatus::Shipped
+                    && o.items.iter().any(|i| &world.catalog[i.product].sku == sku)
+            })
+        })
+        .expect("a shipped order uses a mapped SKU");
+    let original = std::fs::read_to_string(&config).unwrap();
+    let line = format!(
+        "{} = {}\n",
+        toml::Value::String(sku.clone()),
+        toml::Value::String(item_code.clone())
+    );
+    assert!(original.contains(&line));
+    std::fs::write(&config, original.replace(&line, "")).unwrap();
+
+    let run = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    assert!(run.held >= 1);
+    let held = &run.orders.held[0];
+    assert!(
+        held.reason
+            .contains(&format!("item {sku} does not exist in SAP")),
+        "{}",
+        held.reason
+    );
+    assert!(run.invoices_posted > 10, "the other orders post");
+    let order_id = held.key.split(':').nth(3).unwrap().to_owned();
+    assert!(sb.sap_by_num_at_card("Invoices", &order_id).is_empty());
+
+    // status and audit show it (through the binary, as a user would see it).
+    let cli = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env_remove("ML_CONNECTOR_KEY")
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+        )
+    };
+    let (_, status) = cli(&["status"]);
+    assert!(
+        status.contains("HELD") && status.contains(&held.key),
+        "{status}"
+    );
+    let (_, audit) = cli(&["audit", "show", &held.key]);
+    assert!(
+        audit.contains("-> HELD") && audit.contains("does not exist in SAP"),
+        "{audit}"
+    );
+
+    // Still unmapped: replay keeps it held and says why.
+    let (code, out) = cli(&["replay", &held.key]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("still held"), "{out}");
+
+    // Fix the mapping; replay posts it from the stored source.
+    std::fs::write(&config, &original).unwrap();
+    let (code, out) = cli(&["replay", &held.key]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("posted (DocEntry"), "{out}");
+    let docs = sb.sap_by_num_at_card("Invoices", &order_id);
+    assert_eq!(docs.len(), 1);
+    assert!(
+        docs[0]["DocumentLines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["ItemCode"] == item_code.as_str())
+    );
+    let (_, again) = cli(&["replay", &held.key]);
+    assert!(again.contains("already posted"), "{again}");
+    assert_eq!(sb.sap_duplicates("Invoices", "NumAtCard").len(), 0);
     sb.shutdown().await;
 }

@@ -150,15 +150,39 @@ impl Bucket {
 
 /// The set of token buckets. Every clone of a client shares it; pass one to several builders to
 /// share buckets between clients that act for the same seller.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RateLimiter {
     buckets: Arc<Mutex<HashMap<BucketKey, Bucket>>>,
+    scale: f64,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        Self {
+            buckets: Arc::default(),
+            scale: 1.0,
+        }
+    }
 }
 
 impl RateLimiter {
     /// An empty set of buckets; each is created full on first use.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Buckets whose published rates are multiplied by `scale`: for a test double that runs
+    /// Amazon's limits on a faster clock (never for the real SP-API). `scale` <= 0 means 1.
+    pub fn with_time_scale(scale: f64) -> Self {
+        let scale = if scale.is_finite() && scale > 0.0 {
+            scale
+        } else {
+            1.0
+        };
+        Self {
+            buckets: Arc::default(),
+            scale,
+        }
     }
 
     fn with_bucket<R>(&self, key: &BucketKey, f: impl FnOnce(&mut Bucket) -> R) -> Option<R> {
@@ -168,8 +192,9 @@ impl RateLimiter {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let now = Instant::now();
+        let scale = self.scale;
         let bucket = map.entry(key.clone()).or_insert_with(|| Bucket {
-            rate: plan.rate,
+            rate: plan.rate * scale,
             burst: f64::from(plan.burst),
             tokens: f64::from(plan.burst),
             last: now,
@@ -263,5 +288,19 @@ impl RetryPolicy {
         let delay = floor.saturating_mul(1 << exp).min(cap);
         let jitter = delay.mul_f64(rand::random::<f64>() * 0.25);
         delay + jitter
+    }
+}
+
+#[cfg(test)]
+mod scale_tests {
+    use super::*;
+
+    #[test]
+    fn a_time_scale_multiplies_published_rates() {
+        let plain = RateLimiter::new();
+        let fast = RateLimiter::with_time_scale(100.0);
+        let rate = |l: &RateLimiter| l.current_rate("S", "eu", Operation::SearchOrders).unwrap();
+        assert!((rate(&fast) - rate(&plain) * 100.0).abs() < 1e-9);
+        assert!((rate(&RateLimiter::with_time_scale(-1.0)) - rate(&plain)).abs() < 1e-12);
     }
 }

@@ -60,7 +60,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
                 args.time_scale
             );
         }
-        let config = write_workspace(&dir, &sb, args.sessions)?;
+        let config = write_workspace(&dir, &sb, args.sessions, args.time_scale)?;
         let summary = run_flows(&sb, &config, args.seed, args.time_scale).await;
         sb.shutdown().await;
         summary

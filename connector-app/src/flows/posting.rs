@@ -135,7 +135,33 @@ impl Engine {
     }
 
     /// Posts the planned invoice stored under `key`, exactly once.
+    ///
+    /// A 401 that survives the client's own re-login means SAP did not execute the request: the
+    /// document goes back to PLANNED and is tried again (a bounded number of times).
     pub async fn post_invoice(&self, key: &str) -> Result<PostOutcome> {
+        const SESSION_ATTEMPTS: u32 = 3;
+        let mut attempt = 1;
+        loop {
+            match self.post_invoice_once(key).await? {
+                Attempt::Done(outcome) => return Ok(outcome),
+                Attempt::NotExecuted(reason) if attempt < SESSION_ATTEMPTS => {
+                    self.ledger().transition(
+                        key,
+                        DocState::Planned,
+                        &format!("not executed by SAP ({reason}); retrying"),
+                    )?;
+                    attempt += 1;
+                }
+                Attempt::NotExecuted(reason) => {
+                    let reason = format!("SAP kept rejecting the session: {reason}");
+                    self.ledger().transition(key, DocState::Unknown, &reason)?;
+                    return Ok(PostOutcome::Unknown(reason));
+                }
+            }
+        }
+    }
+
+    async fn post_invoice_once(&self, key: &str) -> Result<Attempt> {
         let record = self
             .ledger()
             .get(key)?
@@ -153,7 +179,10 @@ impl Engine {
                 &format!("found in SAP by its key (DocEntry {doc_entry}); not sent again"),
             )?;
             info!(key, doc_entry, "already in SAP");
-            return Ok(PostOutcome::FoundExisting { doc_entry, doc_num });
+            return Ok(Attempt::Done(PostOutcome::FoundExisting {
+                doc_entry,
+                doc_num,
+            }));
         }
         {
             let mut ledger = self.ledger();
@@ -189,8 +218,9 @@ impl Engine {
                 self.ledger()
                     .mark_posted(key, doc_entry, doc_num, &detail.to_string())?;
                 info!(key, doc_entry, "posted");
-                Ok(PostOutcome::Posted { doc_entry, doc_num })
+                Ok(Attempt::Done(PostOutcome::Posted { doc_entry, doc_num }))
             }
+            Err(SapError::Session(e)) => Ok(Attempt::NotExecuted(e.to_string())),
             Err(e)
                 if matches!(
                     e,
@@ -200,16 +230,22 @@ impl Engine {
                 let reason = format!("SAP refused the invoice: {e}");
                 self.ledger().transition(key, DocState::Failed, &reason)?;
                 warn!(key, %reason, "failed");
-                Ok(PostOutcome::Failed(reason))
+                Ok(Attempt::Done(PostOutcome::Failed(reason)))
             }
             Err(e) => {
-                // Timeout, reset, 5xx, lost session: SAP may hold the document. Look it up before
-                // sending again (next run or start-up recovery).
+                // Timeout, reset, 5xx: SAP may hold the document. Look it up before sending again
+                // (next run or start-up recovery).
                 let reason = format!("outcome unknown: {e}");
                 self.ledger().transition(key, DocState::Unknown, &reason)?;
                 warn!(key, %reason, "outcome unknown");
-                Ok(PostOutcome::Unknown(reason))
+                Ok(Attempt::Done(PostOutcome::Unknown(reason)))
             }
         }
     }
+}
+
+enum Attempt {
+    Done(PostOutcome),
+    /// SAP rejected the session, so it did not execute the request.
+    NotExecuted(String),
 }

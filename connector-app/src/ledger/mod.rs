@@ -65,7 +65,7 @@ impl DocState {
         matches!(
             (self, next),
             (Planned, Sending | Held | Failed | Posted)
-                | (Sending, Posted | Failed | Unknown)
+                | (Sending, Posted | Failed | Unknown | Planned)
                 | (Unknown, Posted | Sending | Failed)
                 | (Held, Planned | Held | Failed)
                 | (Failed, Planned)
