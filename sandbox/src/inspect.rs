@@ -128,6 +128,13 @@ impl Sandbox {
         let mut w = (**guard).clone();
         let before = w.orders.len();
         w.add_orders(n, now, salt);
+        self.shared.order_additions.lock().expect("additions").push(
+            crate::state_file::OrderAddition {
+                count: n,
+                now,
+                salt,
+            },
+        );
         let ids = w.orders[before..].iter().map(|o| o.id.clone()).collect();
         *guard = Arc::new(w);
         ids
@@ -168,7 +175,8 @@ impl Sandbox {
     }
 
     /// Back to the initial state: same world, fresh SAP company and catalog, no sessions, tokens
-    /// or faults, clock offset dropped.
+    /// or faults, clock offset dropped. A restored sandbox goes back to its world's initial state,
+    /// not to what the state file held (the file changes only when saved).
     pub fn reset(&self) {
         let world = self.shared.world();
         *self.shared.sap.db.lock().expect("db") = crate::world::sap_seed::seed(&world);

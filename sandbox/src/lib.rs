@@ -13,6 +13,7 @@
 //! - [`amazon`]: LWA and SP-API (`lwa`, `ratelimit`, `orders`, `reports`, `listings`, `feeds`, `finances`, `sellers`).
 //! - [`world`]: the seeded generator (catalog, orders, settlements, the matching SAP company).
 //! - [`faults`]: fault injection; [`inspect`]: the inspection API; [`serve`]: `sandbox serve`.
+//! - `state_file`: the state kept on disk across restarts ([`SandboxConfig::state_file`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), sandbox::SandboxError> {
@@ -33,9 +34,11 @@ pub mod inspect;
 pub mod net;
 pub mod sap;
 pub mod serve;
+mod state_file;
 pub mod world;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
@@ -49,6 +52,7 @@ use tokio::task::JoinHandle;
 use clock::Clock;
 use faults::Faults;
 use net::KillableListener;
+use state_file::{Initial, OrderAddition};
 use world::World;
 
 /// Demo credentials both fakes accept.
@@ -113,6 +117,10 @@ pub struct SandboxConfig {
     pub listing_apply_delay: chrono::Duration,
     /// Credentials.
     pub credentials: Credentials,
+    /// Where the sandbox keeps its state across restarts (`None` = in memory only). An existing
+    /// file is restored on start (same world, SAP database, Amazon catalog, feeds and reports;
+    /// `start_time` is then ignored); [`Sandbox::save`] and [`Sandbox::close`] write it.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -131,6 +139,7 @@ impl Default for SandboxConfig {
             report_charset: "UTF-8".into(),
             listing_apply_delay: chrono::Duration::zero(),
             credentials: Credentials::default(),
+            state_file: None,
         }
     }
 }
@@ -147,6 +156,41 @@ pub enum SandboxError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The state file could not be read or written.
+    #[error("sandbox state file {}: {source}", path.display())]
+    StateIo {
+        /// The state file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The state file is not one this sandbox can restore.
+    #[error("sandbox state file {} cannot be restored: {message}", path.display())]
+    StateCorrupt {
+        /// The state file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The state file holds a sandbox with another world than the one configured.
+    #[error(
+        "{} holds a sandbox of seed {file_seed} with {file_orders} orders, not seed {seed} with \
+         {orders} orders; start it with seed {file_seed} and {file_orders} orders, or use another \
+         state file",
+        path.display()
+    )]
+    StateMismatch {
+        /// The state file.
+        path: PathBuf,
+        /// Seed in the file.
+        file_seed: u64,
+        /// Order count in the file.
+        file_orders: usize,
+        /// Seed configured.
+        seed: u64,
+        /// Order count configured.
+        orders: usize,
+    },
 }
 
 /// State shared by both fakes.
@@ -158,9 +202,13 @@ pub struct Shared {
     pub(crate) sap: sap::SapState,
     pub(crate) amazon: amazon::AmazonState,
     pub(crate) world: RwLock<Arc<World>>,
+    /// `add_orders` calls so far, to regenerate the world on restore.
+    pub(crate) order_additions: Mutex<Vec<OrderAddition>>,
+    /// Restores so far (0 = a fresh world).
+    pub(crate) generation: u64,
     sap_origin: OnceLock<String>,
     amazon_origin: OnceLock<String>,
-    counter: AtomicU64,
+    pub(crate) counter: AtomicU64,
     pub(crate) rng: Mutex<rand::rngs::StdRng>,
 }
 
@@ -199,6 +247,8 @@ pub struct Sandbox {
     amazon_addr: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    restored: bool,
+    saving: Mutex<()>,
 }
 
 async fn bind(port: u16) -> Result<TcpListener, SandboxError> {
@@ -229,11 +279,20 @@ fn spawn(
 }
 
 impl Sandbox {
-    /// Generates the world and starts both fakes on loopback.
+    /// Generates the world (or restores it from [`SandboxConfig::state_file`]) and starts both
+    /// fakes on loopback.
     pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         use rand::SeedableRng;
-        let start = config.start_time.unwrap_or_else(Utc::now);
-        let world = Arc::new(World::generate(config.seed, config.orders, start));
+        let initial = match &config.state_file {
+            Some(path) => state_file::load(path, &config)?,
+            None => None,
+        }
+        .unwrap_or_else(|| Initial::fresh(&config));
+        let restored = initial.is_restored();
+        // Seeds differ per restore, so a restarted sandbox never reissues an earlier session id
+        // or token.
+        let rng_seed = config.seed ^ initial.generation.rotate_left(32);
+        let world = Arc::new(initial.world);
         let sap_listener = bind(config.port).await?;
         let amazon_listener = bind(if config.port == 0 {
             0
@@ -253,21 +312,27 @@ impl Sandbox {
                 addr: "amazon".into(),
                 source,
             })?;
+        let amazon = amazon::AmazonState::new(&config, &world);
+        if let Some(saved) = initial.amazon {
+            amazon.restore(saved);
+        }
         let shared = Arc::new(Shared {
-            clock: Clock::starting_at(start),
+            clock: Clock::starting_at(initial.now),
             faults: Faults::new(config.seed),
             sap: sap::SapState {
-                db: Mutex::new(world::sap_seed::seed(&world)),
-                sessions: sap::session::Sessions::new(config.seed, config.sap_session_timeout),
+                db: Mutex::new(initial.sap),
+                sessions: sap::session::Sessions::new(rng_seed, config.sap_session_timeout),
                 latency: config.sap_latency,
                 page_size: config.sap_page_size,
             },
-            amazon: amazon::AmazonState::new(&config, &world),
+            amazon,
             world: RwLock::new(world),
+            order_additions: Mutex::new(initial.order_additions),
+            generation: initial.generation,
             sap_origin: OnceLock::new(),
             amazon_origin: OnceLock::new(),
-            counter: AtomicU64::new(1),
-            rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xA11CE)),
+            counter: AtomicU64::new(initial.counter),
+            rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(rng_seed ^ 0xA11CE)),
             config,
         });
         let _ = shared.sap_origin.set(format!("http://{sap_addr}"));
@@ -288,7 +353,25 @@ impl Sandbox {
             amazon_addr,
             stop,
             tasks,
+            restored,
+            saving: Mutex::new(()),
         })
+    }
+
+    /// Whether the state was restored from [`SandboxConfig::state_file`] (false: a fresh world).
+    pub fn restored(&self) -> bool {
+        self.restored
+    }
+
+    /// Writes the state to [`SandboxConfig::state_file`] atomically (temporary file, then
+    /// rename); does nothing without one. Safe while the fakes serve requests.
+    #[tracing::instrument(skip(self))]
+    pub fn save(&self) -> Result<(), SandboxError> {
+        let Some(path) = &self.shared.config.state_file else {
+            return Ok(());
+        };
+        let _one_at_a_time = self.saving.lock().expect("save lock");
+        state_file::save(&self.shared, path)
     }
 
     /// Service Layer v2 root, e.g. `http://127.0.0.1:50000/b1s/v2` (`/b1s/v1` is served too).
@@ -331,11 +414,19 @@ impl Sandbox {
             .collect()
     }
 
-    /// Stops both servers and waits for them.
-    pub async fn shutdown(mut self) {
+    /// Stops both servers, waits for them, then saves the state file if one is configured.
+    pub async fn close(mut self) -> Result<(), SandboxError> {
         let _ = self.stop.send(true);
         for t in self.tasks.drain(..) {
             let _ = t.await;
+        }
+        self.save()
+    }
+
+    /// Like [`Sandbox::close`], logging a failed save instead of returning it.
+    pub async fn shutdown(self) {
+        if let Err(e) = self.close().await {
+            tracing::error!(error = %e, "sandbox state not saved");
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `ml-connector sandbox serve`: arguments and the function the CLI calls.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -37,6 +38,10 @@ pub struct ServeArgs {
     /// Service Layer idle session timeout, in minutes.
     #[arg(long, default_value_t = 30)]
     pub session_timeout_minutes: i64,
+    /// Keep the sandbox's state in this file: restored on start if it exists, saved on Ctrl-C /
+    /// SIGTERM.
+    #[arg(long, value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -52,6 +57,7 @@ impl ServeArgs {
             sap_session_timeout: chrono::Duration::minutes(self.session_timeout_minutes.max(1)),
             sap_keep_alive: (self.sap_keep_alive_secs > 0)
                 .then(|| Duration::from_secs(self.sap_keep_alive_secs)),
+            state_file: self.state_file.clone(),
             ..SandboxConfig::default()
         }
     }
@@ -76,13 +82,13 @@ pub fn connection_info(sb: &Sandbox) -> serde_json::Value {
 }
 
 /// Starts both fakes on loopback, prints their URLs and the demo credentials (or one JSON line
-/// with `--json`), and serves until Ctrl-C / SIGTERM.
+/// with `--json`), and serves until Ctrl-C / SIGTERM, then saves `--state-file` if given.
 pub async fn run_serve(args: ServeArgs) -> Result<(), SandboxError> {
     serve_until(args, wait_for_signal(), |line| println!("{line}")).await
 }
 
 /// Like [`run_serve`], but prints through `print` and stops when `until` completes (for tests
-/// and embedding).
+/// and embedding). With `--state-file`, the state is saved when `until` completes.
 pub async fn serve_until(
     args: ServeArgs,
     until: impl Future<Output = ()>,
@@ -131,11 +137,21 @@ pub async fn serve_until(
                 mappings.len()
             ));
         }
+        if let Some(path) = &args.state_file {
+            print(&format!(
+                "  state file {} ({})",
+                path.display(),
+                if sb.restored() {
+                    "restored"
+                } else {
+                    "new world, saved on exit"
+                }
+            ));
+        }
         print("Serving until killed (Ctrl-C).");
     }
     until.await;
-    sb.shutdown().await;
-    Ok(())
+    sb.close().await
 }
 
 async fn wait_for_signal() {

@@ -9,6 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::listings::validate_patches;
@@ -20,13 +21,14 @@ use crate::Shared;
 /// Sandbox seconds a feed spends IN_QUEUE / IN_PROGRESS.
 const PROCESSING_SECONDS: i64 = 5;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Document {
     content_type: String,
+    #[serde(with = "crate::state_file::bytes")]
     data: Option<Vec<u8>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Feed {
     id: String,
     feed_type: String,
@@ -37,7 +39,7 @@ struct Feed {
 }
 
 /// Feeds and feed documents.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FeedStore {
     documents: HashMap<String, Document>,
     feeds: Vec<Feed>,

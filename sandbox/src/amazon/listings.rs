@@ -10,6 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::ratelimit::{GET_LISTINGS_ITEM, PATCH_LISTINGS_ITEM};
@@ -18,7 +19,7 @@ use crate::Shared;
 use crate::world::{Channel, World};
 
 /// One offer of a SKU in one marketplace.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Listing {
     /// Seller SKU.
     pub sku: String,
@@ -43,13 +44,15 @@ pub struct Listing {
 }
 
 /// The fake Amazon catalog.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Catalog {
     /// All listings.
     pub listings: Vec<Listing>,
     /// Accepted submissions not applied yet: (sku, marketplace, due, changes).
     pending: Vec<(String, String, DateTime<Utc>, Vec<Change>)>,
     /// How long an ACCEPTED submission takes to show (Amazon processes them asynchronously).
+    /// Configuration, not state: a restored catalog takes it from the current config.
+    #[serde(skip)]
     delay: chrono::Duration,
 }
 
@@ -86,6 +89,11 @@ impl Catalog {
             pending: Vec::new(),
             delay,
         }
+    }
+
+    /// The same catalog with another processing delay for new submissions.
+    pub(crate) fn with_delay(self, delay: chrono::Duration) -> Self {
+        Self { delay, ..self }
     }
 
     /// Applies the submissions that are due.
@@ -153,7 +161,7 @@ fn dec(v: Option<&Value>) -> Option<Decimal> {
 }
 
 /// A change a patch makes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Change {
     /// New price with tax.
     Price(Decimal),

@@ -11,7 +11,7 @@ pub mod ratelimit;
 pub mod reports;
 pub mod sellers;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::world::World;
@@ -67,6 +68,33 @@ impl AmazonState {
         }
     }
 
+    /// What a state file keeps of the Amazon side: everything requests change except the
+    /// token buckets.
+    pub(crate) fn to_saved(&self) -> SavedAmazon {
+        SavedAmazon {
+            tokens: self
+                .tokens
+                .lock()
+                .expect("tokens")
+                .iter()
+                .map(|(t, e)| (t.clone(), *e))
+                .collect(),
+            revoked: *self.revoked.lock().expect("revoked"),
+            catalog: self.catalog.lock().expect("catalog").clone(),
+            feeds: self.feeds.lock().expect("feeds").clone(),
+            created_reports: self.created_reports.lock().expect("reports").clone(),
+        }
+    }
+
+    /// Puts back what [`AmazonState::to_saved`] kept.
+    pub(crate) fn restore(&self, saved: SavedAmazon) {
+        *self.tokens.lock().expect("tokens") = saved.tokens.into_iter().collect();
+        *self.revoked.lock().expect("revoked") = saved.revoked;
+        *self.catalog.lock().expect("catalog") = saved.catalog.with_delay(self.listing_delay);
+        *self.feeds.lock().expect("feeds") = saved.feeds;
+        *self.created_reports.lock().expect("reports") = saved.created_reports;
+    }
+
     pub(crate) fn reset(&self, world: &World) {
         self.tokens.lock().expect("tokens").clear();
         *self.revoked.lock().expect("revoked") = false;
@@ -76,6 +104,17 @@ impl AmazonState {
         *self.feeds.lock().expect("feeds") = feeds::FeedStore::default();
         self.created_reports.lock().expect("reports").clear();
     }
+}
+
+/// The Amazon side as a state file holds it.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SavedAmazon {
+    /// Issued LWA access tokens: like the real ones, they outlive a restart of the client.
+    tokens: BTreeMap<String, DateTime<Utc>>,
+    revoked: bool,
+    catalog: listings::Catalog,
+    feeds: feeds::FeedStore,
+    created_reports: Vec<reports::CreatedReport>,
 }
 
 /// The Amazon server's routes.

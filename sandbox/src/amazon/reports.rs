@@ -12,6 +12,7 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::ratelimit::{CREATE_REPORT, GET_REPORT, GET_REPORT_DOCUMENT, GET_REPORTS};
@@ -27,7 +28,7 @@ pub const SETTLEMENT_V2: &str = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2";
 const REPORT_DELAY_MINUTES: i64 = 60;
 
 /// A report made with createReport (non-settlement types; they end CANCELLED, i.e. no data).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreatedReport {
     /// reportId.
     pub id: String,

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// One JSON entity as stored (dates `YYYY-MM-DD`, times `HH:MM:SS`).
@@ -126,7 +127,8 @@ pub fn set_def(name: &str) -> Option<&'static SetDef> {
 }
 
 /// An entity key.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
 pub enum Key {
     /// Integer key (DocEntry, JdtNum, PriceListNo).
     Int(i64),
@@ -176,7 +178,52 @@ pub struct SapDb {
     counters: HashMap<&'static str, (i64, i64)>,
 }
 
+/// The database as a state file holds it: every entity with its key, and the numbering counters.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SavedDb {
+    sets: BTreeMap<String, Vec<(Key, Entity)>>,
+    counters: BTreeMap<String, (i64, i64)>,
+}
+
+fn static_name(name: &str) -> Result<&'static str, String> {
+    set_def(name)
+        .map(|d| d.name)
+        .ok_or_else(|| format!("unknown entity set {name}"))
+}
+
 impl SapDb {
+    /// A copy of the whole database for a state file.
+    pub(crate) fn to_saved(&self) -> SavedDb {
+        SavedDb {
+            sets: self
+                .sets
+                .iter()
+                .map(|(set, m)| {
+                    let entities = m.iter().map(|(k, e)| (k.clone(), e.clone())).collect();
+                    ((*set).to_string(), entities)
+                })
+                .collect(),
+            counters: self
+                .counters
+                .iter()
+                .map(|(set, c)| ((*set).to_string(), *c))
+                .collect(),
+        }
+    }
+
+    /// The database a state file holds; fails on sets this sandbox does not serve.
+    pub(crate) fn from_saved(saved: SavedDb) -> Result<Self, String> {
+        let mut db = SapDb::default();
+        for (set, entities) in saved.sets {
+            db.sets
+                .insert(static_name(&set)?, entities.into_iter().collect());
+        }
+        for (set, c) in saved.counters {
+            db.counters.insert(static_name(&set)?, c);
+        }
+        Ok(db)
+    }
+
     /// All entities of a set in key order.
     pub fn all(&self, set: &str) -> impl Iterator<Item = (&Key, &Entity)> {
         self.sets.get(set).into_iter().flat_map(|m| m.iter())
