@@ -73,7 +73,7 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
-    /// Amazon settlement reports: preview how they post, offline.
+    /// Amazon settlements: preview offline, check against SAP, import a file.
     #[command(subcommand)]
     Settlement(commands::settlement::SettlementCommand),
     /// Run every flow against the built-in sandbox on a throw-away workspace and report.
@@ -103,7 +103,7 @@ pub fn main() -> ExitCode {
         Command::Replay { key } => commands::replay::run(&config, &key),
         Command::Status(args) => commands::status::run(&config, args),
         Command::Audit(cmd) => commands::audit::run(&config, cmd),
-        Command::Settlement(cmd) => commands::settlement::run(cmd),
+        Command::Settlement(cmd) => commands::settlement::run(&config, cmd),
         Command::Sandbox(SandboxCommand::Serve(args)) => serve_sandbox(args),
         Command::Demo(args) => commands::demo::run(args),
     };

@@ -44,6 +44,8 @@ pub struct Config {
     pub sku_map: BTreeMap<String, String>,
     /// Settlement settings.
     pub settlements: SettlementsConfig,
+    /// SAP items -> Amazon prices and quantities.
+    pub items: ItemsConfig,
 }
 
 /// Files of the workspace (resolved to absolute paths).
@@ -185,6 +187,34 @@ fn default_true() -> bool {
 pub struct SettlementsConfig {
     /// Mapping table file (TOML), relative to the config file.
     pub mapping: Option<PathBuf>,
+    /// One incoming payment per settlement and customer, or one per order.
+    pub receipts: ReceiptGrouping,
+    /// What to do with an order the settlement pays that has no invoice in SAP.
+    pub missing_invoice: MissingInvoice,
+    /// Most documents in one `$batch` changeset; larger settlements are posted in parts.
+    pub max_documents_per_batch: usize,
+    /// How far back to list settlement reports (Amazon keeps 90 days).
+    pub lookback: std::time::Duration,
+}
+
+/// How receipts are grouped into incoming payments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReceiptGrouping {
+    /// One payment per settlement and customer, one line per invoice (default).
+    PerSettlement,
+    /// One payment per order.
+    PerOrder,
+}
+
+/// An order paid by a settlement without an invoice in SAP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MissingInvoice {
+    /// Hold the whole settlement and list the orders (default).
+    Hold,
+    /// Post the amount as a payment on account of the marketplace's customer.
+    OnAccount,
 }
 
 #[derive(Deserialize)]
@@ -204,6 +234,8 @@ struct Raw {
     sku_map: BTreeMap<String, String>,
     #[serde(default)]
     settlements: RawSettlements,
+    #[serde(default)]
+    items: Option<RawItems>,
 }
 
 #[derive(Deserialize, Default)]
@@ -269,6 +301,10 @@ struct RawOrders {
 #[serde(deny_unknown_fields)]
 struct RawSettlements {
     mapping: Option<PathBuf>,
+    receipts: Option<ReceiptGrouping>,
+    missing_invoice: Option<String>,
+    max_documents_per_batch: Option<usize>,
+    lookback: Option<String>,
 }
 
 impl Config {
@@ -398,6 +434,22 @@ impl Config {
                 ));
             }
         };
+        let st = &raw.settlements;
+        let missing_invoice = match st.missing_invoice.as_deref().unwrap_or("hold") {
+            "hold" => MissingInvoice::Hold,
+            "on-account" => MissingInvoice::OnAccount,
+            "create-invoice" => {
+                return Err(fail(
+                    "settlements.missing_invoice",
+                    "`create-invoice` is not supported yet: use `hold` (then sync orders or replay the order) or `on-account`".into(),
+                ));
+            }
+            other => return Err(fail("settlements.missing_invoice", format!("`{other}` is not `hold` or `on-account`"))),
+        };
+        let max_documents_per_batch = st.max_documents_per_batch.unwrap_or(50);
+        if !(1..=500).contains(&max_documents_per_batch) {
+            return Err(fail("settlements.max_documents_per_batch", format!("{max_documents_per_batch} is outside 1-500")));
+        }
         for (sku, item) in &raw.sku_map {
             if item.trim().is_empty() {
                 return Err(fail(
@@ -406,8 +458,11 @@ impl Config {
                 ));
             }
         }
+        let items = parse_items(raw.items, &raw.amazon.marketplaces)
+            .map_err(|(key, reason)| fail(&key, reason))?;
         Ok(Self {
             path: path.to_owned(),
+            items,
             workspace: WorkspacePaths {
                 ledger: resolve(
                     raw.workspace
@@ -458,7 +513,11 @@ impl Config {
             marketplaces: raw.marketplaces,
             sku_map: raw.sku_map,
             settlements: SettlementsConfig {
-                mapping: raw.settlements.mapping.map(resolve),
+                mapping: raw.settlements.mapping.clone().map(resolve),
+                receipts: raw.settlements.receipts.unwrap_or(ReceiptGrouping::PerSettlement),
+                missing_invoice,
+                max_documents_per_batch,
+                lookback: duration("settlements.lookback", &raw.settlements.lookback, "90d")?,
             },
         })
     }
@@ -467,6 +526,179 @@ impl Config {
     pub fn item_code<'a>(&'a self, sku: &'a str) -> &'a str {
         self.sku_map.get(sku).map_or(sku, String::as_str)
     }
+}
+
+/// SAP items -> Amazon listings (`[items]`; absent = the flow is off).
+#[derive(Debug, Clone, Default)]
+pub struct ItemsConfig {
+    /// Whether an `[items]` section exists.
+    pub enabled: bool,
+    /// Marketplaces whose listings follow SAP.
+    pub marketplaces: Vec<String>,
+    /// Marketplace -> the SAP price list its price comes from (none: price not synced there).
+    pub price_lists: BTreeMap<String, ItemPriceList>,
+    /// Warehouses whose available stock is the MFN quantity (empty: quantity not synced).
+    pub warehouses: Vec<String>,
+    /// Units held back from Amazon per SKU.
+    pub safety_buffer: u32,
+    /// How prices are rounded (default: to the cent).
+    pub rounding: Rounding,
+    /// More changes than this in one marketplace go as one `JSON_LISTINGS_FEED`.
+    pub feed_threshold: usize,
+    /// Each run re-reads items changed this long before the cursor.
+    pub overlap: std::time::Duration,
+    /// Accepted changes are read back from Amazon once they are this old.
+    pub verify_after: std::time::Duration,
+    /// How often a submitted feed is polled.
+    pub feed_poll: std::time::Duration,
+    /// How long a run waits for a feed (its result is read on a later run otherwise).
+    pub feed_timeout: std::time::Duration,
+}
+
+/// A marketplace's SAP price list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemPriceList {
+    /// `PriceListNo`.
+    pub price_list: i32,
+    /// ISO currency of the marketplace (the item price must be in it).
+    pub currency: String,
+}
+
+/// How prices are rounded before they go to Amazon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounding {
+    /// To the nearest multiple of the step, halves up (`nearest 0.05`; default `nearest 0.01`).
+    Nearest(rust_decimal::Decimal),
+    /// Up to the next multiple of the step (`up 0.10`).
+    Up(rust_decimal::Decimal),
+    /// Up to the next price ending in this fraction (`ending 0.99`: 12.30 -> 12.99).
+    Ending(rust_decimal::Decimal),
+}
+
+impl Default for Rounding {
+    fn default() -> Self {
+        Rounding::Nearest(rust_decimal::Decimal::new(1, 2))
+    }
+}
+
+impl std::str::FromStr for Rounding {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("`{s}` is not `nearest STEP`, `up STEP` or `ending FRACTION` (e.g. `ending 0.99`)");
+        let (kind, value) = s.trim().split_once(' ').ok_or_else(bad)?;
+        let value: rust_decimal::Decimal = value.trim().parse().map_err(|_| bad())?;
+        let one = rust_decimal::Decimal::ONE;
+        match kind {
+            "nearest" if value > rust_decimal::Decimal::ZERO => Ok(Rounding::Nearest(value)),
+            "up" if value > rust_decimal::Decimal::ZERO => Ok(Rounding::Up(value)),
+            "ending" if value >= rust_decimal::Decimal::ZERO && value < one => {
+                Ok(Rounding::Ending(value))
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawItems {
+    marketplaces: Option<Vec<String>>,
+    #[serde(default)]
+    warehouses: Vec<String>,
+    safety_buffer: Option<u32>,
+    rounding: Option<String>,
+    feed_threshold: Option<usize>,
+    overlap: Option<String>,
+    verify_after: Option<String>,
+    feed_poll: Option<String>,
+    feed_timeout: Option<String>,
+    #[serde(default)]
+    price_lists: BTreeMap<String, RawItemPriceList>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawItemPriceList {
+    price_list: i32,
+    currency: String,
+}
+
+/// Validates `[items]`; errors are (key, reason).
+fn parse_items(raw: Option<RawItems>, synced: &[String]) -> Result<ItemsConfig, (String, String)> {
+    let Some(raw) = raw else {
+        return Ok(ItemsConfig::default());
+    };
+    let fail = |key: &str, reason: String| (key.to_owned(), reason);
+    let duration = |key: &str, v: &Option<String>, default: &str| {
+        parse_duration(v.as_deref().unwrap_or(default)).map_err(|e| fail(key, e))
+    };
+    let marketplaces = raw.marketplaces.unwrap_or_else(|| synced.to_vec());
+    if marketplaces.is_empty() {
+        return Err(fail("items.marketplaces", "list at least one marketplace id".into()));
+    }
+    for m in &marketplaces {
+        if !synced.contains(m) {
+            return Err(fail(
+                "items.marketplaces",
+                format!("{m} is not in amazon.marketplaces"),
+            ));
+        }
+    }
+    let mut price_lists = BTreeMap::new();
+    for (m, p) in raw.price_lists {
+        let key = format!("items.price_lists.{m}");
+        if !marketplaces.contains(&m) {
+            return Err(fail(&key, format!("{m} is not one of the items marketplaces")));
+        }
+        if p.price_list < 1 {
+            return Err(fail(&key, format!("price_list {} is not a SAP PriceListNo (1 or more)", p.price_list)));
+        }
+        let currency = p.currency.trim().to_ascii_uppercase();
+        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(fail(&key, format!("currency `{}` is not an ISO code like EUR", p.currency)));
+        }
+        price_lists.insert(
+            m,
+            ItemPriceList {
+                price_list: p.price_list,
+                currency,
+            },
+        );
+    }
+    if raw.warehouses.iter().any(|w| w.trim().is_empty()) {
+        return Err(fail("items.warehouses", "a warehouse code is empty".into()));
+    }
+    if price_lists.is_empty() && raw.warehouses.is_empty() {
+        return Err(fail(
+            "items",
+            "set price_lists, warehouses or both (otherwise there is nothing to sync)".into(),
+        ));
+    }
+    let rounding = match &raw.rounding {
+        Some(r) => r.parse().map_err(|e| fail("items.rounding", e))?,
+        None => Rounding::default(),
+    };
+    let feed_threshold = raw.feed_threshold.unwrap_or(100);
+    if !(1..=25_000).contains(&feed_threshold) {
+        return Err(fail(
+            "items.feed_threshold",
+            format!("{feed_threshold} is outside 1-25000 (a feed holds at most 25,000 messages)"),
+        ));
+    }
+    Ok(ItemsConfig {
+        enabled: true,
+        marketplaces,
+        price_lists,
+        warehouses: raw.warehouses,
+        safety_buffer: raw.safety_buffer.unwrap_or(0),
+        rounding,
+        feed_threshold,
+        overlap: duration("items.overlap", &raw.overlap, "10m")?,
+        verify_after: duration("items.verify_after", &raw.verify_after, "5m")?,
+        feed_poll: duration("items.feed_poll", &raw.feed_poll, "30s")?,
+        feed_timeout: duration("items.feed_timeout", &raw.feed_timeout, "45m")?,
+    })
 }
 
 /// The commented template `ml-connector init` writes.
@@ -518,6 +750,24 @@ prices_include_tax = true            # EU/UK prices include VAT; false for US/CA
 
 [settlements]
 # mapping = "mapping.toml"           # settlement mapping: symbolic accounts -> G/L codes, extra rules
+receipts = "per-settlement"          # per-settlement (one payment per customer) | per-order
+missing_invoice = "hold"             # hold | on-account
+max_documents_per_batch = 50         # larger settlements post in parts, each atomic
+lookback = "90d"                     # Amazon lists settlement reports for 90 days
+
+[items]                              # SAP items -> Amazon prices and merchant-fulfilled (MFN) quantities
+# marketplaces = ["A1PA6795UKMFR9"]  # default: every amazon.marketplaces entry
+warehouses = ["01"]                  # quantity = InStock - Committed summed over these (MFN SKUs only)
+safety_buffer = 0                    # units held back per SKU (never below 0)
+# rounding = "ending 0.99"           # or "nearest 0.05" / "up 0.10"; default: to the cent
+feed_threshold = 100                 # more changes than this in a marketplace go as one JSON_LISTINGS_FEED
+overlap = "10m"                      # each run re-reads items changed this long before the cursor
+verify_after = "5m"                  # read accepted changes back from Amazon after this long
+# feed_poll = "30s"                  # how often a submitted feed is polled
+# feed_timeout = "45m"               # then its result is read on a later run
+
+[items.price_lists]                  # marketplace -> SAP price list (gross prices) and its currency
+A1PA6795UKMFR9 = { price_list = 2, currency = "EUR" }
 "#;
 
 #[cfg(test)]

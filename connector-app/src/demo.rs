@@ -14,10 +14,38 @@ use crate::connect::{Secrets, amazon_client, sap_client};
 use crate::credentials::{CredentialError, CredentialKey, CredentialStore};
 use crate::flows::Engine;
 use crate::flows::orders::{OrdersReport, SyncOptions};
+use crate::flows::settlements::{SettlementOptions, SettlementsReport};
 use crate::ledger::SqliteLedger;
 
 /// Name of the config file inside a demo workspace.
 pub const CONFIG_FILE: &str = "ml-connector.toml";
+
+/// Name of the settlement mapping file inside a demo workspace.
+pub const MAPPING_FILE: &str = "mapping.toml";
+
+/// The sandbox company's chart of accounts for the settlement mapping.
+pub const SANDBOX_MAPPING: &str = r#"# Settlement mapping for the sandbox company (written by `ml-connector demo`).
+[accounts]
+AmazonClearing = "1420"
+Reserve = "1425"
+FacilitatorTaxClearing = "1430"
+Bank = "1200"
+CardCharges = "1200"
+SalesTax = "2200"
+TaxWithheld = "2200"
+Refunds = "7000"
+Reimbursements = "4900"
+OtherIncome = "4900"
+ReferralFees = "6100"
+SellingFees = "6100"
+FbaFees = "6110"
+Storage = "6120"
+Advertising = "6190"
+ShippingServices = "6190"
+OtherFees = "6190"
+Loans = "6190"
+AmazonSuspense = "6190"
+"#;
 
 /// Writes (or rewrites) a workspace whose configuration points at a running sandbox: config with
 /// the sandbox's URLs, marketplaces and SKU map, a key file, and the sandbox's credentials.
@@ -57,6 +85,9 @@ pub fn write_workspace(
             m.id, m.name, m.customer
         ));
     }
+    std::fs::write(dir.join(MAPPING_FILE), SANDBOX_MAPPING)
+        .with_context(|| format!("cannot write {}", dir.join(MAPPING_FILE).display()))?;
+    text.push_str(&format!("[settlements]\nmapping = \"{MAPPING_FILE}\"\n\n"));
     text.push_str("[sku_map]\n");
     for (sku, item) in world.sku_mappings() {
         text.push_str(&format!("{} = {}\n", toml_string(&sku), toml_string(&item)));
@@ -129,7 +160,16 @@ pub struct DemoSummary {
     pub failed: usize,
     /// Records with an unknown outcome.
     pub unknown: usize,
-    /// Invoices in the fake SAP sharing a NumAtCard (must be 0).
+    /// Settlements posted by this run.
+    pub settlements_posted: u64,
+    /// Of those, settlements whose rows tie out and whose clearing nets to zero.
+    pub settlements_tied_out: u64,
+    /// Settlements posted by earlier runs.
+    pub settlements_already_posted: u64,
+    /// Held settlements.
+    pub settlements_held: usize,
+    /// Documents in the fake SAP sharing a key (invoices by NumAtCard, payments and journal
+    /// entries by their part reference): must be 0.
     pub duplicates_in_sap: usize,
     /// Wall time of the flows, in seconds.
     pub seconds: f64,
@@ -139,6 +179,8 @@ pub struct DemoSummary {
     pub workspace: String,
     /// Details of the orders flow.
     pub orders: OrdersReport,
+    /// Details of the settlements flow.
+    pub settlements: SettlementsReport,
 }
 
 /// Runs the demo against an already started sandbox with `config_path` pointing at it.
@@ -164,6 +206,9 @@ pub async fn run_flows(
             dry_run: false,
         })
         .await?;
+    let settlements = engine
+        .sync_settlements(&SettlementOptions::default())
+        .await?;
     let seconds = started.elapsed().as_secs_f64();
     let _ = engine.sap.logout().await;
     Ok(DemoSummary {
@@ -177,7 +222,14 @@ pub async fn run_flows(
         held: report.held.len(),
         failed: report.failed.len(),
         unknown: report.unknown.len(),
-        duplicates_in_sap: sb.sap_duplicates("Invoices", "NumAtCard").len(),
+        settlements_posted: settlements.settlements_posted,
+        settlements_tied_out: settlements.settlements_tied_out,
+        settlements_already_posted: settlements.already_posted,
+        settlements_held: settlements.held.len(),
+        duplicates_in_sap: sb.sap_duplicates("Invoices", "NumAtCard").len()
+            + sb.sap_duplicates("IncomingPayments", "TransferReference")
+                .len()
+            + duplicate_journals(sb),
         seconds,
         time_scale,
         workspace: config_path
@@ -185,7 +237,25 @@ pub async fn run_flows(
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
         orders: report,
+        settlements,
     })
+}
+
+/// Journal entries of settlement parts posted more than once: same part reference and memo.
+fn duplicate_journals(sb: &Sandbox) -> usize {
+    let mut seen = std::collections::HashMap::new();
+    for je in sb.sap_entities("JournalEntries") {
+        let reference = je["Reference2"].as_str().unwrap_or_default().to_owned();
+        if reference.starts_with("MLC") {
+            *seen
+                .entry((
+                    reference,
+                    je["Memo"].as_str().unwrap_or_default().to_owned(),
+                ))
+                .or_insert(0) += 1;
+        }
+    }
+    seen.values().filter(|&&n| n > 1).count()
 }
 
 /// Sandbox settings for a demo.
@@ -197,3 +267,6 @@ pub fn sandbox_config(seed: u64, orders: usize, time_scale: f64) -> SandboxConfi
         ..SandboxConfig::default()
     }
 }
+
+/// Name of the sandbox's state file inside a demo workspace: the fake SAP and Amazon live there.
+pub const SANDBOX_STATE_FILE: &str = "sandbox.json";

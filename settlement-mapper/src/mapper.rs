@@ -409,7 +409,7 @@ impl<'t> Accumulator<'t> {
                     symbol: symbol.clone(),
                     debit: money(debit),
                     credit: money(credit),
-                    memo: format!("{} / {} / {}", k[0], k[1], k[2]),
+                    memo: format!("{} - {} / {}", k[2], k[0], k[1]),
                     rows: sum.rows,
                 });
             }

@@ -10,7 +10,7 @@ use sandbox::Sandbox;
 
 use super::engine::runtime;
 use crate::cli::EXIT_ATTENTION;
-use crate::demo::{DemoSummary, run_flows, sandbox_config, write_workspace};
+use crate::demo::{DemoSummary, SANDBOX_STATE_FILE, run_flows, sandbox_config, write_workspace};
 
 /// `demo` arguments.
 #[derive(Debug, Args)]
@@ -49,7 +49,10 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             .unwrap_or_default()
     });
     let summary = runtime()?.block_on(async {
-        let sb = Sandbox::start(sandbox_config(args.seed, args.orders, args.time_scale)).await?;
+        let mut sandbox = sandbox_config(args.seed, args.orders, args.time_scale);
+        sandbox.state_file = Some(dir.join(SANDBOX_STATE_FILE));
+        std::fs::create_dir_all(&dir)?;
+        let sb = Sandbox::start(sandbox).await?;
         if !args.json {
             println!(
                 "sandbox: SAP {} and SP-API {} on loopback (seed {}, {} orders); Amazon's rate limits x{} so the demo runs in seconds",
@@ -62,7 +65,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         }
         let config = write_workspace(&dir, &sb, args.sessions, args.time_scale)?;
         let summary = run_flows(&sb, &config, args.seed, args.time_scale).await;
-        sb.shutdown().await;
+        sb.close().await?;
         summary
     })?;
     if args.json {
@@ -92,6 +95,17 @@ fn print_summary(s: &DemoSummary, kept: bool) {
     }
     println!("  failed                 {:>6}", s.failed);
     for p in s.orders.failed.iter().take(10) {
+        println!("    {}  {}", p.key, p.reason);
+    }
+    println!("settlements -> payments + journal entries");
+    println!("  posted                 {:>6}", s.settlements_posted);
+    println!("  tied out               {:>6}", s.settlements_tied_out);
+    println!(
+        "  posted by earlier runs {:>6}",
+        s.settlements_already_posted
+    );
+    println!("  held                   {:>6}", s.settlements_held);
+    for p in s.settlements.held.iter().take(10) {
         println!("    {}  {}", p.key, p.reason);
     }
     println!("  duplicates in SAP      {:>6}", s.duplicates_in_sap);

@@ -5,10 +5,15 @@
 
 use std::fmt::Write as _;
 use std::io::{BufReader, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+
+use super::engine::{load_engine, runtime};
+use crate::cli::EXIT_ATTENTION;
+use crate::flows::settlements::{SOURCE_KIND, SettlementOptions, SettlementsReport};
+use crate::ledger::Ledger;
 use clap::{Subcommand, ValueEnum};
 use settlement_mapper::postings::SettlementPostings;
 use settlement_mapper::{MappingTable, Status, map_settlement};
@@ -31,6 +36,21 @@ pub enum SettlementCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Check a settlement against SAP without posting: lists every unmapped category, missing or
+    /// inactive account, unknown SKU and order without an invoice.
+    Check {
+        /// A settlement id already in the ledger, or a settlement file.
+        settlement: String,
+    },
+    /// Post a settlement from a downloaded file (older than Amazon's 90 days, or re-issued)
+    /// through the same checks and ledger as `sync settlements`.
+    Import {
+        /// The settlement flat file (V2 or V1).
+        file: PathBuf,
+        /// Check and plan, post nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// Output format.
@@ -43,13 +63,132 @@ pub enum Format {
 }
 
 /// Runs a settlement command.
-pub fn run(cmd: SettlementCommand) -> Result<ExitCode> {
+pub fn run(config_path: &Path, cmd: SettlementCommand) -> Result<ExitCode> {
     match cmd {
         SettlementCommand::Preview {
             file,
             mapping,
             format,
         } => preview(file, mapping, format),
+        SettlementCommand::Check { settlement } => check(config_path, &settlement),
+        SettlementCommand::Import { file, dry_run } => import(config_path, &file, dry_run),
+    }
+}
+
+/// The bytes of a settlement given as a file path or as an id stored in the ledger.
+fn settlement_bytes(engine: &crate::flows::Engine, settlement: &str) -> Result<(String, Vec<u8>)> {
+    let path = Path::new(settlement);
+    if path.is_file() {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        return Ok((path.display().to_string(), bytes));
+    }
+    let source = engine.ledger().latest_source(SOURCE_KIND, settlement)?.ok_or_else(|| {
+        anyhow::anyhow!("`{settlement}` is neither a file nor a settlement in the ledger (sync settlements first)")
+    })?;
+    Ok((format!("settlement {settlement}"), source.body))
+}
+
+fn check(config_path: &Path, settlement: &str) -> Result<ExitCode> {
+    let engine = load_engine(config_path)?;
+    let (name, bytes) = settlement_bytes(&engine, settlement)?;
+    let checked = runtime()?.block_on(async {
+        let r = engine.check_settlement(&bytes, &name).await;
+        let _ = engine.sap.logout().await;
+        r
+    })?;
+    let p = &checked.postings;
+    println!(
+        "settlement {} ({}, total {} {}, {} rows, {})",
+        p.settlement_id,
+        name,
+        p.total_amount,
+        p.currency,
+        p.rows,
+        if p.ties_out {
+            "ties out"
+        } else {
+            "DOES NOT TIE OUT"
+        }
+    );
+    match &checked.plan {
+        Ok(plan) => {
+            println!(
+                "ready: {} incoming payment(s) and {} journal entr{} would be posted",
+                plan.payments.len(),
+                plan.journal_entries.len(),
+                if plan.journal_entries.len() == 1 {
+                    "y"
+                } else {
+                    "ies"
+                }
+            );
+            for n in &plan.notes {
+                println!("  note: {n}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            println!("held: {} problem(s)", problems.len());
+            for problem in problems {
+                println!("  - {problem}");
+            }
+            Ok(ExitCode::from(EXIT_ATTENTION))
+        }
+    }
+}
+
+fn import(config_path: &Path, file: &Path, dry_run: bool) -> Result<ExitCode> {
+    let engine = load_engine(config_path)?;
+    let bytes = std::fs::read(file)
+        .with_context(|| format!("cannot read settlement file {}", file.display()))?;
+    let report = runtime()?.block_on(async {
+        let r = engine
+            .import_settlement(
+                &bytes,
+                &file.display().to_string(),
+                &SettlementOptions { dry_run },
+            )
+            .await;
+        let _ = engine.sap.logout().await;
+        r
+    })?;
+    print_settlements_report(&report);
+    Ok(if report.needs_attention() {
+        ExitCode::from(EXIT_ATTENTION)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Human summary of a settlements run.
+pub fn print_settlements_report(r: &SettlementsReport) {
+    println!(
+        "settlements: {} read, {} posted ({} tied out), {} posted earlier, {} part(s) posted, {} found in SAP",
+        r.settlements_seen,
+        r.settlements_posted,
+        r.settlements_tied_out,
+        r.already_posted,
+        r.parts_posted,
+        r.parts_found_in_sap
+    );
+    for s in &r.settlements {
+        println!(
+            "  {} {:>12} {}  {:<14} {} document(s)",
+            s.settlement_id, s.total_amount, s.currency, s.state, s.documents
+        );
+        for n in &s.notes {
+            println!("      note: {n}");
+        }
+    }
+    for (label, list) in [
+        ("held", &r.held),
+        ("failed", &r.failed),
+        ("outcome unknown", &r.unknown),
+    ] {
+        for p in list {
+            println!("  {label}: {}  {}", p.key, p.reason);
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use clap::Subcommand;
 use super::engine::{load_engine, runtime};
 use crate::cli::EXIT_ATTENTION;
 use crate::flows::orders::{OrdersReport, SyncOptions};
+use crate::flows::settlements::SettlementOptions;
 
 /// What to sync.
 #[derive(Debug, Subcommand)]
@@ -20,6 +21,15 @@ pub enum SyncCommand {
         #[arg(long, value_parser = parse_since)]
         since: Option<DateTime<Utc>>,
         /// Plan and check against SAP, post nothing, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Closed Amazon settlements -> SAP incoming payments + journal entries.
+    Settlements {
+        /// Map and check against SAP, post nothing.
         #[arg(long)]
         dry_run: bool,
         /// Print the report as JSON.
@@ -56,6 +66,26 @@ pub fn run(config_path: &Path, cmd: SyncCommand) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print_report(&report, dry_run);
+            }
+            Ok(if report.needs_attention() {
+                ExitCode::from(EXIT_ATTENTION)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        SyncCommand::Settlements { dry_run, json } => {
+            let engine = load_engine(config_path)?;
+            let report = runtime()?.block_on(async {
+                let r = engine
+                    .sync_settlements(&SettlementOptions { dry_run })
+                    .await;
+                let _ = engine.sap.logout().await;
+                r
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                super::settlement::print_settlements_report(&report);
             }
             Ok(if report.needs_attention() {
                 ExitCode::from(EXIT_ATTENTION)

@@ -6,6 +6,7 @@
 
 pub mod orders;
 mod posting;
+pub mod settlements;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,6 +19,7 @@ use crate::config::Config;
 use crate::ledger::SqliteLedger;
 
 pub use posting::{MasterChecks, PostOutcome};
+pub(crate) use posting::Attempt;
 
 /// Shared state of the flows.
 #[derive(Clone)]

@@ -37,6 +37,7 @@ pub enum PostOutcome {
 pub struct MasterChecks {
     customers: Mutex<HashMap<String, Result<(), String>>>,
     items: Mutex<HashMap<String, Result<(), String>>>,
+    accounts: Mutex<HashMap<String, Result<(), String>>>,
 }
 
 impl MasterChecks {
@@ -111,6 +112,33 @@ impl Engine {
         Ok(verdict)
     }
 
+    /// Checks that a G/L account exists, is postable (not a title account) and active (cached).
+    pub async fn check_account(&self, code: &str, symbol: &str) -> Result<Result<(), String>> {
+        if let Some(hit) = MasterChecks::cached(&self.masters.accounts, code) {
+            return Ok(hit);
+        }
+        let named = if code == symbol {
+            String::new()
+        } else {
+            format!(" ({symbol})")
+        };
+        let verdict = match self.sap.chart_of_accounts().get(code).await {
+            Ok(acct) if acct.active_account == Some(YesNo::No) => Err(format!(
+                "G/L account {code}{named} is a title account: map {symbol} to a postable account"
+            )),
+            Ok(acct) if acct.extra.get("FrozenFor").and_then(|v| v.as_str()) == Some("tYES") => {
+                Err(format!("G/L account {code}{named} is inactive in SAP"))
+            }
+            Ok(_) => Ok(()),
+            Err(SapError::NotFound(_)) => Err(format!(
+                "G/L account {code}{named} does not exist in SAP: map {symbol} to a G/L code in the settlement mapping's [accounts]"
+            )),
+            Err(e) => return Err(e.into()),
+        };
+        MasterChecks::store(&self.masters.accounts, code, verdict.clone());
+        Ok(verdict)
+    }
+
     /// Looks an invoice up by its key: the configured UDF, else NumAtCard and CardCode.
     pub async fn find_invoice(
         &self,
@@ -135,14 +163,27 @@ impl Engine {
     }
 
     /// Posts the planned invoice stored under `key`, exactly once.
-    ///
-    /// A 401 that survives the client's own re-login means SAP did not execute the request: the
-    /// document goes back to PLANNED and is tried again (a bounded number of times).
     pub async fn post_invoice(&self, key: &str) -> Result<PostOutcome> {
+        self.post_with_session_retry(key, || self.post_invoice_once(key))
+            .await
+    }
+
+    /// Runs one posting attempt after another while SAP answers that it did not execute the
+    /// request (a 401 that survived the client's own re-login): the document goes back to PLANNED
+    /// and is tried again, a bounded number of times.
+    pub(crate) async fn post_with_session_retry<F, Fut>(
+        &self,
+        key: &str,
+        mut once: F,
+    ) -> Result<PostOutcome>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Attempt>>,
+    {
         const SESSION_ATTEMPTS: u32 = 3;
         let mut attempt = 1;
         loop {
-            match self.post_invoice_once(key).await? {
+            match once().await? {
                 Attempt::Done(outcome) => return Ok(outcome),
                 Attempt::NotExecuted(reason) if attempt < SESSION_ATTEMPTS => {
                     self.ledger().transition(
@@ -244,7 +285,9 @@ impl Engine {
     }
 }
 
-enum Attempt {
+/// One posting attempt's result.
+pub(crate) enum Attempt {
+    /// Settled for this run.
     Done(PostOutcome),
     /// SAP rejected the session, so it did not execute the request.
     NotExecuted(String),

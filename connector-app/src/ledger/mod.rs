@@ -6,6 +6,7 @@
 //! SAP by its key before anything is sent again. The store sits behind [`Ledger`] so a PostgreSQL
 //! backend can follow the embedded SQLite one.
 
+mod listings;
 mod redact;
 mod sqlite;
 
@@ -15,6 +16,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+pub use listings::{ListingState, ListingStatus};
 pub use redact::redact;
 pub use sqlite::SqliteLedger;
 
@@ -215,6 +217,8 @@ pub trait Ledger: Send {
     ) -> Result<i64, LedgerError>;
     /// Reads a raw source.
     fn source(&self, id: i64) -> Result<Source, LedgerError>;
+    /// The latest stored source of a kind and external id (e.g. a settlement by its id).
+    fn latest_source(&self, kind: &str, external_id: &str) -> Result<Option<Source>, LedgerError>;
     /// Records a planned document unless its key is known; `hold` stores it HELD with the reason.
     fn plan(
         &mut self,
@@ -262,4 +266,12 @@ pub trait Ledger: Send {
     fn set_cursor(&mut self, flow: &str, value: &str) -> Result<(), LedgerError>;
     /// All cursors.
     fn cursors(&self) -> Result<Vec<(String, String, String)>, LedgerError>;
+    /// Every listing the items flow knows (SKU, marketplace, channel, last pushed price and quantity).
+    fn listing_states(&self) -> Result<Vec<ListingState>, LedgerError>;
+    /// Stores listing states and appends audit rows `(key, event, detail)`, all in one transaction.
+    fn put_listing_states(
+        &mut self,
+        states: &[ListingState],
+        audit: &[(String, String, String)],
+    ) -> Result<(), LedgerError>;
 }

@@ -55,7 +55,7 @@ CREATE TABLE cursors (
     value TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
-"#];
+"#, super::listings::MIGRATION];
 
 /// SQLite implementation of [`Ledger`].
 pub struct SqliteLedger {
@@ -189,6 +189,17 @@ impl Ledger for SqliteLedger {
             )
             .optional()?
             .ok_or_else(|| LedgerError::NotFound(format!("source #{id}")))
+    }
+
+    fn latest_source(&self, kind: &str, external_id: &str) -> Result<Option<Source>, LedgerError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, kind, external_id, sha256, body FROM sources WHERE kind = ?1 AND external_id = ?2 ORDER BY id DESC LIMIT 1",
+                params![kind, external_id],
+                |r| Ok(Source { id: r.get(0)?, kind: r.get(1)?, external_id: r.get(2)?, sha256: r.get(3)?, body: r.get(4)? }),
+            )
+            .optional()?)
     }
 
     fn plan(
@@ -383,6 +394,18 @@ impl Ledger for SqliteLedger {
             .prepare("SELECT flow, value, updated_at FROM cursors ORDER BY flow")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn listing_states(&self) -> Result<Vec<super::ListingState>, LedgerError> {
+        super::listings::all(&self.conn)
+    }
+
+    fn put_listing_states(
+        &mut self,
+        states: &[super::ListingState],
+        audit: &[(String, String, String)],
+    ) -> Result<(), LedgerError> {
+        super::listings::put(&mut self.conn, states, audit, &now())
     }
 }
 

@@ -1,0 +1,257 @@
+//! Settlements -> incoming payments + journal entries, end to end against the sandbox.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use connector_app::demo::{engine_for, run_flows, sandbox_config, write_workspace};
+use connector_app::flows::settlements::SettlementOptions;
+use rust_decimal::Decimal;
+use sandbox::Sandbox;
+use serde_json::Value;
+use settlement_mapper::{MappingTable, map_settlement};
+
+const SEED: u64 = 5;
+const CLEARING: &str = "1420";
+const BANK: &str = "1200";
+
+fn dec(v: &Value) -> Decimal {
+    match v {
+        Value::String(s) => Decimal::from_str(s).unwrap(),
+        Value::Number(n) => Decimal::from_str(&n.to_string()).unwrap(),
+        Value::Null => Decimal::ZERO,
+        other => panic!("not a number: {other}"),
+    }
+}
+
+fn journal_entries_of<'a>(jes: &'a [Value], id: &str) -> Vec<&'a Value> {
+    jes.iter().filter(|j| j["Reference"] == id).collect()
+}
+
+fn payments_of<'a>(payments: &'a [Value], id: &str) -> Vec<&'a Value> {
+    let prefix = format!("MLC{id}-");
+    payments
+        .iter()
+        .filter(|p| {
+            p["TransferReference"]
+                .as_str()
+                .is_some_and(|r| r.starts_with(&prefix))
+        })
+        .collect()
+}
+
+/// Net debit on `account` from a settlement's documents in the fake SAP.
+fn net_on(account: &str, jes: &[&Value], payments: &[&Value]) -> Decimal {
+    let mut net = Decimal::ZERO;
+    for j in jes {
+        for l in j["JournalEntryLines"].as_array().unwrap() {
+            if l["AccountCode"] == account {
+                net += dec(&l["Debit"]) - dec(&l["Credit"]);
+            }
+        }
+    }
+    for p in payments {
+        if p["TransferAccount"] == account {
+            net += dec(&p["TransferSum"]);
+        }
+    }
+    net
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_settlement_posts_ties_out_in_sap_and_a_second_run_posts_nothing() {
+    let sb = Sandbox::start(sandbox_config(SEED, 120, 1000.0))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
+    let first = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    let world = sb.world();
+    assert!(world.settlements.len() >= 3);
+    assert!(
+        world.settlements.iter().any(|s| s.total < Decimal::ZERO),
+        "the world has a negative settlement"
+    );
+    assert_eq!(
+        first.settlements.held.len(),
+        0,
+        "{:?}",
+        first.settlements.held
+    );
+    assert_eq!(
+        first.settlements_posted as usize,
+        first.settlements.settlements_seen as usize
+    );
+    assert!(first.settlements_posted >= 3, "{:?}", first.settlements);
+    assert_eq!(first.settlements_tied_out, first.settlements_posted);
+
+    let jes = sb.sap_entities("JournalEntries");
+    let payments = sb.sap_entities("IncomingPayments");
+    let invoices = sb.sap_entities("Invoices");
+    let table = MappingTable::default_table();
+    let mut checked = 0;
+    for s in world.settlements.iter() {
+        let Some(file) = sb.settlement_file(&s.id) else {
+            continue;
+        };
+        let my_jes = journal_entries_of(&jes, &s.id);
+        let my_payments = payments_of(&payments, &s.id);
+        if my_jes.is_empty() && my_payments.is_empty() {
+            continue; // not closed yet: Amazon has not published it
+        }
+        checked += 1;
+        // Clearing nets to zero; every journal entry balances.
+        assert!(
+            net_on(CLEARING, &my_jes, &my_payments).is_zero(),
+            "settlement {} clearing",
+            s.id
+        );
+        for j in &my_jes {
+            let lines = j["JournalEntryLines"].as_array().unwrap();
+            let d: Decimal = lines.iter().map(|l| dec(&l["Debit"])).sum();
+            let c: Decimal = lines.iter().map(|l| dec(&l["Credit"])).sum();
+            assert_eq!(d, c, "settlement {} journal {}", s.id, j["Memo"]);
+        }
+        // The deposit's bank line equals the total; a negative settlement has none.
+        let deposit: Vec<_> = my_jes
+            .iter()
+            .filter(|j| j["Memo"].as_str().unwrap_or_default().ends_with("deposit"))
+            .collect();
+        if s.total > Decimal::ZERO {
+            assert_eq!(deposit.len(), 1, "settlement {}", s.id);
+            assert_eq!(
+                net_on(BANK, &deposit.iter().map(|j| **j).collect::<Vec<_>>(), &[]),
+                s.total,
+                "settlement {}",
+                s.id
+            );
+        } else {
+            assert!(
+                deposit.is_empty(),
+                "settlement {}: no deposit for {}",
+                s.id,
+                s.total
+            );
+        }
+        // Each invoice's applied receipts equal what Amazon paid for its order.
+        let mapped = map_settlement(file.as_bytes(), &table).unwrap();
+        let applied: HashMap<i64, Decimal> = my_payments
+            .iter()
+            .flat_map(|p| p["PaymentInvoices"].as_array().cloned().unwrap_or_default())
+            .map(|pi| (pi["DocEntry"].as_i64().unwrap(), dec(&pi["SumApplied"])))
+            .fold(HashMap::new(), |mut m, (k, v)| {
+                *m.entry(k).or_default() += v;
+                m
+            });
+        for r in mapped.receipts.iter().filter(|r| r.amount > Decimal::ZERO) {
+            let inv = invoices
+                .iter()
+                .find(|i| i["NumAtCard"] == r.order_id.as_str())
+                .expect("invoice");
+            let entry = inv["DocEntry"].as_i64().unwrap();
+            let open_before = dec(&inv["DocTotal"]);
+            assert_eq!(
+                applied[&entry],
+                r.amount.min(open_before),
+                "order {} in settlement {}",
+                r.order_id,
+                s.id
+            );
+        }
+    }
+    assert!(checked >= 3);
+
+    let second = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    assert_eq!(second.settlements_posted, 0);
+    assert_eq!(second.settlements_already_posted, first.settlements_posted);
+    assert_eq!(sb.sap_entities("JournalEntries").len(), jes.len());
+    assert_eq!(sb.sap_entities("IncomingPayments").len(), payments.len());
+    assert_eq!(second.duplicates_in_sap, 0);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_fee_holds_the_settlement_until_the_mapping_knows_it() {
+    let sb = Sandbox::start(sandbox_config(SEED, 60, 1000.0))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
+    run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    // A later settlement file with a fee nobody has seen, and a total that includes it.
+    let world = sb.world();
+    let s = world
+        .settlements
+        .iter()
+        .rev()
+        .find(|s| s.total > Decimal::ONE_HUNDRED)
+        .unwrap();
+    let file = sb.settlement_file(&s.id).unwrap();
+    let (header, rest) = file.split_once('\n').unwrap();
+    let (summary, rows) = rest.split_once('\n').unwrap();
+    let new_id = "99999999999";
+    let comma = summary.contains(',');
+    let total_cell = summary.split('\t').nth(4).unwrap();
+    let total = Decimal::from_str(&total_cell.replace(',', ".")).unwrap() - Decimal::new(250, 2);
+    let fmt = |d: Decimal| {
+        if comma {
+            d.to_string().replace('.', ",")
+        } else {
+            d.to_string()
+        }
+    };
+    let summary = summary
+        .replacen(total_cell, &fmt(total), 1)
+        .replacen(&s.id, new_id, 1);
+    let cells = header.split('\t').count();
+    let mut extra = vec![""; cells];
+    extra[0] = new_id;
+    extra[6] = "other-transaction";
+    extra[12] = "other-transaction";
+    extra[13] = "Quantum Packaging Levy";
+    let amount = fmt(Decimal::new(-250, 2));
+    extra[14] = &amount;
+    let text = format!(
+        "{header}\n{summary}\n{}{}\n",
+        rows.replace(&s.id, new_id),
+        extra.join("\t")
+    );
+
+    let engine = engine_for(&config).unwrap();
+    let held = engine
+        .import_settlement(text.as_bytes(), "levy.txt", &SettlementOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(held.held.len(), 1, "{held:?}");
+    assert!(
+        held.held[0].reason.contains("Quantum Packaging Levy"),
+        "{}",
+        held.held[0].reason
+    );
+    assert!(
+        journal_entries_of(&sb.sap_entities("JournalEntries"), new_id).is_empty(),
+        "nothing of it posted"
+    );
+
+    // Add the rule; the same file posts.
+    let mapping = dir.path().join("mapping.toml");
+    let mut m = std::fs::read_to_string(&mapping).unwrap();
+    m.push_str("\n[[rule]]\ntransaction_type = \"*\"\namount_type = \"other-transaction\"\namount_description = \"Quantum Packaging Levy\"\nto = \"OtherFees\"\njournal = \"fees\"\n");
+    std::fs::write(&mapping, m).unwrap();
+    let engine = engine_for(&config).unwrap();
+    let posted = engine
+        .import_settlement(text.as_bytes(), "levy.txt", &SettlementOptions::default())
+        .await
+        .unwrap();
+    assert!(posted.held.is_empty(), "{posted:?}");
+    assert_eq!(posted.settlements_posted, 1, "{posted:?}");
+    let jes = sb.sap_entities("JournalEntries");
+    assert!(journal_entries_of(&jes, new_id).iter().any(|j| {
+        j["JournalEntryLines"].as_array().unwrap().iter().any(|l| {
+            l["LineMemo"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Quantum Packaging")
+        })
+    }));
+    sb.shutdown().await;
+}
