@@ -255,3 +255,125 @@ async fn an_unknown_fee_holds_the_settlement_until_the_mapping_knows_it() {
     }));
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_parts_of_a_split_settlement_resumes_without_duplicates() {
+    use sandbox::faults::{FaultKind, FaultRule, System, Trigger};
+
+    let sb = Sandbox::start(sandbox_config(SEED, 80, 1000.0))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
+    // Small parts, so every settlement is split.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            "[settlements]\n",
+            "[settlements]\nmax_documents_per_batch = 2\n",
+        ),
+    )
+    .unwrap();
+    // The second $batch commits in SAP but its answer never arrives: the "crash" between parts.
+    sb.add_fault(
+        FaultRule::new(System::Sap, "$batch", FaultKind::CommitThenDrop)
+            .method("POST")
+            .trigger(Trigger::Sequence(vec![false, true])),
+    );
+    let first = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    assert_eq!(
+        first.settlements.unknown.len(),
+        1,
+        "{:?}",
+        first.settlements
+    );
+    let partly: Vec<_> = first
+        .settlements
+        .settlements
+        .iter()
+        .filter(|s| s.state == "partly-posted")
+        .collect();
+    assert_eq!(
+        partly.len(),
+        1,
+        "the settlement with the lost answer stops at that part"
+    );
+    let others_posted = first.settlements_posted;
+
+    let second = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    assert_eq!(
+        second.settlements.parts_found_in_sap, 1,
+        "the lost part is found by its reference, not re-sent"
+    );
+    assert_eq!(second.settlements_posted, 1, "{:?}", second.settlements);
+    assert_eq!(second.settlements_already_posted, others_posted);
+    assert_eq!(second.duplicates_in_sap, 0);
+    // Every settlement's clearing nets to zero in SAP after the resume.
+    let jes = sb.sap_entities("JournalEntries");
+    let payments = sb.sap_entities("IncomingPayments");
+    for s in &sb.world().settlements {
+        let (j, p) = (
+            journal_entries_of(&jes, &s.id),
+            payments_of(&payments, &s.id),
+        );
+        assert!(net_on(CLEARING, &j, &p).is_zero(), "settlement {}", s.id);
+    }
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reconciliation_report_ties_deposit_waterfall_documents_and_receipts() {
+    use connector_app::flows::settlements::report::{to_csv, to_html};
+
+    let sb = Sandbox::start(sandbox_config(SEED, 80, 1000.0))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
+    let run = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    let posted: Vec<_> = run
+        .settlements
+        .settlements
+        .iter()
+        .filter(|s| s.state == "posted")
+        .collect();
+    assert!(!posted.is_empty());
+    let engine = engine_for(&config).unwrap();
+    for s in posted {
+        let rec = engine.reconcile_settlement(&s.settlement_id).await.unwrap();
+        assert!(rec.reconciled, "{rec:?}");
+        assert!(rec.clearing_balance.is_zero());
+        assert_eq!(rec.total_amount, s.total_amount);
+        if s.total_amount > Decimal::ZERO {
+            assert_eq!(rec.deposit_posted, Some(s.total_amount));
+        }
+        assert_eq!(rec.waterfall.last().unwrap().cumulative, Decimal::ZERO);
+        assert!(
+            rec.documents
+                .iter()
+                .any(|d| d.kind == "JournalEntry" && d.number.is_some())
+        );
+        assert_eq!(rec.receipts.len(), s.applications.len());
+        let html = to_html(&rec);
+        assert!(
+            html.starts_with("<!doctype html>")
+                && html.contains("<svg")
+                && !html.contains("http://")
+                && !html.contains("https://")
+        );
+        assert!(html.contains(&s.settlement_id));
+        let csv = to_csv(&rec);
+        assert!(
+            csv.contains("\nstep,amount,cumulative\n")
+                && csv.contains("\norder_id,receipt,invoice")
+        );
+    }
+    let err = engine
+        .reconcile_settlement("123")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("settlement 123 is not in the ledger"), "{err}");
+    sb.shutdown().await;
+}

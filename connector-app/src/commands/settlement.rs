@@ -42,6 +42,18 @@ pub enum SettlementCommand {
         /// A settlement id already in the ledger, or a settlement file.
         settlement: String,
     },
+    /// The reconciliation of a posted settlement: deposit vs total, the waterfall from sales to
+    /// the deposit, every SAP document, receipts vs invoices, the clearing balance.
+    Report {
+        /// The settlement id.
+        settlement_id: String,
+        /// html (self-contained page), csv or json.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+        format: ReportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Post a settlement from a downloaded file (older than Amazon's 90 days, or re-issued)
     /// through the same checks and ledger as `sync settlements`.
     Import {
@@ -51,6 +63,17 @@ pub enum SettlementCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+/// Reconciliation report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One self-contained page with a waterfall chart, readable printed.
+    Html,
+    /// Sections of comma-separated values.
+    Csv,
+    /// One JSON document.
+    Json,
 }
 
 /// Output format.
@@ -72,7 +95,53 @@ pub fn run(config_path: &Path, cmd: SettlementCommand) -> Result<ExitCode> {
         } => preview(file, mapping, format),
         SettlementCommand::Check { settlement } => check(config_path, &settlement),
         SettlementCommand::Import { file, dry_run } => import(config_path, &file, dry_run),
+        SettlementCommand::Report {
+            settlement_id,
+            format,
+            output,
+        } => report(config_path, &settlement_id, format, output),
     }
+}
+
+fn report(
+    config_path: &Path,
+    settlement_id: &str,
+    format: ReportFormat,
+    output: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let engine = load_engine(config_path)?;
+    let rec = runtime()?.block_on(async {
+        let r = engine.reconcile_settlement(settlement_id).await;
+        let _ = engine.sap.logout().await;
+        r
+    })?;
+    let text = match format {
+        ReportFormat::Html => crate::flows::settlements::report::to_html(&rec),
+        ReportFormat::Csv => crate::flows::settlements::report::to_csv(&rec),
+        ReportFormat::Json => serde_json::to_string_pretty(&rec)? + "\n",
+    };
+    match output {
+        Some(path) => {
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!(
+                "wrote {} (settlement {}, {})",
+                path.display(),
+                settlement_id,
+                if rec.reconciled {
+                    "reconciled"
+                } else {
+                    "NOT reconciled"
+                }
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(if rec.reconciled {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_ATTENTION)
+    })
 }
 
 /// The bytes of a settlement given as a file path or as an id stored in the ledger.

@@ -8,6 +8,7 @@
 //! which a part is looked up before it is ever sent again.
 
 pub mod plan;
+pub mod report;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -63,6 +64,8 @@ pub struct SettlementOutcome {
     pub settlement_id: String,
     /// Currency.
     pub currency: String,
+    /// End of the settlement period.
+    pub end: chrono::DateTime<Utc>,
     /// The deposit (total-amount).
     pub total_amount: Decimal,
     /// `posted`, `already-posted`, `held`, `failed`, `partly-posted`, `would-post`.
@@ -104,6 +107,8 @@ pub struct SettlementsReport {
     pub unknown: Vec<Problem>,
     /// Per settlement.
     pub settlements: Vec<SettlementOutcome>,
+    /// Closed Finances periods with no settlement report (Amazon's gap, or not published yet).
+    pub gaps: Vec<String>,
 }
 
 impl SettlementsReport {
@@ -200,7 +205,29 @@ impl Engine {
             )
             .await?;
         }
+        report.gaps = self.settlement_gaps(since, &report.settlements).await?;
+        for gap in &report.gaps {
+            warn!("{gap}");
+        }
         Ok(report)
+    }
+
+    /// Closed financial event groups (Finances API) that no settlement report of the window matches
+    /// (same currency and total, period end within a day).
+    async fn settlement_gaps(
+        &self,
+        since: chrono::DateTime<Utc>,
+        seen: &[SettlementOutcome],
+    ) -> Result<Vec<String>> {
+        let groups: Vec<_> = self
+            .amazon
+            .list_financial_event_groups(sp_api_client::finances::EventGroupQuery::started_after(
+                since,
+            ))
+            .try_collect()
+            .await
+            .context("Amazon listFinancialEventGroups")?;
+        Ok(unmatched_groups(&groups, seen))
     }
 
     /// Posts a settlement from a downloaded file through the same checks and ledger.
@@ -250,6 +277,7 @@ impl Engine {
         let mut outcome = SettlementOutcome {
             settlement_id: id.clone(),
             currency: postings.currency.clone(),
+            end: postings.end,
             total_amount: postings.total_amount,
             state: String::new(),
             tied_out: postings.ties_out && postings.clearing_balance_after_payout().is_zero(),
@@ -710,6 +738,39 @@ impl Engine {
     }
 }
 
+/// Closed financial event groups that no seen settlement matches (currency, total, end within a day).
+fn unmatched_groups(
+    groups: &[sp_api_client::finances::FinancialEventGroup],
+    seen: &[SettlementOutcome],
+) -> Vec<String> {
+    let mut gaps = Vec::new();
+    for g in groups {
+        if g.processing_status.as_deref() != Some("Closed") {
+            continue;
+        }
+        let (Some(end), Some(total)) = (g.financial_event_group_end, g.original_total.as_ref())
+        else {
+            continue;
+        };
+        let matched = seen.iter().any(|s| {
+            s.currency == total.currency_code
+                && s.total_amount == total.amount
+                && (s.end - end).num_hours().abs() <= 24
+        });
+        if !matched {
+            gaps.push(format!(
+                "financial event group {} ({} to {}, {} {}) is closed but no settlement report matches it: Amazon may not have published it yet; check Seller Central's statements",
+                g.financial_event_group_id,
+                g.financial_event_group_start.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+                end.format("%Y-%m-%d"),
+                total.amount,
+                total.currency_code
+            ));
+        }
+    }
+    gaps
+}
+
 /// Splits a settlement's documents into parts of at most `max` documents, each with its reference.
 fn split_parts(plan: &plan::SettlementPlan, id: &str, max: usize) -> Vec<Value> {
     let mut docs: Vec<(&str, Value)> = Vec::new();
@@ -779,4 +840,71 @@ fn skus_of(bytes: &[u8]) -> BTreeSet<String> {
         .filter(|r| matches!(r.transaction_type.as_str(), "Order" | "Refund") && !r.sku.is_empty())
         .map(|r| r.sku)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn outcome(total: &str, end: &str) -> SettlementOutcome {
+        SettlementOutcome {
+            settlement_id: "1".into(),
+            currency: "EUR".into(),
+            end: chrono::DateTime::parse_from_rfc3339(end).unwrap().to_utc(),
+            total_amount: total.parse().unwrap(),
+            state: "posted".into(),
+            tied_out: true,
+            documents: 3,
+            reasons: vec![],
+            applications: vec![],
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn closed_groups_without_a_settlement_are_gaps() {
+        let groups: Vec<sp_api_client::finances::FinancialEventGroup> = serde_json::from_value(json!([
+            {"FinancialEventGroupId": "G1", "ProcessingStatus": "Closed", "OriginalTotal": {"CurrencyCode": "EUR", "CurrencyAmount": 128.84},
+             "FinancialEventGroupStart": "2024-09-13T08:59:52Z", "FinancialEventGroupEnd": "2024-09-27T08:59:52Z"},
+            {"FinancialEventGroupId": "G2", "ProcessingStatus": "Closed", "OriginalTotal": {"CurrencyCode": "EUR", "CurrencyAmount": 99.00},
+             "FinancialEventGroupStart": "2024-09-27T08:59:52Z", "FinancialEventGroupEnd": "2024-10-11T08:59:52Z"},
+            {"FinancialEventGroupId": "G3", "ProcessingStatus": "Open", "OriginalTotal": {"CurrencyCode": "EUR", "CurrencyAmount": 5.00},
+             "FinancialEventGroupStart": "2024-10-11T08:59:52Z"}
+        ]))
+        .unwrap();
+        let seen = [outcome("128.84", "2024-09-27T08:59:52Z")];
+        let gaps = unmatched_groups(&groups, &seen);
+        assert_eq!(gaps.len(), 1, "{gaps:?}");
+        assert!(
+            gaps[0].starts_with("financial event group G2 (2024-09-27 to 2024-10-11, 99"),
+            "{}",
+            gaps[0]
+        );
+    }
+
+    #[test]
+    fn parts_carry_their_reference_and_respect_the_size() {
+        let plan = plan::SettlementPlan {
+            payments: vec![Default::default(), Default::default(), Default::default()],
+            journal_entries: vec![Default::default(), Default::default()],
+            ..Default::default()
+        };
+        let parts = split_parts(&plan, "24001234567", 2);
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts[0]["reference"], "MLC24001234567-1");
+        assert_eq!(parts[1]["documents"][1]["set"], "JournalEntries");
+        assert_eq!(
+            parts[1]["documents"][0]["body"]["TransferReference"],
+            "MLC24001234567-2"
+        );
+        assert_eq!(
+            parts[2]["documents"][0]["body"]["Reference2"],
+            "MLC24001234567-3"
+        );
+        assert!(
+            part_reference("24001234567", 12).len() <= 27,
+            "fits SAP's TransferReference"
+        );
+    }
 }

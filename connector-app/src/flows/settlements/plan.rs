@@ -13,7 +13,7 @@ use sap_b1_client::entities::{
     IncomingPayment, JournalEntry, JournalEntryLine, PaymentInvoice, PaymentInvoiceType,
     ReceiptType,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use settlement_mapper::mapping::{CLEARING, MappingTable};
 use settlement_mapper::postings::SettlementPostings;
 
@@ -38,7 +38,7 @@ pub struct InvoiceInfo {
 }
 
 /// How one order's receipt is applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Application {
     /// Amazon order id.
     pub order_id: String,

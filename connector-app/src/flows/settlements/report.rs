@@ -1,0 +1,484 @@
+//! The reconciliation report of one settlement: deposit vs total, the waterfall from sales to the
+//! deposit, every SAP document posted, receipts vs invoices, and the clearing balance (must be 0).
+
+use std::fmt::Write as _;
+
+use anyhow::{Context, Result, anyhow};
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use rust_decimal::Decimal;
+use sap_b1_client::Query;
+use sap_b1_client::query::prop;
+use serde::Serialize;
+use settlement_mapper::map_settlement;
+use settlement_mapper::mapping::{BANK, CLEARING, Journal};
+use settlement_mapper::postings::SettlementPostings;
+
+use super::plan::Application;
+use super::{SOURCE_KIND, settlement_key};
+use crate::flows::Engine;
+use crate::ledger::Ledger;
+
+/// One step of the waterfall.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// What moved the balance.
+    pub label: String,
+    /// By how much (signed).
+    pub amount: Decimal,
+    /// Running total after this step.
+    pub cumulative: Decimal,
+}
+
+/// A SAP document of the settlement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PostedDocument {
+    /// `IncomingPayment` or `JournalEntry`.
+    pub kind: String,
+    /// DocEntry / JdtNum.
+    pub key: i64,
+    /// DocNum / Number, for people.
+    pub number: Option<i64>,
+    /// Customer or memo.
+    pub description: String,
+    /// Amount (payment sum, or the entry's total debits).
+    pub amount: Decimal,
+}
+
+/// The reconciliation of one settlement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reconciliation {
+    /// Settlement id.
+    pub settlement_id: String,
+    /// Currency.
+    pub currency: String,
+    /// Period start.
+    pub start: DateTime<Utc>,
+    /// Period end.
+    pub end: DateTime<Utc>,
+    /// Projected deposit date.
+    pub deposit_date: DateTime<Utc>,
+    /// Amazon's total-amount (the deposit when positive).
+    pub total_amount: Decimal,
+    /// The bank line posted in SAP for the deposit (None when none was posted).
+    pub deposit_posted: Option<Decimal>,
+    /// The ledger's state of the settlement.
+    pub state: String,
+    /// From receipts through every category to the deposit.
+    pub waterfall: Vec<Step>,
+    /// SAP documents carrying the settlement's reference.
+    pub documents: Vec<PostedDocument>,
+    /// Per order: receipt vs invoice.
+    pub receipts: Vec<Application>,
+    /// Net balance left on the clearing account by the settlement's documents in SAP.
+    pub clearing_balance: Decimal,
+    /// Whether everything reconciles: clearing 0, deposit equals total (or none when <= 0).
+    pub reconciled: bool,
+}
+
+/// The waterfall of a mapped settlement: receipts, then each journal's effect on clearing, then the
+/// payout; the running total ends at zero.
+pub fn waterfall(p: &SettlementPostings) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut running = Decimal::ZERO;
+    let mut push = |label: String, amount: Decimal, steps: &mut Vec<Step>| {
+        running += amount;
+        steps.push(Step {
+            label,
+            amount,
+            cumulative: running,
+        });
+    };
+    let receipts: Decimal = p.receipts.iter().map(|r| r.amount).sum();
+    push(
+        format!("Order receipts ({} orders)", p.receipts.len()),
+        receipts,
+        &mut steps,
+    );
+    let mut kinds: Vec<Journal> = p.journal_entries.iter().map(|j| j.kind).collect();
+    kinds.sort();
+    kinds.dedup();
+    for kind in kinds {
+        if matches!(kind, Journal::Deposit | Journal::CarriedBalance) {
+            continue;
+        }
+        let amount: Decimal = p
+            .journal_entries
+            .iter()
+            .filter(|j| j.kind == kind)
+            .map(|j| j.clearing_movement())
+            .sum();
+        if !amount.is_zero() {
+            let mut label = kind.label().to_owned();
+            label[..1].make_ascii_uppercase();
+            push(label, amount, &mut steps);
+        }
+    }
+    let payout: Decimal = p
+        .journal_entries
+        .iter()
+        .filter(|j| matches!(j.kind, Journal::Deposit | Journal::CarriedBalance))
+        .map(|j| j.clearing_movement())
+        .sum();
+    let label = if p.total_amount > Decimal::ZERO {
+        "Deposit to bank".to_owned()
+    } else if p.total_amount < Decimal::ZERO {
+        "Negative balance carried (owed to Amazon)".to_owned()
+    } else {
+        "Nothing paid out".to_owned()
+    };
+    push(label, payout, &mut steps);
+    steps
+}
+
+impl Engine {
+    /// Builds the reconciliation of a settlement already in the ledger.
+    pub async fn reconcile_settlement(&self, settlement_id: &str) -> Result<Reconciliation> {
+        let (source, record) = {
+            let ledger = self.ledger();
+            let source = ledger
+                .latest_source(SOURCE_KIND, settlement_id)?
+                .ok_or_else(|| {
+                    anyhow!(
+                        "settlement {settlement_id} is not in the ledger (sync or import it first)"
+                    )
+                })?;
+            let record = ledger.get(&settlement_key(
+                &self.config.amazon.seller_id,
+                settlement_id,
+            ))?;
+            (source, record)
+        };
+        let table = self.settlement_table()?;
+        let postings = map_settlement(&source.body[..], &table)
+            .with_context(|| format!("settlement {settlement_id}"))?;
+        let receipts: Vec<Application> = record
+            .as_ref()
+            .and_then(|r| serde_json::from_str::<serde_json::Value>(&r.payload).ok())
+            .and_then(|v| serde_json::from_value(v["applications"].clone()).ok())
+            .unwrap_or_default();
+        self.sap.connect().await.context("SAP login")?;
+        let clearing = table.resolve(CLEARING).to_owned();
+        let bank = table.resolve(BANK).to_owned();
+        let mut documents = Vec::new();
+        let mut clearing_balance = Decimal::ZERO;
+        let prefix = format!("MLC{settlement_id}-");
+        let q = Query::new()
+            .filter(prop("TransferReference").starts_with(&prefix))
+            .page_size(100);
+        let payments: Vec<_> = self
+            .sap
+            .incoming_payments()
+            .stream(&q)
+            .try_collect()
+            .await?;
+        for p in payments {
+            let sum = p.transfer_sum.unwrap_or_default();
+            if p.transfer_account.as_deref() == Some(clearing.as_str()) {
+                clearing_balance += sum;
+            }
+            documents.push(PostedDocument {
+                kind: "IncomingPayment".into(),
+                key: p.doc_entry.map_or(0, |e| i64::from(e.0)),
+                number: p.doc_num.map(i64::from),
+                description: format!(
+                    "{} ({} invoice(s))",
+                    p.card_code.unwrap_or_default(),
+                    p.payment_invoices.as_ref().map_or(0, Vec::len)
+                ),
+                amount: sum,
+            });
+        }
+        let q = Query::new()
+            .filter(prop("Reference").eq(settlement_id))
+            .page_size(100);
+        let journals: Vec<_> = self.sap.journal_entries().stream(&q).try_collect().await?;
+        let mut deposit_posted = None;
+        for j in journals {
+            let lines = j.journal_entry_lines.clone().unwrap_or_default();
+            let debits: Decimal = lines.iter().map(|l| l.debit.unwrap_or_default()).sum();
+            for l in &lines {
+                if l.account_code.as_deref() == Some(clearing.as_str()) {
+                    clearing_balance += l.debit.unwrap_or_default() - l.credit.unwrap_or_default();
+                }
+            }
+            let memo = j.memo.clone().unwrap_or_default();
+            if memo.ends_with("deposit") {
+                deposit_posted = Some(
+                    lines
+                        .iter()
+                        .filter(|l| l.account_code.as_deref() == Some(bank.as_str()))
+                        .map(|l| l.debit.unwrap_or_default() - l.credit.unwrap_or_default())
+                        .sum(),
+                );
+            }
+            documents.push(PostedDocument {
+                kind: "JournalEntry".into(),
+                key: j.jdt_num.map_or(0, i64::from),
+                number: j.number.map(i64::from),
+                description: memo,
+                amount: debits,
+            });
+        }
+        let deposit_ok = match deposit_posted {
+            Some(d) => d == postings.total_amount,
+            None => postings.total_amount <= Decimal::ZERO,
+        };
+        Ok(Reconciliation {
+            settlement_id: settlement_id.to_owned(),
+            currency: postings.currency.clone(),
+            start: postings.start,
+            end: postings.end,
+            deposit_date: postings.deposit_date,
+            total_amount: postings.total_amount,
+            deposit_posted,
+            state: record.map_or_else(|| "not planned".to_owned(), |r| r.state.to_string()),
+            waterfall: waterfall(&postings),
+            reconciled: !documents.is_empty() && clearing_balance.is_zero() && deposit_ok,
+            documents,
+            receipts,
+            clearing_balance,
+        })
+    }
+}
+
+/// The report as CSV: one section per table, a blank line between sections.
+pub fn to_csv(r: &Reconciliation) -> String {
+    let mut s = String::new();
+    let q = |v: &str| {
+        if v.contains([',', '"', '\n']) {
+            format!("\"{}\"", v.replace('"', "\"\""))
+        } else {
+            v.to_owned()
+        }
+    };
+    let _ = writeln!(
+        s,
+        "settlement_id,currency,start,end,deposit_date,total_amount,deposit_posted,clearing_balance,reconciled,state"
+    );
+    let _ = writeln!(
+        s,
+        "{},{},{},{},{},{},{},{},{},{}",
+        r.settlement_id,
+        r.currency,
+        r.start.to_rfc3339(),
+        r.end.to_rfc3339(),
+        r.deposit_date.to_rfc3339(),
+        r.total_amount,
+        r.deposit_posted.map(|d| d.to_string()).unwrap_or_default(),
+        r.clearing_balance,
+        r.reconciled,
+        r.state
+    );
+    let _ = writeln!(s, "\nstep,amount,cumulative");
+    for st in &r.waterfall {
+        let _ = writeln!(s, "{},{},{}", q(&st.label), st.amount, st.cumulative);
+    }
+    let _ = writeln!(s, "\ndocument,key,number,description,amount");
+    for d in &r.documents {
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{}",
+            d.kind,
+            d.key,
+            d.number.map(|n| n.to_string()).unwrap_or_default(),
+            q(&d.description),
+            d.amount
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\norder_id,receipt,invoice,invoice_total,applied,on_account,invoice_left_open"
+    );
+    for a in &r.receipts {
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{}",
+            a.order_id,
+            a.receipt,
+            a.invoice_num
+                .or(a.invoice)
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            a.invoice_total.map(|n| n.to_string()).unwrap_or_default(),
+            a.applied,
+            a.on_account,
+            a.invoice_left_open
+        );
+    }
+    s
+}
+
+fn esc(v: &str) -> String {
+    v.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The report as one self-contained HTML page (no network), printable, with a waterfall chart.
+pub fn to_html(r: &Reconciliation) -> String {
+    let mut h = String::new();
+    let ok = |b: bool| {
+        if b {
+            "<span class=ok>&#10003;</span>"
+        } else {
+            "<span class=bad>&#10007;</span>"
+        }
+    };
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Settlement {id}</title><style>\
+body{{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}}h1{{font-size:20px}}h2{{font-size:16px;margin-top:1.6em}}\
+table{{border-collapse:collapse;margin:.5em 0}}td,th{{border-bottom:1px solid #ddd;padding:3px 10px;text-align:left}}\
+td.n,th.n{{text-align:right;font-variant-numeric:tabular-nums}}.ok{{color:#17803d;font-weight:bold}}.bad{{color:#b42318;font-weight:bold}}\
+svg text{{font:11px system-ui,sans-serif}}@media print{{body{{margin:0}}h2{{break-after:avoid}}table{{break-inside:avoid}}}}\
+</style></head><body><h1>Amazon settlement {id} &mdash; {cur}</h1>",
+        id = esc(&r.settlement_id),
+        cur = esc(&r.currency)
+    );
+    let _ = write!(
+        h,
+        "<table><tr><th>Period</th><td>{} &ndash; {}</td></tr><tr><th>Deposit date</th><td>{}</td></tr>\
+<tr><th>Total (Amazon)</th><td class=n>{}</td></tr><tr><th>Deposit posted to bank</th><td class=n>{} {}</td></tr>\
+<tr><th>Clearing balance</th><td class=n>{} {}</td></tr><tr><th>Ledger state</th><td>{}</td></tr></table>",
+        r.start.format("%Y-%m-%d %H:%M UTC"),
+        r.end.format("%Y-%m-%d %H:%M UTC"),
+        r.deposit_date.format("%Y-%m-%d"),
+        r.total_amount,
+        r.deposit_posted
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "none".into()),
+        ok(r.deposit_posted
+            .map_or(r.total_amount <= Decimal::ZERO, |d| d == r.total_amount)),
+        r.clearing_balance,
+        ok(r.clearing_balance.is_zero()),
+        esc(&r.state)
+    );
+    h.push_str("<h2>From sales to the deposit</h2>");
+    h.push_str(&waterfall_svg(&r.waterfall));
+    h.push_str("<table><tr><th>Step</th><th class=n>Amount</th><th class=n>Running</th></tr>");
+    for st in &r.waterfall {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+            esc(&st.label),
+            st.amount,
+            st.cumulative
+        );
+    }
+    h.push_str("</table><h2>Documents in SAP</h2><table><tr><th>Document</th><th class=n>Key</th><th class=n>Number</th><th>Description</th><th class=n>Amount</th></tr>");
+    for d in &r.documents {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td><td class=n>{}</td></tr>",
+            d.kind,
+            d.key,
+            d.number.map(|n| n.to_string()).unwrap_or_default(),
+            esc(&d.description),
+            d.amount
+        );
+    }
+    h.push_str("</table><h2>Receipts per order</h2><table><tr><th>Order</th><th class=n>Amazon paid</th><th class=n>Invoice</th><th class=n>Invoice total</th><th class=n>Applied</th><th class=n>On account</th><th class=n>Left open</th></tr>");
+    for a in &r.receipts {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+            esc(&a.order_id),
+            a.receipt,
+            a.invoice_num
+                .or(a.invoice)
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "none".into()),
+            a.invoice_total.map(|n| n.to_string()).unwrap_or_default(),
+            a.applied,
+            a.on_account,
+            a.invoice_left_open
+        );
+    }
+    let _ = write!(
+        h,
+        "</table><p>{} Reconciled.</p></body></html>",
+        ok(r.reconciled)
+    );
+    h
+}
+
+/// An inline SVG waterfall: one bar per step from the previous running total to the new one.
+fn waterfall_svg(steps: &[Step]) -> String {
+    use rust_decimal::prelude::ToPrimitive;
+    let (w, bar, gap, h) = (120.0_f64, 70.0_f64, 50.0_f64, 220.0_f64);
+    let mut lo = 0.0_f64;
+    let mut hi = 0.0_f64;
+    for s in steps {
+        let c = s.cumulative.to_f64().unwrap_or(0.0);
+        let before = (s.cumulative - s.amount).to_f64().unwrap_or(0.0);
+        lo = lo.min(c).min(before);
+        hi = hi.max(c).max(before);
+    }
+    let span = if (hi - lo).abs() < f64::EPSILON {
+        1.0
+    } else {
+        hi - lo
+    };
+    let y = |v: f64| 20.0 + (hi - v) / span * h;
+    let width = steps.len() as f64 * w + 20.0;
+    let mut s = format!(
+        "<svg width='{width}' height='{}' role=img aria-label='waterfall'>",
+        h + 70.0
+    );
+    let _ = write!(
+        s,
+        "<line x1=0 x2='{width}' y1='{0}' y2='{0}' stroke='#999'/>",
+        y(0.0)
+    );
+    for (i, st) in steps.iter().enumerate() {
+        let after = st.cumulative.to_f64().unwrap_or(0.0);
+        let before = (st.cumulative - st.amount).to_f64().unwrap_or(0.0);
+        let (top, bottom) = (y(before.max(after)), y(before.min(after)));
+        let x = 10.0 + i as f64 * w + (w - bar - gap) / 2.0;
+        let color = if st.amount.is_sign_negative() {
+            "#d9534f"
+        } else {
+            "#2e7d32"
+        };
+        let _ = write!(
+            s,
+            "<rect x='{x:.1}' y='{top:.1}' width='{bar}' height='{:.1}' fill='{color}'/><text x='{:.1}' y='{:.1}' text-anchor=middle>{}</text><text x='{:.1}' y='{:.1}' text-anchor=middle>{}</text>",
+            (bottom - top).max(1.0),
+            x + bar / 2.0,
+            top - 4.0,
+            st.amount,
+            x + bar / 2.0,
+            h + 45.0,
+            esc(&st.label.chars().take(18).collect::<String>())
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use settlement_mapper::MappingTable;
+
+    #[test]
+    fn the_waterfall_walks_from_receipts_to_zero() {
+        let path = format!(
+            "{}/../examples/data/settlement-de-sample.txt",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let bytes = std::fs::read(path).unwrap();
+        let p = map_settlement(&bytes[..], &MappingTable::default_table()).unwrap();
+        let steps = waterfall(&p);
+        assert!(steps[0].label.starts_with("Order receipts"));
+        assert_eq!(steps.last().unwrap().cumulative, Decimal::ZERO, "{steps:?}");
+        assert_eq!(
+            steps[steps.len() - 2].cumulative,
+            p.total_amount,
+            "before the payout the running total is the deposit"
+        );
+        assert_eq!(steps.last().unwrap().label, "Deposit to bank");
+    }
+}
