@@ -12,6 +12,14 @@ use tracing::{error, info, warn};
 
 use super::engine::{load_engine, runtime};
 use crate::flows::orders::SyncOptions;
+use crate::flows::settlements::SettlementOptions;
+
+/// The flows the daemon schedules.
+#[derive(Debug, Clone, Copy)]
+enum Flow {
+    Orders,
+    Settlements,
+}
 
 /// Runs the daemon.
 pub fn run(config_path: &Path) -> Result<ExitCode> {
@@ -23,35 +31,62 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
             warn!("stop requested: finishing the document in flight");
             stop.request();
         });
-        let schedule = engine.config.schedule.orders.clone();
-        let mut next = Utc::now();
+        let flows = [Flow::Orders, Flow::Settlements];
+        let mut next: Vec<_> = flows.iter().map(|_| Utc::now()).collect();
         println!(
-            "ml-connector running: orders {}; stop with Ctrl-C",
-            describe(&schedule)
+            "ml-connector running: orders {}, settlements {}; stop with Ctrl-C",
+            describe(&engine.config.schedule.orders),
+            describe(&engine.config.schedule.settlements)
         );
         while !engine.stopping() {
+            let (i, at) = next
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, t)| **t)
+                .map(|(i, t)| (i, *t))
+                .unwrap_or((0, Utc::now()));
             let now = Utc::now();
-            if now < next {
-                let wait = (next - now).to_std().unwrap_or_default();
+            if now < at {
+                let wait = (at - now).to_std().unwrap_or_default();
                 tokio::select! {
                     () = tokio::time::sleep(wait) => {}
                     () = engine.stopped() => break,
                 }
                 continue;
             }
-            match engine.sync_orders(&SyncOptions::default()).await {
-                Ok(r) => info!(
-                    seen = r.orders_seen,
-                    posted = r.invoices_posted,
-                    held = r.held.len(),
-                    failed = r.failed.len(),
-                    unknown = r.unknown.len(),
-                    "orders sync done"
-                ),
-                Err(e) => error!("orders sync failed: {e:#}"),
-            }
-            next = schedule.next_after(Utc::now());
-            info!(%next, "next orders sync");
+            let flow = flows[i];
+            let schedule = match flow {
+                Flow::Orders => {
+                    match engine.sync_orders(&SyncOptions::default()).await {
+                        Ok(r) => info!(
+                            seen = r.orders_seen,
+                            posted = r.invoices_posted,
+                            held = r.held.len(),
+                            failed = r.failed.len(),
+                            unknown = r.unknown.len(),
+                            "orders sync done"
+                        ),
+                        Err(e) => error!("orders sync failed: {e:#}"),
+                    }
+                    &engine.config.schedule.orders
+                }
+                Flow::Settlements => {
+                    match engine.sync_settlements(&SettlementOptions::default()).await {
+                        Ok(r) => info!(
+                            seen = r.settlements_seen,
+                            posted = r.settlements_posted,
+                            held = r.held.len(),
+                            failed = r.failed.len(),
+                            gaps = r.gaps.len(),
+                            "settlements sync done"
+                        ),
+                        Err(e) => error!("settlements sync failed: {e:#}"),
+                    }
+                    &engine.config.schedule.settlements
+                }
+            };
+            next[i] = schedule.next_after(Utc::now());
+            info!(flow = ?flow, next = %next[i], "next run");
         }
         let _ = engine.sap.logout().await;
         println!("ml-connector stopped");

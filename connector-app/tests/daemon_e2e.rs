@@ -1,0 +1,73 @@
+//! `ml-connector run`: flows on their schedules until a signal, then a clean stop.
+
+use std::time::{Duration, Instant};
+
+use connector_app::demo::{sandbox_config, write_workspace};
+use sandbox::Sandbox;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_posts_on_schedule_and_stops_cleanly_on_sigterm() {
+    let sb = Sandbox::start(sandbox_config(3, 40, 1000.0)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            "[orders]\n",
+            "[schedule]\norders = \"1m\"\nsettlements = \"1h\"\n\n[orders]\n",
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env_remove("ML_CONNECTOR_KEY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first runs start at once: wait for invoices and settlements to arrive in the fake SAP.
+    let started = Instant::now();
+    while (sb.sap_count("Invoices") == 0 || sb.sap_count("JournalEntries") == 0)
+        && started.elapsed() < Duration::from_secs(60)
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(sb.sap_count("Invoices") > 0, "the daemon posted invoices");
+    assert!(
+        sb.sap_count("JournalEntries") > 0,
+        "the daemon posted settlements"
+    );
+    let status = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the daemon stops after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        exit.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("ml-connector running") && stdout.contains("ml-connector stopped"),
+        "{stdout}"
+    );
+    assert_eq!(sb.sap_duplicates("Invoices", "NumAtCard").len(), 0);
+    sb.shutdown().await;
+}
