@@ -17,7 +17,23 @@ pub fn load_engine(config_path: &Path) -> Result<Engine> {
     let sap = sap_client(&config, secrets.sap_password)?;
     let amazon = amazon_client(&config, secrets.lwa)?;
     let ledger = open_ledger(&config)?;
-    Ok(Engine::new(config, ledger, sap, amazon))
+    let engine = Engine::new(config, ledger, sap, amazon);
+    Ok(match progress_bar() {
+        Some(bar) => engine.with_progress(bar),
+        None => engine,
+    })
+}
+
+/// A spinner on stderr when it is a terminal (never in pipes, logs or CI).
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}").ok()?);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
 }
 
 /// A multi-threaded Tokio runtime for one command.

@@ -33,6 +33,7 @@ pub struct Engine {
     pub amazon: SpApiClient,
     masters: Arc<MasterChecks>,
     stop: StopHandle,
+    progress: Option<indicatif::ProgressBar>,
 }
 
 /// Asks the flows to stop at the next document boundary.
@@ -65,6 +66,20 @@ impl Engine {
             amazon,
             masters: Arc::new(MasterChecks::default()),
             stop: StopHandle::default(),
+            progress: None,
+        }
+    }
+
+    /// Shows progress of long work on this bar (the CLI passes one when stderr is a terminal).
+    pub fn with_progress(mut self, bar: indicatif::ProgressBar) -> Self {
+        self.progress = Some(bar);
+        self
+    }
+
+    /// Updates the progress line, if there is one.
+    pub fn progress(&self, message: impl FnOnce() -> String) {
+        if let Some(bar) = &self.progress {
+            bar.set_message(message());
         }
     }
 

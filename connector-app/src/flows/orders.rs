@@ -411,6 +411,7 @@ impl Engine {
                 return Ok(report);
             }
             report.orders_seen += 1;
+            self.progress(|| format!("orders: {} read from Amazon", report.orders_seen));
             if let Some(key) = self
                 .plan_order(&order, options.dry_run, &mut report)
                 .await?
@@ -423,10 +424,15 @@ impl Engine {
             return Ok(report);
         }
         let sessions = cfg.sap.sessions.max(1);
+        let total = to_post.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let done = &done;
         let outcomes: Vec<(String, Result<PostOutcome>)> = futures::stream::iter(to_post)
             .filter(|_| std::future::ready(!self.stopping()))
             .map(|key| async move {
                 let outcome = self.post_invoice(&key).await;
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                self.progress(|| format!("invoices: {n}/{total} sent to SAP"));
                 (key, outcome)
             })
             .buffer_unordered(sessions)

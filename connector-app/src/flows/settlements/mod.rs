@@ -404,6 +404,12 @@ impl Engine {
                 all_posted = false;
                 break;
             }
+            self.progress(|| {
+                format!(
+                    "settlement {id}: posting {}",
+                    part.key.rsplit(':').take(2).collect::<Vec<_>>().join(" ")
+                )
+            });
             match self.post_part(&part.key).await? {
                 PostOutcome::Posted { .. } => report.parts_posted += 1,
                 PostOutcome::FoundExisting { .. } => report.parts_found_in_sap += 1,
