@@ -115,6 +115,16 @@ impl Sandbox {
             .find(|l| l.sku == sku && l.marketplace_id == marketplace_id)
     }
 
+    /// Adds (or replaces) a listing in the fake Amazon catalog, e.g. a SKU the generated world
+    /// does not have (slashes, other marketplaces).
+    pub fn add_listing(&self, listing: Listing) {
+        let mut catalog = self.shared.amazon.catalog.lock().expect("catalog");
+        catalog
+            .listings
+            .retain(|l| !(l.sku == listing.sku && l.marketplace_id == listing.marketplace_id));
+        catalog.listings.push(listing);
+    }
+
     /// The generated world.
     pub fn world(&self) -> Arc<World> {
         self.shared.world()

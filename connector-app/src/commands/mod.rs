@@ -6,6 +6,7 @@ pub mod daemon;
 pub mod demo;
 pub mod engine;
 pub mod init;
+pub mod items;
 pub mod ping;
 pub mod replay;
 pub mod settlement;

@@ -147,11 +147,17 @@ pub fn price_for(
         .iter()
         .find(|p| p.price_list == Some(list.price_list))
     else {
-        return Some(Err(format!("has no row for price list {}", list.price_list)));
+        return Some(Err(format!(
+            "has no row for price list {}",
+            list.price_list
+        )));
     };
     let price = row.price.unwrap_or_default();
     if price <= Decimal::ZERO {
-        return Some(Err(format!("has no price in price list {}", list.price_list)));
+        return Some(Err(format!(
+            "has no price in price list {}",
+            list.price_list
+        )));
     }
     if let Some(currency) = row.currency.as_deref().filter(|c| !c.is_empty())
         && !currency.eq_ignore_ascii_case(&list.currency)
@@ -247,6 +253,8 @@ pub enum Decision {
     NotListed,
     /// The same values were rejected before: a person must look first.
     StillRejected,
+    /// A rejected change is no longer wanted: SAP now asks for what Amazon has.
+    Moot,
     /// Send this.
     Change(PlannedChange),
 }
@@ -280,7 +288,25 @@ pub fn diff(target: &Target, state: &ListingState) -> Decision {
         .quantity
         .filter(|q| merchant && known_quantity != Some(i64::from(*q)));
     if price_new.is_none() && quantity_new.is_none() {
-        return Decision::Unchanged;
+        if state.status != ListingStatus::Rejected {
+            return Decision::Unchanged;
+        }
+        // Moot only when SAP's current value is known for every field that was refused.
+        let price_settled = state.sent_price.is_none()
+            || target
+                .price
+                .as_ref()
+                .is_some_and(|m| known_price == Some(m.amount));
+        let quantity_settled = state.sent_quantity.is_none()
+            || !merchant
+            || target
+                .quantity
+                .is_some_and(|q| known_quantity == Some(i64::from(q)));
+        return if price_settled && quantity_settled {
+            Decision::Moot
+        } else {
+            Decision::StillRejected
+        };
     }
     if state.status == ListingStatus::Rejected {
         price_new = price_new.filter(|p| state.sent_price != Some(*p));
@@ -329,9 +355,7 @@ pub fn judge(state: &ListingState, listing: &ListingsItem) -> Verdict {
                     .iter()
                     .any(|a| PUSHED_ATTRIBUTES.contains(&a.as_str()))
         })
-        .filter(|i| {
-            i.marketplace_ids.is_empty() || i.marketplace_ids.iter().any(|m| *m == state.marketplace)
-        })
+        .filter(|i| i.marketplace_ids.is_empty() || i.marketplace_ids.contains(&state.marketplace))
         .map(|i| format!("{} {}", i.code, i.message))
         .collect();
     if !errors.is_empty() {
@@ -508,10 +532,7 @@ mod tests {
         let (t, problems) = targets(&[wrong_currency], &cfg);
         assert!(t.is_empty(), "no price and no stock read: nothing to send");
         assert_eq!(problems.len(), 2);
-        assert!(
-            problems[0].reason.contains("priced in USD"),
-            "{problems:?}"
-        );
+        assert!(problems[0].reason.contains("priced in USD"), "{problems:?}");
         assert!(
             problems[1].reason.contains("no price in price list 3"),
             "{problems:?}"
@@ -545,12 +566,19 @@ mod tests {
         };
         assert_eq!(
             (c.price_old, c.price_new, c.quantity_new),
-            (Some("19.99".parse().unwrap()), Some("21.5".parse().unwrap()), None)
+            (
+                Some("19.99".parse().unwrap()),
+                Some("21.5".parse().unwrap()),
+                None
+            )
         );
         let Decision::Change(c) = diff(&target(None, Some(0)), &mfn) else {
             panic!()
         };
-        assert_eq!((c.price_new, c.quantity_old, c.quantity_new), (None, Some(10), Some(0)));
+        assert_eq!(
+            (c.price_new, c.quantity_old, c.quantity_new),
+            (None, Some(10), Some(0))
+        );
 
         let fba = state("AMZ-MUG", Some("AMAZON_EU"), "19.99", Some(100));
         assert_eq!(
@@ -564,7 +592,10 @@ mod tests {
         assert!(c.fba && c.quantity_new.is_none() && c.quantity_old.is_none());
 
         let unlisted = state("AMZ-MUG", None, "0", None);
-        assert_eq!(diff(&target(Some("1"), None), &unlisted), Decision::NotListed);
+        assert_eq!(
+            diff(&target(Some("1"), None), &unlisted),
+            Decision::NotListed
+        );
     }
 
     #[test]
@@ -591,6 +622,16 @@ mod tests {
             panic!()
         };
         assert_eq!(c.price_new, Some("24".parse().unwrap()));
+        // SAP went back to what Amazon has: the refusal no longer matters.
+        assert_eq!(
+            diff(&target(Some("19.99"), Some(10)), &rejected),
+            Decision::Moot
+        );
+        // Prices not read this run: nothing is known about the refused price.
+        assert_eq!(
+            diff(&target(None, Some(10)), &rejected),
+            Decision::StillRejected
+        );
     }
 
     fn listing(v: serde_json::Value) -> ListingsItem {
@@ -607,7 +648,11 @@ mod tests {
             "offers": [{"marketplaceId": DE, "offerType": "B2C", "price": {"currencyCode": "EUR", "amount": "21.50"}}],
             "fulfillmentAvailability": [{"fulfillmentChannelCode": "DEFAULT", "quantity": 4}],
             "issues": [{"code": "100", "message": "Missing image", "severity": "ERROR", "attributeNames": ["main_product_image_locator"]}]}));
-        assert_eq!(judge(&s, &applied), Verdict::Applied, "unrelated issues do not count");
+        assert_eq!(
+            judge(&s, &applied),
+            Verdict::Applied,
+            "unrelated issues do not count"
+        );
         let stale = listing(json!({"sku": "AMZ-MUG",
             "offers": [{"marketplaceId": DE, "offerType": "B2C", "price": {"currencyCode": "EUR", "amount": "19.99"}}],
             "fulfillmentAvailability": [{"fulfillmentChannelCode": "DEFAULT", "quantity": 4}]}));

@@ -1,0 +1,503 @@
+//! SAP items, prices and stock -> Amazon listings, end to end against the sandbox over real HTTP.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use connector_app::demo::{engine_for, sandbox_config, write_workspace};
+use connector_app::flows::Engine;
+use connector_app::flows::items::{ItemsOptions, ItemsReport, listing_key};
+use connector_app::ledger::{Ledger, ListingStatus, SqliteLedger};
+use rust_decimal::Decimal;
+use sandbox::Sandbox;
+use sandbox::amazon::listings::Listing;
+use sandbox::world::Channel;
+use serde_json::json;
+
+const SEED: u64 = 23;
+const DE: &str = "A1PA6795UKMFR9";
+const FR: &str = "A13V1IB3VIYZZH";
+const UK: &str = "A1F83G8C2ARO7P";
+
+/// The `[items]` section for the sandbox's demo company.
+fn items_section(extra: &str, uk: &str) -> String {
+    format!(
+        r#"
+[items]
+warehouses = ["01"]
+verify_after = "1s"
+feed_poll = "1s"
+{extra}
+
+[items.price_lists]
+{DE} = {{ price_list = 2, currency = "EUR" }}
+{FR} = {{ price_list = 2, currency = "EUR" }}
+{UK} = {uk}
+"#
+    )
+}
+
+const UK_GBP: &str = r#"{ price_list = 3, currency = "GBP" }"#;
+
+/// A workspace for the sandbox plus an `[items]` section (and extra `[sku_map]` lines).
+fn workspace(sb: &Sandbox, dir: &Path, items: &str, sku_map: &str) -> PathBuf {
+    let config = write_workspace(dir, sb, 2, 1000.0).unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("[sku_map]\n"));
+    let text = text.replace("[sku_map]\n", &format!("[sku_map]\n{sku_map}"));
+    std::fs::write(&config, text + items).unwrap();
+    config
+}
+
+async fn sync(engine: &Engine) -> ItemsReport {
+    let report = engine
+        .sync_items(&ItemsOptions { dry_run: false })
+        .await
+        .unwrap();
+    eprintln!(
+        "items: changed {} read {} planned {} updated {} verified {} issues {:?}",
+        report.items_changed,
+        report.listings_read,
+        report.planned.len(),
+        report.listings_updated,
+        report.verified,
+        report.issues
+    );
+    report
+}
+
+fn catalog(sb: &Sandbox) -> BTreeMap<(String, String), Listing> {
+    sb.catalog()
+        .into_iter()
+        .map(|l| ((l.sku.clone(), l.marketplace_id.clone()), l))
+        .collect()
+}
+
+/// A TOML basic string (usable as a key, unlike the multi-line form `toml` picks for `"`).
+fn toml_key(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn dec(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn pairs(report: &ItemsReport) -> BTreeSet<(String, String)> {
+    report
+        .planned
+        .iter()
+        .map(|c| (c.sku.clone(), c.marketplace.clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn price_and_stock_changes_update_exactly_those_skus_and_a_second_run_sends_nothing() {
+    let sb = Sandbox::start(sandbox_config(SEED, 200, 1000.0))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = workspace(&sb, dir.path(), &items_section("", UK_GBP), "");
+    let engine = engine_for(&config).unwrap();
+    let world = sb.world();
+    let start = catalog(&sb);
+
+    // First run: every listing is read once; SAP and Amazon already agree, so nothing is sent.
+    let first = sync(&engine).await;
+    assert_eq!(first.listings_read as usize, world.catalog.len() * 3);
+    assert!(first.planned.is_empty(), "{:?}", first.planned);
+    assert!(!first.needs_attention(), "{:?}", first.issues);
+    assert_eq!(catalog(&sb), start);
+
+    // Change some items in the fake SAP: prices through the Service Layer, stock like a goods movement.
+    let mfn: Vec<_> = world
+        .catalog
+        .iter()
+        .filter(|p| p.channel == Channel::Mfn)
+        .collect();
+    let afn: Vec<_> = world
+        .catalog
+        .iter()
+        .filter(|p| p.channel == Channel::Afn)
+        .collect();
+    let (priced, restocked, frozen) = (mfn[0], mfn[1], mfn[2]);
+    let fba = afn[0];
+    engine
+        .sap
+        .items()
+        .update(
+            priced.item_code.as_str(),
+            &json!({"ItemPrices": [{"PriceList": 2, "Price": 33.33}]}),
+        )
+        .await
+        .unwrap();
+    engine
+        .sap
+        .items()
+        .update(
+            fba.item_code.as_str(),
+            &json!({"ItemPrices": [{"PriceList": 3, "Price": 12.5}]}),
+        )
+        .await
+        .unwrap();
+    assert!(sb.set_item_stock(&fba.item_code, "FBA", 3));
+    assert!(sb.set_item_stock(&restocked.item_code, "01", 7));
+    engine
+        .sap
+        .items()
+        .update(frozen.item_code.as_str(), &json!({"Frozen": "tYES"}))
+        .await
+        .unwrap();
+
+    let second = sync(&engine).await;
+    let expected: BTreeSet<(String, String)> = [
+        (&priced.sku, DE),
+        (&priced.sku, FR),
+        (&fba.sku, UK),
+        (&restocked.sku, DE),
+        (&restocked.sku, FR),
+        (&restocked.sku, UK),
+        (&frozen.sku, DE),
+        (&frozen.sku, FR),
+        (&frozen.sku, UK),
+    ]
+    .into_iter()
+    .map(|(s, m)| (s.clone(), m.to_owned()))
+    .collect();
+    assert_eq!(pairs(&second), expected);
+    assert_eq!(second.listings_updated, 9);
+    assert_eq!(second.sent_by_patch, 9);
+    assert!(!second.needs_attention(), "{:?}", second.issues);
+    let after = catalog(&sb);
+    for (key, listing) in &after {
+        if !expected.contains(key) {
+            assert_eq!(listing, &start[key], "{key:?} was not to change");
+        }
+    }
+    let at = |sku: &str, m: &str| after[&(sku.to_owned(), m.to_owned())].clone();
+    assert_eq!(at(&priced.sku, DE).price, dec("33.33"));
+    assert_eq!(at(&priced.sku, DE).currency, "EUR");
+    assert_eq!(
+        at(&priced.sku, UK),
+        start[&(priced.sku.clone(), UK.to_owned())]
+    );
+    assert_eq!(at(&fba.sku, UK).price, dec("12.5"));
+    assert_eq!(at(&fba.sku, UK).currency, "GBP");
+    for m in [DE, FR, UK] {
+        assert_eq!(at(&restocked.sku, m).quantity, 7);
+        assert_eq!(
+            at(&frozen.sku, m).quantity,
+            0,
+            "frozen: quantity 0, listing kept"
+        );
+        assert_eq!(at(&fba.sku, m).quantity, fba.stock, "FBA stock is Amazon's");
+    }
+    // FBA SKUs never get a quantity.
+    for p in &afn {
+        for m in [DE, FR, UK] {
+            assert_eq!(at(&p.sku, m).quantity, p.stock, "{} {m}", p.sku);
+        }
+    }
+    let fba_change = second.planned.iter().find(|c| c.sku == fba.sku).unwrap();
+    assert!(fba_change.fba && fba_change.quantity_new.is_none());
+
+    // The audit trail has before, after and Amazon's answer.
+    let ledger = SqliteLedger::open(&dir.path().join("ml-connector.db")).unwrap();
+    let key = listing_key(&world.seller_id, DE, &priced.sku);
+    let rows = ledger.audit_rows(Some(&key), None).unwrap();
+    let push = rows.iter().find(|r| r.event == "push").expect("a push row");
+    let detail: serde_json::Value = serde_json::from_str(&push.detail).unwrap();
+    assert_eq!(detail["after"]["price"], "33.33");
+    assert_eq!(detail["before"]["price"], priced.price_eur.to_string());
+    assert_eq!(detail["response"]["status"], "ACCEPTED");
+
+    // Nothing changed: nothing is sent; the accepted changes are read back and verified.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let third = sync(&engine).await;
+    assert!(third.planned.is_empty(), "{:?}", third.planned);
+    assert_eq!(third.listings_updated, 0);
+    assert_eq!(third.sent_by_patch + third.sent_by_feed, 0);
+    assert_eq!(third.verified, 9);
+    assert_eq!(catalog(&sb), after);
+    let states = ledger.listing_states().unwrap();
+    assert_eq!(
+        states
+            .iter()
+            .filter(|s| s.status == ListingStatus::Verified)
+            .count(),
+        9
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skus_with_quotes_and_slashes_round_trip() {
+    let sb = Sandbox::start(sandbox_config(SEED, 200, 1000.0))
+        .await
+        .unwrap();
+    let world = sb.world();
+    let quoted = world
+        .catalog
+        .iter()
+        .find(|p| p.sku.contains('\'') && p.sku.contains('"'))
+        .expect("the world has SKUs with quotes");
+    // One item feeds two SKUs: its own code and a SKU with a slash, a quote and a double quote.
+    let mug = world
+        .catalog
+        .iter()
+        .find(|p| p.channel == Channel::Mfn && p.sku == p.item_code && !p.sku.contains('\''))
+        .unwrap();
+    let slashed = "MUG/BLUE 12\" O'Neil";
+    sb.add_listing(Listing {
+        sku: slashed.into(),
+        marketplace_id: DE.into(),
+        asin: "B0SLASH001".into(),
+        title: "Mug, blue".into(),
+        product_type: "PRODUCT".into(),
+        fulfillment_channel_code: "DEFAULT".into(),
+        price: dec("1.00"),
+        currency: "EUR".into(),
+        quantity: 1,
+        last_updated: None,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let sku_map = format!(
+        "{} = {}\n{} = {}\n",
+        toml_key(slashed),
+        toml_key(&mug.item_code),
+        toml_key(&mug.sku),
+        toml_key(&mug.item_code),
+    );
+    let config = workspace(&sb, dir.path(), &items_section("", UK_GBP), &sku_map);
+    let engine = engine_for(&config).unwrap();
+    // The quoted item's price changes through the Service Layer (its key has quotes).
+    engine
+        .sap
+        .items()
+        .update(
+            quoted.item_code.as_str(),
+            &json!({"ItemPrices": [{"PriceList": 2, "Price": 44.4}]}),
+        )
+        .await
+        .unwrap();
+
+    let first = sync(&engine).await;
+    assert!(!first.needs_attention(), "{:?}", first.issues);
+    assert_eq!(first.not_listed, 2, "the slash SKU is listed in DE only");
+    let listing = sb.listing(slashed, DE).unwrap();
+    assert_eq!(listing.price, mug.price_eur);
+    assert_eq!(listing.quantity, mug.stock);
+    assert_eq!(sb.listing(&quoted.sku, DE).unwrap().price, dec("44.4"));
+    assert_eq!(sb.listing(&quoted.sku, FR).unwrap().price, dec("44.4"));
+    assert_eq!(
+        pairs(&first),
+        [
+            (quoted.sku.clone(), DE.to_owned()),
+            (quoted.sku.clone(), FR.to_owned()),
+            (slashed.to_owned(), DE.to_owned()),
+        ]
+        .into_iter()
+        .collect()
+    );
+    let ledger = SqliteLedger::open(&dir.path().join("ml-connector.db")).unwrap();
+    let states = ledger.listing_states().unwrap();
+    assert!(
+        states
+            .iter()
+            .any(|s| s.sku == slashed && s.status == ListingStatus::Accepted)
+    );
+    let rows = ledger
+        .audit_rows(Some(&listing_key(&world.seller_id, DE, slashed)), None)
+        .unwrap();
+    assert!(rows.iter().any(|r| r.event == "push"));
+
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let second = sync(&engine).await;
+    assert!(second.planned.is_empty(), "{:?}", second.planned);
+    assert_eq!(second.verified, 3);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_issues_show_in_the_audit_and_status_until_fixed() {
+    let sb = Sandbox::start(sandbox_config(SEED, 200, 1000.0))
+        .await
+        .unwrap();
+    let world = sb.world();
+    let dir = tempfile::tempdir().unwrap();
+    // A configuration mistake: the UK marketplace priced from the EUR list. Amazon refuses.
+    let wrong_uk = r#"{ price_list = 2, currency = "EUR" }"#;
+    let config = workspace(
+        &sb,
+        dir.path(),
+        &items_section("feed_threshold = 5", wrong_uk),
+        "",
+    );
+    let engine = engine_for(&config).unwrap();
+    let before = catalog(&sb);
+    let first = sync(&engine).await;
+    let n = world.catalog.len();
+    assert_eq!(first.planned.len(), n, "every UK price differs");
+    assert_eq!(first.sent_by_feed as usize, n, "more than 5: one feed");
+    assert_eq!(first.rejected as usize, n);
+    assert_eq!(first.listings_updated, 0);
+    assert!(first.needs_attention());
+    assert!(
+        first.issues[0].reason.contains("4000001"),
+        "{:?}",
+        first.issues
+    );
+    assert_eq!(catalog(&sb), before, "nothing applied");
+
+    let cli = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env_remove("ML_CONNECTOR_KEY")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+    };
+    let sku = &world.catalog[0].sku;
+    let key = listing_key(&world.seller_id, UK, sku);
+    let status = cli(&["status"]);
+    assert!(
+        status.contains("FAILED") && status.contains(&key) && status.contains("4000001"),
+        "{status}"
+    );
+    // `audit list` finds the SKU's open problem, `audit show` has Amazon's answer on it.
+    let list = cli(&["audit", "list", "--key", &key]);
+    assert!(
+        list.contains("FAILED") && list.contains("4000001"),
+        "{list}"
+    );
+    let problem = list.split_whitespace().nth(1).unwrap().to_owned();
+    assert!(problem.starts_with(&key), "{list}");
+    let audit = cli(&["audit", "show", &problem]);
+    assert!(
+        audit.contains("feed-result") && audit.contains("4000001") && audit.contains("-> FAILED"),
+        "{audit}"
+    );
+    // The listing's own trail has every push with before and after.
+    let ledger = SqliteLedger::open(&dir.path().join("ml-connector.db")).unwrap();
+    let rows = ledger.audit_rows(Some(&key), None).unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.event == "push" && r.detail.contains("\"before\""))
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.event == "feed-result" && r.detail.contains("INVALID"))
+    );
+
+    // Same configuration: the refused values are not sent again.
+    let second = sync(&engine).await;
+    assert!(second.planned.is_empty());
+    assert_eq!(second.still_rejected as usize, n);
+
+    // Fixed: SAP's GBP list equals what Amazon has, so the refusals are closed without a push.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(&format!("{UK} = {wrong_uk}"), &format!("{UK} = {UK_GBP}"));
+    std::fs::write(&config, text).unwrap();
+    let engine = engine_for(&config).unwrap();
+    let third = sync(&engine).await;
+    assert!(third.planned.is_empty(), "{:?}", third.planned);
+    assert!(!third.needs_attention(), "{:?}", third.issues);
+    let status = cli(&["status"]);
+    assert!(!status.contains("FAILED"), "{status}");
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_thousand_changed_skus_go_out_as_one_feed_with_a_result_per_sku() {
+    let t0 = Instant::now();
+    let sb = Sandbox::start(sandbox_config(SEED, 20_000, 1000.0))
+        .await
+        .unwrap();
+    let world = sb.world();
+    assert_eq!(world.catalog.len(), 2000);
+    let dir = tempfile::tempdir().unwrap();
+    let items = format!(
+        r#"
+[items]
+marketplaces = ["{DE}"]
+warehouses = ["01"]
+feed_threshold = 500
+verify_after = "1s"
+feed_poll = "1s"
+
+[items.price_lists]
+{DE} = {{ price_list = 2, currency = "EUR" }}
+"#
+    );
+    let config = workspace(&sb, dir.path(), &items, "");
+    let engine = engine_for(&config).unwrap();
+    eprintln!("sandbox with 2000 items ready in {:?}", t0.elapsed());
+
+    // Every price changes in SAP (through the Service Layer).
+    let t1 = Instant::now();
+    let sap = engine.sap.clone();
+    let updates: Vec<_> = world
+        .catalog
+        .iter()
+        .map(|p| (p.item_code.clone(), p.price_eur + Decimal::ONE))
+        .collect();
+    use futures::StreamExt;
+    let results: Vec<_> = futures::stream::iter(updates)
+        .map(|(code, price)| {
+            let sap = sap.clone();
+            async move {
+                sap.items()
+                    .update(
+                        code.as_str(),
+                        &json!({"ItemPrices": [{"PriceList": 2, "Price": price}]}),
+                    )
+                    .await
+            }
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    assert!(results.iter().all(Result::is_ok));
+    eprintln!("2000 SAP price changes in {:?}", t1.elapsed());
+
+    let t2 = Instant::now();
+    let report = sync(&engine).await;
+    eprintln!("items sync of 2000 changes in {:?}", t2.elapsed());
+    assert_eq!(report.planned.len(), 2000);
+    assert_eq!(report.sent_by_feed, 2000);
+    assert_eq!(report.sent_by_patch, 0);
+    assert_eq!(report.feeds.len(), 1);
+    assert_eq!(report.listings_updated, 2000);
+    assert!(!report.needs_attention(), "{:?}", report.issues);
+    for p in &world.catalog {
+        let l = sb.listing(&p.sku, DE).unwrap();
+        assert_eq!(l.price, p.price_eur + Decimal::ONE, "{}", p.sku);
+        let other = sb.listing(&p.sku, FR).unwrap();
+        assert_eq!(other.price, p.price_eur, "FR is not synced");
+    }
+    // Each SKU's result is recorded: state, feed message and an audit row of the processing report.
+    let ledger = SqliteLedger::open(&dir.path().join("ml-connector.db")).unwrap();
+    let states = ledger.listing_states().unwrap();
+    let feed = &report.feeds[0];
+    let accepted: Vec<_> = states
+        .iter()
+        .filter(|s| {
+            s.status == ListingStatus::Accepted
+                && s.submission
+                    .as_deref()
+                    .is_some_and(|x| x.starts_with(&format!("feed:{feed}:")))
+        })
+        .collect();
+    assert_eq!(accepted.len(), 2000);
+    let results = ledger
+        .audit_rows(None, None)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.event == "feed-result")
+        .count();
+    assert_eq!(results, 2000);
+    eprintln!("total {:?}", t0.elapsed());
+    sb.shutdown().await;
+}
