@@ -377,3 +377,62 @@ async fn the_reconciliation_report_ties_deposit_waterfall_documents_and_receipts
     assert!(err.contains("settlement 123 is not in the ledger"), "{err}");
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_lists_settlements_and_no_secret_reaches_logs_or_the_ledger() {
+    let sb = Sandbox::start(sandbox_config(SEED, 40, 1000.0))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
+    let creds = sb.credentials().clone();
+    // Both flows through the binary, logging at trace level.
+    let mut logs = String::new();
+    for flow in ["orders", "settlements"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "-vvv",
+                "--log-format",
+                "json",
+                "sync",
+                flow,
+            ])
+            .env("RUST_LOG", "trace")
+            .env_remove("ML_CONNECTOR_KEY")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        logs.push_str(&String::from_utf8_lossy(&out.stdout));
+        logs.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(logs.len() > 1000, "trace logs were written");
+    let ledger = std::fs::read(dir.path().join("ml-connector.db")).unwrap();
+    let ledger = String::from_utf8_lossy(&ledger);
+    for secret in [
+        &creds.lwa_client_secret,
+        &creds.lwa_refresh_token,
+        &format!("\"{}\"", creds.sap_password),
+    ] {
+        assert!(!logs.contains(secret.as_str()), "a secret reached the logs");
+        assert!(
+            !ledger.contains(secret.as_str()),
+            "a secret reached the ledger"
+        );
+    }
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+        .args(["--config", config.to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        text.contains("settlements:") && text.contains("POSTED"),
+        "{text}"
+    );
+    sb.shutdown().await;
+}

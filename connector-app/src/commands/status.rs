@@ -32,8 +32,15 @@ pub fn run(config_path: &Path, args: StatusArgs) -> Result<ExitCode> {
             ..DocFilter::default()
         })?);
     }
+    // Settlements by state: the settlement documents themselves, not their parts.
+    let mut settlements = ledger.list(&DocFilter {
+        flow: Some(crate::flows::settlements::FLOW.to_owned()),
+        ..DocFilter::default()
+    })?;
+    settlements.retain(|d| d.kind == "settlement");
     if args.json {
         let v = json!({
+            "settlements": settlements.iter().map(|d| json!({"key": d.key, "state": d.state, "reason": d.reason, "updated_at": d.updated_at})).collect::<Vec<_>>(),
             "documents": counts.iter().map(|((flow, state), n)| json!({"flow": flow, "state": state, "count": n})).collect::<Vec<_>>(),
             "cursors": cursors.iter().map(|(flow, value, at)| json!({"flow": flow, "value": value, "updated_at": at})).collect::<Vec<_>>(),
             "problems": problems.iter().map(|d| json!({"key": d.key, "state": d.state, "reason": d.reason, "updated_at": d.updated_at})).collect::<Vec<_>>(),
@@ -57,6 +64,17 @@ pub fn run(config_path: &Path, args: StatusArgs) -> Result<ExitCode> {
         println!("cursors:");
         for (flow, value, at) in &cursors {
             println!("  {flow:<12} {value}  (moved {at})");
+        }
+    }
+    if !settlements.is_empty() {
+        println!("settlements:");
+        for d in &settlements {
+            let id = d.key.rsplit(':').next().unwrap_or_default();
+            println!(
+                "  {id:<14} {:<8} {}",
+                d.state,
+                d.reason.as_deref().unwrap_or("")
+            );
         }
     }
     if !problems.is_empty() {
