@@ -14,6 +14,7 @@ pub mod config;
 pub mod connect;
 pub mod credentials;
 pub mod demo;
+pub mod failpoint;
 pub mod flows;
 pub mod ledger;
 pub mod schedule;

@@ -242,7 +242,16 @@ impl Engine {
             });
             ledger.transition(key, DocState::Sending, &redact(summary).to_string())?;
         }
-        match self.sap.invoices().create(&doc).await {
+        crate::failpoint::hit("invoice.after_sending_stored");
+        let created = self.sap.invoices().create(&doc).await;
+        match &created {
+            Ok(_) => crate::failpoint::hit("invoice.after_2xx_before_posted"),
+            Err(e) if e.is_outcome_unknown() => {
+                crate::failpoint::hit("invoice.after_send_before_response")
+            }
+            Err(_) => {}
+        }
+        match created {
             Ok(created) => {
                 let doc_entry = created
                     .doc_entry

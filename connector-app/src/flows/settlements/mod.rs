@@ -404,6 +404,7 @@ impl Engine {
                 all_posted = false;
                 break;
             }
+            crate::failpoint::hit("settlement.between_parts");
             self.progress(|| {
                 format!(
                     "settlement {id}: posting {}",

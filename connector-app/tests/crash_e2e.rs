@@ -1,0 +1,219 @@
+//! Crash tests: crash at each dangerous point, restart, run again; exactly one SAP document per key,
+//! every record posted, the cursor consistent and the audit trail showing the recovery.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use connector_app::demo::{DemoSummary, engine_for, run_flows, sandbox_config, write_workspace};
+use connector_app::failpoint;
+use connector_app::ledger::{DocFilter, DocState, Ledger, SqliteLedger};
+use sandbox::Sandbox;
+use sandbox::faults::{FaultKind, FaultRule, System, Trigger};
+use sandbox::world::OrderStatus;
+
+const SEED: u64 = 21;
+
+/// Failpoints are process-wide: one crash test at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+struct Setup {
+    sb: Arc<Sandbox>,
+    _dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+async fn setup(split_settlements: bool) -> Setup {
+    let sb = Arc::new(
+        Sandbox::start(sandbox_config(SEED, 50, 1000.0))
+            .await
+            .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
+    if split_settlements {
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(
+            &config,
+            text.replace(
+                "[settlements]\n",
+                "[settlements]\nmax_documents_per_batch = 2\n",
+            ),
+        )
+        .unwrap();
+    }
+    Setup {
+        sb,
+        _dir: dir,
+        config,
+    }
+}
+
+/// Runs the flows in a task that "crashes" at the armed point; returns whether it crashed.
+async fn run_and_crash(s: &Setup) -> bool {
+    let (sb, config) = (s.sb.clone(), s.config.clone());
+    let result = tokio::spawn(async move { run_flows(&sb, &config, SEED, 1000.0).await }).await;
+    failpoint::clear();
+    result.is_err()
+}
+
+fn ledger(config: &Path) -> SqliteLedger {
+    SqliteLedger::open(&config.parent().unwrap().join("ml-connector.db")).unwrap()
+}
+
+fn assert_clean_end_state(s: &Setup, after: &DemoSummary) {
+    let sb = &s.sb;
+    let world = sb.world();
+    let shipped = world
+        .orders
+        .iter()
+        .filter(|o| o.status == OrderStatus::Shipped)
+        .count();
+    assert_eq!(
+        sb.sap_count("Invoices"),
+        shipped,
+        "one invoice per shipped order"
+    );
+    assert_eq!(sb.sap_duplicates("Invoices", "NumAtCard").len(), 0);
+    assert_eq!(after.duplicates_in_sap, 0);
+    let l = ledger(&s.config);
+    for state in [
+        DocState::Planned,
+        DocState::Sending,
+        DocState::Unknown,
+        DocState::Failed,
+        DocState::Held,
+    ] {
+        let left = l
+            .list(&DocFilter {
+                state: Some(state),
+                ..DocFilter::default()
+            })
+            .unwrap();
+        assert!(
+            left.is_empty(),
+            "{state}: {:?}",
+            left.iter().map(|d| &d.key).collect::<Vec<_>>()
+        );
+    }
+    assert!(
+        l.cursor("orders").unwrap().is_some(),
+        "the orders cursor moved after the completed run"
+    );
+}
+
+/// Audit detail rows of every key, joined, for "the trail shows the recovery" checks.
+fn audit_text(config: &Path) -> String {
+    ledger(config)
+        .audit_rows(None, None)
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}\n", r.key, r.detail))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_sending_is_stored_before_the_post() {
+    let _serial = SERIAL.lock().await;
+    let s = setup(false).await;
+    failpoint::arm("invoice.after_sending_stored", 3);
+    assert!(run_and_crash(&s).await, "the run crashed");
+    let crashed = ledger(&s.config)
+        .list(&DocFilter {
+            state: Some(DocState::Sending),
+            ..DocFilter::default()
+        })
+        .unwrap();
+    assert_eq!(crashed.len(), 1, "one invoice was left SENDING");
+    let after = run_flows(&s.sb, &s.config, SEED, 1000.0).await.unwrap();
+    assert_clean_end_state(&s, &after);
+    let audit = audit_text(&s.config);
+    assert!(
+        audit.contains(&format!(
+            "{} the process stopped while sending; not found in SAP",
+            crashed[0].key
+        )),
+        "{audit}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_the_post_is_sent_before_the_response_is_read() {
+    let _serial = SERIAL.lock().await;
+    let s = setup(false).await;
+    // SAP commits the invoice, the answer never arrives, and the process dies right there.
+    s.sb.add_fault(
+        FaultRule::new(System::Sap, "/Invoices", FaultKind::CommitThenDrop)
+            .method("POST")
+            .trigger(Trigger::Times(1)),
+    );
+    failpoint::arm("invoice.after_send_before_response", 1);
+    assert!(run_and_crash(&s).await);
+    let invoices_before = s.sb.sap_count("Invoices");
+    let after = run_flows(&s.sb, &s.config, SEED, 1000.0).await.unwrap();
+    assert!(
+        after.invoices_found_in_sap >= 1,
+        "the committed invoice is found, not sent again"
+    );
+    assert!(s.sb.sap_count("Invoices") > invoices_before);
+    assert_clean_end_state(&s, &after);
+    assert!(audit_text(&s.config).contains("not sent again"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_a_2xx_before_posted_is_stored() {
+    let _serial = SERIAL.lock().await;
+    let s = setup(false).await;
+    failpoint::arm("invoice.after_2xx_before_posted", 5);
+    assert!(run_and_crash(&s).await);
+    let after = run_flows(&s.sb, &s.config, SEED, 1000.0).await.unwrap();
+    assert_eq!(
+        after.invoices_found_in_sap, 1,
+        "the invoice SAP created is recognised by its key"
+    );
+    assert_clean_end_state(&s, &after);
+    let audit = audit_text(&s.config);
+    assert!(
+        audit.contains("the process stopped while sending") && audit.contains("not sent again"),
+        "{audit}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_between_two_parts_of_a_split_settlement() {
+    let _serial = SERIAL.lock().await;
+    let s = setup(true).await;
+    failpoint::arm("settlement.between_parts", 2);
+    assert!(run_and_crash(&s).await);
+    let jes_before = s.sb.sap_count("JournalEntries") + s.sb.sap_count("IncomingPayments");
+    assert!(jes_before > 0, "the first part went in before the crash");
+    let after = run_flows(&s.sb, &s.config, SEED, 1000.0).await.unwrap();
+    assert!(after.settlements_posted >= 1);
+    assert_eq!(
+        after.settlements.held.len()
+            + after.settlements.failed.len()
+            + after.settlements.unknown.len(),
+        0
+    );
+    assert_clean_end_state(&s, &after);
+    // Each part's documents exist once: no reference twice in payments or journal memos.
+    assert_eq!(
+        s.sb.sap_duplicates("IncomingPayments", "TransferReference")
+            .len(),
+        0
+    );
+    let engine = engine_for(&s.config).unwrap();
+    let settled: Vec<_> = after
+        .settlements
+        .settlements
+        .iter()
+        .filter(|x| x.state != "held")
+        .collect();
+    for x in settled {
+        let rec = engine.reconcile_settlement(&x.settlement_id).await.unwrap();
+        assert!(
+            rec.clearing_balance.is_zero(),
+            "settlement {} clearing after resume",
+            x.settlement_id
+        );
+    }
+}
