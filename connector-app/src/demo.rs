@@ -137,6 +137,11 @@ pub fn engine_for(config_path: &Path) -> Result<Engine> {
     Ok(Engine::new(config, ledger, sap, amazon))
 }
 
+/// [`engine_for`] holding the workspace's writer lock.
+pub fn writer_for(config_path: &Path) -> Result<Engine> {
+    Ok(engine_for(config_path)?.lock_writer("demo")?)
+}
+
 /// What `demo` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoSummary {
@@ -190,7 +195,7 @@ pub async fn run_flows(
     seed: u64,
     time_scale: f64,
 ) -> Result<DemoSummary> {
-    let engine = engine_for(config_path)?;
+    let engine = writer_for(config_path)?;
     let world = sb.world();
     let since: DateTime<Utc> = world
         .orders

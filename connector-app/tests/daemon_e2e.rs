@@ -40,6 +40,21 @@ async fn run_posts_on_schedule_and_stops_cleanly_on_sigterm() {
         sb.sap_count("JournalEntries") > 0,
         "the daemon posted settlements"
     );
+    // A second writer on the same workspace is refused while the daemon runs, and says who holds it.
+    let second = std::process::Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+        .arg("--config")
+        .arg(&config)
+        .args(["sync", "orders"])
+        .env_remove("ML_CONNECTOR_KEY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("another ml-connector is writing to this workspace")
+            && err.contains(&format!("pid {} running `run`", child.id())),
+        "{err}"
+    );
     let status = std::process::Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())

@@ -10,7 +10,7 @@ use anyhow::Result;
 use chrono::Utc;
 use tracing::{error, info, warn};
 
-use super::engine::{load_engine, runtime};
+use super::engine::{load_writer, runtime};
 use crate::flows::orders::SyncOptions;
 use crate::flows::settlements::SettlementOptions;
 
@@ -23,7 +23,7 @@ enum Flow {
 
 /// Runs the daemon.
 pub fn run(config_path: &Path) -> Result<ExitCode> {
-    let engine = load_engine(config_path)?;
+    let engine = load_writer(config_path, "run")?;
     runtime()?.block_on(async {
         let stop = engine.stop_handle();
         tokio::spawn(async move {

@@ -36,6 +36,11 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
+/// An engine that may post: it holds the workspace's writer lock.
+pub fn load_writer(config_path: &Path, command: &str) -> Result<Engine> {
+    Ok(load_engine(config_path)?.lock_writer(command)?)
+}
+
 /// A multi-threaded Tokio runtime for one command.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()

@@ -5,14 +5,14 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::engine::{load_engine, runtime};
+use super::engine::{load_writer, runtime};
 use crate::cli::EXIT_ATTENTION;
 use crate::flows::PostOutcome;
 use crate::flows::orders::ReplayOutcome;
 
 /// Replays one document.
 pub fn run(config_path: &Path, key: &str) -> Result<ExitCode> {
-    let engine = load_engine(config_path)?;
+    let engine = load_writer(config_path, "replay")?;
     let outcome = runtime()?.block_on(async {
         let r = engine.replay(key).await;
         let _ = engine.sap.logout().await;

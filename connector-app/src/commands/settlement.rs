@@ -208,7 +208,7 @@ fn check(config_path: &Path, settlement: &str) -> Result<ExitCode> {
 }
 
 fn import(config_path: &Path, file: &Path, dry_run: bool) -> Result<ExitCode> {
-    let engine = load_engine(config_path)?;
+    let engine = super::engine::load_writer(config_path, "settlement import")?;
     let bytes = std::fs::read(file)
         .with_context(|| format!("cannot read settlement file {}", file.display()))?;
     let report = runtime()?.block_on(async {

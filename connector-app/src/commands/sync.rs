@@ -7,7 +7,7 @@ use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Subcommand;
 
-use super::engine::{load_engine, runtime};
+use super::engine::{load_writer, runtime};
 use crate::cli::EXIT_ATTENTION;
 use crate::flows::orders::{OrdersReport, SyncOptions};
 use crate::flows::settlements::SettlementOptions;
@@ -56,7 +56,7 @@ pub fn run(config_path: &Path, cmd: SyncCommand) -> Result<ExitCode> {
             dry_run,
             json,
         } => {
-            let engine = load_engine(config_path)?;
+            let engine = load_writer(config_path, "sync")?;
             let report = runtime()?.block_on(async {
                 let r = engine.sync_orders(&SyncOptions { since, dry_run }).await;
                 let _ = engine.sap.logout().await;
@@ -74,7 +74,7 @@ pub fn run(config_path: &Path, cmd: SyncCommand) -> Result<ExitCode> {
             })
         }
         SyncCommand::Settlements { dry_run, json } => {
-            let engine = load_engine(config_path)?;
+            let engine = load_writer(config_path, "sync")?;
             let report = runtime()?.block_on(async {
                 let r = engine
                     .sync_settlements(&SettlementOptions { dry_run })

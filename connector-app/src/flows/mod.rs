@@ -19,8 +19,8 @@ use sp_api_client::SpApiClient;
 use crate::config::Config;
 use crate::ledger::SqliteLedger;
 
-pub use posting::{MasterChecks, PostOutcome};
 pub(crate) use posting::Attempt;
+pub use posting::{MasterChecks, PostOutcome};
 
 /// Shared state of the flows.
 #[derive(Clone)]
@@ -35,6 +35,7 @@ pub struct Engine {
     masters: Arc<MasterChecks>,
     stop: StopHandle,
     progress: Option<indicatif::ProgressBar>,
+    writer: Option<Arc<crate::ledger::WriterLock>>,
 }
 
 /// Asks the flows to stop at the next document boundary.
@@ -68,7 +69,16 @@ impl Engine {
             masters: Arc::new(MasterChecks::default()),
             stop: StopHandle::default(),
             progress: None,
+            writer: None,
         }
+    }
+
+    /// Takes the workspace's single-writer lock for this engine's lifetime: a second process that
+    /// would post for the same workspace is refused with who holds it.
+    pub fn lock_writer(mut self, command: &str) -> Result<Self, crate::ledger::LockError> {
+        let lock = crate::ledger::WriterLock::acquire(&self.config.workspace.ledger, command)?;
+        self.writer = Some(Arc::new(lock));
+        Ok(self)
     }
 
     /// Shows progress of long work on this bar (the CLI passes one when stderr is a terminal).

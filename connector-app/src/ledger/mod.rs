@@ -7,6 +7,7 @@
 //! backend can follow the embedded SQLite one.
 
 mod listings;
+mod lock;
 mod redact;
 mod sqlite;
 
@@ -17,6 +18,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 pub use listings::{ListingState, ListingStatus};
+pub use lock::{LockError, WriterLock};
 pub use redact::redact;
 pub use sqlite::SqliteLedger;
 
