@@ -11,7 +11,8 @@ use sha2::{Digest, Sha256};
 use super::{AuditRow, DocFilter, DocRecord, DocState, Ledger, LedgerError, Planned, Source};
 
 /// Schema migrations; index + 1 is the `user_version` after applying it.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sources (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -55,7 +56,9 @@ CREATE TABLE cursors (
     value TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
-"#, super::listings::MIGRATION];
+"#,
+    super::listings::MIGRATION,
+];
 
 /// SQLite implementation of [`Ledger`].
 pub struct SqliteLedger {
