@@ -254,7 +254,7 @@ async fn skus_with_quotes_and_slashes_round_trip() {
         title: "Mug, blue".into(),
         product_type: "PRODUCT".into(),
         fulfillment_channel_code: "DEFAULT".into(),
-        price: dec("1.00"),
+        price: dec("30.00"),
         currency: "EUR".into(),
         quantity: 1,
         last_updated: None,
@@ -471,10 +471,11 @@ feed_poll = "1s"
     assert_eq!(report.feeds.len(), 1);
     assert_eq!(report.listings_updated, 2000);
     assert!(!report.needs_attention(), "{:?}", report.issues);
+    let listings = catalog(&sb);
     for p in &world.catalog {
-        let l = sb.listing(&p.sku, DE).unwrap();
+        let l = &listings[&(p.sku.clone(), DE.to_owned())];
         assert_eq!(l.price, p.price_eur + Decimal::ONE, "{}", p.sku);
-        let other = sb.listing(&p.sku, FR).unwrap();
+        let other = &listings[&(p.sku.clone(), FR.to_owned())];
         assert_eq!(other.price, p.price_eur, "FR is not synced");
     }
     // Each SKU's result is recorded: state, feed message and an audit row of the processing report.
@@ -499,5 +500,169 @@ feed_poll = "1s"
         .count();
     assert_eq!(results, 2000);
     eprintln!("total {:?}", t0.elapsed());
+    sb.shutdown().await;
+}
+
+fn status_of(config: &Path) -> String {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_ml-connector"))
+        .arg("--config")
+        .arg(config)
+        .arg("status")
+        .env_remove("ML_CONNECTOR_KEY")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_amazon_drops_after_accepting_it_is_flagged_on_read_back() {
+    let sb = Sandbox::start(sandbox_config(SEED, 200, 1000.0))
+        .await
+        .unwrap();
+    let world = sb.world();
+    let dir = tempfile::tempdir().unwrap();
+    let config = workspace(&sb, dir.path(), &items_section("", UK_GBP), "");
+    let engine = engine_for(&config).unwrap();
+    sync(&engine).await;
+    let p = world
+        .catalog
+        .iter()
+        .find(|p| p.channel == Channel::Mfn)
+        .unwrap();
+    let set_price = |price: Decimal| {
+        let sap = engine.sap.clone();
+        let code = p.item_code.clone();
+        async move {
+            sap.items()
+                .update(
+                    code.as_str(),
+                    &json!({"ItemPrices": [{"PriceList": 2, "Price": price}]}),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    // A typo in SAP: twenty times the price. Amazon accepts the submission, then its pricing
+    // guardrail keeps the old price and reports an issue on the listing.
+    set_price(p.price_eur * Decimal::from(20)).await;
+    let pushed = sync(&engine).await;
+    assert_eq!(pushed.listings_updated, 2, "DE and FR accepted");
+    assert_eq!(sb.listing(&p.sku, DE).unwrap().price, p.price_eur);
+
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let verified = sync(&engine).await;
+    assert_eq!(verified.rejected, 2);
+    assert!(verified.planned.is_empty());
+    assert!(
+        verified
+            .issues
+            .iter()
+            .all(|i| i.reason.contains("90001001") && i.reason.contains("Potential pricing error")),
+        "{:?}",
+        verified.issues
+    );
+    let key = listing_key(&world.seller_id, DE, &p.sku);
+    let status = status_of(&config);
+    assert!(
+        status.contains("FAILED") && status.contains(&key),
+        "{status}"
+    );
+    let ledger = SqliteLedger::open(&dir.path().join("ml-connector.db")).unwrap();
+    let rows = ledger.audit_rows(Some(&key), None).unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.event == "verify" && r.detail.contains("Potential pricing error")),
+        "{rows:?}"
+    );
+
+    // Not sent again while SAP still asks for it.
+    let again = sync(&engine).await;
+    assert!(again.planned.is_empty());
+    assert_eq!(again.still_rejected, 2);
+
+    // Corrected in SAP: sent, accepted, and the problem is closed.
+    set_price(p.price_eur + Decimal::ONE).await;
+    let fixed = sync(&engine).await;
+    assert_eq!(fixed.listings_updated, 2);
+    assert!(!fixed.needs_attention(), "{:?}", fixed.issues);
+    assert_eq!(
+        sb.listing(&p.sku, DE).unwrap().price,
+        p.price_eur + Decimal::ONE
+    );
+    let status = status_of(&config);
+    assert!(!status.contains("FAILED"), "{status}");
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_still_processing_is_read_on_the_next_run_and_a_dry_run_changes_nothing() {
+    let sb = Sandbox::start(sandbox_config(SEED, 200, 1000.0))
+        .await
+        .unwrap();
+    let world = sb.world();
+    let dir = tempfile::tempdir().unwrap();
+    // A rounding rule changes every price; the run does not wait for the feeds to finish.
+    let config = workspace(
+        &sb,
+        dir.path(),
+        &items_section(
+            "rounding = \"nearest 1\"\nfeed_threshold = 5\nfeed_timeout = \"1s\"",
+            UK_GBP,
+        ),
+        "",
+    );
+    let engine = engine_for(&config).unwrap();
+    let before = catalog(&sb);
+
+    let dry = engine
+        .sync_items(&ItemsOptions { dry_run: true })
+        .await
+        .unwrap();
+    assert_eq!(dry.planned.len(), world.catalog.len() * 3);
+    let table = connector_app::commands::items::plan_table(&dry);
+    let first = &dry.planned[0];
+    assert!(
+        table.contains(&format!(
+            "{} -> {} {}",
+            first.price_old.unwrap(),
+            first.price_new.unwrap(),
+            first.currency.as_deref().unwrap()
+        )),
+        "{table}"
+    );
+    assert_eq!(catalog(&sb), before, "a dry run sends nothing");
+    let ledger = SqliteLedger::open(&dir.path().join("ml-connector.db")).unwrap();
+    assert!(ledger.listing_states().unwrap().is_empty());
+    assert!(ledger.cursor("items").unwrap().is_none());
+
+    let submitted = sync(&engine).await;
+    assert_eq!(submitted.feeds.len(), 3, "one feed per marketplace");
+    assert_eq!(submitted.sent_by_feed as usize, world.catalog.len() * 3);
+    assert_eq!(submitted.listings_updated, 0, "results not read yet");
+    let pending = ledger
+        .listing_states()
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.status == ListingStatus::Pending)
+        .count();
+    assert_eq!(pending, world.catalog.len() * 3);
+
+    // The feeds finish five seconds after submission; the next run reads their reports.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let resolved = sync(&engine).await;
+    assert!(resolved.planned.is_empty(), "{:?}", resolved.planned);
+    assert_eq!(resolved.listings_updated as usize, world.catalog.len() * 3);
+    assert!(!resolved.needs_attention(), "{:?}", resolved.issues);
+    let listings = catalog(&sb);
+    for p in &world.catalog {
+        assert_eq!(
+            listings[&(p.sku.clone(), DE.to_owned())].price,
+            p.price_eur.round()
+        );
+        assert_eq!(
+            listings[&(p.sku.clone(), UK.to_owned())].price,
+            p.price_gbp.round()
+        );
+    }
     sb.shutdown().await;
 }

@@ -54,6 +54,9 @@ pub struct Catalog {
     /// Configuration, not state: a restored catalog takes it from the current config.
     #[serde(skip)]
     delay: chrono::Duration,
+    /// Issues found while applying accepted submissions: (sku, marketplace, issue).
+    #[serde(default)]
+    issues: Vec<(String, String, Value)>,
 }
 
 impl Catalog {
@@ -88,6 +91,7 @@ impl Catalog {
             listings,
             pending: Vec::new(),
             delay,
+            issues: Vec::new(),
         }
     }
 
@@ -103,10 +107,48 @@ impl Catalog {
             .partition(|p| p.2 <= now);
         self.pending = later;
         for (sku, market, at, changes) in due {
-            if let Some(l) = self.find_mut(&sku, &market) {
-                apply(l, &changes, at);
+            let Some(l) = self.find_mut(&sku, &market) else {
+                continue;
+            };
+            // Amazon's pricing guardrail, checked after ACCEPTED: a price far above the current
+            // one is not applied and shows as an issue on the listing (modelled: Amazon does not
+            // publish the threshold or the code).
+            let too_high = changes
+                .iter()
+                .any(|c| matches!(c, Change::Price(p) if *p > l.price * Decimal::TEN));
+            let changes: Vec<Change> = if too_high {
+                changes
+                    .into_iter()
+                    .filter(|c| !matches!(c, Change::Price(_)))
+                    .collect()
+            } else {
+                changes
+            };
+            let priced = changes.iter().any(|c| matches!(c, Change::Price(_)));
+            apply(l, &changes, at);
+            if too_high || priced {
+                self.issues.retain(|(s, m, _)| !(*s == sku && *m == market));
+            }
+            if too_high {
+                let mut issue = issue(
+                    PRICING_ERROR_CODE,
+                    "Potential pricing error: the price is much higher than the current price of this offer. The price was not changed.",
+                    Some("purchasable_offer"),
+                );
+                issue["marketplaceIds"] = json!([market]);
+                issue["categories"] = json!(["INVALID_PRICE"]);
+                self.issues.push((sku, market, issue));
             }
         }
+    }
+
+    /// Issues of a listing (from accepted submissions Amazon refused while applying them).
+    pub fn issues_of(&self, sku: &str, marketplace: &str) -> Vec<Value> {
+        self.issues
+            .iter()
+            .filter(|(s, m, _)| s == sku && m == marketplace)
+            .map(|(_, _, i)| i.clone())
+            .collect()
     }
 
     /// Queues validated changes; they show after the processing delay.
@@ -143,6 +185,9 @@ impl Catalog {
             .find(|l| l.sku == sku && l.marketplace_id == marketplace)
     }
 }
+
+/// Code of the modelled pricing-guardrail issue.
+pub const PRICING_ERROR_CODE: &str = "90001001";
 
 fn issue(code: &str, message: &str, attribute: Option<&str>) -> Value {
     let mut v = json!({"code": code, "message": message, "severity": "ERROR", "categories": ["INVALID_ATTRIBUTE"]});
@@ -273,7 +318,7 @@ pub fn apply(listing: &mut Listing, changes: &[Change], now: DateTime<Utc>) {
     listing.last_updated = Some(now);
 }
 
-fn listing_json(l: &Listing, included: &[String]) -> Value {
+fn listing_json(l: &Listing, issues: Vec<Value>, included: &[String]) -> Value {
     let included: Vec<&str> = if included.is_empty() {
         vec!["summaries"]
     } else {
@@ -298,7 +343,7 @@ fn listing_json(l: &Listing, included: &[String]) -> Value {
             "fulfillmentAvailability" => {
                 v["fulfillmentAvailability"] = json!([{"fulfillmentChannelCode": l.fulfillment_channel_code, "quantity": l.quantity}]);
             }
-            "issues" => v["issues"] = json!([]),
+            "issues" => v["issues"] = Value::from(issues.clone()),
             _ => {}
         }
     }
@@ -339,7 +384,14 @@ pub(crate) async fn get_listings_item(
         .iter()
         .find(|l| l.sku == sku && l.marketplace_id == markets[0])
     {
-        Some(l) => fin.json(200, &listing_json(l, &p.list("includedData"))),
+        Some(l) => fin.json(
+            200,
+            &listing_json(
+                l,
+                catalog.issues_of(&l.sku, &l.marketplace_id),
+                &p.list("includedData"),
+            ),
+        ),
         None => fin.error(
             404,
             "NOT_FOUND",
