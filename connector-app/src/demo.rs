@@ -176,6 +176,12 @@ pub struct DemoSummary {
     /// Documents in the fake SAP sharing a key (invoices by NumAtCard, payments and journal
     /// entries by their part reference): must be 0.
     pub duplicates_in_sap: usize,
+    /// Documents in the fake SAP: invoices, incoming payments, journal entries.
+    pub documents_in_sap: [usize; 3],
+    /// SHA-256 over every document's identity and amount, sorted: equal for equal end states.
+    pub documents_fingerprint: String,
+    /// Rounds run (more than one when faults left documents to resolve).
+    pub rounds: u32,
     /// Wall time of the flows, in seconds.
     pub seconds: f64,
     /// Time scale the sandbox ran at (Amazon's rates multiplied by this).
@@ -235,6 +241,13 @@ pub async fn run_flows(
             + sb.sap_duplicates("IncomingPayments", "TransferReference")
                 .len()
             + duplicate_journals(sb),
+        documents_in_sap: [
+            sb.sap_count("Invoices"),
+            sb.sap_count("IncomingPayments"),
+            sb.sap_count("JournalEntries"),
+        ],
+        documents_fingerprint: fingerprint(sb),
+        rounds: 1,
         seconds,
         time_scale,
         workspace: config_path
@@ -244,6 +257,95 @@ pub async fn run_flows(
         orders: report,
         settlements,
     })
+}
+
+/// A digest of the fake SAP's documents by what identifies them and what they are worth, so two
+/// runs can be compared document for document.
+pub fn fingerprint(sb: &Sandbox) -> String {
+    use sha2::{Digest, Sha256};
+    let s = |v: &serde_json::Value| match v {
+        serde_json::Value::String(x) => x.clone(),
+        other => other.to_string(),
+    };
+    let mut lines: Vec<String> = Vec::new();
+    for d in sb.sap_entities("Invoices") {
+        lines.push(format!(
+            "I|{}|{}|{}",
+            s(&d["NumAtCard"]),
+            s(&d["CardCode"]),
+            s(&d["DocTotal"])
+        ));
+    }
+    for d in sb.sap_entities("IncomingPayments") {
+        lines.push(format!(
+            "P|{}|{}|{}",
+            s(&d["TransferReference"]),
+            s(&d["CardCode"]),
+            s(&d["TransferSum"])
+        ));
+    }
+    for d in sb.sap_entities("JournalEntries") {
+        let debits: Vec<String> = d["JournalEntryLines"]
+            .as_array()
+            .map(|ls| {
+                ls.iter()
+                    .map(|l| {
+                        format!(
+                            "{}:{}:{}",
+                            s(&l["AccountCode"]),
+                            s(&l["Debit"]),
+                            s(&l["Credit"])
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        lines.push(format!(
+            "J|{}|{}|{}",
+            s(&d["Reference2"]),
+            s(&d["Memo"]),
+            debits.join(",")
+        ));
+    }
+    lines.sort();
+    let digest = Sha256::digest(lines.join("\n").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The fault mix of `demo --faults chaos`: every kind the sandbox has, at the stated rates.
+pub fn chaos_faults() -> Vec<sandbox::faults::FaultRule> {
+    use sandbox::faults::{FaultKind, FaultRule, System, Trigger};
+    let p = Trigger::Probability;
+    vec![
+        // Writes whose answer is lost after SAP committed them, and writes SAP never saw.
+        FaultRule::new(System::Sap, "/Invoices", FaultKind::CommitThenDrop)
+            .method("POST")
+            .trigger(p(0.05)),
+        FaultRule::new(System::Sap, "/Invoices", FaultKind::Status(502))
+            .method("POST")
+            .trigger(p(0.03)),
+        FaultRule::new(System::Sap, "$batch", FaultKind::CommitThenDrop)
+            .method("POST")
+            .trigger(p(0.10)),
+        FaultRule::new(System::Sap, "$batch", FaultKind::Status(503))
+            .method("POST")
+            .trigger(p(0.05)),
+        // Reads: resets and gateway errors (retried by the client).
+        FaultRule::new(System::Sap, "", FaultKind::CloseConnection)
+            .method("GET")
+            .trigger(p(0.02)),
+        FaultRule::new(System::Sap, "", FaultKind::Status(502))
+            .method("GET")
+            .trigger(p(0.02)),
+        // Sessions expiring under the connector's feet.
+        FaultRule::new(System::Sap, "", FaultKind::ExpireSession).trigger(p(0.05)),
+        // Amazon: 429 storms, resets, an LWA outage.
+        FaultRule::new(System::SpApi, "", FaultKind::QuotaExceeded).trigger(p(0.10)),
+        FaultRule::new(System::SpApi, "", FaultKind::CloseConnection)
+            .method("GET")
+            .trigger(p(0.02)),
+        FaultRule::new(System::Lwa, "", FaultKind::LwaOutage).trigger(Trigger::Times(2)),
+    ]
 }
 
 /// Journal entries of settlement parts posted more than once: same part reference and memo.

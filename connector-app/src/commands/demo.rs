@@ -35,7 +35,22 @@ pub struct DemoArgs {
     /// Print the summary as one JSON document.
     #[arg(long)]
     pub json: bool,
+    /// Inject faults into the sandbox: `chaos` = lost answers after commit, resets, 502/503 with
+    /// HTML bodies, session expiry, 429 storms and an LWA outage. The run repeats until every
+    /// document is settled and must end with the same documents as a clean run.
+    #[arg(long, value_enum)]
+    pub faults: Option<Faults>,
 }
+
+/// Fault presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Faults {
+    /// Every fault kind at the rates in `demo::chaos_faults`.
+    Chaos,
+}
+
+/// Most rounds a faulty demo runs before it gives up.
+const MAX_ROUNDS: u32 = 8;
 
 /// Runs the demo.
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
@@ -64,7 +79,12 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             );
         }
         let config = write_workspace(&dir, &sb, args.sessions, args.time_scale)?;
-        let summary = run_flows(&sb, &config, args.seed, args.time_scale).await;
+        if args.faults == Some(Faults::Chaos) {
+            for rule in crate::demo::chaos_faults() {
+                sb.add_fault(rule);
+            }
+        }
+        let summary = run_rounds(&sb, &config, &args).await;
         sb.close().await?;
         summary
     })?;
@@ -80,6 +100,44 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Runs the flows; with faults, again until nothing is left unknown (each round resolves what the
+/// previous one could not know), adding up what the rounds posted.
+async fn run_rounds(
+    sb: &Sandbox,
+    config: &std::path::Path,
+    args: &DemoArgs,
+) -> Result<DemoSummary> {
+    let mut total: Option<DemoSummary> = None;
+    let mut last_error = None;
+    for round in 1..=MAX_ROUNDS {
+        match run_flows(sb, config, args.seed, args.time_scale).await {
+            Ok(s) => {
+                let settled = s.unknown == 0 && s.failed == 0 && !s.settlements.needs_attention();
+                let merged = match total.take() {
+                    None => s,
+                    Some(t) => DemoSummary {
+                        invoices_posted: t.invoices_posted + s.invoices_posted,
+                        invoices_found_in_sap: t.invoices_found_in_sap + s.invoices_found_in_sap,
+                        settlements_posted: t.settlements_posted + s.settlements_posted,
+                        settlements_tied_out: t.settlements_tied_out + s.settlements_tied_out,
+                        seconds: t.seconds + s.seconds,
+                        rounds: round,
+                        ..s
+                    },
+                };
+                total = Some(merged);
+                if settled || args.faults.is_none() {
+                    break;
+                }
+            }
+            // A fault can end a round early (e.g. a 429 storm longer than the retries): go again.
+            Err(e) if args.faults.is_some() => last_error = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    total.ok_or_else(|| last_error.unwrap_or_else(|| anyhow::anyhow!("no round completed")))
 }
 
 fn print_summary(s: &DemoSummary, kept: bool) {
