@@ -666,3 +666,129 @@ async fn a_feed_still_processing_is_read_on_the_next_run_and_a_dry_run_changes_n
     }
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cursor_rereads_only_an_overlap_and_a_newly_mapped_sku_gets_its_price() {
+    let sb = Sandbox::start(sandbox_config(SEED, 200, 1000.0))
+        .await
+        .unwrap();
+    let world = sb.world();
+    let dir = tempfile::tempdir().unwrap();
+    let config = workspace(&sb, dir.path(), &items_section("", UK_GBP), "");
+    let engine = engine_for(&config).unwrap();
+    let mfn: Vec<_> = world
+        .catalog
+        .iter()
+        .filter(|p| p.channel == Channel::Mfn && p.sku == p.item_code)
+        .collect();
+    let (x, y, w) = (mfn[0], mfn[1], mfn[2]);
+    let set_price = |code: &str, price: Decimal| {
+        let sap = engine.sap.clone();
+        let code = code.to_owned();
+        async move {
+            sap.items()
+                .update(
+                    code.as_str(),
+                    &json!({"ItemPrices": [{"PriceList": 2, "Price": price}]}),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let first = sync(&engine).await;
+    assert_eq!(first.changed_since, None, "no cursor: every item is read");
+    set_price(&x.item_code, x.price_eur + Decimal::ONE).await;
+    let second = sync(&engine).await;
+    assert_eq!(second.listings_updated, 2);
+
+    // An hour later another item changes: only the items changed since the cursor minus the
+    // overlap are read (x again, inside the overlap, and not sent again).
+    sb.advance_clock(chrono::Duration::hours(1));
+    set_price(&y.item_code, y.price_eur + Decimal::TWO).await;
+    // And a SKU is newly mapped to an item that did not change: its price is fetched anyway.
+    let new_sku = "NEW/SKU 1";
+    sb.add_listing(Listing {
+        sku: new_sku.into(),
+        marketplace_id: DE.into(),
+        asin: "B0NEWSKU01".into(),
+        title: "New listing".into(),
+        product_type: "PRODUCT".into(),
+        fulfillment_channel_code: "DEFAULT".into(),
+        price: w.price_eur - Decimal::ONE,
+        currency: "EUR".into(),
+        quantity: 0,
+        last_updated: None,
+    });
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "[sku_map]\n",
+        &format!(
+            "[sku_map]\n{} = {}\n{} = {}\n",
+            toml_key(new_sku),
+            toml_key(&w.item_code),
+            toml_key(&w.sku),
+            toml_key(&w.item_code)
+        ),
+    );
+    std::fs::write(&config, text).unwrap();
+    let engine = engine_for(&config).unwrap();
+    let third = sync(&engine).await;
+    assert!(third.changed_since.is_some());
+    assert_eq!(third.items_changed, 2, "x (overlap) and y");
+    assert_eq!(third.listings_read, 3, "the new SKU in three marketplaces");
+    assert_eq!(third.not_listed, 2);
+    assert_eq!(
+        pairs(&third),
+        [
+            (y.sku.clone(), DE.to_owned()),
+            (y.sku.clone(), FR.to_owned()),
+            (new_sku.to_owned(), DE.to_owned()),
+        ]
+        .into_iter()
+        .collect()
+    );
+    let new = sb.listing(new_sku, DE).unwrap();
+    assert_eq!(new.price, w.price_eur);
+    assert_eq!(new.quantity, w.stock);
+    assert_eq!(
+        sb.listing(&y.sku, FR).unwrap().price,
+        y.price_eur + Decimal::TWO
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_the_orders_flow_invoices_reaches_amazon_for_mfn_skus_only() {
+    let sb = Sandbox::start(sandbox_config(SEED, 200, 1000.0))
+        .await
+        .unwrap();
+    let world = sb.world();
+    let dir = tempfile::tempdir().unwrap();
+    let config = workspace(&sb, dir.path(), &items_section("", UK_GBP), "");
+    let demo = connector_app::demo::run_flows(&sb, &config, SEED, 1000.0)
+        .await
+        .unwrap();
+    assert!(demo.invoices_posted > 0);
+    let engine = engine_for(&config).unwrap();
+    let report = sync(&engine).await;
+    assert!(!report.needs_attention(), "{:?}", report.issues);
+    assert!(report.listings_updated > 0, "invoices moved stock");
+    for c in &report.planned {
+        let p = world.catalog.iter().find(|p| p.sku == c.sku).unwrap();
+        assert_eq!(p.channel, Channel::Mfn, "{}: FBA stock is Amazon's", c.sku);
+        assert!(c.price_new.is_none(), "prices did not change");
+        let item = sb
+            .sap_entity("Items", &sandbox::sap::store::Key::Str(p.item_code.clone()))
+            .unwrap();
+        let in_01 = item["ItemWarehouseInfoCollection"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["WarehouseCode"] == "01")
+            .unwrap()["InStock"]
+            .as_i64()
+            .unwrap();
+        assert_eq!(c.quantity_new, Some(in_01 as u32), "{}", c.sku);
+        assert_eq!(sb.listing(&c.sku, &c.marketplace).unwrap().quantity, in_01);
+    }
+    sb.shutdown().await;
+}

@@ -52,6 +52,8 @@ const PAGE_SIZE: u32 = 500;
 const CONCURRENCY: usize = 4;
 /// A SKU without a listing is looked up again after this long.
 const NOT_LISTED_RECHECK_HOURS: i64 = 24;
+/// An accepted change Amazon still does not show after this long needs a person.
+const NOT_APPLIED_HOURS: i64 = 24;
 /// Item codes per `$filter` when prices of a few items are fetched.
 const CODES_PER_FILTER: usize = 20;
 
@@ -869,6 +871,20 @@ impl Engine {
                 }
                 Verdict::NotYet => {
                     waiting += 1;
+                    let overdue = s
+                        .pushed_at
+                        .as_deref()
+                        .and_then(|p| DateTime::parse_from_rfc3339(p).ok())
+                        .is_some_and(|p| p.to_utc() < started - Duration::hours(NOT_APPLIED_HOURS));
+                    if overdue {
+                        report.issue(
+                            key,
+                            format!(
+                                "accepted more than {NOT_APPLIED_HOURS} h ago but Amazon still does not show it (sent {})",
+                                values(s.sent_price, s.sent_quantity)
+                            ),
+                        );
+                    }
                     verified.push(s);
                 }
                 Verdict::Rejected(errors) => {
