@@ -162,6 +162,38 @@ impl Engine {
         }))
     }
 
+    /// Records a document found in SAP by its key: POSTED, never sent again. A SENDING left by a
+    /// crash is closed as UNKNOWN first, so the trail shows the recovery.
+    pub(crate) fn record_found(
+        &self,
+        key: &str,
+        was: DocState,
+        doc_entry: i64,
+        doc_num: Option<i64>,
+        detail: &str,
+    ) -> Result<()> {
+        let mut ledger = self.ledger();
+        if was == DocState::Sending {
+            ledger.transition(key, DocState::Unknown, "the process stopped while sending")?;
+        }
+        ledger.mark_posted(key, doc_entry, doc_num, detail)?;
+        Ok(())
+    }
+
+    /// Moves a document to SENDING before its request goes out (closing a crash's SENDING first).
+    pub(crate) fn record_sending(&self, key: &str, was: DocState, detail: &str) -> Result<()> {
+        let mut ledger = self.ledger();
+        if was == DocState::Sending {
+            ledger.transition(
+                key,
+                DocState::Unknown,
+                "the process stopped while sending; not found in SAP",
+            )?;
+        }
+        ledger.transition(key, DocState::Sending, detail)?;
+        Ok(())
+    }
+
     /// Posts the planned invoice stored under `key`, exactly once.
     pub async fn post_invoice(&self, key: &str) -> Result<PostOutcome> {
         self.post_with_session_retry(key, || self.post_invoice_once(key))
@@ -209,39 +241,21 @@ impl Engine {
             .ok_or_else(|| anyhow::anyhow!("no document with key `{key}` in the ledger"))?;
         let doc: Document = serde_json::from_str(&record.payload)?;
         if let Some((doc_entry, doc_num)) = self.find_invoice(key, &doc).await? {
-            let mut ledger = self.ledger();
-            if record.state == DocState::Sending {
-                ledger.transition(key, DocState::Unknown, "the process stopped while sending")?;
-            }
-            ledger.mark_posted(
-                key,
-                doc_entry,
-                doc_num,
-                &format!("found in SAP by its key (DocEntry {doc_entry}); not sent again"),
-            )?;
+            let detail = format!("found in SAP by its key (DocEntry {doc_entry}); not sent again");
+            self.record_found(key, record.state, doc_entry, doc_num, &detail)?;
             info!(key, doc_entry, "already in SAP");
             return Ok(Attempt::Done(PostOutcome::FoundExisting {
                 doc_entry,
                 doc_num,
             }));
         }
-        {
-            let mut ledger = self.ledger();
-            if record.state == DocState::Sending {
-                ledger.transition(
-                    key,
-                    DocState::Unknown,
-                    "the process stopped while sending; not found in SAP",
-                )?;
-            }
-            let summary = json!({
-                "request": "POST Invoices",
-                "CardCode": doc.card_code,
-                "NumAtCard": doc.num_at_card,
-                "lines": doc.document_lines.as_ref().map_or(0, Vec::len),
-            });
-            ledger.transition(key, DocState::Sending, &redact(summary).to_string())?;
-        }
+        let summary = json!({
+            "request": "POST Invoices",
+            "CardCode": doc.card_code,
+            "NumAtCard": doc.num_at_card,
+            "lines": doc.document_lines.as_ref().map_or(0, Vec::len),
+        });
+        self.record_sending(key, record.state, &redact(summary).to_string())?;
         crate::failpoint::hit("invoice.after_sending_stored");
         let created = self.sap.invoices().create(&doc).await;
         match &created {

@@ -616,19 +616,11 @@ impl Engine {
         let documents = part["documents"].as_array().cloned().unwrap_or_default();
         let found = self.find_part(&reference).await?;
         if !found.is_empty() {
-            let mut ledger = self.ledger();
-            if record.state == DocState::Sending {
-                ledger.transition(key, DocState::Unknown, "the process stopped while sending")?;
-            }
-            ledger.mark_posted(
-                key,
-                found[0].1,
-                None,
-                &format!(
-                    "found in SAP by reference {reference}: {}; not sent again",
-                    describe(&found)
-                ),
-            )?;
+            let detail = format!(
+                "found in SAP by reference {reference}: {}; not sent again",
+                describe(&found)
+            );
+            self.record_found(key, record.state, found[0].1, None, &detail)?;
             return Ok(Attempt::Done(PostOutcome::FoundExisting {
                 doc_entry: found[0].1,
                 doc_num: None,
@@ -638,18 +630,8 @@ impl Engine {
         for d in &documents {
             changeset = changeset.post(d["set"].as_str().unwrap_or_default(), &d["body"])?;
         }
-        {
-            let mut ledger = self.ledger();
-            if record.state == DocState::Sending {
-                ledger.transition(
-                    key,
-                    DocState::Unknown,
-                    "the process stopped while sending; not found in SAP",
-                )?;
-            }
-            let detail = json!({"request": "POST $batch (one changeset)", "reference": reference, "documents": documents.len()});
-            ledger.transition(key, DocState::Sending, &detail.to_string())?;
-        }
+        let detail = json!({"request": "POST $batch (one changeset)", "reference": reference, "documents": documents.len()});
+        self.record_sending(key, record.state, &detail.to_string())?;
         match self.sap.batch(&Batch::new().changeset(changeset)).await {
             Ok(resp) => {
                 if let Some(err) = resp.first_error() {
