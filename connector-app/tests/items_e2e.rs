@@ -792,3 +792,50 @@ async fn stock_the_orders_flow_invoices_reaches_amazon_for_mfn_skus_only() {
     }
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_net_price_list_for_a_vat_marketplace_sends_no_prices_and_a_new_rule_rereads_all() {
+    let sb = Sandbox::start(sandbox_config(SEED, 200, 1000.0))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let net = format!("{DE} = {{ price_list = 2, currency = \"EUR\" }}");
+    let config = workspace(&sb, dir.path(), &items_section("", UK_GBP), "");
+    // Price list 1 (Base Price) is net: Amazon.de prices include VAT.
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains(&net));
+    std::fs::write(
+        &config,
+        text.replace(
+            &net,
+            &format!("{DE} = {{ price_list = 1, currency = \"EUR\" }}"),
+        ),
+    )
+    .unwrap();
+    let engine = engine_for(&config).unwrap();
+    let before = catalog(&sb);
+    let first = sync(&engine).await;
+    assert!(first.planned.is_empty(), "{:?}", first.planned);
+    assert_eq!(first.issues.len(), 1, "{:?}", first.issues);
+    assert_eq!(first.issues[0].key, format!("sap:price-list:1:{DE}"));
+    assert!(first.issues[0].reason.contains("net prices"));
+    assert_eq!(catalog(&sb), before);
+
+    std::fs::write(&config, text.clone()).unwrap();
+    let engine = engine_for(&config).unwrap();
+    let fixed = sync(&engine).await;
+    assert!(fixed.planned.is_empty() && !fixed.needs_attention());
+    let again = sync(&engine).await;
+    assert!(again.changed_since.is_some(), "the cursor is used");
+    // A new rounding rule changes what every price should be: all prices are read again.
+    std::fs::write(
+        &config,
+        text.replace("[items]\n", "[items]\nrounding = \"nearest 1\"\n"),
+    )
+    .unwrap();
+    let engine = engine_for(&config).unwrap();
+    let rounded = sync(&engine).await;
+    assert_eq!(rounded.changed_since, None);
+    assert_eq!(rounded.planned.len(), sb.world().catalog.len() * 3);
+    sb.shutdown().await;
+}

@@ -18,27 +18,23 @@
 //! listing cannot.
 
 pub mod plan;
+mod push;
+mod verify;
 
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, NaiveDateTime, SecondsFormat, Utc};
-use futures::{StreamExt, TryStreamExt};
-use sap_b1_client::entities::Item;
+use futures::TryStreamExt;
+use sap_b1_client::entities::{Item, YesNo};
 use sap_b1_client::{Filter, Query, prop};
 use serde::Serialize;
 use serde_json::{Value, json};
-use sp_api_client::feeds::{FeedOutcome, ListingsFeed, ListingsFeedMessage};
-use sp_api_client::listings::{
-    IssueSeverity, ListingsIncludedData, ListingsItem, ListingsItemPatchRequest, PatchMode,
-    SubmissionStatus,
-};
-use sp_api_client::types::FeedId;
-use sp_api_client::{Money, Sku};
-use tracing::{info, instrument, warn};
+use tracing::{info, instrument};
 
 use super::{Engine, Problem};
-use crate::ledger::{DocState, Ledger, ListingState, ListingStatus};
+use crate::config::Config;
+use crate::ledger::{Ledger, ListingState, ListingStatus};
 pub use plan::{Decision, ItemProblem, PlannedChange, Target, Verdict, listing_key};
 
 /// Flow name in the ledger (documents and cursor).
@@ -116,6 +112,20 @@ impl ItemsReport {
     }
 }
 
+/// What the prices read depend on; a cursor is only valid for the same.
+fn price_fingerprint(cfg: &crate::config::ItemsConfig) -> String {
+    use sha2::{Digest, Sha256};
+    let text = format!(
+        "{:?}|{:?}|{:?}",
+        cfg.price_lists, cfg.rounding, cfg.marketplaces
+    );
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn now_rfc3339() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -161,10 +171,16 @@ impl Engine {
             return Ok(report);
         }
 
-        let cursor = self
-            .ledger()
-            .cursor(FLOW)?
-            .and_then(|c| NaiveDateTime::parse_from_str(&c, CURSOR_FORMAT).ok());
+        let (config, lists_ok) = self.usable_price_lists(&mut report).await?;
+        let fingerprint = price_fingerprint(&self.config.items);
+        // A cursor written under other price lists, rounding or marketplaces does not count:
+        // every price is read again.
+        let cursor = self.ledger().cursor(FLOW)?.and_then(|c| {
+            let (at, fp) = c.split_once(' ')?;
+            (fp == fingerprint)
+                .then(|| NaiveDateTime::parse_from_str(at, CURSOR_FORMAT).ok())
+                .flatten()
+        });
         let (mut items, newest) = self.read_changed_items(cursor, &mut report).await?;
         if cursor.is_some() && !cfg.warehouses.is_empty() {
             let stock = self.read_stock().await?;
@@ -181,8 +197,7 @@ impl Engine {
             return Ok(report);
         }
 
-        let (mut targets, _) =
-            plan::targets(&items.values().cloned().collect::<Vec<_>>(), &self.config);
+        let (mut targets, _) = plan::targets(&items.values().cloned().collect::<Vec<_>>(), &config);
         // First sight of a listing: read it from Amazon (channel, product type, current values).
         let recheck = started - Duration::hours(NOT_LISTED_RECHECK_HOURS);
         let mut unseen: Vec<(String, String, String)> = targets
@@ -214,7 +229,7 @@ impl Engine {
                 .iter()
                 .filter(|t| {
                     t.price.is_none()
-                        && cfg.price_lists.contains_key(&t.marketplace)
+                        && config.items.price_lists.contains_key(&t.marketplace)
                         && unseen
                             .iter()
                             .any(|(sku, m, _)| *sku == t.sku && *m == t.marketplace)
@@ -232,7 +247,7 @@ impl Engine {
             }
         }
         let (all_targets, problems) =
-            plan::targets(&items.values().cloned().collect::<Vec<_>>(), &self.config);
+            plan::targets(&items.values().cloned().collect::<Vec<_>>(), &config);
         targets = all_targets;
         for p in problems {
             report.issue(
@@ -305,13 +320,17 @@ impl Engine {
                 self.push_patches(changes, &mut states, &mut report).await?;
             }
         }
-        // A failed push is retried from the same cursor, so the change that caused it is read again.
+        // A failed push (or a price list not usable) is retried from the same cursor, so the
+        // changes it concerns are read again.
         if report.failed == 0
+            && lists_ok
             && !self.stopping()
             && let Some(newest) = newest
         {
-            self.ledger()
-                .set_cursor(FLOW, &newest.format(CURSOR_FORMAT).to_string())?;
+            self.ledger().set_cursor(
+                FLOW,
+                &format!("{} {fingerprint}", newest.format(CURSOR_FORMAT)),
+            )?;
         }
         info!(
             planned = report.planned.len(),
@@ -319,6 +338,53 @@ impl Engine {
             "items sync done"
         );
         Ok(report)
+    }
+
+    /// The configuration with only the price lists that can feed their marketplace: active, and
+    /// gross where the marketplace's prices include tax (EU/UK VAT), net where they do not. A
+    /// list that cannot is reported and its marketplace gets no price this run.
+    async fn usable_price_lists(&self, report: &mut ItemsReport) -> Result<(Config, bool)> {
+        let mut config = (*self.config).clone();
+        let mut unusable = Vec::new();
+        for (marketplace, list) in &config.items.price_lists {
+            let n = list.price_list;
+            let found = self.sap.price_lists().get(n).await;
+            let reason = match found {
+                Err(e) => Some(format!("price list {n} cannot be read: {e}")),
+                Ok(pl) => {
+                    let gross = self
+                        .config
+                        .marketplaces
+                        .get(marketplace)
+                        .is_none_or(|m| m.prices_include_tax);
+                    if pl.active == Some(YesNo::No) {
+                        Some(format!("price list {n} is inactive"))
+                    } else if gross && pl.is_gross_price == Some(YesNo::No) {
+                        Some(format!(
+                            "price list {n} holds net prices, but {marketplace} prices include tax: they would go to Amazon without VAT"
+                        ))
+                    } else if !gross && pl.is_gross_price == Some(YesNo::Yes) {
+                        Some(format!(
+                            "price list {n} holds gross prices, but {marketplace} prices exclude tax"
+                        ))
+                    } else {
+                        None
+                    }
+                }
+            };
+            if let Some(reason) = reason {
+                report.issue(
+                    format!("sap:price-list:{n}:{marketplace}"),
+                    format!("{reason}; no prices are sent to {marketplace} until it is fixed"),
+                );
+                unusable.push(marketplace.clone());
+            }
+        }
+        config
+            .items
+            .price_lists
+            .retain(|m, _| !unusable.contains(m));
+        Ok((config, unusable.is_empty()))
     }
 
     /// Items changed since the cursor minus the overlap (all items without a cursor), with their
@@ -414,713 +480,5 @@ impl Engine {
             out.extend(items);
         }
         Ok(out)
-    }
-
-    async fn get_listing(
-        &self,
-        sku: &str,
-        marketplace: &str,
-    ) -> std::result::Result<Option<ListingsItem>, sp_api_client::Error> {
-        let included = [
-            ListingsIncludedData::Summaries,
-            ListingsIncludedData::Offers,
-            ListingsIncludedData::FulfillmentAvailability,
-            ListingsIncludedData::Issues,
-        ];
-        match self
-            .amazon
-            .get_listings_item(&Sku::from(sku), marketplace, &included)
-            .await
-        {
-            Ok(l) => Ok(Some(l)),
-            Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Reads listings seen for the first time; a SKU Amazon does not know is stored NOT_LISTED.
-    async fn read_listings(
-        &self,
-        pairs: &[(String, String, String)],
-        report: &mut ItemsReport,
-    ) -> Result<Vec<ListingState>> {
-        let results: Vec<_> = futures::stream::iter(pairs.iter().cloned())
-            .map(|(sku, marketplace, item_code)| async move {
-                let listing = self.get_listing(&sku, &marketplace).await;
-                (sku, marketplace, item_code, listing)
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
-        let mut out = Vec::new();
-        for (sku, marketplace, item_code, listing) in results {
-            let listing = listing
-                .with_context(|| format!("Amazon getListingsItem {sku} in {marketplace}"))?;
-            report.listings_read += 1;
-            out.push(observed(sku, marketplace, item_code, listing.as_ref()));
-        }
-        Ok(out)
-    }
-
-    /// Sends each change as one `patchListingsItem` (price and quantity in one request).
-    async fn push_patches(
-        &self,
-        changes: Vec<PlannedChange>,
-        states: &mut HashMap<(String, String), ListingState>,
-        report: &mut ItemsReport,
-    ) -> Result<()> {
-        let jobs: Vec<(PlannedChange, ListingState)> = changes
-            .into_iter()
-            .filter_map(|c| {
-                let s = states.get(&(c.sku.clone(), c.marketplace.clone()))?.clone();
-                Some((c, s))
-            })
-            .collect();
-        let results: Vec<_> = futures::stream::iter(jobs)
-            .filter(|_| std::future::ready(!self.stopping()))
-            .map(|(change, state)| async move {
-                let request = patch_request(&change, &state);
-                let answer = self
-                    .amazon
-                    .patch_listings_item(
-                        &Sku::from(change.sku.as_str()),
-                        &change.marketplace,
-                        &request,
-                        PatchMode::Apply,
-                    )
-                    .await;
-                (change, state, answer)
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
-        let at = now_rfc3339();
-        for (change, mut state, answer) in results {
-            let key = self.listing_key(&change.marketplace, &change.sku);
-            let before = values(change.price_old, change.quantity_old);
-            let after = values(change.price_new, change.quantity_new.map(i64::from));
-            report.sent_by_patch += 1;
-            let answer = match answer {
-                Ok(a) => a,
-                Err(e) => {
-                    report.failed += 1;
-                    let reason = format!("patchListingsItem failed: {e}");
-                    warn!(%key, %reason);
-                    report.issue(key.clone(), reason.clone());
-                    let detail = json!({"before": before, "after": after, "error": reason});
-                    self.ledger()
-                        .put_listing_states(&[], &[(key, "push".into(), detail.to_string())])?;
-                    continue;
-                }
-            };
-            let issues: Vec<Value> = answer
-                .issues
-                .iter()
-                .map(|i| json!({"code": i.code, "message": i.message, "severity": i.severity.as_str(), "attributeNames": i.attribute_names}))
-                .collect();
-            let accepted = answer.is_ok() && answer.status == SubmissionStatus::Accepted;
-            record_sent(&mut state, &change, &at);
-            state.submission = Some(answer.submission_id.clone());
-            state.issues = (!issues.is_empty()).then(|| Value::from(issues.clone()).to_string());
-            let detail = json!({
-                "via": "patchListingsItem",
-                "before": before,
-                "after": after,
-                "response": {"status": answer.status.as_str(), "submissionId": answer.submission_id},
-                "issues": issues,
-            });
-            let audit = vec![(key.clone(), "push".to_owned(), detail.to_string())];
-            if accepted {
-                report.listings_updated += 1;
-                self.accept(&mut state, &key, audit, "accepted by patchListingsItem")?;
-            } else {
-                let reason = issue_summary(
-                    &answer
-                        .issues
-                        .iter()
-                        .map(|i| format!("{} {}", i.code, i.message))
-                        .collect::<Vec<_>>(),
-                    answer.status.as_str(),
-                );
-                self.reject(&mut state, &key, audit, &reason, report)?;
-            }
-            states.insert((state.sku.clone(), state.marketplace.clone()), state);
-        }
-        Ok(())
-    }
-
-    /// Sends one marketplace's changes as one `JSON_LISTINGS_FEED`, waits for it and records
-    /// each SKU's result from the processing report.
-    async fn push_feed(
-        &self,
-        marketplace: &str,
-        changes: Vec<PlannedChange>,
-        states: &mut HashMap<(String, String), ListingState>,
-        report: &mut ItemsReport,
-    ) -> Result<()> {
-        let mut messages = Vec::new();
-        let mut rows = Vec::new();
-        for (i, change) in changes.iter().enumerate() {
-            let Some(state) = states.get(&(change.sku.clone(), change.marketplace.clone())) else {
-                continue;
-            };
-            let message_id = u32::try_from(i + 1).unwrap_or(u32::MAX);
-            messages.push(ListingsFeedMessage::patch(
-                message_id,
-                Sku::from(change.sku.as_str()),
-                patch_request(change, state),
-            ));
-            rows.push((message_id, change.clone(), state.clone()));
-        }
-        let feed = ListingsFeed {
-            seller_id: self.config.amazon.seller_id.clone(),
-            messages,
-        };
-        let handle = match self
-            .amazon
-            .submit_listings_feed(&feed, &[marketplace])
-            .await
-        {
-            Ok(h) => h,
-            Err(e) => {
-                report.failed += rows.len() as u64;
-                report.issue(
-                    format!(
-                        "amz:{}:listings-feed:{marketplace}",
-                        self.config.amazon.seller_id
-                    ),
-                    format!(
-                        "JSON_LISTINGS_FEED for {} changes could not be submitted: {e}",
-                        rows.len()
-                    ),
-                );
-                return Ok(());
-            }
-        };
-        let feed_id = handle.feed_id.as_str().to_owned();
-        info!(%feed_id, messages = rows.len(), "listings feed submitted");
-        report.feeds.push(feed_id.clone());
-        report.sent_by_feed += rows.len() as u64;
-        // Stored before waiting: a crash or a timeout leaves rows a later run resolves.
-        let at = now_rfc3339();
-        let mut pending = Vec::new();
-        let mut audit = Vec::new();
-        for (message_id, change, mut state) in rows {
-            record_sent(&mut state, &change, &at);
-            state.status = ListingStatus::Pending;
-            state.submission = Some(format!("feed:{feed_id}:{message_id}"));
-            let detail = json!({
-                "via": "JSON_LISTINGS_FEED",
-                "feedId": feed_id,
-                "messageId": message_id,
-                "before": values(change.price_old, change.quantity_old),
-                "after": values(change.price_new, change.quantity_new.map(i64::from)),
-            });
-            audit.push((
-                self.listing_key(&state.marketplace, &state.sku),
-                "push".to_owned(),
-                detail.to_string(),
-            ));
-            pending.push(state);
-        }
-        self.ledger().put_listing_states(&pending, &audit)?;
-        for s in pending {
-            states.insert((s.sku.clone(), s.marketplace.clone()), s);
-        }
-        let cfg = &self.config.items;
-        match handle.wait(cfg.feed_poll, cfg.feed_timeout).await {
-            Ok(outcome) => self.finish_feed(&feed_id, outcome, states, report).await,
-            Err(e) => {
-                warn!(%feed_id, error = %e, "feed not finished; its result is read on a later run");
-                Ok(())
-            }
-        }
-    }
-
-    /// Reads feeds left PENDING by earlier runs.
-    async fn resolve_pending_feeds(
-        &self,
-        states: &mut HashMap<(String, String), ListingState>,
-        report: &mut ItemsReport,
-    ) -> Result<()> {
-        let mut feeds: Vec<String> = states
-            .values()
-            .filter(|s| s.status == ListingStatus::Pending)
-            .filter_map(|s| feed_of(s.submission.as_deref()?).map(|(f, _)| f.to_owned()))
-            .collect();
-        feeds.sort();
-        feeds.dedup();
-        for feed_id in feeds {
-            let feed = self
-                .amazon
-                .get_feed(&FeedId(feed_id.clone()))
-                .await
-                .with_context(|| format!("Amazon getFeed {feed_id}"))?;
-            use sp_api_client::reports::ProcessingStatus as S;
-            let outcome = match feed.processing_status {
-                S::Done => FeedOutcome::Done(feed),
-                S::Cancelled | S::Fatal => FeedOutcome::Cancelled(feed),
-                _ => continue,
-            };
-            report.feeds.push(feed_id.clone());
-            self.finish_feed(&feed_id, outcome, states, report).await?;
-        }
-        Ok(())
-    }
-
-    /// Records each message's result: an ERROR issue rejects that SKU, the rest are accepted.
-    async fn finish_feed(
-        &self,
-        feed_id: &str,
-        outcome: FeedOutcome,
-        states: &mut HashMap<(String, String), ListingState>,
-        report: &mut ItemsReport,
-    ) -> Result<()> {
-        let rows: Vec<ListingState> = states
-            .values()
-            .filter(|s| {
-                s.status == ListingStatus::Pending
-                    && s.submission
-                        .as_deref()
-                        .and_then(feed_of)
-                        .is_some_and(|(f, _)| f == feed_id)
-            })
-            .cloned()
-            .collect();
-        let done = match outcome {
-            FeedOutcome::Done(feed) => feed,
-            other => {
-                // Nothing was applied: back to what Amazon had, so the next run plans them again.
-                let mut audit = Vec::new();
-                let mut reverted = Vec::new();
-                for mut s in rows {
-                    s.status = ListingStatus::Observed;
-                    s.sent_price = None;
-                    s.sent_quantity = None;
-                    audit.push((
-                        self.listing_key(&s.marketplace, &s.sku),
-                        "feed-result".to_owned(),
-                        json!({"feedId": feed_id, "result": format!("{other:?}")}).to_string(),
-                    ));
-                    reverted.push(s);
-                }
-                report.failed += reverted.len() as u64;
-                report.issue(
-                    format!(
-                        "amz:{}:listings-feed:{feed_id}",
-                        self.config.amazon.seller_id
-                    ),
-                    format!(
-                        "feed {feed_id} was cancelled or failed: {} changes will be planned again",
-                        reverted.len()
-                    ),
-                );
-                self.ledger().put_listing_states(&reverted, &audit)?;
-                for s in reverted {
-                    states.insert((s.sku.clone(), s.marketplace.clone()), s);
-                }
-                return Ok(());
-            }
-        };
-        let result = self
-            .amazon
-            .listings_feed_result(&done)
-            .await
-            .with_context(|| format!("processing report of feed {feed_id}"))?;
-        let mut by_message: HashMap<u32, Vec<&sp_api_client::feeds::FeedIssue>> = HashMap::new();
-        let mut by_sku: HashMap<&str, Vec<&sp_api_client::feeds::FeedIssue>> = HashMap::new();
-        for issue in &result.issues {
-            match (issue.message_id, issue.sku.as_ref()) {
-                (Some(m), _) => by_message.entry(m).or_default().push(issue),
-                (None, Some(sku)) => by_sku.entry(sku.as_str()).or_default().push(issue),
-                _ => {}
-            }
-        }
-        let mut accepted = Vec::new();
-        let mut audit = Vec::new();
-        let mut rejected = Vec::new();
-        for mut s in rows {
-            let message_id = s.submission.as_deref().and_then(feed_of).map(|(_, m)| m);
-            let issues: Vec<&sp_api_client::feeds::FeedIssue> = message_id
-                .and_then(|m| by_message.get(&m))
-                .or_else(|| by_sku.get(s.sku.as_str()))
-                .cloned()
-                .unwrap_or_default();
-            let errors: Vec<String> = issues
-                .iter()
-                .filter(|i| i.severity == IssueSeverity::Error)
-                .map(|i| format!("{} {}", i.code, i.message))
-                .collect();
-            let key = self.listing_key(&s.marketplace, &s.sku);
-            let detail = json!({
-                "via": "JSON_LISTINGS_FEED",
-                "feedId": feed_id,
-                "messageId": message_id,
-                "result": if errors.is_empty() { "ACCEPTED" } else { "INVALID" },
-                "after": values(s.sent_price, s.sent_quantity),
-                "issues": issues.iter().map(|i| json!({"code": i.code, "message": i.message, "severity": i.severity.as_str(), "attributeName": i.attribute_name})).collect::<Vec<_>>(),
-            });
-            let entry = (key.clone(), "feed-result".to_owned(), detail.to_string());
-            s.issues = (!issues.is_empty()).then(|| detail["issues"].to_string());
-            if errors.is_empty() {
-                audit.push(entry);
-                s.status = ListingStatus::Accepted;
-                s.price = s.sent_price.or(s.price);
-                s.quantity = s.sent_quantity.or(s.quantity);
-                accepted.push(s);
-            } else {
-                rejected.push((s, issue_summary(&errors, "INVALID"), entry));
-            }
-        }
-        report.listings_updated += accepted.len() as u64;
-        info!(
-            feed_id,
-            accepted = accepted.len(),
-            rejected = rejected.len(),
-            "feed result recorded"
-        );
-        // Accepted rows that close an open rejection are resolved one by one; the rest in bulk.
-        let (reopened, plain): (Vec<_>, Vec<_>) =
-            accepted.into_iter().partition(|s| s.problem_key.is_some());
-        self.ledger().put_listing_states(&plain, &audit)?;
-        for mut s in reopened {
-            let key = self.listing_key(&s.marketplace, &s.sku);
-            self.accept(&mut s, &key, Vec::new(), "accepted in a listings feed")?;
-            states.insert((s.sku.clone(), s.marketplace.clone()), s);
-        }
-        for s in plain {
-            states.insert((s.sku.clone(), s.marketplace.clone()), s);
-        }
-        for (mut s, reason, entry) in rejected {
-            let key = self.listing_key(&s.marketplace, &s.sku);
-            self.reject(&mut s, &key, vec![entry], &reason, report)?;
-            states.insert((s.sku.clone(), s.marketplace.clone()), s);
-        }
-        Ok(())
-    }
-
-    /// Reads back changes accepted before this run and at least `verify_after` old.
-    async fn verify_accepted(
-        &self,
-        states: &mut HashMap<(String, String), ListingState>,
-        started: DateTime<Utc>,
-        report: &mut ItemsReport,
-    ) -> Result<()> {
-        let due_before = started - Duration::from_std(self.config.items.verify_after)?;
-        let due: Vec<ListingState> = states
-            .values()
-            .filter(|s| s.status == ListingStatus::Accepted)
-            .filter(|s| {
-                s.pushed_at
-                    .as_deref()
-                    .and_then(|p| DateTime::parse_from_rfc3339(p).ok())
-                    .is_some_and(|p| p.to_utc() <= due_before)
-            })
-            .cloned()
-            .collect();
-        let not_due = states
-            .values()
-            .filter(|s| s.status == ListingStatus::Accepted)
-            .count()
-            - due.len();
-        let results: Vec<_> = futures::stream::iter(due)
-            .map(|s| async move {
-                let listing = self.get_listing(&s.sku, &s.marketplace).await;
-                (s, listing)
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
-        let at = now_rfc3339();
-        let mut verified = Vec::new();
-        let mut audit = Vec::new();
-        let mut waiting = not_due as u64;
-        for (mut s, listing) in results {
-            let key = self.listing_key(&s.marketplace, &s.sku);
-            let listing = match listing {
-                Ok(l) => l,
-                Err(e) => {
-                    warn!(%key, error = %e, "read-back failed; tried again next run");
-                    waiting += 1;
-                    continue;
-                }
-            };
-            let Some(listing) = listing else {
-                s.status = ListingStatus::NotListed;
-                s.channel = None;
-                s.checked_at = at.clone();
-                audit.push((
-                    key.clone(),
-                    "verify".into(),
-                    json!({"result": "listing no longer exists"}).to_string(),
-                ));
-                verified.push(s);
-                continue;
-            };
-            // The channel may have changed (MFN <-> FBA): keep it current.
-            if let Some(c) = listing.fulfillment_availability.first() {
-                s.channel = Some(c.fulfillment_channel_code.clone());
-            }
-            s.checked_at = at.clone();
-            match plan::judge(&s, &listing) {
-                Verdict::Applied => {
-                    report.verified += 1;
-                    s.status = ListingStatus::Verified;
-                    audit.push((key, "verify".into(), json!({"result": "applied", "shows": values(listing.price_in(&s.marketplace).map(|m| m.amount), listing.merchant_quantity().map(i64::from))}).to_string()));
-                    verified.push(s);
-                }
-                Verdict::NotYet => {
-                    waiting += 1;
-                    let overdue = s
-                        .pushed_at
-                        .as_deref()
-                        .and_then(|p| DateTime::parse_from_rfc3339(p).ok())
-                        .is_some_and(|p| p.to_utc() < started - Duration::hours(NOT_APPLIED_HOURS));
-                    if overdue {
-                        report.issue(
-                            key,
-                            format!(
-                                "accepted more than {NOT_APPLIED_HOURS} h ago but Amazon still does not show it (sent {})",
-                                values(s.sent_price, s.sent_quantity)
-                            ),
-                        );
-                    }
-                    verified.push(s);
-                }
-                Verdict::Rejected(errors) => {
-                    // Amazon still shows what it had before the push.
-                    s.price = listing
-                        .price_in(&s.marketplace)
-                        .map(|m| m.amount)
-                        .or(s.price);
-                    s.quantity = listing.merchant_quantity().map(i64::from).or(s.quantity);
-                    s.issues = Some(json!(errors).to_string());
-                    let detail = json!({"result": "rejected", "issues": errors});
-                    let reason = issue_summary(&errors, "rejected after ACCEPTED");
-                    self.reject(
-                        &mut s,
-                        &key,
-                        vec![(key.clone(), "verify".into(), detail.to_string())],
-                        &reason,
-                        report,
-                    )?;
-                    states.insert((s.sku.clone(), s.marketplace.clone()), s);
-                }
-            }
-        }
-        report.awaiting_verification = waiting;
-        self.ledger().put_listing_states(&verified, &audit)?;
-        for s in verified {
-            states.insert((s.sku.clone(), s.marketplace.clone()), s);
-        }
-        Ok(())
-    }
-
-    /// Stores an accepted push; closes the SKU's open rejection document, if any.
-    fn accept(
-        &self,
-        state: &mut ListingState,
-        key: &str,
-        audit: Vec<AuditEntry>,
-        why: &str,
-    ) -> Result<()> {
-        state.status = ListingStatus::Accepted;
-        state.price = state.sent_price.or(state.price);
-        state.quantity = state.sent_quantity.or(state.quantity);
-        self.close_problem(state, key, why)?;
-        self.ledger()
-            .put_listing_states(std::slice::from_ref(state), &audit)?;
-        Ok(())
-    }
-
-    /// Closes the SKU's open rejection document (FAILED -> PLANNED -> POSTED, audited).
-    fn close_problem(&self, state: &mut ListingState, key: &str, why: &str) -> Result<()> {
-        let mut ledger = self.ledger();
-        if let Some(problem) = state.problem_key.take()
-            && let Some(doc) = ledger.get(&problem)?
-            && doc.state == DocState::Failed
-        {
-            ledger.replan(&problem, &doc.payload, None)?;
-            ledger.transition(
-                &problem,
-                DocState::Posted,
-                &format!("resolved: {key} {why}"),
-            )?;
-        }
-        Ok(())
-    }
-
-    /// Stores a rejected push and opens (or updates) a FAILED document so `status` shows it.
-    fn reject(
-        &self,
-        state: &mut ListingState,
-        key: &str,
-        audit: Vec<AuditEntry>,
-        reason: &str,
-        report: &mut ItemsReport,
-    ) -> Result<()> {
-        report.rejected += 1;
-        report.issue(key.to_owned(), reason.to_owned());
-        state.status = ListingStatus::Rejected;
-        let mut ledger = self.ledger();
-        let open = match &state.problem_key {
-            Some(p) => ledger.get(p)?.filter(|d| d.state == DocState::Failed),
-            None => None,
-        };
-        match open {
-            Some(doc) => ledger.audit(&doc.key, "rejected", reason)?,
-            None => {
-                let problem = format!(
-                    "{key}:rejected:{}",
-                    state.submission.as_deref().unwrap_or("unknown")
-                );
-                let payload = json!({
-                    "sku": state.sku, "marketplace": state.marketplace, "item_code": state.item_code,
-                    "sent": values(state.sent_price, state.sent_quantity),
-                })
-                .to_string();
-                ledger.plan(&problem, FLOW, "listing", None, &payload, Some(reason))?;
-                if ledger
-                    .get(&problem)?
-                    .is_some_and(|d| d.state == DocState::Held)
-                {
-                    ledger.transition(&problem, DocState::Failed, reason)?;
-                }
-                state.problem_key = Some(problem);
-            }
-        }
-        // Amazon's answer also goes on the document `status` points at.
-        if let Some(problem) = &state.problem_key {
-            for (_, event, detail) in &audit {
-                ledger.audit(problem, event, detail)?;
-            }
-        }
-        ledger.put_listing_states(std::slice::from_ref(state), &audit)?;
-        Ok(())
-    }
-}
-
-/// The listing state of a first sight (`None`: not listed in that marketplace).
-fn observed(
-    sku: String,
-    marketplace: String,
-    item_code: String,
-    listing: Option<&ListingsItem>,
-) -> ListingState {
-    let mut state = ListingState {
-        sku,
-        marketplace,
-        item_code,
-        channel: None,
-        product_type: None,
-        currency: None,
-        price: None,
-        quantity: None,
-        status: ListingStatus::NotListed,
-        sent_price: None,
-        sent_quantity: None,
-        submission: None,
-        issues: None,
-        problem_key: None,
-        pushed_at: None,
-        checked_at: now_rfc3339(),
-    };
-    let Some(l) = listing else {
-        return state;
-    };
-    state.status = ListingStatus::Observed;
-    // No availability at all: a merchant listing that never had a quantity.
-    state.channel = Some(
-        l.fulfillment_availability
-            .first()
-            .map(|f| f.fulfillment_channel_code.clone())
-            .unwrap_or_else(|| plan::MERCHANT_CHANNEL.to_owned()),
-    );
-    state.product_type = l
-        .summaries
-        .iter()
-        .find(|s| s.marketplace_id == state.marketplace)
-        .or(l.summaries.first())
-        .map(|s| s.product_type.clone());
-    if let Some(price) = l.price_in(&state.marketplace) {
-        state.price = Some(price.amount);
-        state.currency = Some(price.currency_code.clone());
-    }
-    state.quantity = l.merchant_quantity().map(i64::from);
-    if !l.issues.is_empty() {
-        state.issues = Some(
-            Value::from(
-                l.issues
-                    .iter()
-                    .map(|i| format!("{} {} {}", i.severity.as_str(), i.code, i.message))
-                    .collect::<Vec<_>>(),
-            )
-            .to_string(),
-        );
-    }
-    state
-}
-
-/// The patch for a change: price (`purchasable_offer` merge) and/or quantity
-/// (`fulfillment_availability` merge) in one request.
-fn patch_request(change: &PlannedChange, state: &ListingState) -> ListingsItemPatchRequest {
-    let product_type = state
-        .product_type
-        .clone()
-        .unwrap_or_else(|| "PRODUCT".to_owned());
-    let price = change.price_new.map(|p| {
-        let currency = change.currency.clone().unwrap_or_default();
-        ListingsItemPatchRequest::price(
-            product_type.clone(),
-            &change.marketplace,
-            &Money::new(p, currency),
-        )
-    });
-    let quantity = change
-        .quantity_new
-        .map(|q| ListingsItemPatchRequest::quantity(product_type.clone(), q));
-    match (price, quantity) {
-        (Some(p), Some(q)) => p.and(q),
-        (Some(p), None) => p,
-        (None, Some(q)) => q,
-        (None, None) => unreachable!("a planned change sends a price or a quantity"),
-    }
-}
-
-/// Marks what a push sends.
-fn record_sent(state: &mut ListingState, change: &PlannedChange, at: &str) {
-    state.sent_price = change.price_new;
-    state.sent_quantity = change.quantity_new.map(i64::from);
-    // The listing's currency stays Amazon's; a refused price in another currency must not change it.
-    if state.currency.is_none() && change.price_new.is_some() {
-        state.currency = change.currency.clone();
-    }
-    state.pushed_at = Some(at.to_owned());
-    state.issues = None;
-}
-
-/// `feed:{feedId}:{messageId}` -> (feed id, message id).
-fn feed_of(submission: &str) -> Option<(&str, u32)> {
-    let rest = submission.strip_prefix("feed:")?;
-    let (feed, message) = rest.rsplit_once(':')?;
-    Some((feed, message.parse().ok()?))
-}
-
-fn issue_summary(errors: &[String], status: &str) -> String {
-    if errors.is_empty() {
-        format!("Amazon answered {status}")
-    } else {
-        format!("Amazon refused the change: {}", errors.join("; "))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn feed_submissions_round_trip() {
-        assert_eq!(feed_of("feed:50000000012:17"), Some(("50000000012", 17)));
-        assert_eq!(feed_of("0f3a9c"), None);
     }
 }
