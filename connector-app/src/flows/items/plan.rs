@@ -80,6 +80,21 @@ pub struct ItemProblem {
     pub reason: String,
 }
 
+/// The listing's fulfilment channel: any `AMAZON_*` entry makes it FBA (its stock is never
+/// overwritten, even while a listing moves between channels); otherwise merchant-fulfilled,
+/// also when Amazon lists no availability yet.
+pub fn channel_of(listing: &ListingsItem) -> String {
+    let codes = listing
+        .fulfillment_availability
+        .iter()
+        .map(|f| f.fulfillment_channel_code.as_str());
+    codes
+        .clone()
+        .find(|c| *c != MERCHANT_CHANNEL)
+        .unwrap_or(MERCHANT_CHANNEL)
+        .to_owned()
+}
+
 /// Whether an item may be sold: not inactive (`Valid = tNO`) and not frozen.
 pub fn is_active(item: &Item) -> bool {
     item.valid != Some(YesNo::No) && item.frozen != Some(YesNo::Yes)
@@ -636,6 +651,25 @@ mod tests {
 
     fn listing(v: serde_json::Value) -> ListingsItem {
         serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_listing_with_any_amazon_channel_is_fba() {
+        let l = |v: serde_json::Value| listing(json!({"sku": "X", "fulfillmentAvailability": v}));
+        assert_eq!(channel_of(&l(json!([]))), "DEFAULT");
+        assert_eq!(
+            channel_of(&l(
+                json!([{"fulfillmentChannelCode": "DEFAULT", "quantity": 3}])
+            )),
+            "DEFAULT"
+        );
+        assert_eq!(
+            channel_of(&l(json!([
+                {"fulfillmentChannelCode": "DEFAULT", "quantity": 0},
+                {"fulfillmentChannelCode": "AMAZON_EU", "quantity": 12}
+            ]))),
+            "AMAZON_EU"
+        );
     }
 
     #[test]

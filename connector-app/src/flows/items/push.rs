@@ -408,6 +408,57 @@ fn feed_of(submission: &str) -> Option<(&str, u32)> {
 mod tests {
     use super::*;
 
+    /// The exact JSON Amazon receives (pinned: a change here is a change on the wire).
+    #[test]
+    fn one_patch_carries_price_and_quantity_as_merges() {
+        let change = PlannedChange {
+            sku: "MUG/BLUE".into(),
+            item_code: "A1".into(),
+            marketplace: "A1PA6795UKMFR9".into(),
+            currency: Some("EUR".into()),
+            price_old: Some("19.99".parse().unwrap()),
+            price_new: Some("21.50".parse().unwrap()),
+            quantity_old: Some(7),
+            quantity_new: Some(0),
+            fba: false,
+        };
+        let state = ListingState {
+            sku: "MUG/BLUE".into(),
+            marketplace: "A1PA6795UKMFR9".into(),
+            item_code: "A1".into(),
+            channel: Some("DEFAULT".into()),
+            product_type: Some("DRINKING_CUP".into()),
+            currency: Some("EUR".into()),
+            price: None,
+            quantity: None,
+            status: ListingStatus::Observed,
+            sent_price: None,
+            sent_quantity: None,
+            submission: None,
+            issues: None,
+            problem_key: None,
+            pushed_at: None,
+            checked_at: String::new(),
+        };
+        let wire = serde_json::to_value(patch_request(&change, &state)).unwrap();
+        assert_eq!(
+            wire,
+            json!({"productType": "DRINKING_CUP", "patches": [
+                {"op": "merge", "path": "/attributes/purchasable_offer", "value": [
+                    {"marketplace_id": "A1PA6795UKMFR9", "currency": "EUR", "audience": "ALL",
+                     "our_price": [{"schedule": [{"value_with_tax": 21.5}]}]}]},
+                {"op": "merge", "path": "/attributes/fulfillment_availability", "value": [
+                    {"fulfillment_channel_code": "DEFAULT", "quantity": 0}]}
+            ]})
+        );
+        let price_only = PlannedChange {
+            quantity_new: None,
+            ..change
+        };
+        let wire = serde_json::to_value(patch_request(&price_only, &state)).unwrap();
+        assert_eq!(wire["patches"].as_array().unwrap().len(), 1);
+    }
+
     #[test]
     fn feed_submissions_round_trip() {
         assert_eq!(feed_of("feed:50000000012:17"), Some(("50000000012", 17)));

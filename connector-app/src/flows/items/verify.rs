@@ -123,9 +123,7 @@ impl Engine {
                 continue;
             };
             // The channel may have changed (MFN <-> FBA): keep it current.
-            if let Some(c) = listing.fulfillment_availability.first() {
-                s.channel = Some(c.fulfillment_channel_code.clone());
-            }
+            s.channel = Some(plan::channel_of(&listing));
             s.checked_at = at.clone();
             match plan::judge(&s, &listing) {
                 Verdict::Applied => {
@@ -299,13 +297,7 @@ fn observed(
         return state;
     };
     state.status = ListingStatus::Observed;
-    // No availability at all: a merchant listing that never had a quantity.
-    state.channel = Some(
-        l.fulfillment_availability
-            .first()
-            .map(|f| f.fulfillment_channel_code.clone())
-            .unwrap_or_else(|| plan::MERCHANT_CHANNEL.to_owned()),
-    );
+    state.channel = Some(plan::channel_of(l));
     state.product_type = l
         .summaries
         .iter()
