@@ -839,3 +839,46 @@ async fn a_net_price_list_for_a_vat_marketplace_sends_no_prices_and_a_new_rule_r
     assert_eq!(rounded.planned.len(), sb.world().catalog.len() * 3);
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_feed_amazon_does_not_know_is_dropped_and_planned_again() {
+    let sb = Sandbox::start(sandbox_config(SEED, 200, 1000.0))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = workspace(&sb, dir.path(), &items_section("", UK_GBP), "");
+    let engine = engine_for(&config).unwrap();
+    sync(&engine).await;
+    // A row left PENDING by a feed Amazon has no record of (e.g. a ledger restored from backup).
+    let mut ledger = SqliteLedger::open(&dir.path().join("ml-connector.db")).unwrap();
+    let mut row = ledger
+        .listing_states()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.channel.as_deref() == Some("DEFAULT"))
+        .unwrap();
+    row.status = ListingStatus::Pending;
+    row.sent_price = row.price.map(|p| p + Decimal::TEN);
+    row.submission = Some("feed:123456789:1".into());
+    ledger.put_listing_states(&[row.clone()], &[]).unwrap();
+
+    let second = sync(&engine).await;
+    assert_eq!(second.failed, 1);
+    assert!(
+        second.issues[0].reason.contains("unknown to Amazon"),
+        "{:?}",
+        second.issues
+    );
+    let now = ledger
+        .listing_states()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.sku == row.sku && s.marketplace == row.marketplace)
+        .unwrap();
+    assert_eq!(now.status, ListingStatus::Observed);
+    assert_eq!(now.sent_price, None);
+    // SAP still asks for what Amazon has: nothing to send, nothing to flag.
+    let third = sync(&engine).await;
+    assert!(third.planned.is_empty() && !third.needs_attention());
+    sb.shutdown().await;
+}

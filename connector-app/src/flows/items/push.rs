@@ -210,11 +210,25 @@ impl Engine {
         feeds.sort();
         feeds.dedup();
         for feed_id in feeds {
-            let feed = self
-                .amazon
-                .get_feed(&FeedId(feed_id.clone()))
-                .await
-                .with_context(|| format!("Amazon getFeed {feed_id}"))?;
+            let feed = match self.amazon.get_feed(&FeedId(feed_id.clone())).await {
+                Ok(feed) => feed,
+                Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => {
+                    self.revert_feed(&feed_id, "unknown to Amazon", states, report)?;
+                    continue;
+                }
+                Err(e) => {
+                    // Still pending: its SKUs are not sent again until the feed is read.
+                    warn!(%feed_id, error = %e, "getFeed failed; tried again next run");
+                    report.issue(
+                        format!(
+                            "amz:{}:listings-feed:{feed_id}",
+                            self.config.amazon.seller_id
+                        ),
+                        format!("feed {feed_id} cannot be read yet: {e}"),
+                    );
+                    continue;
+                }
+            };
             use sp_api_client::reports::ProcessingStatus as S;
             let outcome = match feed.processing_status {
                 S::Done => FeedOutcome::Done(feed),
@@ -227,6 +241,46 @@ impl Engine {
         Ok(())
     }
 
+    /// A feed that applied nothing (cancelled, fatal, unknown): its SKUs go back to what Amazon
+    /// had, so the next run plans them again.
+    fn revert_feed(
+        &self,
+        feed_id: &str,
+        why: &str,
+        states: &mut HashMap<(String, String), ListingState>,
+        report: &mut ItemsReport,
+    ) -> Result<()> {
+        let mut audit = Vec::new();
+        let mut reverted = Vec::new();
+        for mut s in pending_rows(states, feed_id) {
+            s.status = ListingStatus::Observed;
+            s.sent_price = None;
+            s.sent_quantity = None;
+            audit.push((
+                self.listing_key(&s.marketplace, &s.sku),
+                "feed-result".to_owned(),
+                json!({"feedId": feed_id, "result": why}).to_string(),
+            ));
+            reverted.push(s);
+        }
+        report.failed += reverted.len() as u64;
+        report.issue(
+            format!(
+                "amz:{}:listings-feed:{feed_id}",
+                self.config.amazon.seller_id
+            ),
+            format!(
+                "feed {feed_id} applied nothing ({why}): {} changes will be planned again",
+                reverted.len()
+            ),
+        );
+        self.ledger().put_listing_states(&reverted, &audit)?;
+        for s in reverted {
+            states.insert((s.sku.clone(), s.marketplace.clone()), s);
+        }
+        Ok(())
+    }
+
     /// Records each message's result: an ERROR issue rejects that SKU, the rest are accepted.
     async fn finish_feed(
         &self,
@@ -235,52 +289,14 @@ impl Engine {
         states: &mut HashMap<(String, String), ListingState>,
         report: &mut ItemsReport,
     ) -> Result<()> {
-        let rows: Vec<ListingState> = states
-            .values()
-            .filter(|s| {
-                s.status == ListingStatus::Pending
-                    && s.submission
-                        .as_deref()
-                        .and_then(feed_of)
-                        .is_some_and(|(f, _)| f == feed_id)
-            })
-            .cloned()
-            .collect();
         let done = match outcome {
             FeedOutcome::Done(feed) => feed,
             other => {
-                // Nothing was applied: back to what Amazon had, so the next run plans them again.
-                let mut audit = Vec::new();
-                let mut reverted = Vec::new();
-                for mut s in rows {
-                    s.status = ListingStatus::Observed;
-                    s.sent_price = None;
-                    s.sent_quantity = None;
-                    audit.push((
-                        self.listing_key(&s.marketplace, &s.sku),
-                        "feed-result".to_owned(),
-                        json!({"feedId": feed_id, "result": format!("{other:?}")}).to_string(),
-                    ));
-                    reverted.push(s);
-                }
-                report.failed += reverted.len() as u64;
-                report.issue(
-                    format!(
-                        "amz:{}:listings-feed:{feed_id}",
-                        self.config.amazon.seller_id
-                    ),
-                    format!(
-                        "feed {feed_id} was cancelled or failed: {} changes will be planned again",
-                        reverted.len()
-                    ),
-                );
-                self.ledger().put_listing_states(&reverted, &audit)?;
-                for s in reverted {
-                    states.insert((s.sku.clone(), s.marketplace.clone()), s);
-                }
-                return Ok(());
+                let why = format!("{other:?}");
+                return self.revert_feed(feed_id, &why, states, report);
             }
         };
+        let rows = pending_rows(states, feed_id);
         let result = self
             .amazon
             .listings_feed_result(&done)
@@ -383,6 +399,24 @@ fn patch_request(change: &PlannedChange, state: &ListingState) -> ListingsItemPa
         (None, Some(q)) => q,
         (None, None) => unreachable!("a planned change sends a price or a quantity"),
     }
+}
+
+/// The rows waiting for a feed's result.
+fn pending_rows(
+    states: &HashMap<(String, String), ListingState>,
+    feed_id: &str,
+) -> Vec<ListingState> {
+    states
+        .values()
+        .filter(|s| {
+            s.status == ListingStatus::Pending
+                && s.submission
+                    .as_deref()
+                    .and_then(feed_of)
+                    .is_some_and(|(f, _)| f == feed_id)
+        })
+        .cloned()
+        .collect()
 }
 
 /// Marks what a push sends.
