@@ -882,3 +882,67 @@ async fn a_pending_feed_amazon_does_not_know_is_dropped_and_planned_again() {
     assert!(third.planned.is_empty() && !third.needs_attention());
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_is_waited_out_and_a_failed_push_is_retried_from_the_same_cursor() {
+    use sandbox::faults::{FaultKind, FaultRule, System, Trigger};
+
+    let sb = Sandbox::start(sandbox_config(SEED, 200, 1000.0))
+        .await
+        .unwrap();
+    let world = sb.world();
+    let dir = tempfile::tempdir().unwrap();
+    let config = workspace(&sb, dir.path(), &items_section("", UK_GBP), "");
+    let engine = engine_for(&config).unwrap();
+    // 429 storms on reads are waited out by the client.
+    sb.add_fault(
+        FaultRule::new(System::SpApi, "/listings/", FaultKind::QuotaExceeded)
+            .method("GET")
+            .trigger(Trigger::Times(5)),
+    );
+    let first = sync(&engine).await;
+    assert_eq!(first.listings_read as usize, world.catalog.len() * 3);
+    let cursor = |dir: &Path| {
+        SqliteLedger::open(&dir.join("ml-connector.db"))
+            .unwrap()
+            .cursor("items")
+            .unwrap()
+    };
+    let after_first = cursor(dir.path());
+    assert!(after_first.is_some());
+
+    let p = world
+        .catalog
+        .iter()
+        .find(|p| p.channel == Channel::Mfn)
+        .unwrap();
+    engine
+        .sap
+        .items()
+        .update(
+            p.item_code.as_str(),
+            &json!({"ItemPrices": [{"PriceList": 2, "Price": 77.7}]}),
+        )
+        .await
+        .unwrap();
+    // Amazon's listings endpoint is down for writes: nothing is recorded as sent, the cursor stays.
+    sb.add_fault(
+        FaultRule::new(System::SpApi, "/listings/", FaultKind::Status(503))
+            .method("PATCH")
+            .trigger(Trigger::Always),
+    );
+    let failed = sync(&engine).await;
+    assert_eq!(failed.planned.len(), 2);
+    assert_eq!(failed.failed, 2);
+    assert_eq!(failed.listings_updated, 0);
+    assert!(failed.needs_attention());
+    assert_eq!(cursor(dir.path()), after_first, "the cursor did not move");
+
+    sb.clear_faults();
+    let retried = sync(&engine).await;
+    assert_eq!(retried.listings_updated, 2);
+    assert!(!retried.needs_attention(), "{:?}", retried.issues);
+    assert_eq!(sb.listing(&p.sku, FR).unwrap().price, dec("77.7"));
+    assert_ne!(cursor(dir.path()), after_first);
+    sb.shutdown().await;
+}
