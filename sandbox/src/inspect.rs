@@ -2,7 +2,7 @@
 //! duplicates, read the fake Amazon catalog, move the clock, inject faults, reset.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -14,7 +14,84 @@ use crate::sap::store::Key;
 use crate::world::World;
 use crate::world::settlement::to_flat_file_v2;
 
+/// SP-API calls of one operation that passed authentication.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SpApiCalls {
+    /// Served (a token was taken from the operation's bucket).
+    pub accepted: u64,
+    /// Answered 429 `QuotaExceeded` because the bucket was empty (injected
+    /// [`FaultKind::QuotaExceeded`](crate::faults::FaultKind::QuotaExceeded) is not counted).
+    pub throttled: u64,
+}
+
+/// Requests the fakes received, so benchmarks and tests can count API calls per order and 429s.
+#[derive(Debug, Default)]
+pub(crate) struct RequestCounts {
+    sp_api: Mutex<BTreeMap<&'static str, SpApiCalls>>,
+    sap: Mutex<BTreeMap<String, u64>>,
+}
+
+impl RequestCounts {
+    /// Counts an SP-API call of `operation` after the bucket decided.
+    pub(crate) fn sp_api(&self, operation: &'static str, accepted: bool) {
+        let mut map = self.sp_api.lock().expect("request counts");
+        let calls = map.entry(operation).or_default();
+        if accepted {
+            calls.accepted += 1;
+        } else {
+            calls.throttled += 1;
+        }
+    }
+
+    /// Counts a Service Layer request as `METHOD Resource` (`POST Invoices`, `GET Items`,
+    /// `POST $batch`): the path after `/b1s/vN/` up to the first `(`, `/` or `?`.
+    pub(crate) fn sap(&self, method: &str, rest: &str) {
+        let resource = rest.split(['(', '/', '?']).next().unwrap_or_default();
+        *self
+            .sap
+            .lock()
+            .expect("request counts")
+            .entry(format!("{method} {resource}"))
+            .or_default() += 1;
+    }
+
+    fn clear(&self) {
+        self.sp_api.lock().expect("request counts").clear();
+        self.sap.lock().expect("request counts").clear();
+    }
+}
+
 impl Sandbox {
+    /// SP-API calls per operation id (`searchOrders`, `getReportDocument`, …) since start or the
+    /// last [`Sandbox::reset_request_counts`]: served and throttled. LWA token calls and report
+    /// document downloads are not SP-API operations and are not counted.
+    pub fn sp_api_calls(&self) -> BTreeMap<String, SpApiCalls> {
+        self.shared
+            .requests
+            .sp_api
+            .lock()
+            .expect("request counts")
+            .iter()
+            .map(|(op, calls)| ((*op).to_string(), *calls))
+            .collect()
+    }
+
+    /// Service Layer requests per `METHOD Resource` (`POST Login`, `GET Items`, `POST Invoices`,
+    /// `POST $batch`) that came with a valid session, plus logins.
+    pub fn sap_requests(&self) -> BTreeMap<String, u64> {
+        self.shared
+            .requests
+            .sap
+            .lock()
+            .expect("request counts")
+            .clone()
+    }
+
+    /// Sets every request counter back to zero.
+    pub fn reset_request_counts(&self) {
+        self.shared.requests.clear();
+    }
+
     /// Every entity of a Service Layer set (stored form: dates `YYYY-MM-DD`).
     pub fn sap_entities(&self, set: &str) -> Vec<Value> {
         let db = self.shared.sap.db.lock().expect("db");
@@ -193,6 +270,7 @@ impl Sandbox {
         self.shared.sap.sessions.expire_all();
         self.shared.amazon.reset(&world);
         self.shared.faults.clear();
+        self.shared.requests.clear();
         self.shared.clock.reset_offset();
     }
 }

@@ -209,6 +209,8 @@ pub struct Shared {
     sap_origin: OnceLock<String>,
     amazon_origin: OnceLock<String>,
     pub(crate) counter: AtomicU64,
+    /// Requests received, per SP-API operation and Service Layer resource.
+    pub(crate) requests: inspect::RequestCounts,
     pub(crate) rng: Mutex<rand::rngs::StdRng>,
 }
 
@@ -332,6 +334,7 @@ impl Sandbox {
             sap_origin: OnceLock::new(),
             amazon_origin: OnceLock::new(),
             counter: AtomicU64::new(initial.counter),
+            requests: inspect::RequestCounts::default(),
             rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(rng_seed ^ 0xA11CE)),
             config,
         });

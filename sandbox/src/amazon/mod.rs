@@ -311,7 +311,9 @@ pub(crate) async fn gate(
         }
         Some(_) => {}
     }
-    if !shared.amazon.buckets.take(op) {
+    let accepted = shared.amazon.buckets.take(op);
+    shared.requests.sp_api(op.name, accepted);
+    if !accepted {
         return Err(with_id(quota_exceeded()));
     }
     Ok(Finisher {

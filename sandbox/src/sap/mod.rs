@@ -129,6 +129,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
     let method = parts.method.as_str().to_string();
     let now = shared.clock.now();
     if method == "POST" && rest == "Login" {
+        shared.requests.sap(&method, &rest);
         let login = shared.sap_login();
         return shared
             .sap
@@ -144,6 +145,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
         Ok(s) => s,
         Err(e) => return SapResponse::error(&e, version).into_http(version),
     };
+    shared.requests.sap(&method, &rest);
     // The Service Layer serves the calls of one session one at a time.
     let _serial = lock.lock().await;
     if !shared.sap.latency.is_zero() {
