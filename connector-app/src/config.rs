@@ -444,11 +444,19 @@ impl Config {
                     "`create-invoice` is not supported yet: use `hold` (then sync orders or replay the order) or `on-account`".into(),
                 ));
             }
-            other => return Err(fail("settlements.missing_invoice", format!("`{other}` is not `hold` or `on-account`"))),
+            other => {
+                return Err(fail(
+                    "settlements.missing_invoice",
+                    format!("`{other}` is not `hold` or `on-account`"),
+                ));
+            }
         };
         let max_documents_per_batch = st.max_documents_per_batch.unwrap_or(50);
         if !(1..=500).contains(&max_documents_per_batch) {
-            return Err(fail("settlements.max_documents_per_batch", format!("{max_documents_per_batch} is outside 1-500")));
+            return Err(fail(
+                "settlements.max_documents_per_batch",
+                format!("{max_documents_per_batch} is outside 1-500"),
+            ));
         }
         for (sku, item) in &raw.sku_map {
             if item.trim().is_empty() {
@@ -514,7 +522,10 @@ impl Config {
             sku_map: raw.sku_map,
             settlements: SettlementsConfig {
                 mapping: raw.settlements.mapping.clone().map(resolve),
-                receipts: raw.settlements.receipts.unwrap_or(ReceiptGrouping::PerSettlement),
+                receipts: raw
+                    .settlements
+                    .receipts
+                    .unwrap_or(ReceiptGrouping::PerSettlement),
                 missing_invoice,
                 max_documents_per_batch,
                 lookback: duration("settlements.lookback", &raw.settlements.lookback, "90d")?,
@@ -585,7 +596,11 @@ impl std::str::FromStr for Rounding {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("`{s}` is not `nearest STEP`, `up STEP` or `ending FRACTION` (e.g. `ending 0.99`)");
+        let bad = || {
+            format!(
+                "`{s}` is not `nearest STEP`, `up STEP` or `ending FRACTION` (e.g. `ending 0.99`)"
+            )
+        };
         let (kind, value) = s.trim().split_once(' ').ok_or_else(bad)?;
         let value: rust_decimal::Decimal = value.trim().parse().map_err(|_| bad())?;
         let one = rust_decimal::Decimal::ONE;
@@ -635,7 +650,10 @@ fn parse_items(raw: Option<RawItems>, synced: &[String]) -> Result<ItemsConfig, 
     };
     let marketplaces = raw.marketplaces.unwrap_or_else(|| synced.to_vec());
     if marketplaces.is_empty() {
-        return Err(fail("items.marketplaces", "list at least one marketplace id".into()));
+        return Err(fail(
+            "items.marketplaces",
+            "list at least one marketplace id".into(),
+        ));
     }
     for m in &marketplaces {
         if !synced.contains(m) {
@@ -649,14 +667,26 @@ fn parse_items(raw: Option<RawItems>, synced: &[String]) -> Result<ItemsConfig, 
     for (m, p) in raw.price_lists {
         let key = format!("items.price_lists.{m}");
         if !marketplaces.contains(&m) {
-            return Err(fail(&key, format!("{m} is not one of the items marketplaces")));
+            return Err(fail(
+                &key,
+                format!("{m} is not one of the items marketplaces"),
+            ));
         }
         if p.price_list < 1 {
-            return Err(fail(&key, format!("price_list {} is not a SAP PriceListNo (1 or more)", p.price_list)));
+            return Err(fail(
+                &key,
+                format!(
+                    "price_list {} is not a SAP PriceListNo (1 or more)",
+                    p.price_list
+                ),
+            ));
         }
         let currency = p.currency.trim().to_ascii_uppercase();
         if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
-            return Err(fail(&key, format!("currency `{}` is not an ISO code like EUR", p.currency)));
+            return Err(fail(
+                &key,
+                format!("currency `{}` is not an ISO code like EUR", p.currency),
+            ));
         }
         price_lists.insert(
             m,

@@ -88,7 +88,16 @@ pub fn write_workspace(
     std::fs::write(dir.join(MAPPING_FILE), SANDBOX_MAPPING)
         .with_context(|| format!("cannot write {}", dir.join(MAPPING_FILE).display()))?;
     text.push_str(&format!("[settlements]\nmapping = \"{MAPPING_FILE}\"\n\n"));
-    text.push_str("[sku_map]\n");
+    // Prices from the sandbox company's price lists (2: EUR, 3: GBP), stock from warehouse 01.
+    text.push_str("[items]\nwarehouses = [\"01\"]\nfeed_threshold = 100\nverify_after = \"1s\"\nfeed_poll = \"1s\"\n\n[items.price_lists]\n");
+    for m in &world.marketplaces {
+        let list = if m.currency == "GBP" { 3 } else { 2 };
+        text.push_str(&format!(
+            "{} = {{ price_list = {list}, currency = \"{}\" }}\n",
+            m.id, m.currency
+        ));
+    }
+    text.push_str("\n[sku_map]\n");
     for (sku, item) in world.sku_mappings() {
         text.push_str(&format!("{} = {}\n", toml_string(&sku), toml_string(&item)));
     }
@@ -121,8 +130,20 @@ pub fn write_workspace(
     Ok(config_path)
 }
 
-fn toml_string(s: &str) -> String {
-    toml::Value::String(s.to_owned()).to_string()
+/// A TOML basic string (usable as a key too): quotes, backslashes and control characters escaped.
+pub fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// An engine for a workspace's config file.
@@ -165,6 +186,8 @@ pub struct DemoSummary {
     pub failed: usize,
     /// Records with an unknown outcome.
     pub unknown: usize,
+    /// Amazon listings whose price or quantity this run changed.
+    pub listings_updated: u64,
     /// Settlements posted by this run.
     pub settlements_posted: u64,
     /// Of those, settlements whose rows tie out and whose clearing nets to zero.
@@ -192,6 +215,8 @@ pub struct DemoSummary {
     pub orders: OrdersReport,
     /// Details of the settlements flow.
     pub settlements: SettlementsReport,
+    /// Details of the items flow.
+    pub items: crate::flows::items::ItemsReport,
 }
 
 /// Runs the demo against an already started sandbox with `config_path` pointing at it.
@@ -220,6 +245,9 @@ pub async fn run_flows(
     let settlements = engine
         .sync_settlements(&SettlementOptions::default())
         .await?;
+    let items = engine
+        .sync_items(&crate::flows::items::ItemsOptions::default())
+        .await?;
     let seconds = started.elapsed().as_secs_f64();
     let _ = engine.sap.logout().await;
     Ok(DemoSummary {
@@ -233,6 +261,7 @@ pub async fn run_flows(
         held: report.held.len(),
         failed: report.failed.len(),
         unknown: report.unknown.len(),
+        listings_updated: items.listings_updated,
         settlements_posted: settlements.settlements_posted,
         settlements_tied_out: settlements.settlements_tied_out,
         settlements_already_posted: settlements.already_posted,
@@ -256,6 +285,7 @@ pub async fn run_flows(
             .unwrap_or_default(),
         orders: report,
         settlements,
+        items,
     })
 }
 

@@ -166,9 +166,12 @@ async fn crash_after_a_2xx_before_posted_is_stored() {
     failpoint::arm("invoice.after_2xx_before_posted", 5);
     assert!(run_and_crash(&s).await);
     let after = run_flows(&s.sb, &s.config, SEED, 1000.0).await.unwrap();
-    assert_eq!(
-        after.invoices_found_in_sap, 1,
-        "the invoice SAP created is recognised by its key"
+    // The crashed invoice, and the one posted alongside it on the second session if SAP had
+    // executed it when the process died: found by their keys, not sent again.
+    assert!(
+        (1..=2).contains(&after.invoices_found_in_sap),
+        "the invoices SAP created are recognised by their keys: {}",
+        after.invoices_found_in_sap
     );
     assert_clean_end_state(&s, &after);
     let audit = audit_text(&s.config);

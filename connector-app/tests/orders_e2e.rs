@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use connector_app::demo::{run_flows, sandbox_config, write_workspace};
+use connector_app::demo::{run_flows, sandbox_config, toml_string, write_workspace};
 use rust_decimal::Decimal;
 use sandbox::Sandbox;
 use sandbox::world::OrderStatus;
@@ -188,11 +188,7 @@ async fn an_unmapped_sku_holds_its_order_the_rest_post_and_replay_posts_it_after
         })
         .expect("a shipped order uses a mapped SKU");
     let original = std::fs::read_to_string(&config).unwrap();
-    let line = format!(
-        "{} = {}\n",
-        toml::Value::String(sku.clone()),
-        toml::Value::String(item_code.clone())
-    );
+    let line = format!("{} = {}\n", toml_string(&sku), toml_string(&item_code));
     assert!(original.contains(&line));
     std::fs::write(&config, original.replace(&line, "")).unwrap();
 

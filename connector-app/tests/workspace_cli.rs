@@ -199,5 +199,5 @@ fn status_and_audit_on_an_empty_ledger() {
     assert!(text(&o).contains("no documents yet"));
     let o = run(&config, &["audit", "show", "amz:none"], None);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o).contains("no document with key `amz:none`"));
+    assert!(text(&o).contains("no document or audit trail with key `amz:none`"));
 }

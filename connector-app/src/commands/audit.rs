@@ -75,10 +75,14 @@ pub fn run(config_path: &Path, cmd: AuditCommand) -> Result<ExitCode> {
             }
         }
         AuditCommand::Show { key, json } => {
-            let doc = ledger
-                .get(&key)?
-                .ok_or_else(|| anyhow!("no document with key `{key}` in the ledger"))?;
+            // Subjects without a document (a listing's pushes, a flow's cursor) have audit rows only.
+            let doc = ledger.get(&key)?;
             let rows = ledger.audit_rows(Some(&key), None)?;
+            if doc.is_none() && rows.is_empty() {
+                return Err(anyhow!(
+                    "no document or audit trail with key `{key}` in the ledger"
+                ));
+            }
             if json {
                 println!(
                     "{}",
@@ -86,29 +90,34 @@ pub fn run(config_path: &Path, cmd: AuditCommand) -> Result<ExitCode> {
                         &serde_json::json!({"document": doc, "audit": rows})
                     )?
                 );
-            } else {
-                println!(
-                    "{}  ({} {}, flow {})",
-                    doc.key, doc.kind, doc.state, doc.flow
-                );
-                if let Some(e) = doc.doc_entry {
+                return Ok(ExitCode::SUCCESS);
+            }
+            match &doc {
+                Some(doc) => {
                     println!(
-                        "SAP DocEntry {e}, DocNum {}",
-                        doc.doc_num.map(|n| n.to_string()).unwrap_or_default()
+                        "{}  ({} {}, flow {})",
+                        doc.key, doc.kind, doc.state, doc.flow
                     );
+                    if let Some(e) = doc.doc_entry {
+                        println!(
+                            "SAP DocEntry {e}, DocNum {}",
+                            doc.doc_num.map(|n| n.to_string()).unwrap_or_default()
+                        );
+                    }
+                    if let Some(r) = &doc.reason {
+                        println!("reason: {r}");
+                    }
+                    println!("attempts: {}", doc.attempts);
                 }
-                if let Some(r) = &doc.reason {
-                    println!("reason: {r}");
-                }
-                println!("attempts: {}", doc.attempts);
-                for r in &rows {
-                    let change = match (&r.from_state, &r.to_state) {
-                        (Some(f), Some(t)) => format!("{f} -> {t}"),
-                        (None, Some(t)) => format!("-> {t}"),
-                        _ => r.event.clone(),
-                    };
-                    println!("  #{:<6} {}  {:<22} {}", r.id, r.at, change, r.detail);
-                }
+                None => println!("{key}  (audit trail only)"),
+            }
+            for r in &rows {
+                let change = match (&r.from_state, &r.to_state) {
+                    (Some(f), Some(t)) => format!("{f} -> {t}"),
+                    (None, Some(t)) => format!("-> {t}"),
+                    _ => r.event.clone(),
+                };
+                println!("  #{:<6} {}  {:<22} {}", r.id, r.at, change, r.detail);
             }
         }
     }

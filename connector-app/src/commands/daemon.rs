@@ -11,6 +11,7 @@ use chrono::Utc;
 use tracing::{error, info, warn};
 
 use super::engine::{load_writer, runtime};
+use crate::flows::items::ItemsOptions;
 use crate::flows::orders::SyncOptions;
 use crate::flows::settlements::SettlementOptions;
 
@@ -19,6 +20,7 @@ use crate::flows::settlements::SettlementOptions;
 enum Flow {
     Orders,
     Settlements,
+    Items,
 }
 
 /// Runs the daemon.
@@ -31,12 +33,17 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
             warn!("stop requested: finishing the document in flight");
             stop.request();
         });
-        let flows = [Flow::Orders, Flow::Settlements];
+        let flows = [Flow::Orders, Flow::Settlements, Flow::Items];
         let mut next: Vec<_> = flows.iter().map(|_| Utc::now()).collect();
         println!(
-            "ml-connector running: orders {}, settlements {}; stop with Ctrl-C",
+            "ml-connector running: orders {}, settlements {}, items {}; stop with Ctrl-C",
             describe(&engine.config.schedule.orders),
-            describe(&engine.config.schedule.settlements)
+            describe(&engine.config.schedule.settlements),
+            if engine.config.items.enabled {
+                describe(&engine.config.schedule.items)
+            } else {
+                "off (no [items] section)".to_owned()
+            }
         );
         while !engine.stopping() {
             let (i, at) = next
@@ -83,6 +90,18 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
                         Err(e) => error!("settlements sync failed: {e:#}"),
                     }
                     &engine.config.schedule.settlements
+                }
+                Flow::Items => {
+                    match engine.sync_items(&ItemsOptions::default()).await {
+                        Ok(r) => info!(
+                            enabled = r.enabled,
+                            updated = r.listings_updated,
+                            issues = r.issues.len(),
+                            "items sync done"
+                        ),
+                        Err(e) => error!("items sync failed: {e:#}"),
+                    }
+                    &engine.config.schedule.items
                 }
             };
             next[i] = schedule.next_after(Utc::now());

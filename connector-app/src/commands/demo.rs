@@ -93,8 +93,10 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     } else {
         print_summary(&summary, args.workspace.is_some());
     }
-    let attention =
-        summary.held + summary.failed + summary.unknown > 0 || summary.duplicates_in_sap > 0;
+    let attention = summary.held + summary.failed + summary.unknown + summary.settlements_held > 0
+        || summary.settlements.needs_attention()
+        || summary.items.needs_attention()
+        || summary.duplicates_in_sap > 0;
     Ok(if attention {
         ExitCode::from(EXIT_ATTENTION)
     } else {
@@ -164,6 +166,11 @@ fn print_summary(s: &DemoSummary, kept: bool) {
     );
     println!("  held                   {:>6}", s.settlements_held);
     for p in s.settlements.held.iter().take(10) {
+        println!("    {}  {}", p.key, p.reason);
+    }
+    println!("SAP items -> Amazon listings");
+    println!("  listings updated       {:>6}", s.listings_updated);
+    for p in s.items.issues.iter().take(10) {
         println!("    {}  {}", p.key, p.reason);
     }
     println!("  duplicates in SAP      {:>6}", s.duplicates_in_sap);

@@ -9,6 +9,7 @@ use clap::Subcommand;
 
 use super::engine::{load_writer, runtime};
 use crate::cli::EXIT_ATTENTION;
+use crate::flows::items::ItemsOptions;
 use crate::flows::orders::{OrdersReport, SyncOptions};
 use crate::flows::settlements::SettlementOptions;
 
@@ -21,6 +22,15 @@ pub enum SyncCommand {
         #[arg(long, value_parser = parse_since)]
         since: Option<DateTime<Utc>>,
         /// Plan and check against SAP, post nothing, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// SAP item prices and stock -> Amazon listings (`--dry-run` shows the planned changes).
+    Items {
+        /// Show the planned changes (SKU, marketplace, price and quantity old -> new), send nothing.
         #[arg(long)]
         dry_run: bool,
         /// Print the report as JSON.
@@ -86,6 +96,24 @@ pub fn run(config_path: &Path, cmd: SyncCommand) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 super::settlement::print_settlements_report(&report);
+            }
+            Ok(if report.needs_attention() {
+                ExitCode::from(EXIT_ATTENTION)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        SyncCommand::Items { dry_run, json } => {
+            let engine = load_writer(config_path, "sync items")?;
+            let report = runtime()?.block_on(async {
+                let r = engine.sync_items(&ItemsOptions { dry_run }).await;
+                let _ = engine.sap.logout().await;
+                r
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                super::items::print_plan(&report);
             }
             Ok(if report.needs_attention() {
                 ExitCode::from(EXIT_ATTENTION)

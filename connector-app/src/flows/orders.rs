@@ -565,6 +565,12 @@ impl Engine {
             .ledger()
             .get(key)?
             .ok_or_else(|| anyhow::anyhow!("no document with key `{key}` in the ledger"))?;
+        if rec.flow != FLOW {
+            return Ok(ReplayOutcome::StillHeld(format!(
+                "`{key}` belongs to the {} flow, which re-plans from SAP and Amazon on every run: fix the cause, then run `ml-connector sync {}`",
+                rec.flow, rec.flow
+            )));
+        }
         match rec.state {
             DocState::Posted => {
                 return Ok(ReplayOutcome::AlreadyPosted {
