@@ -215,6 +215,9 @@ pub enum MissingInvoice {
     Hold,
     /// Post the amount as a payment on account of the marketplace's customer.
     OnAccount,
+    /// Create the invoice from the settlement's own order rows (SKU, quantity, principal, shipping),
+    /// then apply the receipt to it.
+    CreateInvoice,
 }
 
 #[derive(Deserialize)]
@@ -438,16 +441,11 @@ impl Config {
         let missing_invoice = match st.missing_invoice.as_deref().unwrap_or("hold") {
             "hold" => MissingInvoice::Hold,
             "on-account" => MissingInvoice::OnAccount,
-            "create-invoice" => {
-                return Err(fail(
-                    "settlements.missing_invoice",
-                    "`create-invoice` is not supported yet: use `hold` (then sync orders or replay the order) or `on-account`".into(),
-                ));
-            }
+            "create-invoice" => MissingInvoice::CreateInvoice,
             other => {
                 return Err(fail(
                     "settlements.missing_invoice",
-                    format!("`{other}` is not `hold` or `on-account`"),
+                    format!("`{other}` is not `hold`, `on-account` or `create-invoice`"),
                 ));
             }
         };
@@ -781,7 +779,7 @@ prices_include_tax = true            # EU/UK prices include VAT; false for US/CA
 [settlements]
 # mapping = "mapping.toml"           # settlement mapping: symbolic accounts -> G/L codes, extra rules
 receipts = "per-settlement"          # per-settlement (one payment per customer) | per-order
-missing_invoice = "hold"             # hold | on-account
+missing_invoice = "hold"             # hold | on-account | create-invoice
 max_documents_per_batch = 50         # larger settlements post in parts, each atomic
 lookback = "90d"                     # Amazon lists settlement reports for 90 days
 

@@ -436,3 +436,57 @@ async fn status_lists_settlements_and_no_secret_reaches_logs_or_the_ledger() {
     );
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_invoice_policy_builds_missing_invoices_from_the_settlement_rows() {
+    let sb = Sandbox::start(sandbox_config(SEED, 60, 1000.0))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            "[settlements]\n",
+            "[settlements]\nmissing_invoice = \"create-invoice\"\n",
+        ),
+    )
+    .unwrap();
+    // No orders sync first: every paid order lacks its invoice.
+    assert_eq!(sb.sap_count("Invoices"), 0);
+    let engine = connector_app::demo::writer_for(&config).unwrap();
+    let report = engine
+        .sync_settlements(&SettlementOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        report.held.is_empty() && report.failed.is_empty(),
+        "{report:?}"
+    );
+    assert!(report.settlements_posted >= 1);
+    let invoices = sb.sap_entities("Invoices");
+    assert!(
+        !invoices.is_empty(),
+        "invoices were created from the settlements"
+    );
+    assert!(invoices.iter().all(|i| {
+        i["Comments"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("created from settlement")
+    }));
+    // Every created invoice was paid by its settlement's receipt (fully, or what Amazon paid).
+    let payments = sb.sap_entities("IncomingPayments");
+    let applied: usize = payments
+        .iter()
+        .map(|p| p["PaymentInvoices"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(applied, invoices.len());
+    drop(engine);
+    // A later orders sync finds them by their keys: nothing is invoiced twice.
+    let run = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    assert_eq!(run.duplicates_in_sap, 0);
+    assert_eq!(sb.sap_duplicates("Invoices", "NumAtCard").len(), 0);
+    sb.shutdown().await;
+}

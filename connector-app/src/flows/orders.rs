@@ -121,84 +121,28 @@ pub fn plan_invoice(order: &Order, config: &Config, key: &str) -> OrderPlan {
             }
         };
         shipping += amounts.shipping;
-        let mut line = DocumentLine {
-            item_code: Some(config.item_code(&sku).to_owned()),
-            quantity: Some(Decimal::from(qty)),
-            line_total: Some(amounts.net),
-            warehouse_code: config.orders.warehouse.clone(),
-            free_text: Some(format!("Amazon SKU {sku}")),
-            ..DocumentLine::default()
-        };
-        set_tax(
-            &mut line.vat_group,
-            &mut line.tax_code,
-            config.orders.tax_field,
-            mapping.tax_code.as_deref(),
-        );
-        lines.push(line);
+        lines.push(LineSpec {
+            item_code: config.item_code(&sku).to_owned(),
+            quantity: Decimal::from(qty),
+            net: amounts.net,
+            sku,
+        });
     }
     if lines.is_empty() {
         return OrderPlan::Hold(format!("order {id} has no shipped items"));
     }
-    let mut expenses = Vec::new();
-    if !shipping.is_zero() {
-        match &config.orders.shipping {
-            Shipping::ItemLine(code) => {
-                let mut line = DocumentLine {
-                    item_code: Some(code.clone()),
-                    quantity: Some(Decimal::ONE),
-                    line_total: Some(shipping),
-                    free_text: Some("Amazon shipping".into()),
-                    ..DocumentLine::default()
-                };
-                set_tax(
-                    &mut line.vat_group,
-                    &mut line.tax_code,
-                    config.orders.tax_field,
-                    mapping.tax_code.as_deref(),
-                );
-                lines.push(line);
-            }
-            Shipping::Expense(code) => {
-                let mut x = DocumentAdditionalExpense {
-                    expense_code: Some(*code),
-                    line_total: Some(shipping),
-                    remarks: Some("Amazon shipping".into()),
-                    ..DocumentAdditionalExpense::default()
-                };
-                set_tax(
-                    &mut x.vat_group,
-                    &mut x.tax_code,
-                    config.orders.tax_field,
-                    mapping.tax_code.as_deref(),
-                );
-                expenses.push(x);
-            }
-        }
-    }
+    let comments = format!(
+        "Amazon order {id} ({}) - ml-connector {key}",
+        order
+            .sales_channel
+            .marketplace_name
+            .as_deref()
+            .unwrap_or(marketplace)
+    );
     let date = order.last_updated_time.date_naive();
-    let mut doc = Document {
-        card_code: Some(mapping.customer.clone()),
-        num_at_card: Some(id.to_owned()),
-        doc_date: Some(date.into()),
-        doc_due_date: Some(date.into()),
-        tax_date: Some(date.into()),
-        doc_currency: currency,
-        comments: Some(format!(
-            "Amazon order {id} ({}) - ml-connector {key}",
-            order
-                .sales_channel
-                .marketplace_name
-                .as_deref()
-                .unwrap_or(marketplace)
-        )),
-        document_lines: Some(lines),
-        document_additional_expenses: (!expenses.is_empty()).then_some(expenses),
-        ..Document::default()
-    };
-    if let Some(udf) = &config.sap.key_udf {
-        doc.extra.insert(udf.clone(), Value::String(key.to_owned()));
-    }
+    let doc = build_invoice(
+        config, mapping, key, id, date, currency, lines, shipping, comments,
+    );
     OrderPlan::Invoice(Box::new(doc))
 }
 
@@ -214,6 +158,100 @@ fn set_tax(
             TaxField::TaxCode => *tax_code = Some(code.to_owned()),
         }
     }
+}
+
+/// One invoice line to build: SAP item, quantity, net amount, and the Amazon SKU it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LineSpec {
+    /// SAP ItemCode.
+    pub item_code: String,
+    /// Quantity.
+    pub quantity: Decimal,
+    /// Net amount (before tax; SAP adds the tax from the line's code).
+    pub net: Decimal,
+    /// Amazon SKU.
+    pub sku: String,
+}
+
+/// The A/R invoice of an Amazon order: lines, shipping per config, tax code per marketplace, the
+/// order id in NumAtCard and the ledger key in the configured UDF.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn build_invoice(
+    config: &Config,
+    mapping: &crate::config::MarketplaceMapping,
+    key: &str,
+    order_id: &str,
+    date: chrono::NaiveDate,
+    currency: Option<String>,
+    specs: Vec<LineSpec>,
+    shipping: Decimal,
+    comments: String,
+) -> Document {
+    let tax = |vat_group: &mut Option<String>, tax_code: &mut Option<String>| {
+        set_tax(
+            vat_group,
+            tax_code,
+            config.orders.tax_field,
+            mapping.tax_code.as_deref(),
+        );
+    };
+    let mut lines: Vec<DocumentLine> = specs
+        .into_iter()
+        .map(|spec| {
+            let mut line = DocumentLine {
+                item_code: Some(spec.item_code),
+                quantity: Some(spec.quantity),
+                line_total: Some(spec.net),
+                warehouse_code: config.orders.warehouse.clone(),
+                free_text: Some(format!("Amazon SKU {}", spec.sku)),
+                ..DocumentLine::default()
+            };
+            tax(&mut line.vat_group, &mut line.tax_code);
+            line
+        })
+        .collect();
+    let mut expenses = Vec::new();
+    if !shipping.is_zero() {
+        match &config.orders.shipping {
+            Shipping::ItemLine(code) => {
+                let mut line = DocumentLine {
+                    item_code: Some(code.clone()),
+                    quantity: Some(Decimal::ONE),
+                    line_total: Some(shipping),
+                    free_text: Some("Amazon shipping".into()),
+                    ..DocumentLine::default()
+                };
+                tax(&mut line.vat_group, &mut line.tax_code);
+                lines.push(line);
+            }
+            Shipping::Expense(code) => {
+                let mut x = DocumentAdditionalExpense {
+                    expense_code: Some(*code),
+                    line_total: Some(shipping),
+                    remarks: Some("Amazon shipping".into()),
+                    ..DocumentAdditionalExpense::default()
+                };
+                tax(&mut x.vat_group, &mut x.tax_code);
+                expenses.push(x);
+            }
+        }
+    }
+    let mut doc = Document {
+        card_code: Some(mapping.customer.clone()),
+        num_at_card: Some(order_id.to_owned()),
+        doc_date: Some(date.into()),
+        doc_due_date: Some(date.into()),
+        tax_date: Some(date.into()),
+        doc_currency: currency,
+        comments: Some(comments),
+        document_lines: Some(lines),
+        document_additional_expenses: (!expenses.is_empty()).then_some(expenses),
+        ..Document::default()
+    };
+    if let Some(udf) = &config.sap.key_udf {
+        doc.extra.insert(udf.clone(), Value::String(key.to_owned()));
+    }
+    doc
 }
 
 /// An item's net amount (after item discounts, before tax) and its net shipping.
@@ -529,7 +567,7 @@ impl Engine {
     }
 
     /// Customer and items of an invoice exist and are usable in SAP.
-    async fn check_masters(&self, doc: &Document) -> Result<Result<(), String>> {
+    pub(crate) async fn check_masters(&self, doc: &Document) -> Result<Result<(), String>> {
         let mut problems = Vec::new();
         if let Some(card) = &doc.card_code
             && let Err(p) = self.check_customer(card).await?

@@ -249,7 +249,9 @@ impl Engine {
         let table = self.settlement_table()?;
         let postings = map_settlement(bytes, &table).with_context(|| name.to_owned())?;
         self.sap.connect().await.context("SAP login")?;
-        let plan = self.plan_settlement(&postings, bytes, &table).await?;
+        let plan = self
+            .plan_settlement(&postings, bytes, &table, false)
+            .await?;
         Ok(CheckedSettlement { postings, plan })
     }
 
@@ -300,7 +302,9 @@ impl Engine {
             .as_ref()
             .is_some_and(|r| r.state == DocState::Planned);
         if !parts_planned {
-            let checked = self.plan_settlement(&postings, bytes, &table).await?;
+            let checked = self
+                .plan_settlement(&postings, bytes, &table, !dry_run)
+                .await?;
             match checked {
                 Err(reasons) => {
                     outcome.state = "held".into();
@@ -459,6 +463,7 @@ impl Engine {
         postings: &SettlementPostings,
         bytes: &[u8],
         table: &MappingTable,
+        create_missing: bool,
     ) -> Result<Result<plan::SettlementPlan, Vec<String>>> {
         let mut problems = Vec::new();
         // Accounts: every line's, plus clearing for the payments.
@@ -491,7 +496,30 @@ impl Engine {
             .filter(|r| !r.amount.is_zero())
             .map(|r| r.order_id.clone())
             .collect();
-        let invoices = self.invoices_for(&order_ids).await?;
+        let mut invoices = self.invoices_for(&order_ids).await?;
+        if self.config.settlements.missing_invoice == crate::config::MissingInvoice::CreateInvoice {
+            let missing: BTreeSet<String> = order_ids
+                .iter()
+                .filter(|id| !invoices.contains_key(*id))
+                .cloned()
+                .collect();
+            if !missing.is_empty() {
+                if create_missing {
+                    problems.extend(
+                        self.create_invoices_from_rows(postings, bytes, &missing)
+                            .await?,
+                    );
+                    let created: Vec<String> = missing.into_iter().collect();
+                    invoices.extend(self.invoices_for(&created).await?);
+                } else {
+                    problems.push(format!(
+                        "{} order(s) have no invoice; posting creates them from the settlement's rows (settlements.missing_invoice = \"create-invoice\"): {}",
+                        missing.len(),
+                        missing.iter().take(20).cloned().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+            }
+        }
         let customers: HashMap<String, String> = self
             .config
             .marketplaces
@@ -519,6 +547,75 @@ impl Engine {
                 Err(reasons)
             }
         })
+    }
+
+    /// Creates the missing invoices of a settlement's orders from its own rows (policy
+    /// `create-invoice`), through the orders flow's exactly-once posting; returns what failed.
+    async fn create_invoices_from_rows(
+        &self,
+        postings: &SettlementPostings,
+        bytes: &[u8],
+        missing: &BTreeSet<String>,
+    ) -> Result<Vec<String>> {
+        let mut rows: std::collections::BTreeMap<String, Vec<settlement_mapper::SettlementRow>> =
+            Default::default();
+        for row in SettlementReader::new(bytes)?.filter_map(Result::ok) {
+            if row.transaction_type == "Order" && missing.contains(&row.order_id) {
+                rows.entry(row.order_id.clone()).or_default().push(row);
+            }
+        }
+        let mut problems = Vec::new();
+        for (order_id, rows) in rows {
+            let marketplace = rows
+                .iter()
+                .map(|r| r.marketplace_name.to_ascii_lowercase())
+                .find(|m| !m.is_empty())
+                .unwrap_or_default();
+            let mapping = MARKETPLACE_NAMES
+                .iter()
+                .find(|(_, name)| *name == marketplace)
+                .and_then(|(id, _)| self.config.marketplaces.get(*id));
+            let Some(mapping) = mapping else {
+                problems.push(format!("order {order_id} ({marketplace}) has no invoice and its marketplace has no customer in [marketplaces]"));
+                continue;
+            };
+            let key = crate::flows::orders::invoice_key(&self.config.amazon.seller_id, &order_id);
+            let doc =
+                plan::invoice_from_rows(&self.config, mapping, &key, &order_id, &rows, postings);
+            if let Err(reason) = self.check_masters(&doc).await? {
+                problems.push(format!(
+                    "order {order_id}: cannot create its invoice: {reason}"
+                ));
+                continue;
+            }
+            let payload = serde_json::to_string(&doc)?;
+            {
+                let mut ledger = self.ledger();
+                let source = ledger.put_source(SOURCE_KIND, &postings.settlement_id, bytes)?;
+                let planned = ledger.plan(
+                    &key,
+                    crate::flows::orders::FLOW,
+                    "invoice",
+                    Some(source),
+                    &payload,
+                    None,
+                )?;
+                if let Planned::Existing(DocState::Held | DocState::Failed) = planned {
+                    ledger.replan(&key, &payload, Some(source))?;
+                }
+            }
+            match self.post_invoice(&key).await? {
+                PostOutcome::Posted { .. } | PostOutcome::FoundExisting { .. } => {
+                    info!(order = %order_id, settlement = %postings.settlement_id, "invoice created from the settlement");
+                }
+                PostOutcome::Failed(reason) | PostOutcome::Unknown(reason) => {
+                    problems.push(format!(
+                        "order {order_id}: its invoice could not be created: {reason}"
+                    ));
+                }
+            }
+        }
+        Ok(problems)
     }
 
     /// Invoices in SAP for these Amazon order ids (by NumAtCard), with their open amounts.

@@ -164,7 +164,8 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
                 }
             }
             None => match input.missing {
-                MissingInvoice::Hold => {
+                // Invoices to create were created before planning; one still missing holds.
+                MissingInvoice::Hold | MissingInvoice::CreateInvoice => {
                     missing.push(r.order_id.clone());
                     continue;
                 }
@@ -271,4 +272,68 @@ fn abbreviate(items: &[String], n: usize) -> String {
     } else {
         format!("{}, and {} more", items[..n].join(", "), items.len() - n)
     }
+}
+
+/// The invoice of an order that has none in SAP, from the settlement's own rows of it: per SKU the
+/// quantity and the principal (with its promotions), plus shipping; tax per the marketplace's code.
+pub fn invoice_from_rows(
+    config: &crate::config::Config,
+    mapping: &crate::config::MarketplaceMapping,
+    key: &str,
+    order_id: &str,
+    rows: &[settlement_mapper::SettlementRow],
+    postings: &SettlementPostings,
+) -> sap_b1_client::entities::Document {
+    use crate::flows::orders::{LineSpec, build_invoice};
+    let mut per_sku: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
+    let mut shipping = Decimal::ZERO;
+    for r in rows {
+        let principal = matches!(r.amount_type.as_str(), "ItemPrice" | "Promotion")
+            && r.amount_description == "Principal";
+        let ship = matches!(r.amount_type.as_str(), "ItemPrice" | "Promotion")
+            && r.amount_description == "Shipping";
+        if ship {
+            shipping += r.amount;
+        }
+        if principal || r.quantity_purchased.is_some() {
+            let entry = per_sku.entry(r.sku.clone()).or_default();
+            if principal {
+                entry.0 += r.amount;
+            }
+            // Amazon repeats the quantity on every row of the item: take it, do not sum it.
+            if let Some(q) = r.quantity_purchased {
+                entry.1 = entry.1.max(Decimal::from(q));
+            }
+        }
+    }
+    let specs = per_sku
+        .into_iter()
+        .filter(|(_, (net, _))| !net.is_zero())
+        .map(|(sku, (net, qty))| LineSpec {
+            item_code: config.item_code(&sku).to_owned(),
+            quantity: if qty.is_zero() { Decimal::ONE } else { qty },
+            net,
+            sku,
+        })
+        .collect();
+    let date = rows
+        .iter()
+        .filter_map(|r| r.posted_date)
+        .max()
+        .unwrap_or_else(|| postings.deposit_date.date_naive());
+    let comments = format!(
+        "Amazon order {order_id} - created from settlement {} (no invoice existed) - ml-connector {key}",
+        postings.settlement_id
+    );
+    build_invoice(
+        config,
+        mapping,
+        key,
+        order_id,
+        date,
+        Some(postings.currency.clone()),
+        specs,
+        shipping,
+        comments,
+    )
 }
