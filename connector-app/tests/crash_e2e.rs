@@ -220,3 +220,57 @@ async fn crash_between_two_parts_of_a_split_settlement() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_a_listings_push_before_it_is_recorded() {
+    use connector_app::flows::items::ItemsOptions;
+    use sandbox::world::Channel;
+
+    let _serial = SERIAL.lock().await;
+    let s = setup(false).await;
+    // The demo workspace syncs items; settle everything once.
+    run_flows(&s.sb, &s.config, SEED, 1000.0).await.unwrap();
+    let world = s.sb.world();
+    let product = world
+        .catalog
+        .iter()
+        .find(|p| p.channel == Channel::Mfn)
+        .unwrap();
+    let engine = connector_app::demo::writer_for(&s.config).unwrap();
+    engine
+        .sap
+        .items()
+        .update(
+            product.item_code.as_str(),
+            &serde_json::json!({"ItemPrices": [{"PriceList": 2, "Price": 44.44}]}),
+        )
+        .await
+        .unwrap();
+    drop(engine);
+    failpoint::arm("listing.after_push_before_record", 1);
+    let config = s.config.clone();
+    let crashed = tokio::spawn(async move {
+        let engine = connector_app::demo::writer_for(&config).unwrap();
+        engine.sync_items(&ItemsOptions::default()).await
+    })
+    .await;
+    failpoint::clear();
+    assert!(
+        crashed.is_err(),
+        "the items run crashed after Amazon accepted the push"
+    );
+    // Restart: the unrecorded push is planned again (Amazon's patch is idempotent), recorded, and a
+    // further run sends nothing.
+    let engine = connector_app::demo::writer_for(&s.config).unwrap();
+    let again = engine.sync_items(&ItemsOptions::default()).await.unwrap();
+    assert!(!again.needs_attention(), "{:?}", again.issues);
+    let listing = s.sb.listing(&product.sku, "A1PA6795UKMFR9").unwrap();
+    assert_eq!(listing.price, "44.44".parse().unwrap());
+    let quiet = engine.sync_items(&ItemsOptions::default()).await.unwrap();
+    assert_eq!(quiet.listings_updated, 0, "{:?}", quiet.planned);
+    let audit = audit_text(&s.config);
+    assert!(
+        audit.contains(&product.sku),
+        "the push is in the audit trail"
+    );
+}

@@ -48,6 +48,7 @@ impl Engine {
                         PatchMode::Apply,
                     )
                     .await;
+                crate::failpoint::hit("listing.after_push_before_record");
                 (change, state, answer)
             })
             .buffer_unordered(CONCURRENCY)
