@@ -441,45 +441,63 @@ impl Engine {
             .before(end)
             .marketplace_ids(cfg.amazon.marketplaces.clone())
             .included_data([IncludedData::Proceeds, IncludedData::Fulfillment]);
-        let mut orders = self.amazon.search_orders(search);
-        let mut to_post = Vec::new();
-        while let Some(order) = orders.try_next().await.context("Amazon searchOrders")? {
-            if self.stopping() {
-                // Stop before the window is complete: the cursor stays where it was.
-                return Ok(report);
-            }
-            report.orders_seen += 1;
-            self.progress(|| format!("orders: {} read from Amazon", report.orders_seen));
-            if let Some(key) = self
-                .plan_order(&order, options.dry_run, &mut report)
-                .await?
-            {
-                to_post.push(key);
-            }
-        }
-        if options.dry_run {
-            report.would_post = to_post.len() as u64;
-            return Ok(report);
-        }
+        // Orders are planned as Amazon's pages arrive and posted while the next pages are awaited
+        // (searchOrders is slow by design: its bucket refills one call per 180 s).
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
         let sessions = cfg.sap.sessions.max(1);
-        let total = to_post.len();
+        let dry_run = options.dry_run;
+        let planned = std::sync::atomic::AtomicUsize::new(0);
         let done = std::sync::atomic::AtomicUsize::new(0);
-        let done = &done;
-        let outcomes: Vec<(String, Result<PostOutcome>)> = futures::stream::iter(to_post)
+        let (planned, done) = (&planned, &done);
+        let read = async {
+            let mut orders = self.amazon.search_orders(search);
+            let mut complete = true;
+            while let Some(order) = orders.try_next().await.context("Amazon searchOrders")? {
+                if self.stopping() {
+                    // Stop before the window is complete: the cursor stays where it was.
+                    complete = false;
+                    break;
+                }
+                report.orders_seen += 1;
+                self.progress(|| format!("orders: {} read from Amazon", report.orders_seen));
+                if let Some(key) = self.plan_order(&order, dry_run, &mut report).await? {
+                    planned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if !dry_run {
+                        let _ = tx.send(key);
+                    }
+                }
+            }
+            drop(tx);
+            Ok::<bool, anyhow::Error>(complete)
+        };
+        let post =
+            futures::stream::unfold(
+                rx,
+                |mut rx| async move { rx.recv().await.map(|key| (key, rx)) },
+            )
             .filter(|_| std::future::ready(!self.stopping()))
             .map(|key| async move {
                 let outcome = self.post_invoice(&key).await;
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                self.progress(|| format!("invoices: {n}/{total} sent to SAP"));
+                self.progress(|| {
+                    format!(
+                        "invoices: {n}/{} sent to SAP",
+                        planned.load(std::sync::atomic::Ordering::Relaxed)
+                    )
+                });
                 (key, outcome)
             })
             .buffer_unordered(sessions)
-            .collect()
-            .await;
+            .collect::<Vec<(String, Result<PostOutcome>)>>();
+        let (complete, outcomes) = futures::join!(read, post);
         for (key, outcome) in outcomes {
             report.count(&key, outcome?);
         }
-        if self.stopping() {
+        if !complete? || self.stopping() {
+            return Ok(report);
+        }
+        if dry_run {
+            report.would_post = planned.load(std::sync::atomic::Ordering::Relaxed) as u64;
             return Ok(report);
         }
         // Everything the window covered is in the ledger now: the cursor may move.
