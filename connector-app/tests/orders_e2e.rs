@@ -254,3 +254,41 @@ async fn an_unmapped_sku_holds_its_order_the_rest_post_and_replay_posts_it_after
     assert_eq!(sb.sap_duplicates("Invoices", "NumAtCard").len(), 0);
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_amazon_sends_malformed_is_reported_and_the_others_post() {
+    use sandbox::faults::{FaultKind, FaultRule, System, Trigger};
+
+    let sb = Sandbox::start(sandbox_config(SEED, 60, 1000.0))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
+    sb.add_fault(
+        FaultRule::new(
+            System::SpApi,
+            "/orders/2026-01-01/orders",
+            FaultKind::CorruptRecord("orders".into()),
+        )
+        .method("GET")
+        .trigger(Trigger::Times(1)),
+    );
+    let first = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    assert_eq!(first.failed, 1, "{:?}", first.orders.failed);
+    let problem = &first.orders.failed[0];
+    assert!(problem.key.contains("orders[0] (order "), "{problem:?}");
+    assert!(problem.reason.contains("cannot read"), "{problem:?}");
+    assert!(first.invoices_posted > 10, "the other orders post");
+    // The cursor did not move past it; the next run reads the window again and posts the order.
+    let second = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    assert_eq!(second.failed, 0);
+    let shipped = sb
+        .world()
+        .orders
+        .iter()
+        .filter(|o| o.status == OrderStatus::Shipped)
+        .count();
+    assert_eq!(sb.sap_count("Invoices"), shipped);
+    assert_eq!(second.duplicates_in_sap, 0);
+    sb.shutdown().await;
+}

@@ -43,6 +43,9 @@ pub enum FaultKind {
     QuotaExceeded,
     /// Add this latency before handling.
     Latency(Duration),
+    /// Answer normally, but with the first record of the JSON list `field` made unreadable (its
+    /// first number replaced by a word): a malformed record among good ones.
+    CorruptRecord(String),
 }
 
 /// When a rule fires among the requests it matches.
@@ -209,6 +212,7 @@ async fn apply(shared: Arc<Shared>, conn: Conn, req: Request, next: Next, sap: b
     }
     let kinds = shared.faults.fire(system, req.method().as_str(), &path);
     let mut commit_then_drop = false;
+    let mut corrupt: Option<String> = None;
     for kind in kinds {
         match kind {
             FaultKind::Latency(d) => tokio::time::sleep(d).await,
@@ -222,6 +226,7 @@ async fn apply(shared: Arc<Shared>, conn: Conn, req: Request, next: Next, sap: b
                 }
             }
             FaultKind::CommitThenDrop => commit_then_drop = true,
+            FaultKind::CorruptRecord(field) => corrupt = Some(field),
             FaultKind::CloseConnection => {
                 conn.kill();
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -237,6 +242,9 @@ async fn apply(shared: Arc<Shared>, conn: Conn, req: Request, next: Next, sap: b
         }
     }
     let mut resp = next.run(req).await;
+    if let Some(field) = corrupt {
+        resp = corrupt_first_record(resp, &field).await;
+    }
     if commit_then_drop {
         conn.kill();
     }
@@ -253,6 +261,34 @@ async fn apply(shared: Arc<Shared>, conn: Conn, req: Request, next: Next, sap: b
         }
     }
     resp
+}
+
+/// Replaces the first number inside the first element of the JSON array `field` with a word.
+async fn corrupt_first_record(resp: Response, field: &str) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    fn spoil(v: &mut serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Number(_) => {
+                *v = serde_json::Value::from("two");
+                true
+            }
+            serde_json::Value::Array(items) => items.iter_mut().any(spoil),
+            serde_json::Value::Object(map) => map.values_mut().any(spoil),
+            _ => false,
+        }
+    }
+    if let Some(first) = json.get_mut(field).and_then(|v| v.get_mut(0)) {
+        spoil(first);
+    }
+    let body = json.to_string();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
 }
 
 fn json_response(code: u16, body: &'static str) -> Response {

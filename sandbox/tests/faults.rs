@@ -286,3 +286,30 @@ async fn expect_100_continue_gets_an_empty_500_from_the_load_balancer() {
     assert_eq!(sb.sap_count("Invoices"), 0);
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn corrupt_record_spoils_only_the_first_record_of_a_list() {
+    let sb = start(10).await;
+    let c = client();
+    sb.add_fault(
+        FaultRule::new(
+            System::Sap,
+            "/Items",
+            FaultKind::CorruptRecord("value".into()),
+        )
+        .method("GET")
+        .trigger(Trigger::Times(1)),
+    );
+    let cookie = login(&sb, &c, "v2").await;
+    let (s, v) = sap_get(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "Items?$select=ItemCode,QuantityOnStock&$top=2",
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(v["value"][0]["QuantityOnStock"], "two", "{v}");
+    assert!(v["value"][1]["QuantityOnStock"].is_number(), "{v}");
+}

@@ -39,3 +39,17 @@ where
     .try_flatten()
     .boxed()
 }
+
+/// Like [`paginate`], for pages whose items may each fail on their own (a record Amazon sent that
+/// does not parse): such an item is yielded as its error and the stream goes on with the next one.
+/// A failed page (transport, throttling, an unreadable page) still ends the stream with its error.
+pub(crate) fn paginate_records<T, F, Fut>(fetch: F) -> BoxStream<'static, Result<T>>
+where
+    T: Send + 'static,
+    F: FnMut(Option<String>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Page<Result<T>>>> + Send + 'static,
+{
+    paginate(fetch)
+        .map(|item| item.and_then(|record| record))
+        .boxed()
+}

@@ -196,3 +196,35 @@ fn every_orders_sandbox_example_deserialises() {
         Decimal::from(19940)
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_malformed_order_is_an_error_naming_it_and_the_stream_goes_on() {
+    use futures::StreamExt;
+    let server = server().await;
+    mount_lwa(&server, 1).await;
+    let mut bad = order("028-9-9", "1.00");
+    bad["orderItems"][0]["quantityOrdered"] = json!("two");
+    Mock::given(method("GET"))
+        .and(path("/orders/2026-01-01/orders"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"orders": [order("028-1-1", "10.01"), bad, order("028-1-3", "3.00")]}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items: Vec<_> = client(&server)
+        .search_orders(OrderSearch::created_after(t("2026-01-01T00:00:00Z")))
+        .collect()
+        .await;
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0].as_ref().unwrap().order_id.as_str(), "028-1-1");
+    assert_eq!(items[2].as_ref().unwrap().order_id.as_str(), "028-1-3");
+    let Err(Error::Parse(p)) = &items[1] else {
+        panic!("{:?}", items[1])
+    };
+    assert_eq!(
+        p.path,
+        "orders[1] (order 028-9-9).orderItems[0].quantityOrdered"
+    );
+    assert!(p.body.contains("\"two\""), "the record's JSON is kept");
+}

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, Utc};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use rust_decimal::Decimal;
 use sap_b1_client::entities::{Document, DocumentAdditionalExpense, DocumentLine};
 use serde::Serialize;
@@ -452,7 +452,24 @@ impl Engine {
         let read = async {
             let mut orders = self.amazon.search_orders(search);
             let mut complete = true;
-            while let Some(order) = orders.try_next().await.context("Amazon searchOrders")? {
+            while let Some(item) = orders.next().await {
+                let order = match item {
+                    Ok(order) => order,
+                    // One order Amazon sent that does not parse: report it, go on with the next,
+                    // and keep the cursor so the window is read again once it is fixed.
+                    Err(sp_api_client::Error::Parse(p)) => {
+                        complete = false;
+                        report.failed.push(Problem {
+                            key: format!("amazon searchOrders {}", p.path),
+                            reason: format!(
+                                "Amazon sent an order this connector cannot read at {}: {}",
+                                p.path, p.source
+                            ),
+                        });
+                        continue;
+                    }
+                    Err(e) => return Err(anyhow::Error::new(e).context("Amazon searchOrders")),
+                };
                 if self.stopping() {
                     // Stop before the window is complete: the cursor stays where it was.
                     complete = false;

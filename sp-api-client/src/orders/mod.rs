@@ -6,8 +6,8 @@ use futures::stream::BoxStream;
 use serde::Deserialize;
 
 use crate::client::{ApiRequest, SpApiClient, encode_segment};
-use crate::error::{Error, Result};
-use crate::pagination::paginate;
+use crate::error::{Error, ParseError, Result};
+use crate::pagination::paginate_records;
 use crate::rate_limit::Operation;
 use crate::types::{AmazonOrderId, Page, iso};
 
@@ -187,6 +187,88 @@ pub struct Pagination {
     pub next_token: Option<String>,
 }
 
+/// A `searchOrders` page with its orders still raw, so each can be parsed on its own.
+#[derive(Deserialize)]
+struct RawSearchOrdersResponse {
+    orders: Vec<serde_json::Value>,
+    #[serde(default)]
+    pagination: Option<Pagination>,
+}
+
+/// Parses one raw order; a failure names the record and keeps its JSON.
+fn parse_order(index: usize, raw: serde_json::Value) -> Result<Order> {
+    let id = raw
+        .get("orderId")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    serde_path_to_error::deserialize(&raw).map_err(|e| {
+        let inner = e.path().to_string();
+        let record = match &id {
+            Some(id) => format!("orders[{index}] (order {id})"),
+            None => format!("orders[{index}]"),
+        };
+        Error::Parse(ParseError {
+            operation: Operation::SearchOrders,
+            path: if inner == "." {
+                record
+            } else {
+                format!("{record}.{inner}")
+            },
+            body: raw.to_string(),
+            request_id: None,
+            source: e.into_inner(),
+        })
+    })
+}
+
+/// The `searchOrders` request for a search and page token.
+fn search_request(search: &OrderSearch, pagination_token: Option<&str>) -> Result<ApiRequest> {
+    let search = match pagination_token {
+        None => search.clone().clamped(Utc::now())?,
+        Some(_) => search.clone(),
+    };
+    let (after_key, before_key, after, before) = match search.window {
+        OrderWindow::Created { after, before } => ("createdAfter", "createdBefore", after, before),
+        OrderWindow::LastUpdated { after, before } => {
+            ("lastUpdatedAfter", "lastUpdatedBefore", after, before)
+        }
+    };
+    let request = ApiRequest::get(Operation::SearchOrders, "/orders/2026-01-01/orders")
+        .query(after_key, iso(after))
+        .query_opt(before_key, before.map(iso))
+        .query_list(
+            "fulfillmentStatuses",
+            &search
+                .fulfillment_statuses
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .query_list("marketplaceIds", &search.marketplace_ids)
+        .query_list(
+            "fulfilledBy",
+            &search
+                .fulfilled_by
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .query_opt(
+            "maxResultsPerPage",
+            search.max_results_per_page.map(|n| n.to_string()),
+        )
+        .query_list(
+            "includedData",
+            &search
+                .included_data
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .query_opt("paginationToken", pagination_token);
+    Ok(request)
+}
+
 #[derive(Deserialize)]
 struct GetOrderResponse {
     order: Order,
@@ -201,67 +283,34 @@ impl SpApiClient {
         search: &OrderSearch,
         pagination_token: Option<&str>,
     ) -> Result<SearchOrdersResponse> {
-        let search = match pagination_token {
-            None => search.clone().clamped(Utc::now())?,
-            Some(_) => search.clone(),
-        };
-        let (after_key, before_key, after, before) = match search.window {
-            OrderWindow::Created { after, before } => {
-                ("createdAfter", "createdBefore", after, before)
-            }
-            OrderWindow::LastUpdated { after, before } => {
-                ("lastUpdatedAfter", "lastUpdatedBefore", after, before)
-            }
-        };
-        let request = ApiRequest::get(Operation::SearchOrders, "/orders/2026-01-01/orders")
-            .query(after_key, iso(after))
-            .query_opt(before_key, before.map(iso))
-            .query_list(
-                "fulfillmentStatuses",
-                &search
-                    .fulfillment_statuses
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .query_list("marketplaceIds", &search.marketplace_ids)
-            .query_list(
-                "fulfilledBy",
-                &search
-                    .fulfilled_by
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .query_opt(
-                "maxResultsPerPage",
-                search.max_results_per_page.map(|n| n.to_string()),
-            )
-            .query_list(
-                "includedData",
-                &search
-                    .included_data
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .query_opt("paginationToken", pagination_token);
-        self.send_json(request).await
+        self.send_json(search_request(search, pagination_token)?)
+            .await
     }
 
     /// `searchOrders` as a stream of orders across all pages (window clamped once, up front,
     /// so every page is requested with identical parameters).
+    ///
+    /// Each order is parsed on its own: one that does not match the model is yielded as an
+    /// [`Error::Parse`] naming it (`orders[3] (order 028-…)`) and the stream goes on with the next.
     pub fn search_orders(&self, search: OrderSearch) -> BoxStream<'static, Result<Order>> {
         let client = self.clone();
         let clamped = search.clamped(Utc::now()).map_err(|e| e.to_string());
-        paginate(move |token: Option<String>| {
+        paginate_records(move |token: Option<String>| {
             let client = client.clone();
             let clamped = clamped.clone();
             async move {
                 let search = clamped.map_err(Error::InvalidArgument)?;
-                let page = client.search_orders_page(&search, token.as_deref()).await?;
+                let page: RawSearchOrdersResponse = client
+                    .send_json(search_request(&search, token.as_deref())?)
+                    .await?;
+                let items = page
+                    .orders
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, raw)| parse_order(i, raw))
+                    .collect();
                 Ok(Page {
-                    items: page.orders,
+                    items,
                     next_token: page.pagination.and_then(|p| p.next_token),
                 })
             }
