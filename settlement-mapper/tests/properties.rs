@@ -161,3 +161,28 @@ proptest! {
         prop_assert!(dates.len() >= 2);
     }
 }
+
+const HEADER: &str = "settlement-id\tsettlement-start-date\tsettlement-end-date\tdeposit-date\ttotal-amount\tcurrency\ttransaction-type\torder-id\tmerchant-order-id\tadjustment-id\tshipment-id\tmarketplace-name\tamount-type\tamount-description\tamount\tfulfillment-id\tposted-date\tposted-date-time\torder-item-code\tmerchant-order-item-id\tmerchant-adjustment-item-id\tsku\tquantity-purchased\tpromotion-id\n";
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The reader never panics, whatever the bytes: alone, or after a valid header.
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048), with_header in any::<bool>()) {
+        let mut input = if with_header { HEADER.as_bytes().to_vec() } else { Vec::new() };
+        input.extend_from_slice(&bytes);
+        let _ = map_settlement(&input[..], &MappingTable::default_table());
+    }
+
+    /// Tab-separated cells of plausible characters after a valid header and summary never panic.
+    #[test]
+    fn arbitrary_cells_never_panic(cells in proptest::collection::vec("[0-9a-zA-Z.,: -]{0,12}", 0..200)) {
+        let mut input = format!("{HEADER}1\t01.01.2024 00:00:00 UTC\t14.01.2024 00:00:00 UTC\t16.01.2024 00:00:00 UTC\t1,00\tEUR\n");
+        for (i, c) in cells.iter().enumerate() {
+            input.push_str(c);
+            input.push(if i % 24 == 23 { '\n' } else { '\t' });
+        }
+        let _ = map_settlement(input.as_bytes(), &MappingTable::default_table());
+    }
+}
