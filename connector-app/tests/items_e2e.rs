@@ -950,3 +950,44 @@ async fn throttling_is_waited_out_and_a_failed_push_is_retried_from_the_same_cur
     assert_ne!(cursor(dir.path()), after_first);
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_sap_sends_malformed_is_reported_and_the_others_sync() {
+    use sandbox::faults::{FaultKind, FaultRule, System, Trigger};
+
+    let sb = Sandbox::start(sandbox_config(SEED, 100, 1000.0))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = workspace(&sb, dir.path(), &items_section("", UK_GBP), "");
+    let engine = engine_for(&config).unwrap();
+    // The first page of SAP's Items answer carries one record that does not parse.
+    sb.add_fault(
+        FaultRule::new(
+            System::Sap,
+            "/Items",
+            FaultKind::CorruptRecord("value".into()),
+        )
+        .method("GET")
+        .trigger(Trigger::Times(1)),
+    );
+    let first = sync(&engine).await;
+    assert_eq!(first.failed, 1, "{:?}", first.issues);
+    assert!(
+        first
+            .issues
+            .iter()
+            .any(|i| i.key.starts_with("sap Items record 0") && i.reason.contains("cannot read")),
+        "{:?}",
+        first.issues
+    );
+    assert!(
+        first.listings_read > 0,
+        "the other items were read and their listings checked"
+    );
+    // The cursor did not move, so the next run reads the record again, now readable.
+    let second = sync(&engine).await;
+    assert_eq!(second.failed, 0, "{:?}", second.issues);
+    assert!(!second.needs_attention(), "{:?}", second.issues);
+    sb.shutdown().await;
+}

@@ -126,6 +126,10 @@ impl SapClient {
     }
 
     /// Every record of `collection`, across pages.
+    ///
+    /// Each record is parsed on its own: one that does not match `T` is yielded as
+    /// [`Error::Parse`](crate::Error::Parse) naming the record (`Items record 3 (ItemCode 'A1')`)
+    /// and the stream goes on with the next. A failed page still ends the stream with its error.
     pub fn stream<T>(
         &self,
         collection: &str,
@@ -134,9 +138,43 @@ impl SapClient {
     where
         T: DeserializeOwned + Send + 'static,
     {
-        self.pages(collection, query)
-            .map_ok(|page: Page<T>| stream::iter(page.items.into_iter().map(Ok)))
+        let set = collection
+            .split(['?', '('])
+            .next()
+            .unwrap_or(collection)
+            .to_owned();
+        self.pages::<serde_json::Value>(collection, query)
+            .map_ok(move |page: Page<serde_json::Value>| {
+                let set = set.clone();
+                stream::iter(
+                    page.items
+                        .into_iter()
+                        .enumerate()
+                        .map(move |(i, raw)| parse_record(&set, i, raw)),
+                )
+            })
             .try_flatten()
             .boxed()
     }
+}
+
+/// The key properties a record is named by in errors, in the order they are tried.
+const KEY_PROPERTIES: &[&str] = &[
+    "ItemCode", "CardCode", "DocEntry", "JdtNum", "Code", "AbsEntry",
+];
+
+/// Parses one collection record; a failure names the record by its key and keeps its JSON.
+fn parse_record<T: DeserializeOwned>(set: &str, index: usize, raw: serde_json::Value) -> Result<T> {
+    serde_path_to_error::deserialize(&raw).map_err(|e| {
+        let key = KEY_PROPERTIES
+            .iter()
+            .find_map(|k| raw.get(*k).map(|v| format!(" ({k} {v})")))
+            .unwrap_or_default();
+        crate::error::Error::Parse {
+            context: format!("{set} record {index}{key}"),
+            json_path: e.path().to_string(),
+            body: raw.to_string(),
+            source: e.into_inner(),
+        }
+    })
 }

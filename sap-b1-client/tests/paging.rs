@@ -178,3 +178,42 @@ async fn count_reads_a_plain_number() {
         .unwrap();
     assert_eq!(n, 1234);
 }
+
+#[tokio::test]
+async fn a_malformed_record_is_an_error_naming_it_and_the_stream_goes_on() {
+    use futures::StreamExt;
+    let server = server().await;
+    mount_login(&server, "s1", 1, 1).await;
+    let mut bad = item_json("B'2");
+    bad["QuantityOnStock"] = serde_json::json!({"not": "a number"});
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}Items")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"value": [item_json("B1"), bad, item_json("B3")]}),
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let all: Vec<Result<Item, Error>> = client(&server)
+        .items()
+        .stream(&Query::new())
+        .collect()
+        .await;
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].as_ref().unwrap().item_code.as_deref(), Some("B1"));
+    assert_eq!(all[2].as_ref().unwrap().item_code.as_deref(), Some("B3"));
+    let Err(Error::Parse {
+        context,
+        json_path,
+        body,
+        ..
+    }) = &all[1]
+    else {
+        panic!("{:?}", all[1])
+    };
+    assert_eq!(context, "Items record 1 (ItemCode \"B'2\")");
+    assert_eq!(json_path, "QuantityOnStock");
+    assert!(body.contains("not"), "the record's JSON is kept");
+}

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, NaiveDateTime, SecondsFormat, Utc};
-use futures::TryStreamExt;
+use futures::StreamExt;
 use sap_b1_client::entities::{Item, YesNo};
 use sap_b1_client::{Filter, Query, prop};
 use serde::Serialize;
@@ -183,7 +183,7 @@ impl Engine {
         });
         let (mut items, newest) = self.read_changed_items(cursor, &mut report).await?;
         if cursor.is_some() && !cfg.warehouses.is_empty() {
-            let stock = self.read_stock().await?;
+            let stock = self.read_stock(&mut report).await?;
             report.items_stock_read = stock.len() as u64;
             for item in stock {
                 if let Some(code) = item.item_code.clone() {
@@ -239,7 +239,7 @@ impl Engine {
                 .into_iter()
                 .collect();
             if !needs_price.is_empty() {
-                for item in self.read_items_by_code(&needs_price).await? {
+                for item in self.read_items_by_code(&needs_price, &mut report).await? {
                     if let Some(code) = item.item_code.clone() {
                         items.insert(code, item);
                     }
@@ -411,13 +411,12 @@ impl Engine {
             report.changed_since = Some(from.format(CURSOR_FORMAT).to_string());
             query = query.filter(Filter::changed_since(from.date(), from.time()));
         }
-        let items: Vec<Item> = self
-            .sap
-            .items()
-            .stream(&query)
-            .try_collect()
-            .await
-            .context("SAP Items changed since the cursor")?;
+        let items = collect_readable(
+            self.sap.items().stream(&query),
+            "SAP Items changed since the cursor",
+            report,
+        )
+        .await?;
         report.items_changed = items.len() as u64;
         let newest = items
             .iter()
@@ -432,7 +431,7 @@ impl Engine {
     }
 
     /// Status and warehouse stock of every item (stock moves do not change `UpdateDate`).
-    async fn read_stock(&self) -> Result<Vec<Item>> {
+    async fn read_stock(&self, report: &mut ItemsReport) -> Result<Vec<Item>> {
         let query = Query::new()
             .select([
                 "ItemCode",
@@ -442,16 +441,15 @@ impl Engine {
                 "ItemWarehouseInfoCollection",
             ])
             .page_size(PAGE_SIZE);
-        self.sap
-            .items()
-            .stream(&query)
-            .try_collect()
-            .await
-            .context("SAP Items stock")
+        collect_readable(self.sap.items().stream(&query), "SAP Items stock", report).await
     }
 
     /// Full records of a few items, by code (never by key path: codes may hold `/`).
-    async fn read_items_by_code(&self, codes: &[String]) -> Result<Vec<Item>> {
+    async fn read_items_by_code(
+        &self,
+        codes: &[String],
+        report: &mut ItemsReport,
+    ) -> Result<Vec<Item>> {
         let mut out = Vec::new();
         for chunk in codes.chunks(CODES_PER_FILTER) {
             let filter = chunk
@@ -470,17 +468,43 @@ impl Engine {
                     "ItemWarehouseInfoCollection",
                 ])
                 .page_size(PAGE_SIZE);
-            let items: Vec<Item> = self
-                .sap
-                .items()
-                .stream(&query)
-                .try_collect()
-                .await
-                .context("SAP Items by code")?;
+            let items =
+                collect_readable(self.sap.items().stream(&query), "SAP Items by code", report)
+                    .await?;
             out.extend(items);
         }
         Ok(out)
     }
+}
+
+/// Collects SAP items; a record SAP sent that does not parse is reported as an issue (the run goes
+/// on with the others and its cursor stays, so the record is read again) instead of failing the run.
+async fn collect_readable(
+    stream: impl futures::Stream<Item = sap_b1_client::Result<Item>>,
+    what: &str,
+    report: &mut ItemsReport,
+) -> Result<Vec<Item>> {
+    let mut stream = std::pin::pin!(stream);
+    let mut out = Vec::new();
+    while let Some(record) = stream.next().await {
+        match record {
+            Ok(item) => out.push(item),
+            Err(sap_b1_client::Error::Parse {
+                context,
+                json_path,
+                source,
+                ..
+            }) => {
+                report.failed += 1;
+                report.issue(
+                    format!("sap {context}"),
+                    format!("SAP sent a record this connector cannot read ({context}, at {json_path}): {source}"),
+                );
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(what.to_owned())),
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
