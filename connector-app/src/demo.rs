@@ -12,9 +12,10 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::connect::{Secrets, amazon_client, sap_client};
 use crate::credentials::{CredentialError, CredentialKey, CredentialStore};
-use crate::flows::Engine;
-use crate::flows::orders::{OrdersReport, SyncOptions};
-use crate::flows::settlements::{SettlementOptions, SettlementsReport};
+use crate::flows::items::ItemsReport;
+use crate::flows::orders::OrdersReport;
+use crate::flows::settlements::SettlementsReport;
+use crate::flows::{Engine, Flow, FlowReport, RunOptions};
 use crate::ledger::SqliteLedger;
 
 /// Name of the config file inside a demo workspace.
@@ -216,7 +217,7 @@ pub struct DemoSummary {
     /// Details of the settlements flow.
     pub settlements: SettlementsReport,
     /// Details of the items flow.
-    pub items: crate::flows::items::ItemsReport,
+    pub items: ItemsReport,
 }
 
 /// Runs the demo against an already started sandbox with `config_path` pointing at it.
@@ -236,18 +237,22 @@ pub async fn run_flows(
         .unwrap_or_else(Utc::now)
         - chrono::Duration::days(1);
     let started = Instant::now();
-    let report = engine
-        .sync_orders(&SyncOptions {
-            since: Some(since),
-            dry_run: false,
-        })
-        .await?;
-    let settlements = engine
-        .sync_settlements(&SettlementOptions::default())
-        .await?;
-    let items = engine
-        .sync_items(&crate::flows::items::ItemsOptions::default())
-        .await?;
+    let options = RunOptions {
+        since: Some(since),
+        dry_run: false,
+    };
+    let (mut report, mut settlements, mut items) = (
+        OrdersReport::default(),
+        SettlementsReport::default(),
+        ItemsReport::default(),
+    );
+    for flow in Flow::ALL {
+        match engine.run_flow(flow, &options).await? {
+            FlowReport::Orders(r) => report = r,
+            FlowReport::Settlements(r) => settlements = r,
+            FlowReport::Items(r) => items = r,
+        }
+    }
     let seconds = started.elapsed().as_secs_f64();
     let _ = engine.sap.logout().await;
     Ok(DemoSummary {

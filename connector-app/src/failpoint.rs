@@ -45,12 +45,22 @@ mod armed {
             panic!("failpoint {name}: simulated crash");
         }
     }
+
+    /// Crashes at `{kind}.{point}` if it is armed (the posting engine's points per document kind).
+    pub fn hit_at(kind: &str, point: &str) {
+        hit(&format!("{kind}.{point}"));
+    }
 }
 
 #[cfg(feature = "failpoints")]
-pub use armed::{arm, clear, hit};
+pub use armed::{arm, clear, hit, hit_at};
 
 /// Crash points are compiled out of normal builds.
 #[cfg(not(feature = "failpoints"))]
 #[inline(always)]
 pub fn hit(_name: &str) {}
+
+/// Crash points are compiled out of normal builds.
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn hit_at(_kind: &str, _point: &str) {}

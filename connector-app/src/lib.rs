@@ -5,6 +5,7 @@
 //! - [`config`]: the TOML configuration, validated with file/key/reason errors.
 //! - [`credentials`]: secrets encrypted at rest (XChaCha20-Poly1305).
 //! - [`ledger`]: documents, audit trail, raw sources and cursors (SQLite behind a trait).
+//! - [`posting`]: the posting engine every SAP document kind goes through, exactly once.
 //! - [`schedule`]: intervals and cron expressions for the daemon.
 //! - [`cli`] and [`commands`]: the `ml-connector` command line.
 
@@ -17,4 +18,5 @@ pub mod demo;
 pub mod failpoint;
 pub mod flows;
 pub mod ledger;
+pub mod posting;
 pub mod schedule;

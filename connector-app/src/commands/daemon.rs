@@ -11,17 +11,7 @@ use chrono::Utc;
 use tracing::{error, info, warn};
 
 use super::engine::{load_writer, runtime};
-use crate::flows::items::ItemsOptions;
-use crate::flows::orders::SyncOptions;
-use crate::flows::settlements::SettlementOptions;
-
-/// The flows the daemon schedules.
-#[derive(Debug, Clone, Copy)]
-enum Flow {
-    Orders,
-    Settlements,
-    Items,
-}
+use crate::flows::{Flow, RunOptions};
 
 /// Runs the daemon.
 pub fn run(config_path: &Path) -> Result<ExitCode> {
@@ -33,19 +23,24 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
             warn!("stop requested: finishing the document in flight");
             stop.request();
         });
-        let flows = [Flow::Orders, Flow::Settlements, Flow::Items];
+        // Every registered flow that the configuration turns on, each on its own schedule.
+        let flows: Vec<(Flow, &crate::schedule::Schedule)> = Flow::ALL
+            .into_iter()
+            .filter_map(|f| f.schedule(&engine.config).map(|s| (f, s)))
+            .collect();
         let mut next: Vec<_> = flows.iter().map(|_| Utc::now()).collect();
         println!(
-            "ml-connector running: orders {}, settlements {}, items {}; stop with Ctrl-C",
-            describe(&engine.config.schedule.orders),
-            describe(&engine.config.schedule.settlements),
-            if engine.config.items.enabled {
-                describe(&engine.config.schedule.items)
-            } else {
-                "off (no [items] section)".to_owned()
-            }
+            "ml-connector running: {}; stop with Ctrl-C",
+            Flow::ALL
+                .iter()
+                .map(|f| match f.schedule(&engine.config) {
+                    Some(s) => format!("{f} {}", describe(s)),
+                    None => format!("{f} off (not configured)"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
         );
-        while !engine.stopping() {
+        while !engine.stopping() && !flows.is_empty() {
             let (i, at) = next
                 .iter()
                 .enumerate()
@@ -61,51 +56,13 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
                 }
                 continue;
             }
-            let flow = flows[i];
-            let schedule = match flow {
-                Flow::Orders => {
-                    match engine.sync_orders(&SyncOptions::default()).await {
-                        Ok(r) => info!(
-                            seen = r.orders_seen,
-                            posted = r.invoices_posted,
-                            held = r.held.len(),
-                            failed = r.failed.len(),
-                            unknown = r.unknown.len(),
-                            "orders sync done"
-                        ),
-                        Err(e) => error!("orders sync failed: {e:#}"),
-                    }
-                    &engine.config.schedule.orders
-                }
-                Flow::Settlements => {
-                    match engine.sync_settlements(&SettlementOptions::default()).await {
-                        Ok(r) => info!(
-                            seen = r.settlements_seen,
-                            posted = r.settlements_posted,
-                            held = r.held.len(),
-                            failed = r.failed.len(),
-                            gaps = r.gaps.len(),
-                            "settlements sync done"
-                        ),
-                        Err(e) => error!("settlements sync failed: {e:#}"),
-                    }
-                    &engine.config.schedule.settlements
-                }
-                Flow::Items => {
-                    match engine.sync_items(&ItemsOptions::default()).await {
-                        Ok(r) => info!(
-                            enabled = r.enabled,
-                            updated = r.listings_updated,
-                            issues = r.issues.len(),
-                            "items sync done"
-                        ),
-                        Err(e) => error!("items sync failed: {e:#}"),
-                    }
-                    &engine.config.schedule.items
-                }
-            };
+            let (flow, schedule) = flows[i];
+            match engine.run_flow(flow, &RunOptions::default()).await {
+                Ok(report) => report.log(),
+                Err(e) => error!("{flow} sync failed: {e:#}"),
+            }
             next[i] = schedule.next_after(Utc::now());
-            info!(flow = ?flow, next = %next[i], "next run");
+            info!(%flow, next = %next[i], "next run");
         }
         let _ = engine.sap.logout().await;
         println!("ml-connector stopped");

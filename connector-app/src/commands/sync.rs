@@ -9,9 +9,8 @@ use clap::Subcommand;
 
 use super::engine::{load_writer, runtime};
 use crate::cli::EXIT_ATTENTION;
-use crate::flows::items::ItemsOptions;
-use crate::flows::orders::{OrdersReport, SyncOptions};
-use crate::flows::settlements::SettlementOptions;
+use crate::flows::orders::OrdersReport;
+use crate::flows::{Flow, FlowReport, RunOptions};
 
 /// What to sync.
 #[derive(Debug, Subcommand)]
@@ -58,70 +57,62 @@ pub fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|_| format!("`{s}` is not a date (YYYY-MM-DD) or an RFC 3339 time"))
 }
 
-/// Runs a sync.
-pub fn run(config_path: &Path, cmd: SyncCommand) -> Result<ExitCode> {
-    match cmd {
-        SyncCommand::Orders {
-            since,
-            dry_run,
-            json,
-        } => {
-            let engine = load_writer(config_path, "sync")?;
-            let report = runtime()?.block_on(async {
-                let r = engine.sync_orders(&SyncOptions { since, dry_run }).await;
-                let _ = engine.sap.logout().await;
-                r
-            })?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print_report(&report, dry_run);
-            }
-            Ok(if report.needs_attention() {
-                ExitCode::from(EXIT_ATTENTION)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
-        SyncCommand::Settlements { dry_run, json } => {
-            let engine = load_writer(config_path, "sync")?;
-            let report = runtime()?.block_on(async {
-                let r = engine
-                    .sync_settlements(&SettlementOptions { dry_run })
-                    .await;
-                let _ = engine.sap.logout().await;
-                r
-            })?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                super::settlement::print_settlements_report(&report);
-            }
-            Ok(if report.needs_attention() {
-                ExitCode::from(EXIT_ATTENTION)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
-        SyncCommand::Items { dry_run, json } => {
-            let engine = load_writer(config_path, "sync items")?;
-            let report = runtime()?.block_on(async {
-                let r = engine.sync_items(&ItemsOptions { dry_run }).await;
-                let _ = engine.sap.logout().await;
-                r
-            })?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                super::items::print_plan(&report);
-            }
-            Ok(if report.needs_attention() {
-                ExitCode::from(EXIT_ATTENTION)
-            } else {
-                ExitCode::SUCCESS
-            })
+impl SyncCommand {
+    /// The flow, its options and whether to print JSON.
+    fn into_run(self) -> (Flow, RunOptions, bool) {
+        match self {
+            SyncCommand::Orders {
+                since,
+                dry_run,
+                json,
+            } => (Flow::Orders, RunOptions { dry_run, since }, json),
+            SyncCommand::Settlements { dry_run, json } => (
+                Flow::Settlements,
+                RunOptions {
+                    dry_run,
+                    since: None,
+                },
+                json,
+            ),
+            SyncCommand::Items { dry_run, json } => (
+                Flow::Items,
+                RunOptions {
+                    dry_run,
+                    since: None,
+                },
+                json,
+            ),
         }
     }
+}
+
+/// Runs a sync.
+pub fn run(config_path: &Path, cmd: SyncCommand) -> Result<ExitCode> {
+    let (flow, options, json) = cmd.into_run();
+    let command = match flow {
+        Flow::Items => "sync items",
+        _ => "sync",
+    };
+    let engine = load_writer(config_path, command)?;
+    let report = runtime()?.block_on(async {
+        let r = engine.run_flow(flow, &options).await;
+        let _ = engine.sap.logout().await;
+        r
+    })?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        match &report {
+            FlowReport::Orders(r) => print_report(r, options.dry_run),
+            FlowReport::Settlements(r) => super::settlement::print_settlements_report(r),
+            FlowReport::Items(r) => super::items::print_plan(r),
+        }
+    }
+    Ok(if report.needs_attention() {
+        ExitCode::from(EXIT_ATTENTION)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Human summary of an orders sync.

@@ -6,8 +6,10 @@
 
 pub mod items;
 pub mod orders;
-mod posting;
+mod registry;
 pub mod settlements;
+
+pub use registry::{Flow, FlowReport, RunOptions};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,8 +21,8 @@ use sp_api_client::SpApiClient;
 use crate::config::Config;
 use crate::ledger::SqliteLedger;
 
-pub(crate) use posting::Attempt;
-pub use posting::{MasterChecks, PostOutcome};
+use crate::posting::MasterChecks;
+pub use crate::posting::PostOutcome;
 
 /// Shared state of the flows.
 #[derive(Clone)]
@@ -32,7 +34,7 @@ pub struct Engine {
     pub sap: SapClient,
     /// Amazon SP-API.
     pub amazon: SpApiClient,
-    masters: Arc<MasterChecks>,
+    pub(crate) masters: Arc<MasterChecks>,
     stop: StopHandle,
     progress: Option<indicatif::ProgressBar>,
     writer: Option<Arc<crate::ledger::WriterLock>>,

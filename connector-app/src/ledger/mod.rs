@@ -8,6 +8,7 @@
 
 mod listings;
 mod lock;
+mod planning;
 mod redact;
 mod sqlite;
 
@@ -19,6 +20,7 @@ use serde::Serialize;
 
 pub use listings::{ListingState, ListingStatus};
 pub use lock::{LockError, WriterLock};
+pub use planning::{OnFailed, PlanBody, PlanRequest, PlanStatus};
 pub use redact::redact;
 pub use sqlite::SqliteLedger;
 
@@ -231,6 +233,11 @@ pub trait Ledger: Send {
         payload: &str,
         hold: Option<&str>,
     ) -> Result<Planned, LedgerError>;
+    /// Plans a document (or a reason to hold it) under its key whatever state the key is in: the
+    /// one call every flow makes (see [`PlanStatus`] for what comes back).
+    fn plan_or_replan(&mut self, req: &PlanRequest<'_>) -> Result<PlanStatus, LedgerError> {
+        planning::plan_or_replan(self, req)
+    }
     /// Moves a document to `to`, auditing the change with `detail` (redacted by the caller's data).
     fn transition(&mut self, key: &str, to: DocState, detail: &str) -> Result<(), LedgerError>;
     /// Moves a document to POSTED with SAP's DocEntry and DocNum.

@@ -1,0 +1,310 @@
+//! Orders -> A/R invoices.
+//!
+//! `searchOrders` by `lastUpdatedAfter` from the cursor (minus an overlap), every shipped order of a
+//! configured marketplace becomes one A/R invoice keyed `amz:{seller}:order:{id}:invoice`, with
+//! `NumAtCard` = the Amazon order id. Cancelled orders are never invoiced; pending, unshipped and
+//! partially shipped ones wait (they are seen again when Amazon updates them). Masters are checked
+//! before posting; a problem holds that order and the flow goes on with the next.
+
+mod checks;
+pub mod plan;
+mod post;
+mod report;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration, Utc};
+use futures::StreamExt;
+use sp_api_client::orders::{IncludedData, Order, OrderSearch};
+
+pub(crate) use self::plan::{LineSpec, build_invoice};
+pub use self::plan::{OrderPlan, invoice_key, plan_invoice};
+pub use self::post::Invoice;
+pub use self::report::OrdersReport;
+use super::{Engine, Problem};
+use crate::ledger::{DocState, Ledger, OnFailed, PlanBody, PlanRequest, PlanStatus};
+use crate::posting::PostOutcome;
+
+/// Flow name in the ledger.
+pub const FLOW: &str = "orders";
+
+/// Searches end this long before now (Amazon asks for at least two minutes).
+const WINDOW_END_MARGIN: i64 = 3;
+
+/// Options of one orders sync.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    /// Start of the window instead of the cursor.
+    pub since: Option<DateTime<Utc>>,
+    /// Plan and check, post nothing, change nothing.
+    pub dry_run: bool,
+}
+
+impl Engine {
+    fn seller(&self) -> &str {
+        &self.config.amazon.seller_id
+    }
+
+    /// Resolves every SENDING / UNKNOWN invoice: found in SAP -> POSTED, absent -> posted now.
+    pub async fn recover_invoices(&self, report: &mut OrdersReport) -> Result<()> {
+        for (key, outcome) in self.recover::<Invoice>(FLOW).await? {
+            report.count(&key, outcome);
+        }
+        Ok(())
+    }
+
+    /// One orders sync: recover, search, plan, check, post, then advance the cursor.
+    pub async fn sync_orders(&self, options: &SyncOptions) -> Result<OrdersReport> {
+        let mut report = OrdersReport::default();
+        let cfg = &self.config;
+        self.sap.connect().await.context("SAP login")?;
+        if !options.dry_run {
+            self.recover_invoices(&mut report).await?;
+        }
+        let now = Utc::now();
+        let cursor = self
+            .ledger()
+            .cursor(FLOW)?
+            .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
+            .map(|c| c.to_utc());
+        let overlap = Duration::from_std(cfg.orders.overlap)?;
+        let start = match (options.since, cursor) {
+            (Some(since), _) => since,
+            (None, Some(c)) => c - overlap,
+            (None, None) => now - Duration::from_std(cfg.orders.lookback)?,
+        };
+        let end = now - Duration::minutes(WINDOW_END_MARGIN);
+        report.window_start = Some(start);
+        report.window_end = Some(end);
+        let search = OrderSearch::last_updated_after(start)
+            .before(end)
+            .marketplace_ids(cfg.amazon.marketplaces.clone())
+            .included_data([IncludedData::Proceeds, IncludedData::Fulfillment]);
+        // Orders are planned as Amazon's pages arrive and posted while the next pages are awaited
+        // (searchOrders is slow by design: its bucket refills one call per 180 s).
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let sessions = cfg.sap.sessions.max(1);
+        let dry_run = options.dry_run;
+        let planned = std::sync::atomic::AtomicUsize::new(0);
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let (planned, done) = (&planned, &done);
+        let read = async {
+            let mut orders = self.amazon.search_orders(search);
+            let mut complete = true;
+            while let Some(item) = orders.next().await {
+                let order = match item {
+                    Ok(order) => order,
+                    // One order Amazon sent that does not parse: report it, go on with the next,
+                    // and keep the cursor so the window is read again once it is fixed.
+                    Err(sp_api_client::Error::Parse(p)) => {
+                        complete = false;
+                        report.failed.push(Problem {
+                            key: format!("amazon searchOrders {}", p.path),
+                            reason: format!(
+                                "Amazon sent an order this connector cannot read at {}: {}",
+                                p.path, p.source
+                            ),
+                        });
+                        continue;
+                    }
+                    Err(e) => return Err(anyhow::Error::new(e).context("Amazon searchOrders")),
+                };
+                if self.stopping() {
+                    // Stop before the window is complete: the cursor stays where it was.
+                    complete = false;
+                    break;
+                }
+                report.orders_seen += 1;
+                self.progress(|| format!("orders: {} read from Amazon", report.orders_seen));
+                if let Some(key) = self.plan_order(&order, dry_run, &mut report).await? {
+                    planned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if !dry_run {
+                        let _ = tx.send(key);
+                    }
+                }
+            }
+            drop(tx);
+            Ok::<bool, anyhow::Error>(complete)
+        };
+        let post =
+            futures::stream::unfold(
+                rx,
+                |mut rx| async move { rx.recv().await.map(|key| (key, rx)) },
+            )
+            .filter(|_| std::future::ready(!self.stopping()))
+            .map(|key| async move {
+                let outcome = self.post_invoice(&key).await;
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                self.progress(|| {
+                    format!(
+                        "invoices: {n}/{} sent to SAP",
+                        planned.load(std::sync::atomic::Ordering::Relaxed)
+                    )
+                });
+                (key, outcome)
+            })
+            .buffer_unordered(sessions)
+            .collect::<Vec<(String, Result<PostOutcome>)>>();
+        let (complete, outcomes) = futures::join!(read, post);
+        for (key, outcome) in outcomes {
+            report.count(&key, outcome?);
+        }
+        if !complete? || self.stopping() {
+            return Ok(report);
+        }
+        if dry_run {
+            report.would_post = planned.load(std::sync::atomic::Ordering::Relaxed) as u64;
+            return Ok(report);
+        }
+        // Everything the window covered is in the ledger now: the cursor may move.
+        self.ledger().set_cursor(FLOW, &end.to_rfc3339())?;
+        Ok(report)
+    }
+
+    /// Plans one order into the ledger; returns its key when it should be posted now.
+    async fn plan_order(
+        &self,
+        order: &Order,
+        dry_run: bool,
+        report: &mut OrdersReport,
+    ) -> Result<Option<String>> {
+        let id = order.order_id.as_str();
+        let key = invoice_key(self.seller(), id);
+        let existing = self.ledger().get(&key)?;
+        if let Some(rec) = &existing
+            && rec.state == DocState::Posted
+        {
+            report.already_posted += 1;
+            return Ok(None);
+        }
+        let plan = match self
+            .check_plan(plan_invoice(order, &self.config, &key))
+            .await?
+        {
+            OrderPlan::NotYet(_) => {
+                report.not_yet += 1;
+                return Ok(None);
+            }
+            OrderPlan::Never(_) => {
+                report.never += 1;
+                return Ok(None);
+            }
+            OrderPlan::Hold(reason) => Err(reason),
+            OrderPlan::Invoice(doc) => Ok(doc),
+        };
+        if dry_run {
+            return match plan {
+                Ok(_) => Ok(Some(key)),
+                Err(reason) => {
+                    report.held.push(Problem { key, reason });
+                    Ok(None)
+                }
+            };
+        }
+        let body = serde_json::to_vec(order)?;
+        let payload = match &plan {
+            Ok(doc) => Some(serde_json::to_string(&Invoice((**doc).clone()))?),
+            Err(_) => None,
+        };
+        let mut ledger = self.ledger();
+        let source = ledger.put_source("order", id, &body)?;
+        let status = ledger.plan_or_replan(&PlanRequest {
+            key: &key,
+            flow: FLOW,
+            kind: "invoice",
+            source_id: Some(source),
+            body: match (&plan, &payload) {
+                (Err(reason), _) => PlanBody::Hold(reason),
+                (Ok(_), Some(payload)) => PlanBody::Ready(payload),
+                (Ok(_), None) => unreachable!("a ready plan has a payload"),
+            },
+            on_failed: OnFailed::Keep,
+        })?;
+        Ok(match (status, plan) {
+            (PlanStatus::Ready, _) => Some(key),
+            (PlanStatus::Held, Err(reason)) | (PlanStatus::Failed(_), Err(reason)) => {
+                report.held.push(Problem { key, reason });
+                None
+            }
+            (PlanStatus::Failed(reason), Ok(_)) => {
+                report.failed.push(Problem {
+                    key,
+                    reason: format!("{reason} (use `ml-connector replay` after fixing)"),
+                });
+                None
+            }
+            // SENDING / UNKNOWN were resolved by recovery; POSTED was counted above.
+            _ => None,
+        })
+    }
+
+    /// Re-plans a held or failed document from its stored source and posts it if it is ready now.
+    pub async fn replay(&self, key: &str) -> Result<ReplayOutcome> {
+        let rec = self
+            .ledger()
+            .get(key)?
+            .ok_or_else(|| anyhow::anyhow!("no document with key `{key}` in the ledger"))?;
+        if rec.flow != FLOW {
+            return Ok(ReplayOutcome::StillHeld(format!(
+                "`{key}` belongs to the {} flow, which re-plans from SAP and Amazon on every run: fix the cause, then run `ml-connector sync {}`",
+                rec.flow, rec.flow
+            )));
+        }
+        match rec.state {
+            DocState::Posted => {
+                return Ok(ReplayOutcome::AlreadyPosted {
+                    doc_entry: rec.doc_entry,
+                    doc_num: rec.doc_num,
+                });
+            }
+            DocState::Sending | DocState::Unknown | DocState::Planned => {
+                return Ok(ReplayOutcome::Posted(self.post_invoice(key).await?));
+            }
+            DocState::Held | DocState::Failed => {}
+        }
+        let source_id = rec
+            .source_id
+            .ok_or_else(|| anyhow::anyhow!("`{key}` has no stored source to re-plan from"))?;
+        let source = self.ledger().source(source_id)?;
+        let order: Order = serde_json::from_slice(&source.body)
+            .with_context(|| format!("stored source of `{key}`"))?;
+        self.sap.connect().await.context("SAP login")?;
+        let plan = match self
+            .check_plan(plan_invoice(&order, &self.config, key))
+            .await?
+        {
+            OrderPlan::Invoice(doc) => Ok(doc),
+            OrderPlan::Hold(reason) | OrderPlan::NotYet(reason) | OrderPlan::Never(reason) => {
+                Err(reason)
+            }
+        };
+        match plan {
+            Err(reason) => {
+                if rec.state == DocState::Held {
+                    self.ledger().transition(key, DocState::Held, &reason)?;
+                }
+                Ok(ReplayOutcome::StillHeld(reason))
+            }
+            Ok(doc) => {
+                self.ledger()
+                    .replan(key, &serde_json::to_string(&Invoice(*doc))?, None)?;
+                Ok(ReplayOutcome::Posted(self.post_invoice(key).await?))
+            }
+        }
+    }
+}
+
+/// What `replay` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayOutcome {
+    /// It was posted before.
+    AlreadyPosted {
+        /// SAP DocEntry.
+        doc_entry: Option<i64>,
+        /// SAP DocNum.
+        doc_num: Option<i64>,
+    },
+    /// Still not postable, and why.
+    StillHeld(String),
+    /// Sent (or found) now.
+    Posted(PostOutcome),
+}

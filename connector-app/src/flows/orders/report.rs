@@ -1,0 +1,58 @@
+//! What one orders sync did.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::flows::Problem;
+use crate::posting::PostOutcome;
+
+/// What one orders sync did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OrdersReport {
+    /// Window searched (lastUpdatedAfter).
+    pub window_start: Option<DateTime<Utc>>,
+    /// Window end (lastUpdatedBefore).
+    pub window_end: Option<DateTime<Utc>>,
+    /// Orders Amazon returned.
+    pub orders_seen: u64,
+    /// Invoices created in SAP by this run.
+    pub invoices_posted: u64,
+    /// Invoices found already in SAP by their key (not sent again).
+    pub found_in_sap: u64,
+    /// Orders whose invoice was posted by an earlier run.
+    pub already_posted: u64,
+    /// Orders not invoiceable yet (pending, unshipped, partially shipped).
+    pub not_yet: u64,
+    /// Cancelled orders and other marketplaces (never invoiced).
+    pub never: u64,
+    /// Invoices a dry run would post.
+    pub would_post: u64,
+    /// Held records and why.
+    pub held: Vec<Problem>,
+    /// Failed records and why.
+    pub failed: Vec<Problem>,
+    /// Records whose outcome is unknown (looked up before the next attempt).
+    pub unknown: Vec<Problem>,
+}
+
+impl OrdersReport {
+    /// Whether anything needs a person.
+    pub fn needs_attention(&self) -> bool {
+        !self.held.is_empty() || !self.failed.is_empty() || !self.unknown.is_empty()
+    }
+
+    pub(crate) fn count(&mut self, key: &str, outcome: PostOutcome) {
+        match outcome {
+            PostOutcome::Posted { .. } => self.invoices_posted += 1,
+            PostOutcome::FoundExisting { .. } => self.found_in_sap += 1,
+            PostOutcome::Failed(reason) => self.failed.push(Problem {
+                key: key.to_owned(),
+                reason,
+            }),
+            PostOutcome::Unknown(reason) => self.unknown.push(Problem {
+                key: key.to_owned(),
+                reason,
+            }),
+        }
+    }
+}

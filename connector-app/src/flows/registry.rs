@@ -1,0 +1,180 @@
+//! The flows, registered once: `sync`, `run`, `demo` and `status` go through [`Flow::ALL`] and
+//! [`Engine::run_flow`] instead of repeating an arm per flow.
+//!
+//! Every flow has the same parts, each in its own module: `plan` (pure, no I/O, unit-tested on
+//! fixtures), `checks` (against SAP's masters), `post` (through the posting engine, or Amazon's
+//! listings API for the items flow) and a run report.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tracing::{Instrument, info, info_span};
+
+use super::Engine;
+use super::items::{ItemsOptions, ItemsReport};
+use super::orders::{OrdersReport, SyncOptions};
+use super::settlements::{SettlementOptions, SettlementsReport};
+use crate::config::Config;
+use crate::schedule::Schedule;
+
+/// One of the connector's flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flow {
+    /// Amazon orders -> SAP A/R invoices.
+    Orders,
+    /// Closed Amazon settlements -> SAP incoming payments + journal entries.
+    Settlements,
+    /// SAP item prices and stock -> Amazon listings.
+    Items,
+}
+
+impl Flow {
+    /// Every flow, in the order a full run takes them.
+    pub const ALL: [Flow; 3] = [Flow::Orders, Flow::Settlements, Flow::Items];
+
+    /// The flow's name in the ledger, the CLI and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Flow::Orders => super::orders::FLOW,
+            Flow::Settlements => super::settlements::FLOW,
+            Flow::Items => super::items::FLOW,
+        }
+    }
+
+    /// Its schedule for `run`, or `None` when the configuration turns it off.
+    pub fn schedule(self, config: &Config) -> Option<&Schedule> {
+        match self {
+            Flow::Orders => Some(&config.schedule.orders),
+            Flow::Settlements => Some(&config.schedule.settlements),
+            Flow::Items => config.items.enabled.then_some(&config.schedule.items),
+        }
+    }
+}
+
+impl std::fmt::Display for Flow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Options every flow run takes (a flow ignores what it has no use for).
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Plan and check, post nothing, change nothing.
+    pub dry_run: bool,
+    /// Orders: search from here instead of the cursor.
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// What one flow run did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum FlowReport {
+    /// Orders.
+    Orders(OrdersReport),
+    /// Settlements.
+    Settlements(SettlementsReport),
+    /// Items.
+    Items(ItemsReport),
+}
+
+impl FlowReport {
+    /// Whether anything needs a person (exit code 2).
+    pub fn needs_attention(&self) -> bool {
+        match self {
+            FlowReport::Orders(r) => r.needs_attention(),
+            FlowReport::Settlements(r) => r.needs_attention(),
+            FlowReport::Items(r) => r.needs_attention(),
+        }
+    }
+
+    /// Logs the run's figures on one line (the daemon's record of each run).
+    pub fn log(&self) {
+        match self {
+            FlowReport::Orders(r) => info!(
+                seen = r.orders_seen,
+                posted = r.invoices_posted,
+                held = r.held.len(),
+                failed = r.failed.len(),
+                unknown = r.unknown.len(),
+                "orders sync done"
+            ),
+            FlowReport::Settlements(r) => info!(
+                seen = r.settlements_seen,
+                posted = r.settlements_posted,
+                held = r.held.len(),
+                failed = r.failed.len(),
+                gaps = r.gaps.len(),
+                "settlements sync done"
+            ),
+            FlowReport::Items(r) => info!(
+                enabled = r.enabled,
+                updated = r.listings_updated,
+                issues = r.issues.len(),
+                "items sync done"
+            ),
+        }
+    }
+}
+
+impl Engine {
+    /// Runs one flow once, inside a `flow_run` span (flow name and run start), so every log line
+    /// of the run, and of each document in it (`document` span: key, kind), can be tied to it.
+    pub async fn run_flow(&self, flow: Flow, options: &RunOptions) -> anyhow::Result<FlowReport> {
+        let span = info_span!(
+            "flow_run",
+            flow = flow.name(),
+            started = %Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
+            dry_run = options.dry_run
+        );
+        async {
+            let dry_run = options.dry_run;
+            Ok(match flow {
+                Flow::Orders => FlowReport::Orders(
+                    self.sync_orders(&SyncOptions {
+                        since: options.since,
+                        dry_run,
+                    })
+                    .await?,
+                ),
+                Flow::Settlements => FlowReport::Settlements(
+                    self.sync_settlements(&SettlementOptions { dry_run })
+                        .await?,
+                ),
+                Flow::Items => FlowReport::Items(self.sync_items(&ItemsOptions { dry_run }).await?),
+            })
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_flow_has_its_ledger_name_and_a_schedule_unless_turned_off() {
+        let names: Vec<_> = Flow::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(names, ["orders", "settlements", "items"]);
+        let text = r#"
+            [sap]
+            base_url = "https://sap.example.com:50000/b1s/v2"
+            company_db = "SBO"
+            user = "manager"
+            [amazon]
+            region = "eu"
+            seller_id = "A1SELLER"
+            marketplaces = ["A1PA6795UKMFR9"]
+            [marketplaces.A1PA6795UKMFR9]
+            customer = "C-AMZ-DE"
+        "#;
+        let cfg = Config::parse(std::path::Path::new("/tmp/t.toml"), text).unwrap();
+        assert!(Flow::Orders.schedule(&cfg).is_some());
+        assert!(Flow::Settlements.schedule(&cfg).is_some());
+        assert!(
+            Flow::Items.schedule(&cfg).is_none(),
+            "no [items] section: the items flow is off"
+        );
+    }
+}

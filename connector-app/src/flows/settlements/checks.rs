@@ -1,0 +1,283 @@
+//! A mapped settlement against SAP: every account exists and is postable, every SKU maps to an
+//! item, every paid order has its invoice (or, with `create-invoice`, gets one from the rows);
+//! then the pure planner builds the documents.
+
+use std::collections::{BTreeSet, HashMap};
+
+use anyhow::Result;
+use futures::TryStreamExt;
+use rust_decimal::Decimal;
+use sap_b1_client::Query;
+use sap_b1_client::entities::Document;
+use sap_b1_client::query::prop;
+use serde_json::Value;
+use settlement_mapper::SettlementReader;
+use settlement_mapper::mapping::MappingTable;
+use settlement_mapper::postings::SettlementPostings;
+use tracing::info;
+
+use super::SOURCE_KIND;
+use super::plan::{self, InvoiceInfo, PlanInput, plan_documents};
+use crate::flows::Engine;
+use crate::flows::orders::{Invoice, OrderPlan};
+use crate::ledger::{Ledger, OnFailed, PlanBody, PlanRequest};
+use crate::posting::PostOutcome;
+
+/// Marketplace ids and the names settlement files give them.
+pub(crate) const MARKETPLACE_NAMES: &[(&str, &str)] = &[
+    ("ATVPDKIKX0DER", "amazon.com"),
+    ("A2EUQ1WTGCTBG2", "amazon.ca"),
+    ("A1AM78C64UM0Y8", "amazon.com.mx"),
+    ("A2Q3Y263D00KWC", "amazon.com.br"),
+    ("A1PA6795UKMFR9", "amazon.de"),
+    ("A13V1IB3VIYZZH", "amazon.fr"),
+    ("A1F83G8C2ARO7P", "amazon.co.uk"),
+    ("APJ6JRA9NG5V4", "amazon.it"),
+    ("A1RKKUPIHCS9HS", "amazon.es"),
+    ("A1805IZSGTT6HS", "amazon.nl"),
+    ("A2NODRKZP88ZB9", "amazon.se"),
+    ("A1C3SOZRARQ6R3", "amazon.pl"),
+    ("AMEN7PMS3EDWL", "amazon.com.be"),
+    ("A33AVAJ2PDY3EV", "amazon.com.tr"),
+    ("A21TJRUUN4KGV", "amazon.in"),
+    ("A1VC38T7YXB528", "amazon.co.jp"),
+    ("A39IBJ37TRP1C6", "amazon.com.au"),
+    ("A19VAU5U5O7RUS", "amazon.sg"),
+    ("A2VIGQ35RCS4UG", "amazon.ae"),
+    ("A17E79C6D8DWNP", "amazon.sa"),
+];
+
+impl Engine {
+    /// Checks a mapped settlement against SAP and builds its documents (or the reasons not to).
+    pub(super) async fn plan_settlement(
+        &self,
+        postings: &SettlementPostings,
+        bytes: &[u8],
+        table: &MappingTable,
+        create_missing: bool,
+    ) -> Result<Result<plan::SettlementPlan, Vec<String>>> {
+        let mut problems = Vec::new();
+        // Accounts: every line's, plus clearing for the payments.
+        let mut accounts = BTreeSet::new();
+        accounts.insert((
+            table
+                .resolve(settlement_mapper::mapping::CLEARING)
+                .to_owned(),
+            settlement_mapper::mapping::CLEARING.to_owned(),
+        ));
+        for je in &postings.journal_entries {
+            for l in &je.lines {
+                accounts.insert((l.account.clone(), l.symbol.clone()));
+            }
+        }
+        for (code, symbol) in &accounts {
+            if let Some(p) = self.check_account(code, symbol).await? {
+                problems.push(p.to_string());
+            }
+        }
+        // SKUs of order and refund rows map to items that exist.
+        for sku in skus_of(bytes) {
+            if let Some(p) = self.check_item(self.config.item_code(&sku), &sku).await? {
+                problems.push(p.to_string());
+            }
+        }
+        let order_ids: Vec<String> = postings
+            .receipts
+            .iter()
+            .filter(|r| !r.amount.is_zero())
+            .map(|r| r.order_id.clone())
+            .collect();
+        let mut invoices = self.invoices_for(&order_ids).await?;
+        if self.config.settlements.missing_invoice == crate::config::MissingInvoice::CreateInvoice {
+            let missing: BTreeSet<String> = order_ids
+                .iter()
+                .filter(|id| !invoices.contains_key(*id))
+                .cloned()
+                .collect();
+            if !missing.is_empty() {
+                if create_missing {
+                    problems.extend(
+                        self.create_invoices_from_rows(postings, bytes, &missing)
+                            .await?,
+                    );
+                    let created: Vec<String> = missing.into_iter().collect();
+                    invoices.extend(self.invoices_for(&created).await?);
+                } else {
+                    problems.push(format!(
+                        "{} order(s) have no invoice; posting creates them from the settlement's rows (settlements.missing_invoice = \"create-invoice\"): {}",
+                        missing.len(),
+                        missing.iter().take(20).cloned().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+            }
+        }
+        let customers: HashMap<String, String> = self
+            .config
+            .marketplaces
+            .iter()
+            .filter_map(|(id, m)| {
+                MARKETPLACE_NAMES
+                    .iter()
+                    .find(|(mid, _)| mid == id)
+                    .map(|(_, name)| ((*name).to_owned(), m.customer.clone()))
+            })
+            .collect();
+        let plan = plan_documents(&PlanInput {
+            postings,
+            table,
+            invoices: &invoices,
+            customers: &customers,
+            grouping: self.config.settlements.receipts,
+            missing: self.config.settlements.missing_invoice,
+        });
+        Ok(match plan {
+            Ok(plan) if problems.is_empty() => Ok(plan),
+            Ok(_) => Err(problems),
+            Err(mut reasons) => {
+                reasons.extend(problems);
+                Err(reasons)
+            }
+        })
+    }
+
+    /// Creates the missing invoices of a settlement's orders from its own rows (policy
+    /// `create-invoice`), through the orders flow's exactly-once posting; returns what failed.
+    async fn create_invoices_from_rows(
+        &self,
+        postings: &SettlementPostings,
+        bytes: &[u8],
+        missing: &BTreeSet<String>,
+    ) -> Result<Vec<String>> {
+        let mut rows: std::collections::BTreeMap<String, Vec<settlement_mapper::SettlementRow>> =
+            Default::default();
+        for row in SettlementReader::new(bytes)?.filter_map(Result::ok) {
+            if row.transaction_type == "Order" && missing.contains(&row.order_id) {
+                rows.entry(row.order_id.clone()).or_default().push(row);
+            }
+        }
+        let mut problems = Vec::new();
+        for (order_id, rows) in rows {
+            let marketplace = rows
+                .iter()
+                .map(|r| r.marketplace_name.to_ascii_lowercase())
+                .find(|m| !m.is_empty())
+                .unwrap_or_default();
+            let mapping = MARKETPLACE_NAMES
+                .iter()
+                .find(|(_, name)| *name == marketplace)
+                .and_then(|(id, _)| self.config.marketplaces.get(*id));
+            let Some(mapping) = mapping else {
+                problems.push(format!("order {order_id} ({marketplace}) has no invoice and its marketplace has no customer in [marketplaces]"));
+                continue;
+            };
+            let key = crate::flows::orders::invoice_key(&self.config.amazon.seller_id, &order_id);
+            let doc =
+                plan::invoice_from_rows(&self.config, mapping, &key, &order_id, &rows, postings);
+            let doc = match self.check_plan(OrderPlan::Invoice(Box::new(doc))).await? {
+                OrderPlan::Invoice(doc) => Invoice(*doc),
+                OrderPlan::Hold(reason) | OrderPlan::NotYet(reason) | OrderPlan::Never(reason) => {
+                    problems.push(format!(
+                        "order {order_id}: cannot create its invoice: {reason}"
+                    ));
+                    continue;
+                }
+            };
+            let payload = serde_json::to_string(&doc)?;
+            {
+                let mut ledger = self.ledger();
+                let source = ledger.put_source(SOURCE_KIND, &postings.settlement_id, bytes)?;
+                ledger.plan_or_replan(&PlanRequest {
+                    key: &key,
+                    flow: crate::flows::orders::FLOW,
+                    kind: "invoice",
+                    source_id: Some(source),
+                    body: PlanBody::Ready(&payload),
+                    on_failed: OnFailed::Replan,
+                })?;
+            }
+            match self.post_invoice(&key).await? {
+                PostOutcome::Posted { .. } | PostOutcome::FoundExisting { .. } => {
+                    info!(order = %order_id, settlement = %postings.settlement_id, "invoice created from the settlement");
+                }
+                PostOutcome::Failed(reason) | PostOutcome::Unknown(reason) => {
+                    problems.push(format!(
+                        "order {order_id}: its invoice could not be created: {reason}"
+                    ));
+                }
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Invoices in SAP for these Amazon order ids (by NumAtCard), with their open amounts.
+    async fn invoices_for(&self, order_ids: &[String]) -> Result<HashMap<String, InvoiceInfo>> {
+        let mut found = HashMap::new();
+        for chunk in order_ids.chunks(20) {
+            let Some(filter) = chunk
+                .iter()
+                .map(|id| prop("NumAtCard").eq(id.as_str()))
+                .reduce(|a, b| a.or(b))
+            else {
+                continue;
+            };
+            let query = Query::new()
+                .filter(filter)
+                .select([
+                    "DocEntry",
+                    "DocNum",
+                    "CardCode",
+                    "NumAtCard",
+                    "DocTotal",
+                    "PaidToDate",
+                    "Cancelled",
+                ])
+                .page_size(100);
+            let docs: Vec<Document> = self.sap.invoices().stream(&query).try_collect().await?;
+            for d in docs {
+                if d.cancelled == Some(sap_b1_client::entities::YesNo::Yes) {
+                    continue;
+                }
+                let (Some(order), Some(entry)) = (d.num_at_card.clone(), d.doc_entry) else {
+                    continue;
+                };
+                let total = d.doc_total.unwrap_or_default();
+                let paid = d
+                    .extra
+                    .get("PaidToDate")
+                    .and_then(decimal_of)
+                    .unwrap_or_default();
+                found.insert(
+                    order,
+                    InvoiceInfo {
+                        doc_entry: entry.0,
+                        doc_num: d.doc_num,
+                        card_code: d.card_code.unwrap_or_default(),
+                        total,
+                        open: total - paid,
+                    },
+                );
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn decimal_of(v: &Value) -> Option<Decimal> {
+    match v {
+        Value::Number(n) => n.to_string().parse().ok(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Distinct SKUs of the file's order and refund rows.
+fn skus_of(bytes: &[u8]) -> BTreeSet<String> {
+    let Ok(reader) = SettlementReader::new(bytes) else {
+        return BTreeSet::new();
+    };
+    reader
+        .filter_map(Result::ok)
+        .filter(|r| matches!(r.transaction_type.as_str(), "Order" | "Refund") && !r.sku.is_empty())
+        .map(|r| r.sku)
+        .collect()
+}

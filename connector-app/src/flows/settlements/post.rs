@@ -1,0 +1,138 @@
+//! A settlement part as a document of the posting engine: one `$batch` changeset (SAP commits or
+//! rolls back all of it), looked up by the part's reference in `TransferReference` (payments) and
+//! `Reference2` (journal entries) before it is ever sent again.
+
+use anyhow::Result;
+use futures::TryStreamExt;
+use sap_b1_client::query::prop;
+use sap_b1_client::{Batch, ChangeSet, Error as SapError, Query, SapClient};
+use serde_json::{Value, json};
+
+use super::parts::SettlementPart;
+use crate::flows::Engine;
+use crate::posting::{Created, Found, PostOutcome, SapDocument, SendError};
+
+impl SapDocument for SettlementPart {
+    const KIND: &'static str = "settlement_part";
+
+    async fn find(&self, engine: &Engine, _key: &str) -> Result<Option<Found>> {
+        let found = find_part(&engine.sap, &self.reference).await?;
+        Ok(found.first().map(|(_, doc_entry)| Found {
+            doc_entry: *doc_entry,
+            doc_num: None,
+            detail: format!(
+                "found in SAP by reference {}: {}; not sent again",
+                self.reference,
+                describe(&found)
+            ),
+        }))
+    }
+
+    fn request_summary(&self) -> Value {
+        json!({
+            "request": "POST $batch (one changeset)",
+            "reference": self.reference,
+            "documents": self.documents.len(),
+        })
+    }
+
+    async fn send(&self, sap: &SapClient) -> Result<Created, SendError> {
+        let mut changeset = ChangeSet::new();
+        for d in &self.documents {
+            changeset = match d {
+                super::parts::PartDocument::IncomingPayments(p) => {
+                    changeset.post(d.entity_set(), p)?
+                }
+                super::parts::PartDocument::JournalEntries(j) => {
+                    changeset.post(d.entity_set(), j)?
+                }
+            };
+        }
+        let resp = sap.batch(&Batch::new().changeset(changeset)).await?;
+        if let Some(err) = resp.first_error() {
+            return Err(SendError::RolledBack(err));
+        }
+        let created: Vec<(String, i64)> = resp
+            .parts()
+            .zip(&self.documents)
+            .map(|(p, d)| {
+                let entry = p
+                    .json::<Value>()
+                    .ok()
+                    .and_then(|v| {
+                        v.get("DocEntry")
+                            .or_else(|| v.get("JdtNum"))
+                            .and_then(Value::as_i64)
+                    })
+                    .or_else(|| {
+                        p.location_key().and_then(|k| {
+                            k.to_path_segment()
+                                .trim_matches(|c| c == '(' || c == ')')
+                                .parse()
+                                .ok()
+                        })
+                    })
+                    .unwrap_or_default();
+                (d.entity_set().to_owned(), entry)
+            })
+            .collect();
+        Ok(Created {
+            doc_entry: created.first().map_or(0, |c| c.1),
+            doc_num: None,
+            detail: Value::String(format!("posted {}", describe(&created))),
+        })
+    }
+
+    fn refusal(&self, error: &SapError) -> String {
+        format!(
+            "SAP refused part {} (nothing of it was posted): {error}",
+            self.reference
+        )
+    }
+}
+
+impl Engine {
+    /// Posts one part as one atomic changeset, exactly once.
+    pub async fn post_part(&self, key: &str) -> Result<PostOutcome> {
+        self.post::<SettlementPart>(key).await
+    }
+}
+
+/// Documents in SAP that carry a part's reference: (entity set, key).
+async fn find_part(sap: &SapClient, reference: &str) -> Result<Vec<(String, i64)>> {
+    let mut found = Vec::new();
+    let q = Query::new()
+        .filter(prop("TransferReference").eq(reference))
+        .select(["DocEntry"]);
+    for p in sap
+        .incoming_payments()
+        .stream(&q)
+        .try_collect::<Vec<_>>()
+        .await?
+    {
+        if let Some(e) = p.doc_entry {
+            found.push(("IncomingPayments".to_owned(), i64::from(e.0)));
+        }
+    }
+    let q = Query::new()
+        .filter(prop("Reference2").eq(reference))
+        .select(["JdtNum"]);
+    for j in sap
+        .journal_entries()
+        .stream(&q)
+        .try_collect::<Vec<_>>()
+        .await?
+    {
+        if let Some(n) = j.jdt_num {
+            found.push(("JournalEntries".to_owned(), i64::from(n)));
+        }
+    }
+    Ok(found)
+}
+
+fn describe(docs: &[(String, i64)]) -> String {
+    docs.iter()
+        .map(|(set, e)| format!("{set}({e})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
