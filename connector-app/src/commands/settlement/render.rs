@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use anyhow::Result;
+use comfy_table::{CellAlignment, Table};
 use settlement_mapper::Status;
 use settlement_mapper::postings::SettlementPostings;
 
@@ -301,30 +302,22 @@ pub fn print_settlements_report(r: &SettlementsReport) {
     }
 }
 
-/// Writes an aligned table; `right` lists the columns to right-align.
+/// Writes an aligned table, indented by two spaces with two between columns; `right` lists the
+/// columns to right-align.
 fn table(out: &mut String, header: &[&str], rows: &[Vec<String>], right: &[usize]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
+    let mut t = Table::new();
+    t.load_style(comfy_table::presets::NOTHING)
+        .set_header(header.iter().copied())
+        .add_rows(rows.iter().map(|r| r.iter().map(String::as_str)));
+    for (i, column) in t.column_iter_mut().enumerate() {
+        column.set_padding((2, 0));
+        if right.contains(&i) {
+            column.set_cell_alignment(CellAlignment::Right);
         }
     }
-    let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
-        out.push_str("  ");
-        let mut parts = Vec::with_capacity(widths.len());
-        for (i, cell) in cells.enumerate() {
-            parts.push(if right.contains(&i) {
-                format!("{cell:>w$}", w = widths[i])
-            } else {
-                format!("{cell:<w$}", w = widths[i])
-            });
-        }
-        out.push_str(parts.join("  ").trim_end());
+    for line in t.lines() {
+        out.push_str(line.trim_end());
         out.push('\n');
-    };
-    line(out, &mut header.iter().copied());
-    for row in rows {
-        line(out, &mut row.iter().map(String::as_str));
     }
 }
 
