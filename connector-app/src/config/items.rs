@@ -110,9 +110,8 @@ struct RawItemPriceList {
 impl RawItems {
     /// Validates `[items]`; `synced` is `amazon.marketplaces`.
     pub(super) fn validate(self, synced: &[String]) -> Result<ItemsConfig, Invalid> {
-        let raw = self;
         let fail = |key: &str, reason: String| Invalid::new(key, reason);
-        let marketplaces = raw.marketplaces.unwrap_or_else(|| synced.to_vec());
+        let marketplaces = self.marketplaces.unwrap_or_else(|| synced.to_vec());
         if marketplaces.is_empty() {
             return Err(fail(
                 "items.marketplaces",
@@ -128,7 +127,7 @@ impl RawItems {
             }
         }
         let mut price_lists = BTreeMap::new();
-        for (m, p) in raw.price_lists {
+        for (m, p) in self.price_lists {
             let key = format!("items.price_lists.{m}");
             if !marketplaces.contains(&m) {
                 return Err(fail(
@@ -160,20 +159,20 @@ impl RawItems {
                 },
             );
         }
-        if raw.warehouses.iter().any(|w| w.trim().is_empty()) {
+        if self.warehouses.iter().any(|w| w.trim().is_empty()) {
             return Err(fail("items.warehouses", "a warehouse code is empty".into()));
         }
-        if price_lists.is_empty() && raw.warehouses.is_empty() {
+        if price_lists.is_empty() && self.warehouses.is_empty() {
             return Err(fail(
                 "items",
                 "set price_lists, warehouses or both (otherwise there is nothing to sync)".into(),
             ));
         }
-        let rounding = match &raw.rounding {
+        let rounding = match &self.rounding {
             Some(r) => r.parse().map_err(|e| fail("items.rounding", e))?,
             None => Rounding::default(),
         };
-        let feed_threshold = raw.feed_threshold.unwrap_or(100);
+        let feed_threshold = self.feed_threshold.unwrap_or(100);
         if !(1..=25_000).contains(&feed_threshold) {
             return Err(fail(
                 "items.feed_threshold",
@@ -186,14 +185,14 @@ impl RawItems {
             enabled: true,
             marketplaces,
             price_lists,
-            warehouses: raw.warehouses,
-            safety_buffer: raw.safety_buffer.unwrap_or(0),
+            warehouses: self.warehouses,
+            safety_buffer: self.safety_buffer.unwrap_or(0),
             rounding,
             feed_threshold,
-            overlap: duration("items.overlap", raw.overlap.as_deref(), "10m")?,
-            verify_after: duration("items.verify_after", raw.verify_after.as_deref(), "5m")?,
-            feed_poll: duration("items.feed_poll", raw.feed_poll.as_deref(), "30s")?,
-            feed_timeout: duration("items.feed_timeout", raw.feed_timeout.as_deref(), "45m")?,
+            overlap: duration("items.overlap", self.overlap.as_deref(), "10m")?,
+            verify_after: duration("items.verify_after", self.verify_after.as_deref(), "5m")?,
+            feed_poll: duration("items.feed_poll", self.feed_poll.as_deref(), "30s")?,
+            feed_timeout: duration("items.feed_timeout", self.feed_timeout.as_deref(), "45m")?,
         })
     }
 }
