@@ -1,9 +1,14 @@
 //! Flow schedules: a fixed interval (`30s`, `15m`, `6h`, `1d`) or a five-field cron expression
-//! (`minute hour day-of-month month day-of-week`, UTC; `*`, `*/n`, `a-b`, `a-b/n` and lists).
+//! (`minute hour day-of-month month day-of-week`, UTC).
+//!
+//! Intervals are read by `humantime`; cron expressions by `croner`, with Vixie cron's rule for the
+//! two day fields: when both are restricted, a day matches either (`0 0 13 * 5` runs on the 13th
+//! and on every Friday).
 
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Utc};
+use croner::parser::{CronParser, Seconds, Year};
 
 /// When a flow runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,38 +42,30 @@ impl Schedule {
     }
 }
 
-/// Parses `30s`, `15m`, `6h`, `1d` (a positive whole number and a unit).
+/// Parses a positive duration of at least a second: `30s`, `15m`, `6h`, `1d`, `400d` (also
+/// combinations such as `1h 30m`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (num, unit) = text.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration"))?;
-    let secs = match unit.trim() {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return Err(format!("`{text}` is not a duration (units: s, m, h, d)")),
-    };
-    if secs == 0 {
+    let d = humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration ({e}; units: s, m, h, d)"))?;
+    if d.is_zero() {
         return Err(format!("`{text}` must be longer than zero"));
     }
-    Ok(Duration::from_secs(secs))
+    if d < Duration::from_secs(1) {
+        return Err(format!("`{text}` is shorter than a second"));
+    }
+    Ok(d)
 }
 
-/// A parsed five-field cron expression.
+/// The five fields, in order, for error messages.
+const FIELDS: [&str; 5] = ["minute", "hour", "day-of-month", "month", "day-of-week"];
+
+/// A parsed five-field cron expression (UTC).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cron {
     text: String,
-    minutes: u64,
-    hours: u64,
-    days: u64,
-    months: u64,
-    weekdays: u64,
+    /// Boxed: croner's parsed pattern is large and `Schedule::Every` is not.
+    cron: Box<croner::Cron>,
 }
 
 impl Cron {
@@ -78,44 +75,35 @@ impl Cron {
         if fields.len() != 5 {
             return Err(format!("`{text}`: a cron expression has five fields"));
         }
-        let f = |i: usize, lo: u32, hi: u32, name: &str| {
-            field(fields[i], lo, hi)
-                .map_err(|e| format!("`{text}`: {name} field `{}`: {e}", fields[i]))
-        };
-        let mut weekdays = f(4, 0, 7, "day-of-week")?;
-        if weekdays & (1 << 7) != 0 {
-            weekdays |= 1; // 7 is Sunday too
+        let parser = CronParser::builder()
+            .seconds(Seconds::Disallowed)
+            .year(Year::Disallowed)
+            .build();
+        match parser.parse(text) {
+            Ok(cron) => Ok(Self {
+                text: text.to_owned(),
+                cron: Box::new(cron),
+            }),
+            Err(e) => {
+                // croner does not say which field is wrong: try each on its own to name it.
+                for (i, name) in FIELDS.iter().enumerate() {
+                    let mut alone = ["*"; 5];
+                    alone[i] = fields[i];
+                    if let Err(e) = parser.parse(&alone.join(" ")) {
+                        return Err(format!("`{text}`: {name} field `{}`: {e}", fields[i]));
+                    }
+                }
+                Err(format!("`{text}`: {e}"))
+            }
         }
-        Ok(Self {
-            text: text.to_owned(),
-            minutes: f(0, 0, 59, "minute")?,
-            hours: f(1, 0, 23, "hour")?,
-            days: f(2, 1, 31, "day-of-month")?,
-            months: f(3, 1, 12, "month")?,
-            weekdays,
-        })
     }
 
     /// The first matching minute strictly after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> DateTime<Utc> {
-        let mut c = t
-            .with_second(0)
-            .and_then(|c| c.with_nanosecond(0))
-            .unwrap_or(t)
-            + chrono::Duration::minutes(1);
-        // Five years of minutes bounds the search for expressions like `0 0 29 2 *`.
-        for _ in 0..(5 * 366 * 24 * 60) {
-            let matches = self.months & (1 << c.month()) != 0
-                && self.days & (1 << c.day()) != 0
-                && self.weekdays & (1 << c.weekday().num_days_from_sunday()) != 0
-                && self.hours & (1 << c.hour()) != 0
-                && self.minutes & (1 << c.minute()) != 0;
-            if matches {
-                return c;
-            }
-            c += chrono::Duration::minutes(1);
-        }
-        c
+        // An expression that never matches (`0 0 30 2 *`) waits five years, then is looked at again.
+        self.cron
+            .find_next_occurrence(&t, false)
+            .unwrap_or_else(|_| t + chrono::Duration::days(5 * 366))
     }
 }
 
@@ -123,44 +111,6 @@ impl std::fmt::Display for Cron {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.text)
     }
-}
-
-fn field(text: &str, lo: u32, hi: u32) -> Result<u64, String> {
-    let mut bits = 0u64;
-    for part in text.split(',') {
-        let (range, step) = match part.split_once('/') {
-            Some((r, s)) => (r, s.parse::<u32>().map_err(|_| format!("bad step `{s}`"))?),
-            None => (part, 1),
-        };
-        if step == 0 {
-            return Err("step must be above zero".into());
-        }
-        let (a, b) = if range == "*" {
-            (lo, hi)
-        } else if let Some((a, b)) = range.split_once('-') {
-            (num(a, lo, hi)?, num(b, lo, hi)?)
-        } else {
-            let a = num(range, lo, hi)?;
-            (a, if part.contains('/') { hi } else { a })
-        };
-        if a > b {
-            return Err(format!("range {a}-{b} is backwards"));
-        }
-        let mut v = a;
-        while v <= b {
-            bits |= 1 << v;
-            v += step;
-        }
-    }
-    Ok(bits)
-}
-
-fn num(s: &str, lo: u32, hi: u32) -> Result<u32, String> {
-    let n: u32 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
-    if n < lo || n > hi {
-        return Err(format!("{n} is outside {lo}-{hi}"));
-    }
-    Ok(n)
 }
 
 #[cfg(test)]
@@ -181,7 +131,15 @@ mod tests {
             Schedule::parse("1d").unwrap(),
             Schedule::Every(Duration::from_secs(86_400))
         );
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("6h"), Ok(Duration::from_secs(6 * 3600)));
+        assert_eq!(
+            parse_duration("400d"),
+            Ok(Duration::from_secs(400 * 86_400))
+        );
         assert!(Schedule::parse("0m").is_err());
+        assert!(parse_duration("15").is_err());
+        assert!(parse_duration("500ms").is_err());
         assert!(
             Schedule::parse("soon")
                 .unwrap_err()
@@ -211,10 +169,49 @@ mod tests {
             sundays.next_after(at("2026-11-27T00:00:00Z")),
             at("2026-11-29T02:30:00Z")
         );
+        let first_of_month = Schedule::parse("0 3 1 * *").unwrap();
+        assert_eq!(
+            first_of_month.next_after(at("2026-11-27T00:00:00Z")),
+            at("2026-12-01T03:00:00Z")
+        );
         assert!(
             Schedule::parse("61 * * * *")
                 .unwrap_err()
                 .contains("minute field")
         );
+        assert!(
+            Schedule::parse("0 0 * 13 *")
+                .unwrap_err()
+                .contains("month field `13`")
+        );
+    }
+
+    #[test]
+    fn day_of_month_and_day_of_week_both_set_fire_on_either() {
+        // As in Vixie cron: the 13th of each month, and every Friday.
+        let s = Schedule::parse("0 0 13 * 5").unwrap();
+        let mut t = at("2026-11-27T07:00:00Z"); // a Friday, after midnight
+        let mut runs = Vec::new();
+        for _ in 0..4 {
+            t = s.next_after(t);
+            runs.push(t);
+        }
+        assert_eq!(
+            runs,
+            [
+                at("2026-12-04T00:00:00Z"), // Friday
+                at("2026-12-11T00:00:00Z"), // Friday
+                at("2026-12-13T00:00:00Z"), // the 13th, a Sunday
+                at("2026-12-18T00:00:00Z"), // Friday
+            ]
+        );
+    }
+
+    #[test]
+    fn the_expression_is_displayed_as_written() {
+        let Schedule::Cron(c) = Schedule::parse("*/15 * * * *").unwrap() else {
+            panic!("not a cron schedule");
+        };
+        assert_eq!(c.to_string(), "*/15 * * * *");
     }
 }

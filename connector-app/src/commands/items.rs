@@ -1,5 +1,6 @@
 //! Output of `ml-connector sync items`: the planned listing changes as a table.
 
+use comfy_table::Table;
 use rust_decimal::Decimal;
 
 use crate::flows::items::{ItemsReport, PlannedChange};
@@ -49,35 +50,19 @@ pub fn plan_table(report: &ItemsReport) -> String {
             ]
         })
         .collect();
-    let header = [
-        "SKU".to_owned(),
-        "MARKETPLACE".to_owned(),
-        "PRICE".to_owned(),
-        "QUANTITY".to_owned(),
-    ];
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
+    let mut table = Table::new();
+    table
+        .load_style(comfy_table::presets::NOTHING)
+        .set_header(["SKU", "MARKETPLACE", "PRICE", "QUANTITY"])
+        .add_rows(rows);
+    // Two spaces between columns, none at the edges.
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
     }
-    let line = |cells: &[String; 4]| {
-        let mut out = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                out.push_str(cell);
-            } else {
-                out.push_str(cell);
-                out.push_str(&" ".repeat(w - cell.chars().count() + 2));
-            }
-        }
-        out.trim_end().to_owned() + "\n"
-    };
-    let mut out = line(&header);
-    for row in &rows {
-        out.push_str(&line(row));
-    }
-    out
+    table
+        .lines()
+        .map(|line| line.trim_end().to_owned() + "\n")
+        .collect()
 }
 
 /// Prints the planned changes and a summary of what the run did.
@@ -166,6 +151,12 @@ mod tests {
             ..ItemsReport::default()
         };
         let table = plan_table(&report);
+        assert_eq!(
+            table,
+            "SKU                     MARKETPLACE     PRICE               QUANTITY\n\
+             O'Brien Mug 12\" / blue  A1PA6795UKMFR9  19.99 -> 21.50 EUR  7 -> 0\n\
+             TM-LAM-0001             A1F83G8C2ARO7P  10 -> 11 GBP        FBA (not sent)\n"
+        );
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(
             lines[0].split_whitespace().collect::<Vec<_>>(),

@@ -242,71 +242,107 @@ impl Engine {
     }
 }
 
-/// The report as CSV: one section per table, a blank line between sections.
+/// The report as CSV: one section per table (each with its header row), a blank line between
+/// sections; fields are quoted where CSV needs it.
 pub fn to_csv(r: &Reconciliation) -> String {
-    let mut s = String::new();
-    let q = |v: &str| {
-        if v.contains([',', '"', '\n']) {
-            format!("\"{}\"", v.replace('"', "\"\""))
-        } else {
-            v.to_owned()
+    fn text<T: ToString>(v: Option<T>) -> String {
+        v.map(|n| n.to_string()).unwrap_or_default()
+    }
+    let mut sections: Vec<Vec<Vec<String>>> = Vec::with_capacity(4);
+    sections.push(vec![
+        [
+            "settlement_id",
+            "currency",
+            "start",
+            "end",
+            "deposit_date",
+            "total_amount",
+            "deposit_posted",
+            "clearing_balance",
+            "reconciled",
+            "state",
+        ]
+        .map(String::from)
+        .to_vec(),
+        vec![
+            r.settlement_id.clone(),
+            r.currency.clone(),
+            r.start.to_rfc3339(),
+            r.end.to_rfc3339(),
+            r.deposit_date.to_rfc3339(),
+            r.total_amount.to_string(),
+            text(r.deposit_posted),
+            r.clearing_balance.to_string(),
+            r.reconciled.to_string(),
+            r.state.clone(),
+        ],
+    ]);
+    let mut steps = vec![["step", "amount", "cumulative"].map(String::from).to_vec()];
+    steps.extend(r.waterfall.iter().map(|st| {
+        vec![
+            st.label.clone(),
+            st.amount.to_string(),
+            st.cumulative.to_string(),
+        ]
+    }));
+    sections.push(steps);
+    let mut documents = vec![
+        ["document", "key", "number", "description", "amount"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    documents.extend(r.documents.iter().map(|d| {
+        vec![
+            d.kind.clone(),
+            d.key.to_string(),
+            text(d.number),
+            d.description.clone(),
+            d.amount.to_string(),
+        ]
+    }));
+    sections.push(documents);
+    let mut receipts = vec![
+        [
+            "order_id",
+            "receipt",
+            "invoice",
+            "invoice_total",
+            "applied",
+            "on_account",
+            "invoice_left_open",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    receipts.extend(r.receipts.iter().map(|a| {
+        vec![
+            a.order_id.clone(),
+            a.receipt.to_string(),
+            text(a.invoice_num.or(a.invoice)),
+            text(a.invoice_total),
+            a.applied.to_string(),
+            a.on_account.to_string(),
+            a.invoice_left_open.to_string(),
+        ]
+    }));
+    sections.push(receipts);
+
+    let mut out = Vec::new();
+    for (i, section) in sections.iter().enumerate() {
+        if i > 0 {
+            out.push(b'\n');
         }
-    };
-    let _ = writeln!(
-        s,
-        "settlement_id,currency,start,end,deposit_date,total_amount,deposit_posted,clearing_balance,reconciled,state"
-    );
-    let _ = writeln!(
-        s,
-        "{},{},{},{},{},{},{},{},{},{}",
-        r.settlement_id,
-        r.currency,
-        r.start.to_rfc3339(),
-        r.end.to_rfc3339(),
-        r.deposit_date.to_rfc3339(),
-        r.total_amount,
-        r.deposit_posted.map(|d| d.to_string()).unwrap_or_default(),
-        r.clearing_balance,
-        r.reconciled,
-        r.state
-    );
-    let _ = writeln!(s, "\nstep,amount,cumulative");
-    for st in &r.waterfall {
-        let _ = writeln!(s, "{},{},{}", q(&st.label), st.amount, st.cumulative);
+        // Sections differ in width; each writer flushes into `out` when dropped at the end of the loop.
+        let mut w = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(&mut out);
+        for record in section {
+            // Writing to memory cannot fail.
+            w.write_record(record).expect("CSV into a Vec");
+        }
+        w.flush().expect("CSV into a Vec");
     }
-    let _ = writeln!(s, "\ndocument,key,number,description,amount");
-    for d in &r.documents {
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{}",
-            d.kind,
-            d.key,
-            d.number.map(|n| n.to_string()).unwrap_or_default(),
-            q(&d.description),
-            d.amount
-        );
-    }
-    let _ = writeln!(
-        s,
-        "\norder_id,receipt,invoice,invoice_total,applied,on_account,invoice_left_open"
-    );
-    for a in &r.receipts {
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{}",
-            a.order_id,
-            a.receipt,
-            a.invoice_num
-                .or(a.invoice)
-                .map(|n| n.to_string())
-                .unwrap_or_default(),
-            a.invoice_total.map(|n| n.to_string()).unwrap_or_default(),
-            a.applied,
-            a.on_account,
-            a.invoice_left_open
-        );
-    }
-    s
+    String::from_utf8(out).expect("every field is a Rust string")
 }
 
 fn esc(v: &str) -> String {
@@ -480,5 +516,49 @@ mod tests {
             "before the payout the running total is the deposit"
         );
         assert_eq!(steps.last().unwrap().label, "Deposit to bank");
+    }
+
+    #[test]
+    fn the_csv_has_one_section_per_table_and_quotes_where_needed() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        let rec = Reconciliation {
+            settlement_id: "22988491762".into(),
+            currency: "EUR".into(),
+            start: at("2026-11-01T00:00:00Z"),
+            end: at("2026-11-15T00:00:00Z"),
+            deposit_date: at("2026-11-17T00:00:00Z"),
+            total_amount: d("100.00"),
+            deposit_posted: None,
+            state: "POSTED".into(),
+            waterfall: vec![Step {
+                label: "Fees, \"FBA\"".into(),
+                amount: d("-5.00"),
+                cumulative: d("95.00"),
+            }],
+            documents: vec![PostedDocument {
+                kind: "JournalEntry".into(),
+                key: 7,
+                number: None,
+                description: "Amazon settlement\n22988491762".into(),
+                amount: d("5.00"),
+            }],
+            receipts: vec![],
+            clearing_balance: Decimal::ZERO,
+            reconciled: true,
+        };
+        assert_eq!(
+            to_csv(&rec),
+            "settlement_id,currency,start,end,deposit_date,total_amount,deposit_posted,clearing_balance,reconciled,state\n\
+             22988491762,EUR,2026-11-01T00:00:00+00:00,2026-11-15T00:00:00+00:00,2026-11-17T00:00:00+00:00,100.00,,0,true,POSTED\n\
+             \n\
+             step,amount,cumulative\n\
+             \"Fees, \"\"FBA\"\"\",-5.00,95.00\n\
+             \n\
+             document,key,number,description,amount\n\
+             JournalEntry,7,,\"Amazon settlement\n22988491762\",5.00\n\
+             \n\
+             order_id,receipt,invoice,invoice_total,applied,on_account,invoice_left_open\n"
+        );
     }
 }

@@ -1,0 +1,125 @@
+//! `[orders]`: how Amazon orders become SAP A/R invoices.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{Invalid, duration};
+
+/// When an order becomes an invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InvoiceWhen {
+    /// Once Amazon reports it shipped (default).
+    Shipped,
+    /// As soon as it is unshipped or later (not pending, not cancelled).
+    Accepted,
+}
+
+/// How shipping charges are invoiced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shipping {
+    /// As an item line with this ItemCode.
+    ItemLine(String),
+    /// As a document additional expense with this ExpenseCode.
+    Expense(i32),
+}
+
+/// Which document-line field carries the tax code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaxField {
+    /// `VatGroup` (VAT localisations: EU, UK).
+    VatGroup,
+    /// `TaxCode` (US / Canada sales-tax localisations).
+    TaxCode,
+}
+
+/// Orders -> invoices.
+#[derive(Debug, Clone)]
+pub struct OrdersConfig {
+    /// Invoice when shipped (default) or accepted.
+    pub invoice_when: InvoiceWhen,
+    /// First run: how far back to look.
+    pub lookback: Duration,
+    /// Each run re-reads this much before the cursor (orders change after creation).
+    pub overlap: Duration,
+    /// Shipping treatment.
+    pub shipping: Shipping,
+    /// Warehouse for invoice lines.
+    pub warehouse: Option<String>,
+    /// Which line field carries the marketplace's tax code.
+    pub tax_field: TaxField,
+}
+
+/// `[orders]` as written.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOrders {
+    invoice_when: Option<InvoiceWhen>,
+    lookback: Option<String>,
+    overlap: Option<String>,
+    shipping: Option<String>,
+    shipping_item: Option<String>,
+    shipping_expense_code: Option<i32>,
+    warehouse: Option<String>,
+    tax_field: Option<TaxField>,
+}
+
+impl RawOrders {
+    /// Validates the section.
+    pub(super) fn validate(self) -> Result<OrdersConfig, Invalid> {
+        let shipping = match self.shipping.as_deref().unwrap_or("item-line") {
+            "item-line" => {
+                Shipping::ItemLine(self.shipping_item.unwrap_or_else(|| "SHIPPING".to_owned()))
+            }
+            "expense" => Shipping::Expense(self.shipping_expense_code.ok_or_else(|| {
+                Invalid::new(
+                    "orders.shipping_expense_code",
+                    "required when orders.shipping = \"expense\"",
+                )
+            })?),
+            other => {
+                return Err(Invalid::new(
+                    "orders.shipping",
+                    format!("`{other}` is not `item-line` or `expense`"),
+                ));
+            }
+        };
+        Ok(OrdersConfig {
+            invoice_when: self.invoice_when.unwrap_or(InvoiceWhen::Shipped),
+            lookback: duration("orders.lookback", self.lookback.as_deref(), "7d")?,
+            overlap: duration("orders.overlap", self.overlap.as_deref(), "10m")?,
+            shipping,
+            warehouse: self.warehouse,
+            tax_field: self.tax_field.unwrap_or(TaxField::VatGroup),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::{TEMPLATE, parse_at};
+    use super::Shipping;
+
+    #[test]
+    fn shipping_is_an_item_line_or_an_expense_with_its_code() {
+        let c = parse_at(TEMPLATE).unwrap();
+        assert_eq!(c.orders.shipping, Shipping::ItemLine("SHIPPING".into()));
+        assert_eq!(c.orders.lookback, Duration::from_secs(7 * 86_400));
+        let bad = TEMPLATE.replace("shipping = \"item-line\"", "shipping = \"expense\"");
+        assert!(
+            parse_at(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("orders.shipping_expense_code")
+        );
+        let expense = bad.replace("# shipping_expense_code = 1", "shipping_expense_code = 1");
+        assert_eq!(
+            parse_at(&expense).unwrap().orders.shipping,
+            Shipping::Expense(1)
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! `[sap]`: the Service Layer connection (the password is in the credential store under `sap`).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{Invalid, resolve};
+
+/// SAP connection (password in the credential store under `sap`).
+#[derive(Debug, Clone)]
+pub struct SapConfig {
+    /// Full Service Layer base URL, `/b1s/v1` or `/b1s/v2`.
+    pub base_url: String,
+    /// Company database.
+    pub company_db: String,
+    /// User name.
+    pub user: String,
+    /// Extra CA certificate (PEM) for self-signed on-premise servers.
+    pub ca_file: Option<PathBuf>,
+    /// Skip TLS verification (logged loudly; never in production).
+    pub accept_invalid_certs: bool,
+    /// Parallel Service Layer sessions.
+    pub sessions: usize,
+    /// UDF on documents that also carries the ledger key (e.g. `U_MLC_Key`).
+    pub key_udf: Option<String>,
+}
+
+/// `[sap]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSap {
+    base_url: String,
+    company_db: String,
+    user: String,
+    #[serde(default)]
+    ca_file: Option<PathBuf>,
+    #[serde(default)]
+    accept_invalid_certs: bool,
+    #[serde(default)]
+    sessions: Option<usize>,
+    #[serde(default)]
+    key_udf: Option<String>,
+}
+
+impl RawSap {
+    /// Validates the section; `dir` is the config file's directory (for `ca_file`).
+    pub(super) fn validate(self, dir: &Path) -> Result<SapConfig, Invalid> {
+        let base = self.base_url.trim().trim_end_matches('/').to_owned();
+        let scheme_ok = base.starts_with("https://") || base.starts_with("http://");
+        if !scheme_ok || !(base.ends_with("/b1s/v1") || base.ends_with("/b1s/v2")) {
+            return Err(Invalid::new(
+                "sap.base_url",
+                format!(
+                    "`{}` must be the full Service Layer URL, http(s)://host:port/b1s/v1 or /b1s/v2",
+                    self.base_url
+                ),
+            ));
+        }
+        for (key, value) in [
+            ("sap.company_db", &self.company_db),
+            ("sap.user", &self.user),
+        ] {
+            if value.trim().is_empty() {
+                return Err(Invalid::new(key, "must not be empty"));
+            }
+        }
+        let sessions = self.sessions.unwrap_or(1);
+        if !(1..=16).contains(&sessions) {
+            return Err(Invalid::new(
+                "sap.sessions",
+                format!("{sessions} is outside 1-16"),
+            ));
+        }
+        if let Some(udf) = &self.key_udf
+            && !udf.starts_with("U_")
+        {
+            return Err(Invalid::new(
+                "sap.key_udf",
+                format!("`{udf}` is not a user-defined field (they start with U_)"),
+            ));
+        }
+        Ok(SapConfig {
+            base_url: base,
+            company_db: self.company_db,
+            user: self.user,
+            ca_file: self.ca_file.map(|p| resolve(dir, p)),
+            accept_invalid_certs: self.accept_invalid_certs,
+            sessions,
+            key_udf: self.key_udf,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{TEMPLATE, parse_at};
+
+    #[test]
+    fn the_base_url_must_be_the_service_layer() {
+        let c = parse_at(TEMPLATE).unwrap();
+        assert_eq!(c.sap.base_url, "https://sap.example.com:50000/b1s/v2");
+        let bad = TEMPLATE.replace("/b1s/v2\"", "/api\"");
+        assert_eq!(
+            parse_at(&bad).unwrap_err().to_string(),
+            "/etc/mlc/ml-connector.toml: key `sap.base_url`: `https://sap.example.com:50000/api` must be the full Service Layer URL, http(s)://host:port/b1s/v1 or /b1s/v2"
+        );
+    }
+
+    #[test]
+    fn sessions_and_key_udf_are_checked() {
+        let bad = TEMPLATE.replace("sessions = 2", "sessions = 17");
+        assert!(
+            parse_at(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("key `sap.sessions`: 17 is outside 1-16")
+        );
+        let bad = TEMPLATE.replace("# key_udf = \"U_MLC_Key\"", "key_udf = \"MLC_Key\"");
+        assert!(
+            parse_at(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("key `sap.key_udf`")
+        );
+    }
+}
