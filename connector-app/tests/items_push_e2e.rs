@@ -335,7 +335,7 @@ async fn stock_the_orders_flow_invoices_reaches_amazon_for_mfn_skus_only() {
     let world = sb.world();
     let dir = tempfile::tempdir().unwrap();
     let config = items_workspace(&sb, dir.path(), &items_section("", UK_GBP), "");
-    let demo = connector_app::demo::run_flows(&sb, &config, SEED, 1000.0)
+    let demo = connector_app::demo::run_flows(&sb, &config, SEED, common::TIME_SCALE)
         .await
         .unwrap();
     assert!(demo.invoices_posted > 0);
