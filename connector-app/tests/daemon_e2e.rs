@@ -2,28 +2,21 @@
 
 use std::time::{Duration, Instant};
 
-use connector_app::demo::{sandbox_config, write_workspace};
-use sandbox::Sandbox;
+mod common;
+
+use common::{bin, edit_config, start_sandbox, workspace};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_posts_on_schedule_and_stops_cleanly_on_sigterm() {
-    let sb = Sandbox::start(sandbox_config(3, 40, 1000.0)).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
+    let sb = start_sandbox(3, 40).await;
+    let (_dir, config) = workspace(&sb);
+    edit_config(
         &config,
-        text.replace(
-            "[orders]\n",
-            "[schedule]\norders = \"1m\"\nsettlements = \"1h\"\n\n[orders]\n",
-        ),
-    )
-    .unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ml-connector"))
-        .arg("--config")
-        .arg(&config)
+        "[orders]\n",
+        "[schedule]\norders = \"1m\"\nsettlements = \"1h\"\n\n[orders]\n",
+    );
+    let mut child = bin(&config)
         .arg("run")
-        .env_remove("ML_CONNECTOR_KEY")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -41,13 +34,7 @@ async fn run_posts_on_schedule_and_stops_cleanly_on_sigterm() {
         "the daemon posted settlements"
     );
     // A second writer on the same workspace is refused while the daemon runs, and says who holds it.
-    let second = std::process::Command::new(env!("CARGO_BIN_EXE_ml-connector"))
-        .arg("--config")
-        .arg(&config)
-        .args(["sync", "orders"])
-        .env_remove("ML_CONNECTOR_KEY")
-        .output()
-        .unwrap();
+    let second = bin(&config).args(["sync", "orders"]).output().unwrap();
     let err = String::from_utf8_lossy(&second.stderr);
     assert_eq!(second.status.code(), Some(1), "{err}");
     assert!(

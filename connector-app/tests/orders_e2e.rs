@@ -1,31 +1,21 @@
 //! Orders -> invoices end to end against the sandbox over real HTTP.
 
-use std::str::FromStr;
+mod common;
 
-use connector_app::demo::{run_flows, sandbox_config, toml_string, write_workspace};
+use common::{TIME_SCALE, cli, dec, start_sandbox, workspace};
+use connector_app::demo::{run_flows, toml_string};
 use rust_decimal::Decimal;
 use sandbox::Sandbox;
 use sandbox::world::OrderStatus;
 
 const SEED: u64 = 11;
 
-fn dec(v: &serde_json::Value) -> Decimal {
-    match v {
-        serde_json::Value::String(s) => Decimal::from_str(s).unwrap(),
-        serde_json::Value::Number(n) => Decimal::from_str(&n.to_string()).unwrap(),
-        other => panic!("not a number: {other}"),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_sync_posts_one_invoice_per_shipped_order_and_a_second_posts_none() {
-    let sb = Sandbox::start(sandbox_config(SEED, 80, 1000.0))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
+    let sb = start_sandbox(SEED, 80).await;
+    let (_dir, config) = workspace(&sb);
 
-    let first = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    let first = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
     let world = sb.world();
     let shipped: Vec<_> = world
         .orders
@@ -94,7 +84,7 @@ async fn a_full_sync_posts_one_invoice_per_shipped_order_and_a_second_posts_none
         "first run: posted {} held {} seen {} not yet {}",
         first.invoices_posted, first.held, first.orders_seen, first.not_yet_shipped
     );
-    let second = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    let second = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
     assert_eq!(second.invoices_posted, 0);
     assert_eq!(second.invoices_found_in_sap, 0);
     assert_eq!(second.already_posted, first.invoices_posted);
@@ -123,18 +113,15 @@ fn invoices(sb: &Sandbox) -> Vec<(String, Decimal)> {
 async fn session_expiry_429_storms_and_lost_responses_change_nothing_in_the_result() {
     use sandbox::faults::{FaultKind, FaultRule, System, Trigger};
 
-    let clean = Sandbox::start(sandbox_config(SEED, 60, 1000.0))
+    let clean = start_sandbox(SEED, 60).await;
+    let (_clean_dir, clean_cfg) = workspace(&clean);
+    run_flows(&clean, &clean_cfg, SEED, TIME_SCALE)
         .await
         .unwrap();
-    let clean_dir = tempfile::tempdir().unwrap();
-    let clean_cfg = write_workspace(clean_dir.path(), &clean, 2, 1000.0).unwrap();
-    run_flows(&clean, &clean_cfg, SEED, 1000.0).await.unwrap();
     let expected = invoices(&clean);
     clean.shutdown().await;
 
-    let sb = Sandbox::start(sandbox_config(SEED, 60, 1000.0))
-        .await
-        .unwrap();
+    let sb = start_sandbox(SEED, 60).await;
     sb.add_fault(
         FaultRule::new(System::Sap, "/Invoices", FaultKind::ExpireSession)
             .method("POST")
@@ -149,13 +136,12 @@ async fn session_expiry_429_storms_and_lost_responses_change_nothing_in_the_resu
             .method("POST")
             .trigger(Trigger::Times(2)),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
-    let first = run_flows(&sb, &cfg, SEED, 1000.0).await.unwrap();
+    let (_dir, cfg) = workspace(&sb);
+    let first = run_flows(&sb, &cfg, SEED, TIME_SCALE).await.unwrap();
     // Two responses were lost after SAP committed: those invoices are UNKNOWN, not re-sent blindly.
     assert_eq!(first.unknown, 2, "{:?}", first.orders.unknown);
     assert_eq!(first.duplicates_in_sap, 0);
-    let second = run_flows(&sb, &cfg, SEED, 1000.0).await.unwrap();
+    let second = run_flows(&sb, &cfg, SEED, TIME_SCALE).await.unwrap();
     // Each one was looked up first: found -> kept, absent (the fault hit before SAP committed) -> sent.
     assert!(
         second.invoices_found_in_sap >= 1,
@@ -170,11 +156,8 @@ async fn session_expiry_429_storms_and_lost_responses_change_nothing_in_the_resu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unmapped_sku_holds_its_order_the_rest_post_and_replay_posts_it_after_the_fix() {
-    let sb = Sandbox::start(sandbox_config(SEED, 60, 1000.0))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
+    let sb = start_sandbox(SEED, 60).await;
+    let (_dir, config) = workspace(&sb);
     let world = sb.world();
     // Forget the mapping of a SKU that a shipped order uses.
     let (sku, item_code) = world
@@ -192,7 +175,7 @@ async fn an_unmapped_sku_holds_its_order_the_rest_post_and_replay_posts_it_after
     assert!(original.contains(&line));
     std::fs::write(&config, original.replace(&line, "")).unwrap();
 
-    let run = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    let run = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
     assert!(run.held >= 1);
     let held = &run.orders.held[0];
     assert!(
@@ -206,19 +189,7 @@ async fn an_unmapped_sku_holds_its_order_the_rest_post_and_replay_posts_it_after
     assert!(sb.sap_by_num_at_card("Invoices", &order_id).is_empty());
 
     // status and audit show it (through the binary, as a user would see it).
-    let cli = |args: &[&str]| {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_ml-connector"))
-            .arg("--config")
-            .arg(&config)
-            .args(args)
-            .env_remove("ML_CONNECTOR_KEY")
-            .output()
-            .unwrap();
-        (
-            o.status.code(),
-            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
-        )
-    };
+    let cli = |args: &[&str]| cli(&config, args);
     let (_, status) = cli(&["status"]);
     assert!(
         status.contains("HELD") && status.contains(&held.key),
@@ -259,11 +230,8 @@ async fn an_unmapped_sku_holds_its_order_the_rest_post_and_replay_posts_it_after
 async fn an_order_amazon_sends_malformed_is_reported_and_the_others_post() {
     use sandbox::faults::{FaultKind, FaultRule, System, Trigger};
 
-    let sb = Sandbox::start(sandbox_config(SEED, 60, 1000.0))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
+    let sb = start_sandbox(SEED, 60).await;
+    let (_dir, config) = workspace(&sb);
     sb.add_fault(
         FaultRule::new(
             System::SpApi,
@@ -273,14 +241,14 @@ async fn an_order_amazon_sends_malformed_is_reported_and_the_others_post() {
         .method("GET")
         .trigger(Trigger::Times(1)),
     );
-    let first = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    let first = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
     assert_eq!(first.failed, 1, "{:?}", first.orders.failed);
     let problem = &first.orders.failed[0];
     assert!(problem.key.contains("orders[0] (order "), "{problem:?}");
     assert!(problem.reason.contains("cannot read"), "{problem:?}");
     assert!(first.invoices_posted > 10, "the other orders post");
     // The cursor did not move past it; the next run reads the window again and posts the order.
-    let second = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    let second = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
     assert_eq!(second.failed, 0);
     let shipped = sb
         .world()

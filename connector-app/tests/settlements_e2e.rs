@@ -1,27 +1,20 @@
 //! Settlements -> incoming payments + journal entries, end to end against the sandbox.
 
+mod common;
+
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use connector_app::demo::{engine_for, run_flows, sandbox_config, write_workspace};
+use common::{TIME_SCALE, bin, dec, edit_config, engine_for, start_sandbox, workspace, writer_for};
+use connector_app::demo::run_flows;
 use connector_app::flows::settlements::SettlementOptions;
 use rust_decimal::Decimal;
-use sandbox::Sandbox;
 use serde_json::Value;
 use settlement_mapper::{MappingTable, map_settlement};
 
 const SEED: u64 = 5;
 const CLEARING: &str = "1420";
 const BANK: &str = "1200";
-
-fn dec(v: &Value) -> Decimal {
-    match v {
-        Value::String(s) => Decimal::from_str(s).unwrap(),
-        Value::Number(n) => Decimal::from_str(&n.to_string()).unwrap(),
-        Value::Null => Decimal::ZERO,
-        other => panic!("not a number: {other}"),
-    }
-}
 
 fn journal_entries_of<'a>(jes: &'a [Value], id: &str) -> Vec<&'a Value> {
     jes.iter().filter(|j| j["Reference"] == id).collect()
@@ -59,12 +52,9 @@ fn net_on(account: &str, jes: &[&Value], payments: &[&Value]) -> Decimal {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_settlement_posts_ties_out_in_sap_and_a_second_run_posts_nothing() {
-    let sb = Sandbox::start(sandbox_config(SEED, 120, 1000.0))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
-    let first = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    let sb = start_sandbox(SEED, 120).await;
+    let (_dir, config) = workspace(&sb);
+    let first = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
     let world = sb.world();
     assert!(world.settlements.len() >= 3);
     assert!(
@@ -160,7 +150,7 @@ async fn every_settlement_posts_ties_out_in_sap_and_a_second_run_posts_nothing()
     }
     assert!(checked >= 3);
 
-    let second = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    let second = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
     assert_eq!(second.settlements_posted, 0);
     assert_eq!(second.settlements_already_posted, first.settlements_posted);
     assert_eq!(sb.sap_entities("JournalEntries").len(), jes.len());
@@ -171,12 +161,9 @@ async fn every_settlement_posts_ties_out_in_sap_and_a_second_run_posts_nothing()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_fee_holds_the_settlement_until_the_mapping_knows_it() {
-    let sb = Sandbox::start(sandbox_config(SEED, 60, 1000.0))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
-    run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    let sb = start_sandbox(SEED, 60).await;
+    let (dir, config) = workspace(&sb);
+    run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
     // A later settlement file with a fee nobody has seen, and a total that includes it.
     let world = sb.world();
     let s = world
@@ -216,7 +203,7 @@ async fn an_unknown_fee_holds_the_settlement_until_the_mapping_knows_it() {
         extra.join("\t")
     );
 
-    let engine = engine_for(&config).unwrap();
+    let engine = engine_for(&config);
     let held = engine
         .import_settlement(text.as_bytes(), "levy.txt", &SettlementOptions::default())
         .await
@@ -237,7 +224,7 @@ async fn an_unknown_fee_holds_the_settlement_until_the_mapping_knows_it() {
     let mut m = std::fs::read_to_string(&mapping).unwrap();
     m.push_str("\n[[rule]]\ntransaction_type = \"*\"\namount_type = \"other-transaction\"\namount_description = \"Quantum Packaging Levy\"\nto = \"OtherFees\"\njournal = \"fees\"\n");
     std::fs::write(&mapping, m).unwrap();
-    let engine = engine_for(&config).unwrap();
+    let engine = engine_for(&config);
     let posted = engine
         .import_settlement(text.as_bytes(), "levy.txt", &SettlementOptions::default())
         .await
@@ -260,28 +247,21 @@ async fn an_unknown_fee_holds_the_settlement_until_the_mapping_knows_it() {
 async fn a_crash_between_parts_of_a_split_settlement_resumes_without_duplicates() {
     use sandbox::faults::{FaultKind, FaultRule, System, Trigger};
 
-    let sb = Sandbox::start(sandbox_config(SEED, 80, 1000.0))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
+    let sb = start_sandbox(SEED, 80).await;
+    let (_dir, config) = workspace(&sb);
     // Small parts, so every settlement is split.
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
+    edit_config(
         &config,
-        text.replace(
-            "[settlements]\n",
-            "[settlements]\nmax_documents_per_batch = 2\n",
-        ),
-    )
-    .unwrap();
+        "[settlements]\n",
+        "[settlements]\nmax_documents_per_batch = 2\n",
+    );
     // The second $batch commits in SAP but its answer never arrives: the "crash" between parts.
     sb.add_fault(
         FaultRule::new(System::Sap, "$batch", FaultKind::CommitThenDrop)
             .method("POST")
             .trigger(Trigger::Sequence(vec![false, true])),
     );
-    let first = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    let first = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
     assert_eq!(
         first.settlements.unknown.len(),
         1,
@@ -301,7 +281,7 @@ async fn a_crash_between_parts_of_a_split_settlement_resumes_without_duplicates(
     );
     let others_posted = first.settlements_posted;
 
-    let second = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    let second = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
     assert_eq!(
         second.settlements.parts_found_in_sap, 1,
         "the lost part is found by its reference, not re-sent"
@@ -326,12 +306,9 @@ async fn a_crash_between_parts_of_a_split_settlement_resumes_without_duplicates(
 async fn the_reconciliation_report_ties_deposit_waterfall_documents_and_receipts() {
     use connector_app::flows::settlements::report::{to_csv, to_html};
 
-    let sb = Sandbox::start(sandbox_config(SEED, 80, 1000.0))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
-    let run = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    let sb = start_sandbox(SEED, 80).await;
+    let (_dir, config) = workspace(&sb);
+    let run = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
     let posted: Vec<_> = run
         .settlements
         .settlements
@@ -339,7 +316,7 @@ async fn the_reconciliation_report_ties_deposit_waterfall_documents_and_receipts
         .filter(|s| s.state == "posted")
         .collect();
     assert!(!posted.is_empty());
-    let engine = engine_for(&config).unwrap();
+    let engine = engine_for(&config);
     for s in posted {
         let rec = engine.reconcile_settlement(&s.settlement_id).await.unwrap();
         assert!(rec.reconciled, "{rec:?}");
@@ -380,27 +357,15 @@ async fn the_reconciliation_report_ties_deposit_waterfall_documents_and_receipts
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_lists_settlements_and_no_secret_reaches_logs_or_the_ledger() {
-    let sb = Sandbox::start(sandbox_config(SEED, 40, 1000.0))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
+    let sb = start_sandbox(SEED, 40).await;
+    let (dir, config) = workspace(&sb);
     let creds = sb.credentials().clone();
     // Both flows through the binary, logging at trace level.
     let mut logs = String::new();
     for flow in ["orders", "settlements"] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ml-connector"))
-            .args([
-                "--config",
-                config.to_str().unwrap(),
-                "-vvv",
-                "--log-format",
-                "json",
-                "sync",
-                flow,
-            ])
+        let out = bin(&config)
+            .args(["-vvv", "--log-format", "json", "sync", flow])
             .env("RUST_LOG", "trace")
-            .env_remove("ML_CONNECTOR_KEY")
             .output()
             .unwrap();
         assert!(
@@ -425,10 +390,7 @@ async fn status_lists_settlements_and_no_secret_reaches_logs_or_the_ledger() {
             "a secret reached the ledger"
         );
     }
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_ml-connector"))
-        .args(["--config", config.to_str().unwrap(), "status"])
-        .output()
-        .unwrap();
+    let status = bin(&config).arg("status").output().unwrap();
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(
         text.contains("settlements:") && text.contains("POSTED"),
@@ -439,23 +401,16 @@ async fn status_lists_settlements_and_no_secret_reaches_logs_or_the_ledger() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_invoice_policy_builds_missing_invoices_from_the_settlement_rows() {
-    let sb = Sandbox::start(sandbox_config(SEED, 60, 1000.0))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_workspace(dir.path(), &sb, 2, 1000.0).unwrap();
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
+    let sb = start_sandbox(SEED, 60).await;
+    let (_dir, config) = workspace(&sb);
+    edit_config(
         &config,
-        text.replace(
-            "[settlements]\n",
-            "[settlements]\nmissing_invoice = \"create-invoice\"\n",
-        ),
-    )
-    .unwrap();
+        "[settlements]\n",
+        "[settlements]\nmissing_invoice = \"create-invoice\"\n",
+    );
     // No orders sync first: every paid order lacks its invoice.
     assert_eq!(sb.sap_count("Invoices"), 0);
-    let engine = connector_app::demo::writer_for(&config).unwrap();
+    let engine = writer_for(&config);
     let report = engine
         .sync_settlements(&SettlementOptions::default())
         .await
@@ -485,7 +440,7 @@ async fn create_invoice_policy_builds_missing_invoices_from_the_settlement_rows(
     assert_eq!(applied, invoices.len());
     drop(engine);
     // A later orders sync finds them by their keys: nothing is invoiced twice.
-    let run = run_flows(&sb, &config, SEED, 1000.0).await.unwrap();
+    let run = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
     assert_eq!(run.duplicates_in_sap, 0);
     assert_eq!(sb.sap_duplicates("Invoices", "NumAtCard").len(), 0);
     sb.shutdown().await;

@@ -1,5 +1,7 @@
 //! `init`, `credentials`, `status` and `audit` through the binary; secrets never reach any output.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -9,11 +11,8 @@ const LWA_SECRET: &str = "amzn1.oa2-cs.v1.secret-unique-42";
 const REFRESH: &str = "Atzr|IwEBrefresh-unique-77";
 
 fn bin(config: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ml-connector"));
-    c.arg("--config")
-        .arg(config)
-        .env_remove("ML_CONNECTOR_KEY")
-        .env_remove("ML_CONNECTOR_CONFIG");
+    let mut c = common::bin(config);
+    c.env_remove("ML_CONNECTOR_CONFIG");
     c
 }
 

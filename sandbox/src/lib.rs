@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod amazon;
+pub mod capture;
 pub mod clock;
 pub mod faults;
 pub mod inspect;
@@ -212,6 +213,8 @@ pub struct Shared {
     /// Requests received, per SP-API operation and Service Layer resource.
     pub(crate) requests: inspect::RequestCounts,
     pub(crate) rng: Mutex<rand::rngs::StdRng>,
+    /// Service Layer writes kept for tests (see [`Sandbox::capture_sap_writes`]).
+    pub(crate) capture: capture::SapCapture,
 }
 
 impl Shared {
@@ -336,6 +339,7 @@ impl Sandbox {
             counter: AtomicU64::new(initial.counter),
             requests: inspect::RequestCounts::default(),
             rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(rng_seed ^ 0xA11CE)),
+            capture: capture::SapCapture::default(),
             config,
         });
         let _ = shared.sap_origin.set(format!("http://{sap_addr}"));

@@ -5,11 +5,15 @@
 //! The most specific matching rule wins: more exact parts first, then more literal characters in globs,
 //! then the earlier rule (a user's rules come before the defaults they extend).
 
-use std::collections::{BTreeMap, HashMap};
-use std::fmt;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+mod cache;
+mod pattern;
+
+pub(crate) use cache::LookupCache;
+pub use pattern::Pattern;
 
 /// Symbolic account of the Amazon clearing ("Amazon as a bank") account.
 pub const CLEARING: &str = "AmazonClearing";
@@ -22,74 +26,6 @@ pub const FACILITATOR_TAX: &str = "FacilitatorTaxClearing";
 
 /// The shipped default table (TOML), covering every value in the settlement notes.
 pub const DEFAULT_TABLE_TOML: &str = include_str!("default_mapping.toml");
-
-/// One key part: exact, any (`*`), or a glob.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Pattern {
-    /// Matches anything.
-    Any,
-    /// Matches this value exactly.
-    Exact(String),
-    /// A glob with `*` wildcards.
-    Glob(String),
-}
-
-impl Pattern {
-    /// Parses `*`, a glob, or an exact value.
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "*" => Self::Any,
-            s if s.contains('*') => Self::Glob(s.to_owned()),
-            s => Self::Exact(s.to_owned()),
-        }
-    }
-
-    /// Whether `value` matches.
-    pub fn matches(&self, value: &str) -> bool {
-        match self {
-            Self::Any => true,
-            Self::Exact(e) => e == value,
-            Self::Glob(g) => glob_match(g, value),
-        }
-    }
-
-    fn exact(&self) -> u32 {
-        u32::from(matches!(self, Self::Exact(_)))
-    }
-
-    fn literal_chars(&self) -> u32 {
-        match self {
-            Self::Glob(g) => g.chars().filter(|&c| c != '*').count() as u32,
-            _ => 0,
-        }
-    }
-}
-
-impl fmt::Display for Pattern {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Any => f.write_str("*"),
-            Self::Exact(s) | Self::Glob(s) => f.write_str(s),
-        }
-    }
-}
-
-fn glob_match(pattern: &str, value: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !value.starts_with(first) || value.len() < first.len() + last.len() || !value.ends_with(last)
-    {
-        return false;
-    }
-    let mut rest = &value[first.len()..value.len() - last.len()];
-    for mid in &parts[1..parts.len() - 1] {
-        match rest.find(mid) {
-            Some(i) => rest = &rest[i + mid.len()..],
-            None => return false,
-        }
-    }
-    true
-}
 
 /// Where a row posts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -355,29 +291,6 @@ pub struct RowKey<'a> {
     pub fulfillment: &'a str,
 }
 
-impl RowKey<'_> {
-    fn hash64(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        (
-            self.transaction_type,
-            self.amount_type,
-            self.amount_description,
-            self.marketplace,
-            self.fulfillment,
-        )
-            .hash(&mut h);
-        h.finish()
-    }
-
-    fn same(&self, k: &[String; 5]) -> bool {
-        k[0] == self.transaction_type
-            && k[1] == self.amount_type
-            && k[2] == self.amount_description
-            && k[3] == self.marketplace
-            && k[4] == self.fulfillment
-    }
-}
-
 impl MappingTable {
     /// The shipped default table.
     pub fn default_table() -> Self {
@@ -489,36 +402,6 @@ impl MappingTable {
     }
 }
 
-/// A row key as owned strings, with the rule it resolved to.
-type CachedKey = ([String; 5], Option<usize>);
-
-/// Memoises [`MappingTable::lookup`] per distinct row key: a settlement has few distinct keys.
-#[derive(Debug, Default)]
-pub(crate) struct LookupCache {
-    map: HashMap<u64, Vec<CachedKey>>,
-}
-
-impl LookupCache {
-    pub(crate) fn lookup(&mut self, table: &MappingTable, key: &RowKey<'_>) -> Option<usize> {
-        let bucket = self.map.entry(key.hash64()).or_default();
-        if let Some((_, hit)) = bucket.iter().find(|(k, _)| key.same(k)) {
-            return *hit;
-        }
-        let hit = table.lookup(key);
-        bucket.push((
-            [
-                key.transaction_type.to_owned(),
-                key.amount_type.to_owned(),
-                key.amount_description.to_owned(),
-                key.marketplace.to_owned(),
-                key.fulfillment.to_owned(),
-            ],
-            hit,
-        ));
-        hit
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -537,16 +420,6 @@ mod tests {
         table
             .lookup(&k)
             .map(|i| table.rule(i).to.label().to_owned())
-    }
-
-    #[test]
-    fn globs_match_like_shell_stars() {
-        assert!(glob_match("FBA*", "FBAPerUnitFulfillmentFee"));
-        assert!(glob_match("*Tax", "ShippingTax"));
-        assert!(!glob_match("*Tax", "TaxDiscount"));
-        assert!(glob_match("*Retrocharge*", "Order_Retrocharge"));
-        assert!(glob_match("a*b*c", "abc"));
-        assert!(!glob_match("a*b*c", "acb"));
     }
 
     #[test]

@@ -146,6 +146,9 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
         Err(e) => return SapResponse::error(&e, version).into_http(version),
     };
     shared.requests.sap(&method, &rest);
+    let ctype = parts.headers.get(header::CONTENT_TYPE);
+    let ctype = ctype.and_then(|v| v.to_str().ok()).unwrap_or_default();
+    shared.capture.record(&method, &rest, ctype, &bytes);
     // The Service Layer serves the calls of one session one at a time.
     let _serial = lock.lock().await;
     if !shared.sap.latency.is_zero() {

@@ -1,0 +1,101 @@
+//! Items-flow helpers: the `[items]` section, a workspace with it, one sync, the fake catalog.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use connector_app::flows::Engine;
+use connector_app::flows::items::{ItemsOptions, ItemsReport};
+use rust_decimal::Decimal;
+use sandbox::Sandbox;
+use sandbox::amazon::listings::Listing;
+
+use super::write_workspace;
+
+/// The world the items tests use.
+pub const SEED: u64 = 23;
+/// Amazon.de.
+pub const DE: &str = "A1PA6795UKMFR9";
+/// Amazon.fr.
+pub const FR: &str = "A13V1IB3VIYZZH";
+/// Amazon.co.uk.
+pub const UK: &str = "A1F83G8C2ARO7P";
+
+/// The `[items]` section for the sandbox's demo company.
+pub fn items_section(extra: &str, uk: &str) -> String {
+    format!(
+        r#"
+[items]
+warehouses = ["01"]
+verify_after = "1s"
+feed_poll = "1s"
+{extra}
+
+[items.price_lists]
+{DE} = {{ price_list = 2, currency = "EUR" }}
+{FR} = {{ price_list = 2, currency = "EUR" }}
+{UK} = {uk}
+"#
+    )
+}
+
+/// The UK marketplace priced from the GBP price list.
+pub const UK_GBP: &str = r#"{ price_list = 3, currency = "GBP" }"#;
+
+/// A workspace for the sandbox plus an `[items]` section (and extra `[sku_map]` lines).
+pub fn items_workspace(sb: &Sandbox, dir: &Path, items: &str, sku_map: &str) -> PathBuf {
+    let config = write_workspace(dir, sb);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("[sku_map]\n"));
+    // Replace the demo's own [items] sections with this test's.
+    if let (Some(a), Some(b)) = (text.find("[items]\n"), text.find("[sku_map]\n")) {
+        text.replace_range(a..b, "");
+    }
+    let text = text.replace("[sku_map]\n", &format!("[sku_map]\n{sku_map}"));
+    std::fs::write(&config, text + items).unwrap();
+    config
+}
+
+/// One items sync (not a dry run), logged.
+pub async fn sync(engine: &Engine) -> ItemsReport {
+    let report = engine
+        .sync_items(&ItemsOptions { dry_run: false })
+        .await
+        .unwrap();
+    eprintln!(
+        "items: changed {} read {} planned {} updated {} verified {} issues {:?}",
+        report.items_changed,
+        report.listings_read,
+        report.planned.len(),
+        report.listings_updated,
+        report.verified,
+        report.issues
+    );
+    report
+}
+
+/// The fake Amazon catalog by (SKU, marketplace).
+pub fn catalog(sb: &Sandbox) -> BTreeMap<(String, String), Listing> {
+    sb.catalog()
+        .into_iter()
+        .map(|l| ((l.sku.clone(), l.marketplace_id.clone()), l))
+        .collect()
+}
+
+/// A TOML basic string (usable as a key, unlike the multi-line form `toml` picks for `"`).
+pub fn toml_key(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// A decimal literal.
+pub fn dec(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+/// The (SKU, marketplace) pairs a run planned to change.
+pub fn pairs(report: &ItemsReport) -> BTreeSet<(String, String)> {
+    report
+        .planned
+        .iter()
+        .map(|c| (c.sku.clone(), c.marketplace.clone()))
+        .collect()
+}
