@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands;
 
@@ -86,7 +86,61 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum SandboxCommand {
     /// Serve the fake Service Layer and SP-API on loopback until killed; prints URLs and credentials.
-    Serve(sandbox::serve::ServeArgs),
+    Serve(SandboxServeArgs),
+}
+
+/// Arguments of `sandbox serve`.
+// The sandbox library takes them as a plain struct; the parsing lives here so it needs no clap.
+#[derive(Debug, Clone, Args)]
+struct SandboxServeArgs {
+    /// World seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Number of orders in the world (a handful to 100000).
+    #[arg(long, default_value_t = 500)]
+    orders: usize,
+    /// First port: the Service Layer listens here, SP-API + LWA on the next one (0 = any free ports).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Multiplies Amazon's token-bucket refill rates (1 = Amazon's real numbers).
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
+    /// Print the URLs and credentials as one JSON line.
+    #[arg(long)]
+    json: bool,
+    /// Latency added to every Service Layer request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    sap_latency_ms: u64,
+    /// Latency added to every SP-API request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    sp_api_latency_ms: u64,
+    /// Seconds after which the Service Layer closes idle connections (0 = never).
+    #[arg(long, default_value_t = 5)]
+    sap_keep_alive_secs: u64,
+    /// Service Layer idle session timeout, in minutes.
+    #[arg(long, default_value_t = 30)]
+    session_timeout_minutes: i64,
+    /// Keep the sandbox's state in this file: restored on start if it exists, saved on Ctrl-C /
+    /// SIGTERM.
+    #[arg(long, value_name = "PATH")]
+    state_file: Option<PathBuf>,
+}
+
+impl From<SandboxServeArgs> for sandbox::serve::ServeArgs {
+    fn from(a: SandboxServeArgs) -> Self {
+        Self {
+            seed: a.seed,
+            orders: a.orders,
+            port: a.port,
+            time_scale: a.time_scale,
+            json: a.json,
+            sap_latency_ms: a.sap_latency_ms,
+            sp_api_latency_ms: a.sp_api_latency_ms,
+            sap_keep_alive_secs: a.sap_keep_alive_secs,
+            session_timeout_minutes: a.session_timeout_minutes,
+            state_file: a.state_file,
+        }
+    }
 }
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.
@@ -104,7 +158,7 @@ pub fn main() -> ExitCode {
         Command::Status(args) => commands::status::run(&config, args),
         Command::Audit(cmd) => commands::audit::run(&config, cmd),
         Command::Settlement(cmd) => commands::settlement::run(&config, cmd),
-        Command::Sandbox(SandboxCommand::Serve(args)) => serve_sandbox(args),
+        Command::Sandbox(SandboxCommand::Serve(args)) => serve_sandbox(args.into()),
         Command::Demo(args) => commands::demo::run(args),
     };
     match result {
@@ -147,4 +201,64 @@ fn init_logging(format: LogFormat, verbose: u8) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sandbox::serve::ServeArgs;
+
+    fn serve_args(args: &[&str]) -> ServeArgs {
+        let cli =
+            Cli::try_parse_from(["ml-connector", "sandbox", "serve"].iter().chain(args)).unwrap();
+        match cli.command {
+            Command::Sandbox(SandboxCommand::Serve(a)) => a.into(),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sandbox_serve_defaults_are_the_sandbox_defaults() {
+        assert_eq!(serve_args(&[]), ServeArgs::default());
+    }
+
+    #[test]
+    fn sandbox_serve_reads_every_argument() {
+        let args = serve_args(&[
+            "--seed",
+            "7",
+            "--orders",
+            "20",
+            "--port",
+            "4000",
+            "--time-scale",
+            "60",
+            "--json",
+            "--sap-latency-ms",
+            "3",
+            "--sp-api-latency-ms",
+            "4",
+            "--sap-keep-alive-secs",
+            "0",
+            "--session-timeout-minutes",
+            "2",
+            "--state-file",
+            "/tmp/sandbox.json",
+        ]);
+        assert_eq!(
+            args,
+            ServeArgs {
+                seed: 7,
+                orders: 20,
+                port: 4000,
+                time_scale: 60.0,
+                json: true,
+                sap_latency_ms: 3,
+                sp_api_latency_ms: 4,
+                sap_keep_alive_secs: 0,
+                session_timeout_minutes: 2,
+                state_file: Some(PathBuf::from("/tmp/sandbox.json")),
+            }
+        );
+    }
 }

@@ -100,7 +100,7 @@ impl CredentialKey {
                 io(e)
             }
         })?;
-        file.write_all(format!("{}\n", hex(&bytes)).as_bytes())
+        file.write_all(format!("{}\n", hex::encode(bytes)).as_bytes())
             .map_err(io)?;
         file.sync_all().map_err(io)?;
         Ok(Self {
@@ -130,10 +130,7 @@ impl CredentialKey {
             return Err(bad());
         }
         let mut bytes = [0u8; 32];
-        for (i, chunk) in text.as_bytes().chunks(2).enumerate() {
-            let pair = std::str::from_utf8(chunk).map_err(|_| bad())?;
-            bytes[i] = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
-        }
+        hex::decode_to_slice(text, &mut bytes).map_err(|_| bad())?;
         Ok(Self {
             bytes: SecretBox::new(Box::new(bytes)),
             origin: origin.to_owned(),
@@ -352,8 +349,8 @@ fn seal(key: &CredentialKey, plain: &[u8], aad: &[u8]) -> Sealed {
         .encrypt(&nonce, Payload { msg: plain, aad })
         .expect("XChaCha20-Poly1305 encryption of an in-memory buffer cannot fail");
     Sealed {
-        nonce: hex(nonce.as_slice()),
-        ciphertext: hex(&ciphertext),
+        nonce: hex::encode(nonce.as_slice()),
+        ciphertext: hex::encode(&ciphertext),
         created_at: None,
         updated_at: None,
         fields: Vec::new(),
@@ -361,9 +358,9 @@ fn seal(key: &CredentialKey, plain: &[u8], aad: &[u8]) -> Sealed {
 }
 
 fn open_sealed(key: &CredentialKey, sealed: &Sealed, aad: &[u8]) -> Result<Vec<u8>, ()> {
-    let nonce_bytes = unhex(&sealed.nonce).ok_or(())?;
+    let nonce_bytes = hex::decode(&sealed.nonce).map_err(|_| ())?;
     let nonce = XNonce::try_from(nonce_bytes.as_slice()).map_err(|_| ())?;
-    let ciphertext = unhex(&sealed.ciphertext).ok_or(())?;
+    let ciphertext = hex::decode(&sealed.ciphertext).map_err(|_| ())?;
     key.cipher()
         .decrypt(
             &nonce,
@@ -373,20 +370,6 @@ fn open_sealed(key: &CredentialKey, sealed: &Sealed, aad: &[u8]) -> Result<Vec<u
             },
         )
         .map_err(|_| ())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    text.as_bytes()
-        .chunks(2)
-        .map(|c| u8::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
@@ -436,6 +419,31 @@ mod tests {
         );
         assert!(!format!("{sap:?}").contains("hunter2"));
         assert_eq!(store.list()[0].fields, vec!["password".to_owned()]);
+    }
+
+    /// A store and key file in the on-disk format of the first release, sealed independently of
+    /// this code (XChaCha20-Poly1305 built from HChaCha20 + the IETF AEAD): they must keep opening.
+    #[test]
+    fn reads_a_store_written_in_the_v1_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let key_path = dir.path().join("key");
+        let store_path = dir.path().join("credentials.json");
+        fs::write(
+            &key_path,
+            include_str!("../tests/resources/credentials_v1.key"),
+        )
+        .unwrap();
+        fs::write(
+            &store_path,
+            include_str!("../tests/resources/credentials_v1.json"),
+        )
+        .unwrap();
+        let key = CredentialKey::load(&key_path, None).unwrap();
+        let store = CredentialStore::open(&store_path, key).unwrap();
+        let sap = store.get("sap").unwrap().unwrap();
+        assert_eq!(sap.field("user").unwrap().expose_secret(), "manager");
+        assert_eq!(sap.field("password").unwrap().expose_secret(), "s3cret");
+        assert_eq!(store.list()[0].created_at, "2026-11-27T10:00:00Z");
     }
 
     #[test]

@@ -25,7 +25,6 @@
 
 // Handlers return finished HTTP responses as their error type; boxing them buys nothing here.
 #![allow(clippy::result_large_err)]
-#![warn(missing_docs)]
 
 pub mod amazon;
 pub mod capture;

@@ -1,47 +1,55 @@
-//! `ml-connector sandbox serve`: arguments and the function the CLI calls.
+//! `ml-connector sandbox serve`: its arguments as a plain struct (the command line parses them in
+//! `connector-app`) and the function the CLI calls.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
 use serde_json::json;
 
 use crate::{Sandbox, SandboxConfig, SandboxError};
 
 /// Arguments of `sandbox serve`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServeArgs {
     /// World seed.
-    #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Number of orders in the world (a handful to 100000).
-    #[arg(long, default_value_t = 500)]
     pub orders: usize,
     /// First port: the Service Layer listens here, SP-API + LWA on the next one (0 = any free ports).
-    #[arg(long, default_value_t = 0)]
     pub port: u16,
     /// Multiplies Amazon's token-bucket refill rates (1 = Amazon's real numbers).
-    #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
     /// Print the URLs and credentials as one JSON line.
-    #[arg(long)]
     pub json: bool,
     /// Latency added to every Service Layer request, in milliseconds.
-    #[arg(long, default_value_t = 0)]
     pub sap_latency_ms: u64,
     /// Latency added to every SP-API request, in milliseconds.
-    #[arg(long, default_value_t = 0)]
     pub sp_api_latency_ms: u64,
     /// Seconds after which the Service Layer closes idle connections (0 = never).
-    #[arg(long, default_value_t = 5)]
     pub sap_keep_alive_secs: u64,
     /// Service Layer idle session timeout, in minutes.
-    #[arg(long, default_value_t = 30)]
     pub session_timeout_minutes: i64,
     /// Keep the sandbox's state in this file: restored on start if it exists, saved on Ctrl-C /
     /// SIGTERM.
-    #[arg(long, value_name = "PATH")]
     pub state_file: Option<PathBuf>,
+}
+
+impl Default for ServeArgs {
+    /// The command line's defaults.
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            orders: 500,
+            port: 0,
+            time_scale: 1.0,
+            json: false,
+            sap_latency_ms: 0,
+            sp_api_latency_ms: 0,
+            sap_keep_alive_secs: 5,
+            session_timeout_minutes: 30,
+            state_file: None,
+        }
+    }
 }
 
 impl ServeArgs {

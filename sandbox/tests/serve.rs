@@ -1,19 +1,13 @@
-//! `sandbox serve`: arguments as the CLI parses them, the JSON line with every key, `--port`.
+//! `sandbox serve`: the JSON line with every key, `--port`, the human output (the CLI's parsing of
+//! the arguments is tested in `connector-app`).
 
 mod common;
 
 use std::sync::{Arc, Mutex};
 
-use clap::Parser;
 use common::client;
 use sandbox::serve::{ServeArgs, serve_until};
 use serde_json::Value;
-
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    serve: ServeArgs,
-}
 
 #[tokio::test]
 async fn json_line_lists_urls_and_credentials_and_port_fixes_the_first_port() {
@@ -28,26 +22,19 @@ async fn json_line_lists_urls_and_credentials_and_port_fixes_the_first_port() {
             0
         }
     };
-    let cli = Cli::try_parse_from([
-        "serve",
-        "--seed",
-        "1",
-        "--orders",
-        "500",
-        "--json",
-        "--port",
-        &port.to_string(),
-        "--time-scale",
-        "60",
-    ])
-    .unwrap();
-    assert_eq!(cli.serve.orders, 500);
-    assert!(cli.serve.json);
+    let args = ServeArgs {
+        seed: 1,
+        orders: 500,
+        json: true,
+        port,
+        time_scale: 60.0,
+        ..ServeArgs::default()
+    };
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let sink = lines.clone();
     let task = tokio::spawn(serve_until(
-        cli.serve,
+        args,
         async move {
             let _ = stop_rx.await;
         },
@@ -110,11 +97,14 @@ async fn json_line_lists_urls_and_credentials_and_port_fixes_the_first_port() {
 
 #[tokio::test]
 async fn human_output_names_urls_and_credentials() {
-    let cli = Cli::try_parse_from(["serve", "--orders", "20"]).unwrap();
-    assert_eq!(cli.serve.time_scale, 1.0, "default: Amazon's real numbers");
+    let args = ServeArgs {
+        orders: 20,
+        ..ServeArgs::default()
+    };
+    assert_eq!(args.time_scale, 1.0, "default: Amazon's real numbers");
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = lines.clone();
-    serve_until(cli.serve, async {}, move |l| {
+    serve_until(args, async {}, move |l| {
         sink.lock().unwrap().push(l.to_string())
     })
     .await

@@ -6,7 +6,6 @@ mod common;
 
 use std::path::PathBuf;
 
-use clap::Parser;
 use common::*;
 use reqwest::Client;
 use sandbox::serve::{ServeArgs, serve_until};
@@ -253,33 +252,23 @@ async fn without_a_state_file_nothing_is_kept() {
     sb.shutdown().await;
 }
 
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    serve: ServeArgs,
-}
-
 #[tokio::test]
 async fn serve_saves_the_state_file_when_stopped() {
     let dir = TempDir::new("serve");
     let file = dir.file();
-    let cli = Cli::try_parse_from([
-        "serve",
-        "--orders",
-        "100",
-        "--state-file",
-        file.to_str().unwrap(),
-    ])
-    .unwrap();
-    assert_eq!(cli.serve.state_file.as_deref(), Some(file.as_path()));
+    let args = ServeArgs {
+        orders: 100,
+        state_file: Some(file.clone()),
+        ..ServeArgs::default()
+    };
     let mut lines = Vec::new();
-    serve_until(cli.serve.clone(), async {}, |l| lines.push(l.to_string()))
+    serve_until(args.clone(), async {}, |l| lines.push(l.to_string()))
         .await
         .unwrap();
     assert!(file.exists());
     assert!(lines.iter().any(|l| l.contains("new world")), "{lines:?}");
     lines.clear();
-    serve_until(cli.serve, async {}, |l| lines.push(l.to_string()))
+    serve_until(args, async {}, |l| lines.push(l.to_string()))
         .await
         .unwrap();
     assert!(lines.iter().any(|l| l.contains("(restored)")), "{lines:?}");

@@ -74,7 +74,6 @@
 //! # Ok(())
 //! # }
 //! ```
-#![warn(missing_docs)]
 
 pub mod batch;
 mod client;

@@ -55,8 +55,6 @@
 //! # }
 //! ```
 
-#![warn(missing_docs)]
-
 pub mod auth;
 mod builder;
 pub mod client;

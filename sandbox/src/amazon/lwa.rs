@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use chrono::Duration;
-use rand::Rng;
+use rand::RngExt;
 use serde_json::{Value, json};
 
 use super::json_response;

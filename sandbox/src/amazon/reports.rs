@@ -100,18 +100,6 @@ fn all_reports(shared: &Shared, world: &World, now: DateTime<Utc>) -> Vec<(DateT
     v
 }
 
-fn hex(s: &str) -> String {
-    s.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<String> {
-    let bytes: Option<Vec<u8>> = (0..s.len())
-        .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-        .collect();
-    String::from_utf8(bytes?).ok()
-}
-
 /// `GET /reports/2021-06-30/reports`.
 pub(crate) async fn get_reports(
     State(shared): State<Arc<Shared>>,
@@ -132,10 +120,12 @@ pub(crate) async fn get_reports(
                 "When nextToken is specified, no other parameters may be specified.",
             );
         }
-        let Some((off, orig)) = token
-            .split_once(':')
-            .and_then(|(o, h)| Some((o.parse().ok()?, unhex(h)?)))
-        else {
+        let Some((off, orig)) = token.split_once(':').and_then(|(o, h)| {
+            Some((
+                o.parse().ok()?,
+                String::from_utf8(hex::decode(h).ok()?).ok()?,
+            ))
+        }) else {
             return fin.error(400, "InvalidInput", "Invalid nextToken.");
         };
         offset = off;
@@ -174,7 +164,8 @@ pub(crate) async fn get_reports(
             p.0.iter()
                 .map(|(k, v)| format!("{k}={}", crate::sap::odata::encode(v)))
                 .collect();
-        body["nextToken"] = Value::from(format!("{}:{}", offset + page, hex(&orig.join("&"))));
+        body["nextToken"] =
+            Value::from(format!("{}:{}", offset + page, hex::encode(orig.join("&"))));
     }
     fin.json(200, &body)
 }

@@ -6,7 +6,7 @@ pub mod settlement;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use rust_decimal::{Decimal, RoundingStrategy};
 
 pub use settlement::{Row, Settlement};

@@ -5,7 +5,7 @@
 //! next one settles by card.
 
 use chrono::{DateTime, Duration, Utc};
-use rand::Rng;
+use rand::RngExt;
 use rand::rngs::StdRng;
 use rust_decimal::Decimal;
 
