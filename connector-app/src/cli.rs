@@ -58,6 +58,8 @@ enum Command {
     Credentials(commands::credentials::CredentialsCommand),
     /// Log in to SAP, get an Amazon token, list marketplace participations; say what failed.
     Ping,
+    /// Create what the connector needs in the SAP company (the idempotency-key table MLC_KEYS).
+    Setup,
     /// Run one flow now.
     #[command(subcommand)]
     Sync(commands::sync::SyncCommand),
@@ -152,6 +154,7 @@ pub fn main() -> ExitCode {
         Command::Init(args) => commands::init::run(&config, args),
         Command::Credentials(cmd) => commands::credentials::run(&config, cmd),
         Command::Ping => commands::ping::run(&config),
+        Command::Setup => commands::setup::run(&config),
         Command::Sync(cmd) => commands::sync::run(&config, cmd),
         Command::Run => commands::daemon::run(&config),
         Command::Replay { key } => commands::replay::run(&config, &key),

@@ -16,9 +16,6 @@ pub mod connect;
 pub mod credentials;
 pub mod demo;
 pub mod failpoint;
-// The flows are being restructured; their public items get their docs with that work. The library
-// crates and the rest of this crate enforce `missing_docs` (workspace lints).
-#[allow(missing_docs)]
 pub mod flows;
 pub mod ledger;
 pub mod posting;

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::client::SapClient;
 use crate::entities::{
     BusinessPartner, ChartOfAccount, Document, Entity, IncomingPayment, Item, JournalEntry,
-    PriceList, Warehouse,
+    PriceList, UserTableRow, Warehouse,
 };
 use crate::error::{Error, Result};
 use crate::paging::Page;
@@ -188,6 +188,11 @@ impl SapClient {
     /// The default entity set of an [`Entity`] type.
     pub fn entity_set<T: Entity>(&self) -> EntitySet<T> {
         EntitySet::new(self.clone(), T::ENTITY_SET)
+    }
+
+    /// The rows of user table `table` (entity set `U_<table>`, keyed by `Code`).
+    pub fn user_table(&self, table: &str) -> EntitySet<UserTableRow> {
+        EntitySet::new(self.clone(), format!("U_{table}"))
     }
 
     /// `BusinessPartners`.

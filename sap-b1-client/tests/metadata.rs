@@ -89,6 +89,8 @@ fn every_field_we_send_exists_in_the_real_metadata() {
         (JournalEntry::SAP_TYPE, JournalEntry::FIELDS),
         (JournalEntryLine::SAP_TYPE, JournalEntryLine::FIELDS),
         (ChartOfAccount::SAP_TYPE, ChartOfAccount::FIELDS),
+        (UserTableMD::SAP_TYPE, UserTableMD::FIELDS),
+        (UserFieldMD::SAP_TYPE, UserFieldMD::FIELDS),
     ];
     let problems: Vec<String> = types.iter().flat_map(|(t, f)| check(t, f)).collect();
     assert!(problems.is_empty(), "{problems:#?}");

@@ -10,6 +10,7 @@ pub mod items;
 pub mod ping;
 pub mod replay;
 pub mod settlement;
+pub mod setup;
 pub mod status;
 pub mod sync;
 

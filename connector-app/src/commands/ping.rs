@@ -28,6 +28,22 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
                     info.version.as_deref().unwrap_or("version not reported"),
                     info.timeout.as_secs() / 60
                 );
+                match engine.key_table().await {
+                    Ok(Some(t)) => println!(
+                        "SAP: key table {} present: exactly-once is enforced by SAP (this instance: {})",
+                        t.entity_set(),
+                        t.instance()
+                    ),
+                    Ok(None) => match &cfg.sap.key_table {
+                        Some(name) => println!(
+                            "SAP: WARNING: key table U_{name} is not visible: run `ml-connector setup` and restart the Service Layer; until then exactly-once depends on this being the only connector writing to this company"
+                        ),
+                        None => println!(
+                            "SAP: WARNING: sap.key_table is off: exactly-once depends on this being the only connector writing to this company"
+                        ),
+                    },
+                    Err(e) => println!("SAP: could not check the key table: {e:#}"),
+                }
                 let _ = engine.sap.logout().await;
             }
             Err(e) => {

@@ -38,7 +38,9 @@ pub fn run(config_path: &Path, key: &str) -> Result<ExitCode> {
             );
             ExitCode::SUCCESS
         }
-        ReplayOutcome::Posted(PostOutcome::FoundExisting { doc_entry, doc_num }) => {
+        ReplayOutcome::Posted(PostOutcome::FoundExisting {
+            doc_entry, doc_num, ..
+        }) => {
             println!(
                 "{key}: found in SAP (DocEntry {doc_entry}, DocNum {}); not sent again",
                 fmt(doc_num)

@@ -23,7 +23,13 @@ pub struct SapConfig {
     pub sessions: usize,
     /// UDF on documents that also carries the ledger key (e.g. `U_MLC_Key`).
     pub key_udf: Option<String>,
+    /// The user-defined table of idempotency keys (`MLC_KEYS`, created by `ml-connector setup`);
+    /// `None` (`key_table = ""`) turns SAP-enforced exactly-once off.
+    pub key_table: Option<String>,
 }
+
+/// The default idempotency-key table.
+pub const DEFAULT_KEY_TABLE: &str = "MLC_KEYS";
 
 /// `[sap]` as written.
 #[derive(Deserialize)]
@@ -40,6 +46,8 @@ pub(super) struct RawSap {
     sessions: Option<usize>,
     #[serde(default)]
     key_udf: Option<String>,
+    #[serde(default)]
+    key_table: Option<String>,
 }
 
 impl RawSap {
@@ -79,7 +87,23 @@ impl RawSap {
                 format!("`{udf}` is not a user-defined field (they start with U_)"),
             ));
         }
+        let key_table = match self.key_table {
+            None => Some(DEFAULT_KEY_TABLE.to_owned()),
+            Some(t) if t.trim().is_empty() => None,
+            Some(t) => {
+                let t = t.trim().trim_start_matches('@').to_owned();
+                // SAP: a user table's name is at most 19 characters, letters, digits, underscore.
+                if t.len() > 19 || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    return Err(Invalid::new(
+                        "sap.key_table",
+                        format!("`{t}` is not a user table name (at most 19 letters, digits or _)"),
+                    ));
+                }
+                Some(t)
+            }
+        };
         Ok(SapConfig {
+            key_table,
             base_url: base,
             company_db: self.company_db,
             user: self.user,

@@ -16,6 +16,7 @@ user = "manager"
 # accept_invalid_certs = false       # never in production; logged loudly
 sessions = 2                         # parallel Service Layer sessions for posting
 # key_udf = "U_MLC_Key"              # also write the ledger key into this UDF
+# key_table = "MLC_KEYS"             # idempotency keys in SAP (`ml-connector setup`); "" turns it off
 
 [amazon]
 region = "eu"                        # na | eu | fe

@@ -35,6 +35,7 @@ pub struct Engine {
     /// Amazon SP-API.
     pub amazon: SpApiClient,
     pub(crate) masters: Arc<MasterChecks>,
+    pub(crate) keys: Arc<tokio::sync::OnceCell<Option<crate::posting::KeyTable>>>,
     stop: StopHandle,
     progress: Option<indicatif::ProgressBar>,
     writer: Option<Arc<crate::ledger::WriterLock>>,
@@ -69,6 +70,7 @@ impl Engine {
             sap,
             amazon,
             masters: Arc::new(MasterChecks::default()),
+            keys: Arc::default(),
             stop: StopHandle::default(),
             progress: None,
             writer: None,

@@ -13,23 +13,31 @@
 //!    executed, back to PLANNED and tried again (bounded), anything else → UNKNOWN (looked up by
 //!    key before any new attempt).
 //!
+//! With the company's key table (`MLC_KEYS`, see [`KeyTable`]) every document goes in one `$batch`
+//! changeset with the insert of its key's row, so SAP itself refuses a second copy: a refused key
+//! means another writer posted it (recorded as found, with who and when), and a document in doubt
+//! is resolved by reading its key row. Without the table, the lookup by key before each first send
+//! is what keeps documents single, which holds only while one connector writes to the company.
+//!
 //! Crash points (`failpoints` feature) sit between those steps for every kind:
 //! `{kind}.after_sending_stored`, `{kind}.after_send_before_response` (an answer lost after SAP
 //! may have committed), `{kind}.after_2xx_before_posted`.
 
 mod classify;
+mod keys;
 mod masters;
 
 use std::future::Future;
 
 use anyhow::{Result, anyhow};
-use sap_b1_client::{Error as SapError, SapClient};
+use sap_b1_client::{Batch, ChangeSet, Error as SapError, Request};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tracing::{Instrument, info, info_span, warn};
 
 pub use classify::ErrorClass;
+pub use keys::{KEY_FIELDS, KeyRow, KeyTable, instance_id, is_duplicate_key};
 pub use masters::{MasterChecks, MasterProblem, hold_reason};
 
 use crate::flows::Engine;
@@ -51,6 +59,9 @@ pub enum PostOutcome {
         doc_entry: i64,
         /// SAP's document number, when known.
         doc_num: Option<i64>,
+        /// Another connector instance that posted it, when its key row says so (two connectors
+        /// write to this company).
+        by_other_instance: Option<String>,
     },
     /// SAP refused it; the reason is in the ledger.
     Failed(String),
@@ -67,6 +78,8 @@ pub struct Found {
     pub doc_num: Option<i64>,
     /// What was found, for the audit trail.
     pub detail: String,
+    /// Another connector instance that posted it, when its key row says so.
+    pub by_other_instance: Option<String>,
 }
 
 /// What SAP created.
@@ -80,6 +93,15 @@ pub struct Created {
     pub detail: Value,
 }
 
+/// One request that creates (part of) a document: `POST {set}` with `body`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocRequest {
+    /// The entity set (`Invoices`, `IncomingPayments`, `JournalEntries`...).
+    pub set: &'static str,
+    /// The body, as SAP receives it.
+    pub body: Value,
+}
+
 /// Why sending a document did not create it.
 #[derive(Debug)]
 pub enum SendError {
@@ -88,19 +110,22 @@ pub enum SendError {
     /// SAP answered a `$batch` changeset with an error and rolled all of it back
     /// ([`ErrorClass::of_rolled_back`]).
     RolledBack(SapError),
+    /// SAP refused the document's key row: another writer holds the key, so the document is in
+    /// SAP already (the key row and the document commit together).
+    KeyTaken(SapError),
 }
 
 impl SendError {
     fn class(&self) -> ErrorClass {
         match self {
             Self::Request(e) => ErrorClass::of(e),
-            Self::RolledBack(e) => ErrorClass::of_rolled_back(e),
+            Self::RolledBack(e) | Self::KeyTaken(e) => ErrorClass::of_rolled_back(e),
         }
     }
 
     fn sap(&self) -> &SapError {
         match self {
-            Self::Request(e) | Self::RolledBack(e) => e,
+            Self::Request(e) | Self::RolledBack(e) | Self::KeyTaken(e) => e,
         }
     }
 }
@@ -130,8 +155,9 @@ pub trait SapDocument: Serialize + DeserializeOwned + Send + Sync {
     /// A summary of the request for the audit trail, stored with SENDING (the engine redacts it).
     fn request_summary(&self) -> Value;
 
-    /// Sends the document to SAP.
-    fn send(&self, sap: &SapClient) -> impl Future<Output = Result<Created, SendError>> + Send;
+    /// The requests that create it, in order. One request is sent as a plain POST; several go in
+    /// one `$batch` changeset (all or nothing); with the key table, the key row joins the changeset.
+    fn requests(&self) -> Result<Vec<DocRequest>>;
 
     /// How SAP's refusal reads in the ledger and in reports.
     fn refusal(&self, error: &SapError) -> String;
@@ -210,12 +236,22 @@ impl Engine {
             .ok_or_else(|| anyhow!("no document with key `{key}` in the ledger"))?;
         let doc: D = serde_json::from_str(&record.payload)
             .map_err(|e| anyhow!("the stored {} `{key}` does not read back: {e}", D::KIND))?;
-        if let Some(found) = doc.find(self, key).await? {
+        let keys = self.key_table().await?;
+        // With the key table, a document never sent needs no lookup: its key row's insert is the
+        // check (SAP refuses a second one). A document that may have been sent is looked up.
+        let ever_sent = record.state != DocState::Planned || record.attempts > 0;
+        let found = match keys {
+            Some(_) if !ever_sent => None,
+            Some(table) => self.find_by_key_row(&doc, table, key).await?,
+            None => doc.find(self, key).await?,
+        };
+        if let Some(found) = found {
             self.record_found(key, record.state, &found)?;
             info!(key, doc_entry = found.doc_entry, "already in SAP");
             return Ok(Attempt::Done(PostOutcome::FoundExisting {
                 doc_entry: found.doc_entry,
                 doc_num: found.doc_num,
+                by_other_instance: found.by_other_instance,
             }));
         }
         self.record_sending(
@@ -224,7 +260,7 @@ impl Engine {
             &redact(doc.request_summary()).to_string(),
         )?;
         crate::failpoint::hit_at(D::KIND, "after_sending_stored");
-        let sent = doc.send(&self.sap).await;
+        let sent = self.send(&doc, key, keys).await;
         match &sent {
             Ok(_) => crate::failpoint::hit_at(D::KIND, "after_2xx_before_posted"),
             Err(e) if e.sap().is_outcome_unknown() => {
@@ -246,14 +282,26 @@ impl Engine {
                     doc_num: created.doc_num,
                 }))
             }
+            Err(SendError::KeyTaken(e)) => {
+                let table =
+                    keys.ok_or_else(|| anyhow!("a key row was refused without a key table"))?;
+                match self.find_by_key_row(&doc, table, key).await? {
+                    Some(found) => {
+                        info!(key, by = ?found.by_other_instance, "posted by another writer");
+                        self.record_found(key, DocState::Sending, &found)?;
+                        Ok(Attempt::Done(PostOutcome::FoundExisting {
+                            doc_entry: found.doc_entry,
+                            doc_num: found.doc_num,
+                            by_other_instance: found.by_other_instance,
+                        }))
+                    }
+                    // -2035 for another reason than our key row: SAP refused the document.
+                    None => self.record_refusal(&doc, key, &e),
+                }
+            }
             Err(e) => match e.class() {
                 ErrorClass::NotExecuted => Ok(Attempt::NotExecuted(e.sap().to_string())),
-                ErrorClass::Refused => {
-                    let reason = doc.refusal(e.sap());
-                    self.ledger().transition(key, DocState::Failed, &reason)?;
-                    warn!(key, %reason, "failed");
-                    Ok(Attempt::Done(PostOutcome::Failed(reason)))
-                }
+                ErrorClass::Refused => self.record_refusal(&doc, key, e.sap()),
                 ErrorClass::Unknown => {
                     let reason = format!("outcome unknown: {}", e.sap());
                     self.ledger().transition(key, DocState::Unknown, &reason)?;
@@ -262,6 +310,189 @@ impl Engine {
                 }
             },
         }
+    }
+
+    fn record_refusal<D: SapDocument>(
+        &self,
+        doc: &D,
+        key: &str,
+        error: &SapError,
+    ) -> Result<Attempt> {
+        let reason = doc.refusal(error);
+        self.ledger().transition(key, DocState::Failed, &reason)?;
+        warn!(key, %reason, "failed");
+        Ok(Attempt::Done(PostOutcome::Failed(reason)))
+    }
+
+    /// A document is in SAP exactly when its key row is (they commit together); the document's
+    /// own lookup gives its DocEntry. Without a key row, a document posted before the table
+    /// existed is still found by its own lookup.
+    async fn find_by_key_row<D: SapDocument>(
+        &self,
+        doc: &D,
+        table: &KeyTable,
+        key: &str,
+    ) -> Result<Option<Found>> {
+        let Some(row) = table.find(&self.sap, key).await? else {
+            return doc.find(self, key).await;
+        };
+        let by_lookup = doc.find(self, key).await?;
+        let doc_entry = row
+            .doc_entry
+            .or(by_lookup.as_ref().map(|f| f.doc_entry))
+            .unwrap_or_default();
+        let who = if row.instance == table.instance() {
+            "this connector".to_owned()
+        } else {
+            format!("another connector instance ({})", row.instance)
+        };
+        Ok(Some(Found {
+            doc_entry,
+            doc_num: by_lookup.and_then(|f| f.doc_num),
+            detail: format!(
+                "its key row in SAP says {who} posted it at {} (DocEntry {doc_entry}); not sent again",
+                row.at
+            ),
+            by_other_instance: (row.instance != table.instance()).then_some(row.instance),
+        }))
+    }
+
+    /// Sends a document: one request as a plain POST, several (or any with the key table) as one
+    /// atomic changeset.
+    async fn send<D: SapDocument>(
+        &self,
+        doc: &D,
+        key: &str,
+        keys: Option<&KeyTable>,
+    ) -> Result<Created, SendError> {
+        let requests = doc
+            .requests()
+            .map_err(|e| SendError::Request(SapError::Config(format!("{e:#}"))))?;
+        if let (None, [only]) = (keys, requests.as_slice()) {
+            let body = serde_json::to_vec(&only.body)
+                .map_err(|e| SendError::Request(SapError::Config(e.to_string())))?;
+            let answer: Value = self
+                .sap
+                .send_json(Request::post(only.set).json_body(body))
+                .await?;
+            let doc_entry = entry_of(&answer).unwrap_or_default();
+            let doc_num = answer.get("DocNum").and_then(Value::as_i64);
+            return Ok(Created {
+                doc_entry,
+                doc_num,
+                detail: serde_json::json!({
+                    "response": "201 Created",
+                    "DocEntry": doc_entry,
+                    "DocNum": doc_num,
+                    "DocTotal": answer.get("DocTotal"),
+                    "DocCurrency": answer.get("DocCurrency"),
+                }),
+            });
+        }
+        let mut changeset = ChangeSet::new();
+        if let Some(table) = keys {
+            changeset = changeset.post(
+                &table.entity_set(),
+                &table.row(key, D::KIND, chrono::Utc::now()),
+            )?;
+        }
+        for r in &requests {
+            changeset = changeset.post(r.set, &r.body)?;
+        }
+        let resp = self.sap.batch(&Batch::new().changeset(changeset)).await?;
+        if let Some(err) = resp.first_error() {
+            return Err(if keys.is_some() && is_duplicate_key(&err) {
+                SendError::KeyTaken(err)
+            } else {
+                SendError::RolledBack(err)
+            });
+        }
+        let created: Vec<(&str, i64)> = resp
+            .parts()
+            .skip(usize::from(keys.is_some()))
+            .zip(&requests)
+            .map(|(p, r)| {
+                let entry = p
+                    .json::<Value>()
+                    .ok()
+                    .and_then(|v| entry_of(&v))
+                    .or_else(|| {
+                        p.location_key().and_then(|k| {
+                            k.to_path_segment()
+                                .trim_matches(|c| c == '(' || c == ')')
+                                .parse()
+                                .ok()
+                        })
+                    })
+                    .unwrap_or_default();
+                (r.set, entry)
+            })
+            .collect();
+        let doc_num = resp
+            .parts()
+            .nth(usize::from(keys.is_some()))
+            .and_then(|p| p.json::<Value>().ok())
+            .and_then(|v| v.get("DocNum").and_then(Value::as_i64));
+        let mut detail = format!("posted {}", describe(&created));
+        if let Some(table) = keys {
+            let _ = std::fmt::Write::write_fmt(
+                &mut detail,
+                format_args!(" with its key row in {}", table.entity_set()),
+            );
+        }
+        Ok(Created {
+            doc_entry: created.first().map_or(0, |c| c.1),
+            doc_num: if requests.len() == 1 { doc_num } else { None },
+            detail: Value::String(detail),
+        })
+    }
+
+    /// What a person should know before this run posts: the key table is missing (exactly-once
+    /// then depends on one connector writing to the company), or another connector instance holds
+    /// the lease on this seller in this company.
+    pub async fn posting_warnings(&self) -> Result<Vec<String>> {
+        let warnings = match (self.key_table().await?, &self.config.sap.key_table) {
+            (Some(table), _) => table
+                .take_lease(&self.sap, &self.config.amazon.seller_id)
+                .await?
+                .into_iter()
+                .collect(),
+            (None, Some(name)) => vec![format!(
+                "the key table U_{name} is not in SAP: run `ml-connector setup` and restart the Service Layer; until then exactly-once depends on this being the only connector writing to this company"
+            )],
+            (None, None) => vec![
+                "sap.key_table is off: exactly-once depends on this being the only connector writing to this company".to_owned(),
+            ],
+        };
+        for w in &warnings {
+            warn!("{w}");
+        }
+        Ok(warnings)
+    }
+
+    /// The company's key table, when this connector uses one (detected once per engine: the
+    /// configured table exists and the Service Layer shows it).
+    pub async fn key_table(&self) -> Result<Option<&KeyTable>> {
+        let detected = self
+            .keys
+            .get_or_try_init(|| async {
+                let Some(name) = self.config.sap.key_table.clone() else {
+                    return Ok::<_, anyhow::Error>(None);
+                };
+                let table = KeyTable::new(name, instance_id(&self.config.workspace.ledger));
+                if table.exists(&self.sap).await? {
+                    info!(table = %table.entity_set(), instance = %table.instance(), "exactly-once enforced by SAP's key table");
+                    Ok(Some(table))
+                } else {
+                    warn!(
+                        table = %table.entity_set(),
+                        "the key table is not in SAP (run `ml-connector setup`, then restart the Service Layer): exactly-once now depends on this being the only connector writing to the company"
+                    );
+                    Ok(None)
+                }
+            })
+            .await?;
+        Ok(detected.as_ref())
     }
 
     /// Records a document found in SAP by its key: POSTED, never sent again. A SENDING left by a
@@ -288,4 +519,19 @@ impl Engine {
         ledger.transition(key, DocState::Sending, detail)?;
         Ok(())
     }
+}
+
+/// The key SAP gave a created document (`DocEntry`, or `JdtNum` for a journal entry).
+fn entry_of(answer: &Value) -> Option<i64> {
+    answer
+        .get("DocEntry")
+        .or_else(|| answer.get("JdtNum"))
+        .and_then(Value::as_i64)
+}
+
+fn describe(docs: &[(&str, i64)]) -> String {
+    docs.iter()
+        .map(|(set, e)| format!("{set}({e})"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -10,6 +10,7 @@ mod documents;
 mod inventory;
 mod items;
 mod payments;
+mod user_tables;
 mod values;
 
 pub use accounting::{AccountType, ChartOfAccount, JournalEntry, JournalEntryLine};
@@ -21,6 +22,7 @@ pub use documents::{
 pub use inventory::{PriceList, Warehouse};
 pub use items::{Item, ItemPrice, ItemWarehouseInfo};
 pub use payments::{IncomingPayment, PaymentInvoice, PaymentInvoiceType, ReceiptType};
+pub use user_tables::{UserFieldMD, UserTableMD, UserTableRow};
 pub use values::{SapDate, SapTime, YesNo};
 
 /// A top-level entity type with a default entity set.

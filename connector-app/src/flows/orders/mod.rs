@@ -58,6 +58,7 @@ impl Engine {
         let cfg = &self.config;
         self.sap.connect().await.context("SAP login")?;
         if !options.dry_run {
+            report.warnings = self.posting_warnings().await?;
             self.recover_invoices(&mut report).await?;
         }
         let now = Utc::now();

@@ -4,12 +4,12 @@
 use anyhow::Result;
 use sap_b1_client::entities::Document;
 use sap_b1_client::query::prop;
-use sap_b1_client::{Error as SapError, Query, SapClient};
+use sap_b1_client::{Error as SapError, Query};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::flows::Engine;
-use crate::posting::{Created, Found, PostOutcome, SapDocument, SendError};
+use crate::posting::{DocRequest, Found, PostOutcome, SapDocument};
 
 /// An A/R invoice planned for an Amazon order (the ledger stores the SAP body as is).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +38,7 @@ impl SapDocument for Invoice {
                 doc_entry,
                 doc_num: d.doc_num.map(i64::from),
                 detail: format!("found in SAP by its key (DocEntry {doc_entry}); not sent again"),
+                by_other_instance: None,
             })
         }))
     }
@@ -51,24 +52,11 @@ impl SapDocument for Invoice {
         })
     }
 
-    async fn send(&self, sap: &SapClient) -> Result<Created, SendError> {
-        let created = sap.invoices().create(&self.0).await?;
-        let doc_entry = created
-            .doc_entry
-            .map(|e| i64::from(e.0))
-            .unwrap_or_default();
-        let doc_num = created.doc_num.map(i64::from);
-        Ok(Created {
-            doc_entry,
-            doc_num,
-            detail: json!({
-                "response": "201 Created",
-                "DocEntry": doc_entry,
-                "DocNum": doc_num,
-                "DocTotal": created.doc_total,
-                "DocCurrency": created.doc_currency,
-            }),
-        })
+    fn requests(&self) -> Result<Vec<DocRequest>> {
+        Ok(vec![DocRequest {
+            set: "Invoices",
+            body: serde_json::to_value(&self.0)?,
+        }])
     }
 
     fn refusal(&self, error: &SapError) -> String {

@@ -27,6 +27,10 @@ pub struct OrdersReport {
     pub never: u64,
     /// Invoices a dry run would post.
     pub would_post: u64,
+    /// Invoices another connector instance posted to the same company (their key rows say who).
+    pub posted_by_other_instance: Vec<Problem>,
+    /// Warnings about how this run could post (key table missing, another instance's lease).
+    pub warnings: Vec<String>,
     /// Held records and why.
     pub held: Vec<Problem>,
     /// Failed records and why.
@@ -44,7 +48,17 @@ impl OrdersReport {
     pub(crate) fn count(&mut self, key: &str, outcome: PostOutcome) {
         match outcome {
             PostOutcome::Posted { .. } => self.invoices_posted += 1,
-            PostOutcome::FoundExisting { .. } => self.found_in_sap += 1,
+            PostOutcome::FoundExisting {
+                by_other_instance, ..
+            } => {
+                self.found_in_sap += 1;
+                if let Some(other) = by_other_instance {
+                    self.posted_by_other_instance.push(Problem {
+                        key: key.to_owned(),
+                        reason: format!("posted by another connector instance: {other}"),
+                    });
+                }
+            }
             PostOutcome::Failed(reason) => self.failed.push(Problem {
                 key: key.to_owned(),
                 reason,

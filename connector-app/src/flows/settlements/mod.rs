@@ -70,6 +70,7 @@ impl Engine {
         let mut report = SettlementsReport::default();
         self.sap.connect().await.context("SAP login")?;
         if !options.dry_run {
+            report.warnings = self.posting_warnings().await?;
             self.recover_parts(&mut report).await?;
         }
         let since = Utc::now() - Duration::from_std(self.config.settlements.lookback)?;
@@ -305,7 +306,17 @@ impl Engine {
             });
             match self.post_part(&part.key).await? {
                 PostOutcome::Posted { .. } => report.parts_posted += 1,
-                PostOutcome::FoundExisting { .. } => report.parts_found_in_sap += 1,
+                PostOutcome::FoundExisting {
+                    by_other_instance, ..
+                } => {
+                    report.parts_found_in_sap += 1;
+                    if let Some(other) = by_other_instance {
+                        report.posted_by_other_instance.push(Problem {
+                            key: part.key.clone(),
+                            reason: format!("posted by another connector instance: {other}"),
+                        });
+                    }
+                }
                 PostOutcome::Failed(reason) => {
                     report.failed.push(Problem {
                         key: part.key.clone(),

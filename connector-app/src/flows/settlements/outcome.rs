@@ -50,6 +50,10 @@ pub struct SettlementsReport {
     pub parts_posted: u64,
     /// Parts found in SAP by their reference instead of being sent again.
     pub parts_found_in_sap: u64,
+    /// Parts another connector instance posted to the same company (their key rows say who).
+    pub posted_by_other_instance: Vec<Problem>,
+    /// Warnings about how this run could post (key table missing, another instance's lease).
+    pub warnings: Vec<String>,
     /// Held settlements and why.
     pub held: Vec<Problem>,
     /// Failed parts or unreadable files.

@@ -5,12 +5,12 @@
 use anyhow::Result;
 use futures::TryStreamExt;
 use sap_b1_client::query::prop;
-use sap_b1_client::{Batch, ChangeSet, Error as SapError, Query, SapClient};
+use sap_b1_client::{Error as SapError, Query, SapClient};
 use serde_json::{Value, json};
 
-use super::parts::SettlementPart;
+use super::parts::{PartDocument, SettlementPart};
 use crate::flows::Engine;
-use crate::posting::{Created, Found, PostOutcome, SapDocument, SendError};
+use crate::posting::{DocRequest, Found, PostOutcome, SapDocument};
 
 impl SapDocument for SettlementPart {
     const KIND: &'static str = "settlement_part";
@@ -25,6 +25,7 @@ impl SapDocument for SettlementPart {
                 self.reference,
                 describe(&found)
             ),
+            by_other_instance: None,
         }))
     }
 
@@ -36,51 +37,20 @@ impl SapDocument for SettlementPart {
         })
     }
 
-    async fn send(&self, sap: &SapClient) -> Result<Created, SendError> {
-        let mut changeset = ChangeSet::new();
-        for d in &self.documents {
-            changeset = match d {
-                super::parts::PartDocument::IncomingPayments(p) => {
-                    changeset.post(d.entity_set(), p)?
-                }
-                super::parts::PartDocument::JournalEntries(j) => {
-                    changeset.post(d.entity_set(), j)?
-                }
-            };
-        }
-        let resp = sap.batch(&Batch::new().changeset(changeset)).await?;
-        if let Some(err) = resp.first_error() {
-            return Err(SendError::RolledBack(err));
-        }
-        let created: Vec<(String, i64)> = resp
-            .parts()
-            .zip(&self.documents)
-            .map(|(p, d)| {
-                let entry = p
-                    .json::<Value>()
-                    .ok()
-                    .and_then(|v| {
-                        v.get("DocEntry")
-                            .or_else(|| v.get("JdtNum"))
-                            .and_then(Value::as_i64)
-                    })
-                    .or_else(|| {
-                        p.location_key().and_then(|k| {
-                            k.to_path_segment()
-                                .trim_matches(|c| c == '(' || c == ')')
-                                .parse()
-                                .ok()
-                        })
-                    })
-                    .unwrap_or_default();
-                (d.entity_set().to_owned(), entry)
+    fn requests(&self) -> Result<Vec<DocRequest>> {
+        self.documents
+            .iter()
+            .map(|d| {
+                let body = match d {
+                    PartDocument::IncomingPayments(p) => serde_json::to_value(p)?,
+                    PartDocument::JournalEntries(j) => serde_json::to_value(j)?,
+                };
+                Ok(DocRequest {
+                    set: d.entity_set(),
+                    body,
+                })
             })
-            .collect();
-        Ok(Created {
-            doc_entry: created.first().map_or(0, |c| c.1),
-            doc_num: None,
-            detail: Value::String(format!("posted {}", describe(&created))),
-        })
+            .collect()
     }
 
     fn refusal(&self, error: &SapError) -> String {
