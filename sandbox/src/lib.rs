@@ -440,6 +440,11 @@ impl Sandbox {
 
 fn sap_router(shared: Arc<Shared>) -> Router {
     Router::new()
+        // Not SAP's API: the sandbox's stand-in for restarting the Service Layer service.
+        .route(
+            "/sandbox/admin/restart-service-layer",
+            axum::routing::post(sap::user_tables::restart_endpoint),
+        )
         .fallback(sap::handle)
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
