@@ -10,7 +10,7 @@
 //!   (key), EditSize, Mandatory, …} (line ~15927), a no-object UDT `U_GA_PALETTENINFO` {Code (key),
 //!   Name, U_*} (line ~23199), `BoUTBTableType` members (line ~1592), `BoFieldTypes` members
 //!   db_Alpha, db_Memo, db_Numeric, db_Date, db_Float (line ~779).
-//! - SDK (https://help.sap.com/doc/089315d8d0f8475a9fc84fb919b501a3/10.0/en-US/SDKHelp/):
+//! - SDK (<https://help.sap.com/doc/089315d8d0f8475a9fc84fb919b501a3/10.0/en-US/SDKHelp/>):
 //!   `SAPbobsCOM~UserTablesMD~TableName` "Length: 19 characters", the table is created with an upper
 //!   case name and `@` prefixed, and is referred to with the `@`; `…~UserTablesMD_members`
 //!   TableDescription "Length: 30 characters"; `…~UserTablesMD~Add`: a new table has the columns Code
@@ -18,7 +18,7 @@
 //!   `CUFD.html` AliasID (the field name) nVarChar 50.
 //! - A no-object table is served as `POST b1s/v1/U_MYTBL {"Code","Name","U_F1"}`; a table of an
 //!   object type is reached through its UDO instead (SAP Business One Support on SAP Community,
-//!   https://community.sap.com/t5/technology-q-a/create-records-in-a-user-table-using-the-service-layer-api/qaa-p/14039732).
+//!   <https://community.sap.com/t5/technology-q-a/create-records-in-a-user-table-using-the-service-layer-api/qaa-p/14039732>).
 //! - UDF creation `POST /UserFieldsMD {"Name","Type","Size","Description","SubType","TableName"}`
 //!   [WSL §3.14]; "New UDF/UDT/UDO invisible until SL restart" [WSL §7.2].
 //! - Duplicate key: HTTP 400, `-2035` "This entry already exists in the following tables (ODBC
