@@ -8,8 +8,8 @@
 //! knob), gzip report documents, settlements in V2 flat-file format with EU quirks.
 //!
 //! Layout:
-//! - [`sap`]: Service Layer (`session`, `odata`, `batch`, `entities`, `documents`, `validation`,
-//!   `wire`, generated property sets from the real `$metadata`).
+//! - [`sap`]: Service Layer (`session`, `odata`, `batch`, `entities`, `documents`, `user_tables`,
+//!   `validation`, `wire`, generated property sets from the real `$metadata`).
 //! - [`amazon`]: LWA and SP-API (`lwa`, `ratelimit`, `orders`, `reports`, `listings`, `feeds`, `finances`, `sellers`).
 //! - [`world`]: the seeded generator (catalog, orders, settlements, the matching SAP company).
 //! - [`faults`]: fault injection; [`inspect`]: the inspection API; [`serve`]: `sandbox serve`.
@@ -439,6 +439,11 @@ impl Sandbox {
 
 fn sap_router(shared: Arc<Shared>) -> Router {
     Router::new()
+        // Not SAP's API: the sandbox's stand-in for restarting the Service Layer service.
+        .route(
+            "/sandbox/admin/restart-service-layer",
+            axum::routing::post(sap::user_tables::restart_endpoint),
+        )
         .fallback(sap::handle)
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),

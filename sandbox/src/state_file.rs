@@ -3,7 +3,8 @@
 //!
 //! The world is not stored: it is regenerated from seed, order count and anchor (plus the orders
 //! added since), which `World::generate` makes deterministic; a fingerprint catches a generator
-//! that changed in between. Stored: the SAP database with its numbering, the Amazon side (catalog,
+//! that changed in between. Stored: the SAP database with its numbering (user tables, their fields
+//! and rows are ordinary sets in it; a file without them restores none), the Amazon side (catalog,
 //! pending listing changes, feeds and their documents, created reports, LWA access tokens, a
 //! revoked refresh token), the sandbox time and the id counter. Not stored: SAP sessions, token
 //! buckets, faults.

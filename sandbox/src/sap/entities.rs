@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 
 use super::documents;
 use super::store::{Entity, Key, SapDb, SetDef, UndoLog};
+use super::user_tables;
 use super::validation::{decimal, normalize, number};
 use super::wire::SapError;
 
@@ -55,6 +56,9 @@ pub fn create(
         "Invoices" | "CreditNotes" => return documents::create_document(db, def, e, stamp, undo),
         "IncomingPayments" => return documents::create_payment(db, def, e, stamp, undo),
         "JournalEntries" => return documents::create_journal(db, def, e, stamp, undo),
+        "UserTablesMD" => return user_tables::create_table(db, e, undo),
+        "UserFieldsMD" => return user_tables::create_field(db, e, undo),
+        name if name.starts_with("U_") => return user_tables::create_row(db, def, e, undo),
         _ => {}
     }
     let key = if def.int_key {
@@ -245,6 +249,9 @@ pub fn patch(
     undo: &mut UndoLog,
 ) -> Result<(), SapError> {
     let mut patch = normalize(def.type_name, body)?;
+    if def.name.starts_with("U_") {
+        return user_tables::patch_row(db, def, key, patch, undo);
+    }
     if def.name == "Items" {
         strip_read_only_stock(&mut patch);
     }

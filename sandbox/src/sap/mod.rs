@@ -10,6 +10,7 @@ pub mod odata;
 pub mod schema;
 pub mod session;
 pub mod store;
+pub mod user_tables;
 pub mod validation;
 pub mod wire;
 
@@ -198,8 +199,21 @@ pub struct Target {
     pub count: bool,
 }
 
-/// Parses `Items`, `Items('A''B')`, `Invoices(12)`, `Items/$count`.
+/// Parses `Items`, `Items('A''B')`, `Invoices(12)`, `Items/$count` (the fixed entity sets only).
 pub fn parse_target(rest: &str) -> Result<Target, SapError> {
+    parse_target_with(rest, set_def)
+}
+
+/// Like [`parse_target`], also resolving the user-table metadata sets and the user tables the
+/// running Service Layer knows (`U_<TableName>`).
+pub fn parse_target_in(db: &SapDb, rest: &str) -> Result<Target, SapError> {
+    parse_target_with(rest, |name| user_tables::resolve_set(db, name))
+}
+
+fn parse_target_with(
+    rest: &str,
+    resolve: impl Fn(&str) -> Option<&'static SetDef>,
+) -> Result<Target, SapError> {
     let rest = rest.trim_end_matches('/');
     let (head, count) = match rest.strip_suffix("/$count") {
         Some(h) => (h, true),
@@ -209,7 +223,7 @@ pub fn parse_target(rest: &str) -> Result<Target, SapError> {
         Some(i) if head.ends_with(')') => (&head[..i], Some(&head[i + 1..head.len() - 1])),
         _ => (head, None),
     };
-    let def = set_def(name).ok_or_else(|| {
+    let def = resolve(name).ok_or_else(|| {
         SapError::new(
             404,
             "-1000",
@@ -286,8 +300,14 @@ fn execute_inner(
     st: &Stamp,
     default_page: usize,
 ) -> Result<SapResponse, SapError> {
-    let t = parse_target(rest)?;
+    if let Some(resp) = user_tables::route_field_key(db, root, version, method, rest)? {
+        return Ok(resp);
+    }
+    let t = parse_target_in(db, rest)?;
     let def = t.def;
+    if user_tables::is_metadata_set(def.name) && matches!(method, "PATCH" | "DELETE" | "PUT") {
+        return Err(user_tables::metadata_change_unsupported());
+    }
     match (method, &t.key) {
         ("GET", None) => list(db, root, version, def, query, prefs, t.count, default_page),
         ("GET", Some(k)) => {
@@ -311,10 +331,9 @@ fn execute_inner(
         ("POST", None) => {
             let (key, e) = entities::create(db, def, &parse_body(body)?, st, undo)?;
             let location = format!(
-                "/b1s/{}/{}({})",
+                "/b1s/{}/{}",
                 version.segment(),
-                def.name,
-                key.url_form()
+                user_tables::entity_path(def, &key, &e)
             );
             let mut resp = if prefs.no_content {
                 let mut r = SapResponse::no_content();

@@ -36,9 +36,13 @@ pub struct TypeDef {
     pub props: &'static [(&'static str, Kind)],
 }
 
-/// The type definition called `name`.
+/// The type definition called `name` (generated, or a user-table type from
+/// [`super::user_tables`]).
 pub fn type_def(name: &str) -> Option<&'static TypeDef> {
-    TYPES.iter().find(|t| t.name == name)
+    TYPES
+        .iter()
+        .find(|t| t.name == name)
+        .or_else(|| super::user_tables::type_def(name))
 }
 
 /// The kind of `prop` on type `ty`, if declared.

@@ -110,6 +110,9 @@ pub const VERSIONED: &[&str] = &["BusinessPartners", "Items", "Invoices", "Credi
 
 /// The weak ETag of an entity, or `None` for sets without optimistic concurrency.
 pub fn etag(set: &str, key: &Key, e: &Entity) -> Option<String> {
+    if set.starts_with("U_") {
+        return Some(super::user_tables::row_etag(key, e));
+    }
     if !VERSIONED.contains(&set) {
         return None;
     }
@@ -176,6 +179,9 @@ pub struct UndoLog(Vec<Undo>);
 pub struct SapDb {
     sets: HashMap<&'static str, BTreeMap<Key, Entity>>,
     counters: HashMap<&'static str, (i64, i64)>,
+    /// The user tables and fields the running Service Layer knows: those that existed when it
+    /// last started. Not part of the database (not saved, not rolled back).
+    pub(crate) published: super::user_tables::Published,
 }
 
 /// The database as a state file holds it: every entity with its key, and the numbering counters.
@@ -187,6 +193,7 @@ pub(crate) struct SavedDb {
 
 fn static_name(name: &str) -> Result<&'static str, String> {
     set_def(name)
+        .or_else(|| super::user_tables::stored_set_def(name))
         .map(|d| d.name)
         .ok_or_else(|| format!("unknown entity set {name}"))
 }
@@ -221,6 +228,8 @@ impl SapDb {
         for (set, c) in saved.counters {
             db.counters.insert(static_name(&set)?, c);
         }
+        // A sandbox that starts is a Service Layer that starts: it sees every user table.
+        super::user_tables::restart(&mut db);
         Ok(db)
     }
 
