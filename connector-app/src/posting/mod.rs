@@ -435,10 +435,12 @@ impl Engine {
             .and_then(|v| v.get("DocNum").and_then(Value::as_i64));
         let mut detail = format!("posted {}", describe(&created));
         if let Some(table) = keys {
-            let _ = std::fmt::Write::write_fmt(
-                &mut detail,
-                format_args!(" with its key row in {}", table.entity_set()),
-            );
+            detail.push_str(&format!(
+                " with its key row in {} (instance {}, {})",
+                table.entity_set(),
+                table.instance(),
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ));
         }
         Ok(Created {
             doc_entry: created.first().map_or(0, |c| c.1),
