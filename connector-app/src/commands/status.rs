@@ -8,6 +8,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{load_config, open_ledger};
+use crate::flows::Flow;
 use crate::ledger::{DocFilter, DocState, Ledger};
 
 /// `status` arguments.
@@ -52,13 +53,19 @@ pub fn run(config_path: &Path, args: StatusArgs) -> Result<ExitCode> {
     if counts.is_empty() {
         println!("no documents yet");
     }
-    let mut flow_seen = String::new();
-    for ((flow, state), n) in &counts {
-        if *flow != flow_seen {
-            println!("{flow}:");
-            flow_seen.clone_from(flow);
+    // The registered flows in their order, each with its documents per state.
+    for flow in Flow::ALL {
+        let states: Vec<_> = counts
+            .iter()
+            .filter(|((f, _), _)| f == flow.name())
+            .collect();
+        if states.is_empty() {
+            continue;
         }
-        println!("  {state:<8} {n}");
+        println!("{flow}:");
+        for ((_, state), n) in states {
+            println!("  {state:<8} {n}");
+        }
     }
     if !cursors.is_empty() {
         println!("cursors:");
