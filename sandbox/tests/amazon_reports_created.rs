@@ -12,7 +12,10 @@ const ALL_ORDERS: &str = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL";
 
 async fn create(sb: &sandbox::Sandbox, c: &reqwest::Client, token: &str, body: Value) -> String {
     let r = c
-        .post(format!("{}/reports/2021-06-30/reports", sb.sp_api_base_url()))
+        .post(format!(
+            "{}/reports/2021-06-30/reports",
+            sb.sp_api_base_url()
+        ))
         .header("x-amz-access-token", token)
         .json(&body)
         .send()
@@ -64,22 +67,33 @@ async fn created_reports_finish_with_data_or_cancelled_without() {
         json!({"reportType": "GET_MERCHANT_LISTINGS_ALL_DATA", "marketplaceIds": [de]}),
     )
     .await;
-    assert_eq!(report(&sb, &c, &token, &with_data).await["processingStatus"], "IN_QUEUE");
+    assert_eq!(
+        report(&sb, &c, &token, &with_data).await["processingStatus"],
+        "IN_QUEUE"
+    );
 
     sb.advance_clock(chrono::Duration::minutes(1));
     let done = report(&sb, &c, &token, &with_data).await;
     assert_eq!(done["processingStatus"], "DONE", "{done}");
-    assert_eq!(report(&sb, &c, &token, &empty).await["processingStatus"], "CANCELLED");
+    assert_eq!(
+        report(&sb, &c, &token, &empty).await["processingStatus"],
+        "CANCELLED"
+    );
     let stub = report(&sb, &c, &token, &other).await;
     assert_eq!(stub["processingStatus"], "CANCELLED");
     assert!(stub.get("reportDocumentId").is_none());
 
     let doc_id = done["reportDocumentId"].as_str().expect("a document");
-    let doc: Value = sp_get(&sb, &c, &token, &format!("/reports/2021-06-30/documents/{doc_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = sp_get(
+        &sb,
+        &c,
+        &token,
+        &format!("/reports/2021-06-30/documents/{doc_id}"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(doc["compressionAlgorithm"], "GZIP");
     let bytes = c
         .get(doc["url"].as_str().unwrap())
