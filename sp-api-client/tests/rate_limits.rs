@@ -35,14 +35,17 @@ fn model_of(op: Operation) -> Option<(&'static str, &'static str)> {
     })
 }
 
-/// Deliberate differences: (operation, client's (rate, burst), model's (rate, burst)).
-const DIFFERENCES: &[(Operation, (f64, u32), (f64, u32))] = &[
+/// A usage plan as (rate, burst).
+type Plan = (f64, u32);
+
+/// Deliberate differences: (operation, client's plan, model's plan).
+const DIFFERENCES: &[(Operation, Plan, Plan)] = &[
     // Amazon's Listings Items rate-limit page says burst 5; the lower documented burst wins.
     (Operation::GetListingsItem, (5.0, 5), (5.0, 10)),
 ];
 
 /// The (rate, burst) in the usage-plan table of an operation's description.
-fn model_plan(model: &Value, operation_id: &str) -> (f64, u32) {
+fn model_plan(model: &Value, operation_id: &str) -> Plan {
     let op = model["paths"]
         .as_object()
         .unwrap()
