@@ -89,6 +89,8 @@ async fn patch_price_and_quantity_with_url_encoded_skus() {
         .unwrap();
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["status"], "ACCEPTED", "{body}");
+    // Accepted is applied later (sandbox::LISTING_APPLY_DELAY, divided by the time scale).
+    sb.advance_clock(sandbox::LISTING_APPLY_DELAY);
     assert_eq!(
         sb.listing(&quoted.sku, de).unwrap().price,
         Decimal::new(1234, 2)
@@ -136,6 +138,7 @@ async fn patch_price_and_quantity_with_url_encoded_skus() {
         .await
         .unwrap();
     assert_eq!(body["status"], "ACCEPTED");
+    sb.advance_clock(sandbox::LISTING_APPLY_DELAY);
     assert_eq!(sb.listing(&mfn.sku, de).unwrap().quantity, 7);
     let r = c
         .get(format!(
