@@ -89,6 +89,8 @@ async fn patch_price_and_quantity_with_url_encoded_skus() {
         .unwrap();
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["status"], "ACCEPTED", "{body}");
+    // Accepted is applied later (sandbox::LISTING_APPLY_DELAY, divided by the time scale).
+    sb.advance_clock(sandbox::LISTING_APPLY_DELAY);
     assert_eq!(
         sb.listing(&quoted.sku, de).unwrap().price,
         Decimal::new(1234, 2)
@@ -136,6 +138,7 @@ async fn patch_price_and_quantity_with_url_encoded_skus() {
         .await
         .unwrap();
     assert_eq!(body["status"], "ACCEPTED");
+    sb.advance_clock(sandbox::LISTING_APPLY_DELAY);
     assert_eq!(sb.listing(&mfn.sku, de).unwrap().quantity, 7);
     let r = c
         .get(format!(
@@ -367,7 +370,8 @@ async fn list_transactions_add_up_to_each_settlement() {
 #[tokio::test]
 async fn accepted_submissions_can_take_a_while_to_show() {
     let sb = Sandbox::start(SandboxConfig {
-        time_scale: 100_000.0,
+        // Amazon's own time: the delay is divided by the time scale.
+        time_scale: 1.0,
         listing_apply_delay: chrono::Duration::minutes(3),
         ..config(50)
     })

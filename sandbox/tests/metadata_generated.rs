@@ -2,10 +2,12 @@
 //! `../shared/reference/sap-b1/` gives for the entity types the sandbox serves.
 //! Regenerate with `SANDBOX_REGENERATE=1 cargo test -p sandbox --test metadata_generated`.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 
-const METADATA: &str = "../../shared/reference/sap-b1/sl-metadata-v4-odata4-fp22xx-customer.xml";
-const METADATA_V3: &str = "../../shared/reference/sap-b1/sl-metadata-v3-odata3-sap-sdk-2019.xml";
+const METADATA: &str = "sap-b1/sl-metadata-v4-odata4-fp22xx-customer.xml";
+const METADATA_V3: &str = "sap-b1/sl-metadata-v3-odata3-sap-sdk-2019.xml";
 const GENERATED: &str = "src/sap/metadata_gen.rs";
 const ROOTS: &[&str] = &[
     "BusinessPartner",
@@ -214,11 +216,10 @@ fn render(xml: &str, v3: &str) -> String {
 
 #[test]
 fn generated_property_sets_match_the_real_metadata() {
-    let Ok(xml) = std::fs::read_to_string(METADATA) else {
-        eprintln!("skipping: {METADATA} not present (the product builds without ../shared)");
+    let Some(xml) = common::reference(METADATA) else {
         return;
     };
-    let v3 = std::fs::read_to_string(METADATA_V3).expect("v3 metadata next to the v4 one");
+    let v3 = common::reference(METADATA_V3).expect("v3 metadata next to the v4 one");
     let expected = render(&xml, &v3);
     if std::env::var_os("SANDBOX_REGENERATE").is_some() {
         std::fs::write(GENERATED, &expected).expect("write generated file");

@@ -7,11 +7,9 @@ use common::*;
 use sandbox::{Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
-const MODELS: &str = "../../shared/reference/sp-api/models";
-
 fn load(file: &str) -> Option<Value> {
-    let text = std::fs::read_to_string(format!("{MODELS}/{file}")).ok()?;
-    serde_json::from_str(&text).ok()
+    let text = reference(&format!("sp-api/models/{file}"))?;
+    Some(serde_json::from_str(&text).expect("a model is JSON"))
 }
 
 fn validate(model: &Value, schema: &Value, v: &Value, path: &str, errs: &mut Vec<String>) {

@@ -31,6 +31,9 @@ pub fn sandbox_config(seed: u64, orders: usize) -> SandboxConfig {
         seed,
         orders,
         time_scale: TIME_SCALE,
+        // These tests read the fake catalog right after a push, so Amazon applies accepted
+        // listing changes at once here; items_delay_e2e sets a real delay and covers it.
+        listing_apply_delay: chrono::Duration::zero(),
         ..SandboxConfig::default()
     }
 }

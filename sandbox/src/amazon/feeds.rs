@@ -19,6 +19,8 @@ use super::{gate, iso};
 use crate::Shared;
 
 /// Sandbox seconds a feed spends IN_QUEUE / IN_PROGRESS.
+// INVENTED: exactly 5 s; Amazon gives no processing time for JSON_LISTINGS_FEED (it can take
+// minutes), only the statuses IN_QUEUE -> IN_PROGRESS -> DONE.
 const PROCESSING_SECONDS: i64 = 5;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -187,6 +189,8 @@ fn process(shared: &Shared, feed_id: &str, markets: &[String], data: &[u8]) -> V
             issues.push(json!({"messageId": mid, "sku": sku, "code": code, "severity": "ERROR", "message": msg}));
         };
         if !header_ok {
+            // INVENTED: codes 4000004 (seller mismatch) and 4000002 (operation not supported by
+            // the sandbox) and their texts; Amazon's report example shows other codes only.
             fail(
                 "4000004",
                 "The sellerId in the header does not match the seller.",

@@ -187,6 +187,8 @@ impl Catalog {
 }
 
 /// Code of the modelled pricing-guardrail issue.
+// INVENTED: code 90001001, its text and the 10x threshold; Amazon documents that it may not apply
+// a price it judges an error, but publishes neither the threshold nor the code.
 pub const PRICING_ERROR_CODE: &str = "90001001";
 
 fn issue(code: &str, message: &str, attribute: Option<&str>) -> Value {
@@ -222,6 +224,8 @@ pub fn validate_patches(patches: &[Value], listing: &Listing) -> Result<Vec<Chan
         let op = p.get("op").and_then(Value::as_str).unwrap_or_default();
         let path = p.get("path").and_then(Value::as_str).unwrap_or_default();
         if !["add", "replace", "merge", "delete"].contains(&op) {
+            // INVENTED: issue code 4000003 and its text; Amazon rejects such patches but the
+            // code it uses for them is not in its models or docs.
             issues.push(issue(
                 "4000003",
                 &format!("Invalid operation provided in patch at index of {i}."),
@@ -233,6 +237,8 @@ pub fn validate_patches(patches: &[Value], listing: &Listing) -> Result<Vec<Chan
             .strip_prefix("/attributes/")
             .filter(|a| !a.is_empty() && !a.contains('/'))
         else {
+            // INVENTED: issue code 4000003 and its text; Amazon rejects such patches but the
+            // code it uses for them is not in its models or docs.
             issues.push(issue(
                 "4000003",
                 &format!("Invalid path provided in patch at index of {i}."),

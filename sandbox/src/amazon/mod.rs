@@ -50,20 +50,27 @@ pub struct AmazonState {
     pub(crate) charset: String,
 }
 
+/// The listing processing delay in sandbox time: Amazon's time divided by `time_scale`, as the
+/// token buckets refill `time_scale` times faster.
+fn scaled_delay(config: &SandboxConfig) -> chrono::Duration {
+    if config.time_scale <= 0.0 || !config.time_scale.is_finite() {
+        return config.listing_apply_delay;
+    }
+    let ms = config.listing_apply_delay.num_milliseconds() as f64 / config.time_scale;
+    chrono::Duration::milliseconds(ms.round() as i64)
+}
+
 impl AmazonState {
     pub(crate) fn new(config: &SandboxConfig, world: &World) -> Self {
         Self {
             tokens: Mutex::new(HashMap::new()),
             revoked: Mutex::new(false),
             buckets: Buckets::new(config.time_scale),
-            catalog: Mutex::new(listings::Catalog::from_world(
-                world,
-                config.listing_apply_delay,
-            )),
+            catalog: Mutex::new(listings::Catalog::from_world(world, scaled_delay(config))),
             feeds: Mutex::new(feeds::FeedStore::default()),
             created_reports: Mutex::new(Vec::new()),
             latency: config.sp_api_latency,
-            listing_delay: config.listing_apply_delay,
+            listing_delay: scaled_delay(config),
             charset: config.report_charset.clone(),
         }
     }

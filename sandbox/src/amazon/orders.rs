@@ -34,7 +34,7 @@ fn status_2026(s: OrderStatus) -> &'static str {
     }
 }
 
-fn status_v0(s: OrderStatus) -> &'static str {
+pub(crate) fn status_v0(s: OrderStatus) -> &'static str {
     match s {
         OrderStatus::Pending => "Pending",
         OrderStatus::Unshipped => "Unshipped",

@@ -1,5 +1,7 @@
 //! Reports API 2021-06-30. Settlement reports cannot be created; each appears (DONE) only after
-//! its settlement closes. Documents are served from a pre-signed-style URL as gzip bytes with a
+//! its settlement closes. Created all-orders reports finish DONE with a document built from the
+//! world's orders (CANCELLED when there is no data, as Amazon documents); other created types end
+//! CANCELLED. Documents are served from a pre-signed-style URL as gzip bytes with a
 //! charset, expiring after 5 minutes like S3 URLs.
 
 use std::io::Write;
@@ -12,6 +14,7 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -25,9 +28,23 @@ use crate::world::{Settlement, World};
 pub const SETTLEMENT_V2: &str = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2";
 
 /// How long after the settlement end its report is listed.
+// INVENTED: Amazon generates settlement reports on its own schedule after a settlement closes
+// and publishes no delay; one hour keeps a just-closed settlement invisible for a while, as a
+// client must expect.
 const REPORT_DELAY_MINUTES: i64 = 60;
 
-/// A report made with createReport (non-settlement types; they end CANCELLED, i.e. no data).
+/// How long a created report stays IN_QUEUE before it is DONE (or CANCELLED).
+// INVENTED: the Reports API gives no processing time; 30 s makes a client poll getReport.
+const CREATE_PROCESSING_SECONDS: i64 = 30;
+
+/// Report types createReport can generate data for: the all-orders flat files (tab-separated,
+/// one row per order item), which sp-api-client's `order_report` parses.
+pub const ALL_ORDERS_REPORTS: [&str; 2] = [
+    "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
+    "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL",
+];
+
+/// A report made with createReport.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreatedReport {
     /// reportId.
@@ -38,6 +55,94 @@ pub struct CreatedReport {
     pub marketplace_ids: Vec<String>,
     /// createdTime.
     pub created: DateTime<Utc>,
+    /// dataStartTime (default: 30 days before createdTime).
+    #[serde(default)]
+    pub data_start: Option<DateTime<Utc>>,
+    /// dataEndTime (default: createdTime).
+    #[serde(default)]
+    pub data_end: Option<DateTime<Utc>>,
+}
+
+impl CreatedReport {
+    fn window(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        (
+            self.data_start.unwrap_or(self.created - Duration::days(30)),
+            self.data_end.unwrap_or(self.created),
+        )
+    }
+
+    fn document_id(&self) -> String {
+        format!("amzn1.spdoc.1.4.eu.{}", self.id)
+    }
+}
+
+/// The report's data, `None` when the sandbox cannot generate this type or nothing matches
+/// (Amazon: a report "is automatically cancelled if there is no data to return",
+/// https://developer-docs.amazon.com/sp-api/docs/reports-api-v2021-06-30-reference, `CANCELLED`).
+fn created_report_data(r: &CreatedReport, world: &World) -> Option<String> {
+    if !ALL_ORDERS_REPORTS.contains(&r.report_type.as_str()) {
+        // INVENTED: every other type ends CANCELLED, as if it had no data; the sandbox does not
+        // generate them.
+        return None;
+    }
+    let by_update = r.report_type == ALL_ORDERS_REPORTS[0];
+    let (start, end) = r.window();
+    let mut out = String::from(
+        "amazon-order-id\tmerchant-order-id\tpurchase-date\tlast-updated-date\torder-status\tfulfillment-channel\tsales-channel\tsku\tasin\titem-status\tquantity\tcurrency\titem-price\titem-tax\tshipping-price\tshipping-tax\tgift-wrap-price\tgift-wrap-tax\titem-promotion-discount\tship-promotion-discount\tis-business-order\n",
+    );
+    let mut rows = 0;
+    for o in &world.orders {
+        let m = &world.marketplaces[o.marketplace];
+        let at = if by_update {
+            o.last_updated
+        } else {
+            o.purchased
+        };
+        if at < start || at > end || !r.marketplace_ids.iter().any(|id| id == m.id) {
+            continue;
+        }
+        let status = super::orders::status_v0(o.status);
+        let channel = match o.channel {
+            crate::world::Channel::Afn => "Amazon",
+            crate::world::Channel::Mfn => "Merchant",
+        };
+        let pending = status == "Pending";
+        for it in &o.items {
+            let p = &world.catalog[it.product];
+            let money = |d: Decimal| {
+                if pending {
+                    String::new()
+                } else {
+                    format!("{:.2}", d)
+                }
+            };
+            out.push_str(&format!(
+                "{}\t\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t\t\t{}\t\tfalse\n",
+                o.id,
+                iso(o.purchased),
+                iso(o.last_updated),
+                status,
+                channel,
+                m.name,
+                p.sku,
+                p.asin,
+                if status == "Canceled" {
+                    "Cancelled"
+                } else {
+                    status
+                },
+                it.quantity,
+                m.currency,
+                money(it.item_price),
+                money(it.item_tax),
+                money(it.shipping),
+                money(it.shipping_tax),
+                money(-it.promotion),
+            ));
+            rows += 1;
+        }
+    }
+    (rows > 0).then_some(out)
 }
 
 fn visible(s: &Settlement, now: DateTime<Utc>) -> bool {
@@ -59,20 +164,47 @@ fn settlement_report(s: &Settlement) -> Value {
     })
 }
 
-fn created_report(r: &CreatedReport, now: DateTime<Utc>) -> Value {
-    let done = now - r.created > Duration::seconds(30);
+fn created_done(r: &CreatedReport, now: DateTime<Utc>) -> bool {
+    now - r.created > Duration::seconds(CREATE_PROCESSING_SECONDS)
+}
+
+fn created_report(r: &CreatedReport, world: &World, now: DateTime<Utc>) -> Value {
+    let done = created_done(r, now);
+    let (start, end) = r.window();
     let mut v = json!({
         "reportId": r.id,
         "reportType": r.report_type,
         "marketplaceIds": r.marketplace_ids,
+        "dataStartTime": iso(start),
+        "dataEndTime": iso(end),
         "createdTime": iso(r.created),
-        "processingStatus": if done { "CANCELLED" } else { "IN_QUEUE" },
+        "processingStatus": "IN_QUEUE",
     });
     if done {
+        let has_data = created_report_data(r, world).is_some();
+        v["processingStatus"] = Value::from(if has_data { "DONE" } else { "CANCELLED" });
         v["processingStartTime"] = Value::from(iso(r.created));
-        v["processingEndTime"] = Value::from(iso(r.created + Duration::seconds(30)));
+        v["processingEndTime"] =
+            Value::from(iso(r.created + Duration::seconds(CREATE_PROCESSING_SECONDS)));
+        if has_data {
+            v["reportDocumentId"] = Value::from(r.document_id());
+        }
     }
     v
+}
+
+/// The document of a finished created report, by document id.
+fn created_document(
+    shared: &Shared,
+    world: &World,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let reports = shared.amazon.created_reports.lock().expect("reports");
+    let r = reports
+        .iter()
+        .find(|r| r.document_id() == id && created_done(r, now))?;
+    created_report_data(r, world)
 }
 
 fn all_reports(shared: &Shared, world: &World, now: DateTime<Utc>) -> Vec<(DateTime<Utc>, Value)> {
@@ -94,7 +226,7 @@ fn all_reports(shared: &Shared, world: &World, now: DateTime<Utc>) -> Vec<(DateT
         .expect("reports")
         .iter()
     {
-        v.push((r.created, created_report(r, now)));
+        v.push((r.created, created_report(r, world, now)));
     }
     v.sort_by_key(|r| std::cmp::Reverse(r.0));
     v
@@ -207,6 +339,7 @@ pub(crate) async fn create_report(
     if ids.is_empty() {
         return fin.error(400, "InvalidInput", "marketplaceIds is required.");
     }
+    let time = |k: &str| v.get(k).and_then(Value::as_str).and_then(parse_iso);
     let id = format!("{}", 90_000_000_000u64 + shared.next_counter());
     shared
         .amazon
@@ -218,6 +351,8 @@ pub(crate) async fn create_report(
             report_type: rt.to_string(),
             marketplace_ids: ids,
             created: shared.clock.now(),
+            data_start: time("dataStartTime"),
+            data_end: time("dataEndTime"),
         });
     fin.json(202, &json!({"reportId": id}))
 }
@@ -249,7 +384,7 @@ pub(crate) async fn get_report(
         .iter()
         .find(|r| r.id == id)
     {
-        return fin.json(200, &created_report(r, now));
+        return fin.json(200, &created_report(r, &world, now));
     }
     fin.error(404, "NotFound", &format!("Report {id} not found."))
 }
@@ -270,6 +405,7 @@ pub(crate) async fn get_report_document(
         .settlements
         .iter()
         .any(|s| s.document_id == id && visible(s, now))
+        && created_document(&shared, &world, &id, now).is_none()
     {
         return fin.error(404, "NotFound", &format!("Report document {id} not found."));
     }
@@ -339,18 +475,22 @@ pub(crate) async fn download(
         return r;
     }
     let world = shared.world();
-    let Some(s) = world
+    let text = match world
         .settlements
         .iter()
         .find(|s| s.document_id == id && visible(s, now))
-    else {
+    {
+        Some(s) => Some(to_flat_file_v2(&world, s)),
+        None => created_document(&shared, &world, &id, now),
+    };
+    let Some(text) = text else {
         let mut r = Response::new(Body::from(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>",
         ));
         *r.status_mut() = StatusCode::NOT_FOUND;
         return r;
     };
-    let bytes = gzip(to_flat_file_v2(&world, s).as_bytes());
+    let bytes = gzip(text.as_bytes());
     let mut r = Response::new(Body::from(bytes));
     let ctype = format!("text/plain;charset={}", shared.amazon.charset);
     if let Ok(v) = HeaderValue::from_str(&ctype) {

@@ -45,17 +45,20 @@ pub fn check_account(db: &SapDb, code: &str) -> Result<(), SapError> {
         .get("ChartOfAccounts", &Key::Str(code.to_string()))
         .ok_or_else(|| SapError::not_found(400))?;
     if !is_yes(acct, "ActiveAccount") {
+        // INVENTED: the -10 text for a title (non-postable) account; SAP's wording is not quoted in our sources.
         return Err(SapError::rule(format!(
             "Account '{code}' is a title account and cannot be used in transactions"
         )));
     }
     if is_yes(acct, "FrozenFor") {
+        // INVENTED: the -10 text for a frozen account; SAP's wording is not quoted in our sources.
         return Err(SapError::rule(format!("Account '{code}' is inactive")));
     }
     Ok(())
 }
 
 fn customer<'a>(db: &'a SapDb, e: &Entity) -> Result<&'a Entity, SapError> {
+    // INVENTED: the text for a document without CardCode; SAP's wording is not quoted in our sources.
     let code = s(e, "CardCode").ok_or_else(|| SapError::rule("Specify the BP code (CardCode)"))?;
     let bp = db
         .get("BusinessPartners", &Key::Str(code.to_string()))
@@ -105,6 +108,7 @@ pub fn create_document(
         .cloned()
         .unwrap_or_default();
     if lines.is_empty() {
+        // INVENTED: the text for a document without rows; SAP's wording is not quoted in our sources.
         return Err(SapError::rule(
             "No matching records found; specify at least one document row",
         ));
@@ -121,6 +125,7 @@ pub fn create_document(
                 Some(13) => "Invoices",
                 Some(14) => "CreditNotes",
                 _ => {
+                    // INVENTED: the text for an unsupported BaseType; not quoted in our sources.
                     return Err(SapError::rule(format!(
                         "Invalid base document type [{table}.BaseType][line: {}]",
                         i + 1
@@ -131,6 +136,7 @@ pub fn create_document(
                 .get(base_set, &Key::Int(base_entry))
                 .ok_or_else(|| SapError::not_found(400))?;
             if base.get("CardCode") != e.get("CardCode") {
+                // INVENTED: the text for a base document of another BP; not quoted in our sources.
                 return Err(SapError::rule(format!(
                     "Base document belongs to another business partner [{table}.BaseEntry][line: {}]",
                     i + 1
@@ -139,6 +145,7 @@ pub fn create_document(
         }
         let code = s(&l, "ItemCode")
             .ok_or_else(|| {
+                // INVENTED: the text for a row without ItemCode; not quoted in our sources.
                 SapError::rule(format!(
                     "Specify the item code [{table}.ItemCode][line: {}]",
                     i + 1
@@ -149,6 +156,7 @@ pub fn create_document(
             .get("Items", &Key::Str(code.clone()))
             .ok_or_else(|| SapError::not_found(400))?;
         if s(item, "Valid") == Some("tNO") || is_yes(item, "Frozen") {
+            // INVENTED: the text for an inactive item on a row; not quoted in our sources.
             return Err(SapError::rule(format!(
                 "Item '{code}' is inactive [{table}.ItemCode][line: {}]",
                 i + 1
@@ -160,6 +168,7 @@ pub fn create_document(
             Decimal::ONE
         };
         if qty <= Decimal::ZERO {
+            // INVENTED: the text for a row quantity <= 0; not quoted in our sources.
             return Err(SapError::rule(format!(
                 "Quantity must be positive [{table}.Quantity][line: {}]",
                 i + 1
@@ -240,6 +249,7 @@ pub fn create_document(
         let code = x
             .get("ExpenseCode")
             .and_then(Value::as_i64)
+            // INVENTED: the text for a freight line without ExpnsCode; not quoted in our sources.
             .ok_or_else(|| SapError::rule("Specify the freight code [INV3.ExpnsCode]"))?;
         if db.get("AdditionalExpenses", &Key::Int(code)).is_none() {
             return Err(SapError::not_found(400));
@@ -356,6 +366,7 @@ pub fn create_payment(
     ] {
         let amount = decimal(e.get(sum_key));
         if amount != Decimal::ZERO {
+            // INVENTED: the text for a payment without its account; not quoted in our sources.
             let acct =
                 s(&e, acct_key).ok_or_else(|| SapError::rule(format!("Specify the {acct_key}")))?;
             check_account(db, acct)?;
@@ -388,6 +399,7 @@ pub fn create_payment(
             "it_Invoice" => "Invoices",
             "it_CredItnote" => "CreditNotes",
             other => {
+                // INVENTED: a sandbox limit, not an SAP answer.
                 return Err(SapError::rule(format!(
                     "Invoice type {other} is not supported by the sandbox"
                 )));
@@ -404,6 +416,7 @@ pub fn create_payment(
         if let Some(c) = &card
             && doc.get("CardCode") != c.get("CardCode")
         {
+            // INVENTED: the text for paying another BP's invoice; not quoted in our sources.
             return Err(SapError::rule(format!(
                 "Document {doc_entry} belongs to another business partner"
             )));
@@ -412,6 +425,7 @@ pub fn create_payment(
         let open = decimal(doc.get("DocTotal")) - decimal(doc.get("PaidToDate"));
         if set == "Invoices" {
             if sum > open {
+                // INVENTED: the -10 overpayment text; SAP's wording is not quoted in our sources.
                 return Err(SapError::rule(format!(
                     "Amount applied to invoice {} ({sum}) exceeds its open balance ({open})",
                     doc.get("DocNum").cloned().unwrap_or_default()
@@ -428,6 +442,7 @@ pub fn create_payment(
         lines.push(Value::Object(pi));
     }
     if applied > paid {
+        // INVENTED: the -10 text for applying more than paid; not quoted in our sources.
         return Err(SapError::rule(format!(
             "Total applied to documents ({applied}) exceeds the payment amount ({paid})"
         )));
@@ -488,6 +503,7 @@ pub fn create_journal(
         .cloned()
         .unwrap_or_default();
     if lines.len() < 2 {
+        // INVENTED: the text for a one-row journal entry; not quoted in our sources.
         return Err(SapError::rule("A journal entry needs at least two rows"));
     }
     let (mut debit, mut credit) = (Decimal::ZERO, Decimal::ZERO);
@@ -497,6 +513,7 @@ pub fn create_journal(
         let d = decimal(l.get("Debit"));
         let c = decimal(l.get("Credit"));
         if d < Decimal::ZERO || c < Decimal::ZERO {
+            // INVENTED: the text for a negative journal amount; not quoted in our sources.
             return Err(SapError::rule(format!(
                 "Negative amounts are not allowed [JDT1.Debit][line: {}]",
                 i + 1
@@ -533,6 +550,7 @@ pub fn create_journal(
         out.push(Value::Object(l));
     }
     if debit != credit {
+        // INVENTED: the -5002 text for an unbalanced journal entry (-5002 is SAP's generic validation code, the text is ours).
         return Err(SapError::new(
             400,
             "-5002",

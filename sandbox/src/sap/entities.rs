@@ -72,6 +72,7 @@ pub fn create(
         }
     } else {
         let Some(k) = str_field(&e, def.key) else {
+            // INVENTED: the text for a master without its key; not quoted in our sources.
             return Err(SapError::rule(format!("Specify the {} field", def.key)));
         };
         Key::Str(k.to_string())
@@ -264,6 +265,7 @@ pub fn patch(
         "Invoices" | "CreditNotes" | "IncomingPayments" | "JournalEntries"
     ) && patch.contains_key("DocumentLines")
     {
+        // INVENTED: the text for a line-level PATCH of a document; not quoted in our sources.
         return Err(SapError::rule(
             "Cannot update lines of a document that has been added",
         ));

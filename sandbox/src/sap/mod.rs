@@ -123,6 +123,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
     };
     let rest = odata::decode(&rest.replace('+', "%2B"));
     let Ok(bytes) = to_bytes(body, 256 * 1024 * 1024).await else {
+        // INVENTED: the text for a body over 256 MiB; SAP's limit and answer are not documented in our sources.
         return SapResponse::error(&SapError::malformed("Request body too large"), version)
             .into_http(version);
     };

@@ -141,3 +141,25 @@ pub fn invoice(item_code: &str, num_at_card: &str) -> Value {
         "DocumentLines": [{"ItemCode": item_code, "Quantity": 2, "UnitPrice": 10.5, "TaxCode": "DE19"}],
     })
 }
+
+pub mod vcr;
+
+/// The text of a file under `../shared/reference` (e.g. `sap-b1/vcr-v2-list-items-top5.yaml`).
+/// Outside CI a missing folder skips the caller (`None`, with a note on stderr): the product
+/// builds without it. With `CI=true` it panics, so a missing reference can never pass silently.
+pub fn reference(rel: &str) -> Option<String> {
+    let path = format!(
+        "{}/../../shared/reference/{rel}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true and the reference file {path} cannot be read: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping: {path} not readable ({e}); set CI=true to make this fail");
+            None
+        }
+    }
+}
