@@ -48,13 +48,13 @@ async fn sync_orders_dry_run_changes_nothing_in_sap_or_the_ledger() {
     let before = ledger_dump(&config);
     assert_eq!(before.0 + before.1 + before.2.len(), 0, "a new ledger");
 
-    let (code, out) = cli(
-        &config,
-        &["sync", "orders", "--dry-run", "--since", &since, "--json"],
-    );
-    assert_eq!(code, Some(0), "{out}");
-    let report: Value = serde_json::from_str(out.lines().find(|l| l.starts_with('{')).unwrap())
-        .unwrap_or_else(|e| panic!("{e}: {out}"));
+    let out = common::bin(&config)
+        .args(["sync", "orders", "--dry-run", "--since", &since, "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     let would_post = find_number(&report, "would_post").unwrap();
     assert_eq!(would_post, shipped, "every shipped order would be invoiced");
     assert_eq!(sap_documents(&sb), [0, 0, 0], "nothing in SAP");
