@@ -93,7 +93,7 @@ async fn ping_checks_both_systems_and_credentials_delete_removes_them() {
     );
     assert!(out.contains("Amazon: token obtained"), "{out}");
     for m in &sb.world().marketplaces {
-        assert!(out.contains(&m.id), "marketplace {} listed: {out}", m.id);
+        assert!(out.contains(m.id), "marketplace {} listed: {out}", m.id);
     }
     assert!(!out.contains(&creds.sap_password), "{out}");
     assert_eq!(sb.sap_session_count(), 0, "ping logs out of SAP");
