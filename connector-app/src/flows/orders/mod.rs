@@ -245,7 +245,8 @@ impl Engine {
         })
     }
 
-    /// Re-plans a held or failed document from its stored source and posts it if it is ready now.
+    /// Re-plans a held or failed document from its stored source and posts it if it is ready now
+    /// (a settlement's key goes to [`Engine::replay_settlement`]).
     pub async fn replay(&self, key: &str) -> Result<ReplayOutcome> {
         let rec = self
             .ledger()
