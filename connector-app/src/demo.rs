@@ -204,8 +204,11 @@ pub struct DemoSummary {
     pub documents_in_sap: [usize; 3],
     /// SHA-256 over every document's identity and amount, sorted: equal for equal end states.
     pub documents_fingerprint: String,
-    /// Rounds run (more than one when faults left documents to resolve).
+    /// Rounds run, including those that ended in an error (more than one when faults left
+    /// documents to resolve).
     pub rounds: u32,
+    /// Why rounds ended early (a fault outlasting the retries), one entry per such round.
+    pub round_errors: Vec<String>,
     /// Wall time of the flows, in seconds.
     pub seconds: f64,
     /// Time scale the sandbox ran at (Amazon's rates multiplied by this).
@@ -282,6 +285,7 @@ pub async fn run_flows(
         ],
         documents_fingerprint: fingerprint(sb),
         rounds: 1,
+        round_errors: Vec::new(),
         seconds,
         time_scale,
         workspace: config_path
@@ -291,6 +295,81 @@ pub async fn run_flows(
         orders: report,
         settlements,
         items,
+    })
+}
+
+/// Runs the flows; with `repeat` (faults injected), again until nothing is left unknown, at most
+/// `max_rounds` times: each round resolves what the previous one could not know, and a round a
+/// fault ends early is followed by another. The summary covers every round: documents posted
+/// are counted in the ledger before and after (so a round that ended in an error counts too),
+/// `rounds` is every round run, and `round_errors` says why rounds ended early.
+pub async fn run_rounds(
+    sb: &Sandbox,
+    config_path: &Path,
+    seed: u64,
+    time_scale: f64,
+    repeat: bool,
+    max_rounds: u32,
+) -> Result<DemoSummary> {
+    let started = Instant::now();
+    let before = posted_documents(config_path)?;
+    let mut total: Option<DemoSummary> = None;
+    let mut round_errors = Vec::new();
+    let mut rounds = 0;
+    while rounds < max_rounds {
+        rounds += 1;
+        match run_flows(sb, config_path, seed, time_scale).await {
+            Ok(s) => {
+                let settled = s.unknown == 0 && s.failed == 0 && !s.settlements.needs_attention();
+                total = Some(match total.take() {
+                    None => s,
+                    Some(t) => DemoSummary {
+                        invoices_found_in_sap: t.invoices_found_in_sap + s.invoices_found_in_sap,
+                        settlements_tied_out: t.settlements_tied_out + s.settlements_tied_out,
+                        listings_updated: t.listings_updated + s.listings_updated,
+                        ..s
+                    },
+                });
+                if settled || !repeat {
+                    break;
+                }
+            }
+            Err(e) if repeat => round_errors.push(format!("round {rounds}: {e:#}")),
+            Err(e) => return Err(e),
+        }
+    }
+    let mut total =
+        total.ok_or_else(|| anyhow::anyhow!("no round completed: {}", round_errors.join("; ")))?;
+    let after = posted_documents(config_path)?;
+    total.invoices_posted =
+        (after.invoices - before.invoices).saturating_sub(total.invoices_found_in_sap);
+    total.already_posted = before.invoices;
+    total.settlements_posted = after.settlements - before.settlements;
+    total.settlements_already_posted = before.settlements;
+    total.rounds = rounds;
+    total.round_errors = round_errors;
+    total.seconds = started.elapsed().as_secs_f64();
+    Ok(total)
+}
+
+/// POSTED invoices and settlements in a workspace's ledger.
+struct Posted {
+    invoices: u64,
+    settlements: u64,
+}
+
+fn posted_documents(config_path: &Path) -> Result<Posted> {
+    use crate::ledger::{DocFilter, DocState, Ledger};
+    let config = Config::load(config_path)?;
+    let ledger = SqliteLedger::open(&config.workspace.ledger)?;
+    let posted = ledger.list(&DocFilter {
+        state: Some(DocState::Posted),
+        ..DocFilter::default()
+    })?;
+    let count = |kind: &str| posted.iter().filter(|d| d.kind == kind).count() as u64;
+    Ok(Posted {
+        invoices: count("invoice"),
+        settlements: count("settlement"),
     })
 }
 

@@ -6,9 +6,13 @@ use std::sync::Arc;
 
 mod common;
 
-use common::{TIME_SCALE, edit_config, engine_for, ledger, start_sandbox, workspace, writer_for};
+use chrono::{DateTime, Utc};
+use common::{
+    SESSIONS, TIME_SCALE, edit_config, engine_for, ledger, start_sandbox, workspace, writer_for,
+};
 use connector_app::demo::{DemoSummary, run_flows};
 use connector_app::failpoint;
+use connector_app::flows::settlements::SettlementPart;
 use connector_app::ledger::{DocFilter, DocState, Ledger};
 use sandbox::Sandbox;
 use sandbox::faults::{FaultKind, FaultRule, System, Trigger};
@@ -28,6 +32,13 @@ struct Setup {
 async fn setup(split_settlements: bool) -> Setup {
     let sb = Arc::new(start_sandbox(SEED, 50).await);
     let (dir, config) = workspace(&sb);
+    // One SAP session: documents go out one after the other, so "the document in flight when the
+    // process died" is exactly one, not one per session depending on timing.
+    edit_config(
+        &config,
+        &format!("sessions = {SESSIONS}\n"),
+        "sessions = 1\n",
+    );
     if split_settlements {
         edit_config(
             &config,
@@ -42,12 +53,94 @@ async fn setup(split_settlements: bool) -> Setup {
     }
 }
 
-/// Runs the flows in a task that "crashes" at the armed point; returns whether it crashed.
-async fn run_and_crash(s: &Setup) -> bool {
+/// Arms `point` to fire on its `nth` hit and runs the flows in a task; asserts that the task died
+/// at that failpoint (not at any other panic, and not by finishing).
+async fn run_and_crash(s: &Setup, point: &str, nth: u32) {
+    failpoint::arm(point, nth);
     let (sb, config) = (s.sb.clone(), s.config.clone());
     let result = tokio::spawn(async move { run_flows(&sb, &config, SEED, TIME_SCALE).await }).await;
     failpoint::clear();
-    result.is_err()
+    assert_crashed_at(result, point);
+}
+
+/// The task panicked with the failpoint's own message.
+fn assert_crashed_at<T: std::fmt::Debug>(result: Result<T, tokio::task::JoinError>, point: &str) {
+    let panic = match result {
+        Ok(finished) => panic!("the run did not crash at {point}; it finished: {finished:?}"),
+        Err(e) => e.into_panic(),
+    };
+    let message = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|m| (*m).to_owned()))
+        .unwrap_or_default();
+    assert_eq!(
+        message,
+        format!("failpoint {point}: simulated crash"),
+        "the run died, but not at the armed failpoint"
+    );
+}
+
+/// The orders cursor, read from the ledger.
+fn orders_cursor(config: &Path) -> Option<DateTime<Utc>> {
+    ledger(config)
+        .cursor("orders")
+        .unwrap()
+        .map(|c| DateTime::parse_from_rfc3339(&c).unwrap().to_utc())
+}
+
+/// The cursor a completed orders run leaves: the end of its window, a few minutes before now.
+fn assert_cursor_at_window_end(config: &Path) {
+    let cursor = orders_cursor(config).expect("the completed run set the orders cursor");
+    let now = Utc::now();
+    assert!(
+        cursor <= now - chrono::Duration::minutes(3) && cursor > now - chrono::Duration::minutes(5),
+        "the cursor is the window's end (now - 3 min): {cursor} at {now}"
+    );
+}
+
+/// Documents in SAP carrying a settlement part's reference (payments by `TransferReference`,
+/// journal entries by `Reference2`).
+fn part_documents_in_sap(sb: &Sandbox, reference: &str) -> usize {
+    sb.sap_entities("IncomingPayments")
+        .iter()
+        .filter(|p| p["TransferReference"] == reference)
+        .count()
+        + sb.sap_entities("JournalEntries")
+            .iter()
+            .filter(|j| j["Reference2"] == reference)
+            .count()
+}
+
+/// Every settlement part in the ledger: (key, state, the planned part).
+fn parts_of(config: &Path) -> Vec<(String, DocState, SettlementPart)> {
+    ledger(config)
+        .list(&DocFilter {
+            flow: Some("settlements".into()),
+            ..DocFilter::default()
+        })
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.kind == "settlement_part")
+        .map(|d| {
+            let part: SettlementPart = serde_json::from_str(&d.payload).unwrap();
+            (d.key, d.state, part)
+        })
+        .collect()
+}
+
+/// Each planned part's documents are in SAP exactly once.
+fn assert_every_part_once_in_sap(s: &Setup) {
+    let parts = parts_of(&s.config);
+    assert!(!parts.is_empty());
+    for (key, state, part) in &parts {
+        assert_eq!(*state, DocState::Posted, "{key}");
+        assert_eq!(
+            part_documents_in_sap(&s.sb, &part.reference),
+            part.documents.len(),
+            "{key}: every document of the part, once"
+        );
+    }
 }
 
 fn assert_clean_end_state(s: &Setup, after: &DemoSummary) {
@@ -85,10 +178,8 @@ fn assert_clean_end_state(s: &Setup, after: &DemoSummary) {
             left.iter().map(|d| &d.key).collect::<Vec<_>>()
         );
     }
-    assert!(
-        l.cursor("orders").unwrap().is_some(),
-        "the orders cursor moved after the completed run"
-    );
+    drop(l);
+    assert_cursor_at_window_end(&s.config);
 }
 
 /// Audit detail rows of every key, joined, for "the trail shows the recovery" checks.
@@ -105,30 +196,32 @@ fn audit_text(config: &Path) -> String {
 async fn crash_after_sending_is_stored_before_the_post() {
     let _serial = SERIAL.lock().await;
     let s = setup(false).await;
-    failpoint::arm("invoice.after_sending_stored", 3);
-    assert!(run_and_crash(&s).await, "the run crashed");
+    run_and_crash(&s, "invoice.after_sending_stored", 3).await;
     let crashed = ledger(&s.config)
         .list(&DocFilter {
             state: Some(DocState::Sending),
             ..DocFilter::default()
         })
         .unwrap();
-    // The crashed invoice, and the one in flight on the second session when the process died.
-    assert!(
-        (1..=2).contains(&crashed.len()),
-        "the crashed invoice was left SENDING: {:?}",
+    assert_eq!(
+        crashed.len(),
+        1,
+        "the crashed invoice, and only it, was left SENDING: {:?}",
         crashed.iter().map(|d| &d.key).collect::<Vec<_>>()
     );
-    // The crashed one never reached SAP (the other may have).
     let order_of = |key: &str| key.split(':').nth(3).unwrap().to_owned();
-    let never_sent: Vec<_> = crashed
-        .iter()
-        .filter(|d| {
-            s.sb.sap_by_num_at_card("Invoices", &order_of(&d.key))
-                .is_empty()
-        })
-        .collect();
-    assert!(!never_sent.is_empty(), "the crashed invoice is not in SAP");
+    assert!(
+        s.sb.sap_by_num_at_card("Invoices", &order_of(&crashed[0].key))
+            .is_empty(),
+        "the crashed invoice never reached SAP"
+    );
+    assert_eq!(s.sb.sap_count("Invoices"), 2, "the two before it did");
+    assert_eq!(
+        orders_cursor(&s.config),
+        None,
+        "the crashed run moved no cursor"
+    );
+    let never_sent = crashed;
     let after = run_flows(&s.sb, &s.config, SEED, TIME_SCALE).await.unwrap();
     assert_clean_end_state(&s, &after);
     let audit = audit_text(&s.config);
@@ -151,8 +244,7 @@ async fn crash_after_the_post_is_sent_before_the_response_is_read() {
             .method("POST")
             .trigger(Trigger::Times(1)),
     );
-    failpoint::arm("invoice.after_send_before_response", 1);
-    assert!(run_and_crash(&s).await);
+    run_and_crash(&s, "invoice.after_send_before_response", 1).await;
     let invoices_before = s.sb.sap_count("Invoices");
     let after = run_flows(&s.sb, &s.config, SEED, TIME_SCALE).await.unwrap();
     assert!(
@@ -168,15 +260,17 @@ async fn crash_after_the_post_is_sent_before_the_response_is_read() {
 async fn crash_after_a_2xx_before_posted_is_stored() {
     let _serial = SERIAL.lock().await;
     let s = setup(false).await;
-    failpoint::arm("invoice.after_2xx_before_posted", 5);
-    assert!(run_and_crash(&s).await);
+    run_and_crash(&s, "invoice.after_2xx_before_posted", 5).await;
+    assert_eq!(
+        s.sb.sap_count("Invoices"),
+        5,
+        "SAP created the fifth invoice"
+    );
+    assert_eq!(orders_cursor(&s.config), None);
     let after = run_flows(&s.sb, &s.config, SEED, TIME_SCALE).await.unwrap();
-    // The crashed invoice, and the one posted alongside it on the second session if SAP had
-    // executed it when the process died: found by their keys, not sent again.
-    assert!(
-        (1..=2).contains(&after.invoices_found_in_sap),
-        "the invoices SAP created are recognised by their keys: {}",
-        after.invoices_found_in_sap
+    assert_eq!(
+        after.invoices_found_in_sap, 1,
+        "the invoice SAP created is recognised by its key, not sent again"
     );
     assert_clean_end_state(&s, &after);
     let audit = audit_text(&s.config);
@@ -190,10 +284,32 @@ async fn crash_after_a_2xx_before_posted_is_stored() {
 async fn crash_between_two_parts_of_a_split_settlement() {
     let _serial = SERIAL.lock().await;
     let s = setup(true).await;
-    failpoint::arm("settlement.between_parts", 2);
-    assert!(run_and_crash(&s).await);
-    let jes_before = s.sb.sap_count("JournalEntries") + s.sb.sap_count("IncomingPayments");
-    assert!(jes_before > 0, "the first part went in before the crash");
+    run_and_crash(&s, "settlement.between_parts", 2).await;
+    // Half-posted: the first part's documents are in SAP, the others' are not.
+    let parts = parts_of(&s.config);
+    assert!(parts.len() >= 2, "the settlement was split into parts");
+    let (first_key, first_state, first) =
+        &parts.iter().find(|(k, ..)| k.ends_with(":part:1")).unwrap();
+    assert_eq!(*first_state, DocState::Posted, "{first_key}");
+    assert_eq!(
+        part_documents_in_sap(&s.sb, &first.reference),
+        first.documents.len()
+    );
+    let settlement = first_key.trim_end_matches(":part:1");
+    let rest: Vec<_> = parts
+        .iter()
+        .filter(|(k, ..)| k.starts_with(settlement) && k != first_key)
+        .collect();
+    assert!(!rest.is_empty(), "the crashed settlement has more parts");
+    for (key, state, part) in &rest {
+        assert_eq!(*state, DocState::Planned, "{key}");
+        assert_eq!(part_documents_in_sap(&s.sb, &part.reference), 0, "{key}");
+    }
+    assert_eq!(
+        ledger(&s.config).get(settlement).unwrap().unwrap().state,
+        DocState::Planned,
+        "the settlement is not posted yet"
+    );
     let after = run_flows(&s.sb, &s.config, SEED, TIME_SCALE).await.unwrap();
     assert!(after.settlements_posted >= 1);
     assert_eq!(
@@ -203,6 +319,7 @@ async fn crash_between_two_parts_of_a_split_settlement() {
         0
     );
     assert_clean_end_state(&s, &after);
+    assert_every_part_once_in_sap(&s);
     // Each part's documents exist once: no reference twice in payments or journal memos.
     assert_eq!(
         s.sb.sap_duplicates("IncomingPayments", "TransferReference")
@@ -260,15 +377,23 @@ async fn crash_after_a_listings_push_before_it_is_recorded() {
     })
     .await;
     failpoint::clear();
-    assert!(
-        crashed.is_err(),
-        "the items run crashed after Amazon accepted the push"
-    );
-    // Restart: the unrecorded push is planned again (Amazon's patch is idempotent), recorded, and a
-    // further run sends nothing.
+    assert_crashed_at(crashed, "listing.after_push_before_record");
+    // Restart: the unrecorded push is planned again (Amazon's patch is idempotent), pushed again,
+    // recorded, and a further run sends nothing.
+    s.sb.reset_request_counts();
     let engine = writer_for(&s.config);
     let again = engine.sync_items(&ItemsOptions::default()).await.unwrap();
     assert!(!again.needs_attention(), "{:?}", again.issues);
+    assert!(
+        again.planned.iter().any(|p| p.sku == product.sku.as_str()),
+        "the restart plans the unrecorded push again: {:?}",
+        again.planned
+    );
+    let pushes =
+        s.sb.sp_api_calls()
+            .get("patchListingsItem")
+            .map_or(0, |c| c.accepted);
+    assert!(pushes >= 1, "the restart pushed it again");
     let listing = s.sb.listing(&product.sku, "A1PA6795UKMFR9").unwrap();
     assert_eq!(listing.price, "44.44".parse().unwrap());
     let quiet = engine.sync_items(&ItemsOptions::default()).await.unwrap();
@@ -278,4 +403,85 @@ async fn crash_after_a_listings_push_before_it_is_recorded() {
         audit.contains(&product.sku),
         "the push is in the audit trail"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_a_normal_2xx_before_the_response_is_read() {
+    let _serial = SERIAL.lock().await;
+    let s = setup(false).await;
+    // No injected fault: SAP answers 201 and the process dies before reading it.
+    run_and_crash(&s, "invoice.after_send_before_response", 4).await;
+    assert_eq!(
+        s.sb.sap_count("Invoices"),
+        4,
+        "SAP created the fourth invoice"
+    );
+    let sending = ledger(&s.config)
+        .list(&DocFilter {
+            state: Some(DocState::Sending),
+            ..DocFilter::default()
+        })
+        .unwrap();
+    assert_eq!(sending.len(), 1);
+    let after = run_flows(&s.sb, &s.config, SEED, TIME_SCALE).await.unwrap();
+    assert_eq!(
+        after.invoices_found_in_sap, 1,
+        "found by its key, not sent again"
+    );
+    assert_clean_end_state(&s, &after);
+    assert!(audit_text(&s.config).contains(&format!(
+        "{} the process stopped while sending",
+        sending[0].key
+    )));
+}
+
+/// The part left SENDING by a crash.
+fn sending_part(config: &Path) -> (String, SettlementPart) {
+    let sending: Vec<_> = parts_of(config)
+        .into_iter()
+        .filter(|(_, state, _)| *state == DocState::Sending)
+        .collect();
+    assert_eq!(sending.len(), 1, "one part was left SENDING");
+    let (key, _, part) = sending.into_iter().next().unwrap();
+    (key, part)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_a_settlement_part_is_stored_sending() {
+    let _serial = SERIAL.lock().await;
+    let s = setup(true).await;
+    run_and_crash(&s, "settlement_part.after_sending_stored", 2).await;
+    let (key, part) = sending_part(&s.config);
+    assert_eq!(
+        part_documents_in_sap(&s.sb, &part.reference),
+        0,
+        "{key} never reached SAP"
+    );
+    let after = run_flows(&s.sb, &s.config, SEED, TIME_SCALE).await.unwrap();
+    assert_eq!(after.settlements.parts_found_in_sap, 0);
+    assert_clean_end_state(&s, &after);
+    assert_every_part_once_in_sap(&s);
+    assert!(audit_text(&s.config).contains(&format!(
+        "{key} the process stopped while sending; not found in SAP"
+    )));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_a_settlement_part_2xx_before_posted_is_stored() {
+    let _serial = SERIAL.lock().await;
+    let s = setup(true).await;
+    run_and_crash(&s, "settlement_part.after_2xx_before_posted", 2).await;
+    let (key, part) = sending_part(&s.config);
+    assert_eq!(
+        part_documents_in_sap(&s.sb, &part.reference),
+        part.documents.len(),
+        "SAP committed {key}"
+    );
+    let after = run_flows(&s.sb, &s.config, SEED, TIME_SCALE).await.unwrap();
+    assert_eq!(
+        after.settlements.parts_found_in_sap, 1,
+        "the committed part is found by its reference, not sent again"
+    );
+    assert_clean_end_state(&s, &after);
+    assert_every_part_once_in_sap(&s);
 }

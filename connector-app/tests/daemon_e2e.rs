@@ -13,7 +13,7 @@ async fn run_posts_on_schedule_and_stops_cleanly_on_sigterm() {
     edit_config(
         &config,
         "[orders]\n",
-        "[schedule]\norders = \"1m\"\nsettlements = \"1h\"\n\n[orders]\n",
+        "[schedule]\norders = \"1s\"\nsettlements = \"1h\"\n\n[orders]\n",
     );
     let mut child = bin(&config)
         .arg("run")
@@ -32,6 +32,35 @@ async fn run_posts_on_schedule_and_stops_cleanly_on_sigterm() {
     assert!(
         sb.sap_count("JournalEntries") > 0,
         "the daemon posted settlements"
+    );
+    // The orders flow runs again a second later, on its schedule: its cursor moves to the end of
+    // the second run's window.
+    let cursor = || {
+        use connector_app::ledger::Ledger;
+        common::ledger(&config)
+            .cursor("orders")
+            .unwrap()
+            .map(|c| chrono::DateTime::parse_from_rfc3339(&c).unwrap())
+    };
+    let first = cursor().expect("the first orders run set the cursor");
+    let searches = || {
+        sb.sp_api_calls()
+            .get("searchOrders")
+            .map_or(0, |c| c.accepted)
+    };
+    let searches_after_first = searches();
+    let started = Instant::now();
+    while cursor().as_ref() == Some(&first) && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let second = cursor().unwrap();
+    assert!(
+        second > first,
+        "a second scheduled orders run moved the cursor: {first} -> {second}"
+    );
+    assert!(
+        searches() > searches_after_first,
+        "the second run searched Amazon again"
     );
     // A second writer on the same workspace is refused while the daemon runs, and says who holds it.
     let second = bin(&config).args(["sync", "orders"]).output().unwrap();

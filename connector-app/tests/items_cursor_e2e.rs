@@ -37,11 +37,19 @@ async fn the_cursor_rereads_only_an_overlap_and_a_newly_mapped_sku_gets_its_pric
                 .unwrap()
         }
     };
+    assert_eq!(items_cursor(&config), None);
     let first = sync(&engine).await;
     assert_eq!(first.changed_since, None, "no cursor: every item is read");
+    assert_eq!(
+        items_cursor(&config),
+        Some(newest_item_change(&sb)),
+        "the cursor is the newest change read"
+    );
     set_price(&x.item_code, x.price_eur + Decimal::ONE).await;
     let second = sync(&engine).await;
     assert_eq!(second.listings_updated, 2);
+    let after_second = items_cursor(&config).unwrap();
+    assert_eq!(after_second, newest_item_change(&sb), "x's change");
 
     // An hour later another item changes: only the items changed since the cursor minus the
     // overlap are read (x again, inside the overlap, and not sent again).
@@ -74,7 +82,21 @@ async fn the_cursor_rereads_only_an_overlap_and_a_newly_mapped_sku_gets_its_pric
     std::fs::write(&config, text).unwrap();
     let engine = engine_for(&config);
     let third = sync(&engine).await;
-    assert!(third.changed_since.is_some());
+    assert_eq!(
+        third.changed_since,
+        Some(minus_overlap(&config, &after_second)),
+        "read from the cursor minus the overlap"
+    );
+    let after_third = items_cursor(&config).unwrap();
+    assert!(
+        after_third > after_second,
+        "{after_third} after {after_second}"
+    );
+    assert_eq!(
+        after_third,
+        newest_item_change(&sb),
+        "y's change, an hour later"
+    );
     assert_eq!(third.items_changed, 2, "x (overlap) and y");
     assert_eq!(third.listings_read, 3, "the new SKU in three marketplaces");
     assert_eq!(third.not_listed, 2);
@@ -218,8 +240,14 @@ async fn an_item_sap_sends_malformed_is_reported_and_the_others_sync() {
         .method("GET")
         .trigger(Trigger::Times(1)),
     );
+    assert_eq!(items_cursor(&config), None);
     let first = sync(&engine).await;
     assert_eq!(first.failed, 1, "{:?}", first.issues);
+    assert_eq!(
+        items_cursor(&config),
+        None,
+        "a run with a failure moves no cursor"
+    );
     assert!(
         first
             .issues
@@ -236,5 +264,6 @@ async fn an_item_sap_sends_malformed_is_reported_and_the_others_sync() {
     let second = sync(&engine).await;
     assert_eq!(second.failed, 0, "{:?}", second.issues);
     assert!(!second.needs_attention(), "{:?}", second.issues);
+    assert_eq!(items_cursor(&config), Some(newest_item_change(&sb)));
     sb.shutdown().await;
 }

@@ -248,8 +248,18 @@ async fn an_order_amazon_sends_malformed_is_reported_and_the_others_post() {
     assert!(problem.reason.contains("cannot read"), "{problem:?}");
     assert!(first.invoices_posted > 10, "the other orders post");
     // The cursor did not move past it; the next run reads the window again and posts the order.
+    let orders_cursor = || {
+        use connector_app::ledger::Ledger;
+        common::ledger(&config).cursor("orders").unwrap()
+    };
+    assert_eq!(orders_cursor(), None, "the cursor did not move");
     let second = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
     assert_eq!(second.failed, 0);
+    assert_eq!(
+        orders_cursor(),
+        second.orders.window_end.map(|e| e.to_rfc3339()),
+        "the complete run moved it to its window's end"
+    );
     let shipped = sb
         .world()
         .orders
@@ -258,5 +268,103 @@ async fn an_order_amazon_sends_malformed_is_reported_and_the_others_post() {
         .count();
     assert_eq!(sb.sap_count("Invoices"), shipped);
     assert_eq!(second.duplicates_in_sap, 0);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_orders_cursor_moves_only_over_windows_read_completely_and_joined_to_it() {
+    use chrono::{DateTime, Duration, Utc};
+    use connector_app::flows::orders::SyncOptions;
+    use connector_app::ledger::Ledger;
+    use sandbox::faults::{FaultKind, FaultRule, System, Trigger};
+
+    let sb = start_sandbox(SEED, 40).await;
+    let (_dir, config) = workspace(&sb);
+    let engine = common::writer_for(&config);
+    let cursor = || {
+        engine
+            .ledger()
+            .cursor("orders")
+            .unwrap()
+            .map(|c| DateTime::parse_from_rfc3339(&c).unwrap().to_utc())
+    };
+    let since = |at: DateTime<Utc>| SyncOptions {
+        since: Some(at),
+        dry_run: false,
+    };
+    let corrupt_one_order = || {
+        sb.add_fault(
+            FaultRule::new(
+                System::SpApi,
+                "/orders/2026-01-01/orders",
+                FaultKind::CorruptRecord("orders".into()),
+            )
+            .method("GET")
+            .trigger(Trigger::Times(1)),
+        )
+    };
+    let oldest = sb
+        .world()
+        .orders
+        .iter()
+        .map(|o| o.last_updated)
+        .min()
+        .unwrap()
+        - Duration::days(1);
+    assert_eq!(cursor(), None, "a new workspace has no cursor");
+
+    // A run that could not read one order: the window is not complete, no cursor.
+    corrupt_one_order();
+    let failed = engine.sync_orders(&since(oldest)).await.unwrap();
+    assert_eq!(failed.failed.len(), 1, "{:?}", failed.failed);
+    assert_eq!(cursor(), None, "a failed run moves no cursor");
+
+    // A complete run: the cursor is the end of the window it read.
+    let full = engine.sync_orders(&since(oldest)).await.unwrap();
+    assert!(full.failed.is_empty(), "{:?}", full.failed);
+    assert!(full.window_end.is_some());
+    assert_eq!(cursor(), full.window_end);
+
+    // Without --since the next window starts at the cursor minus the overlap (10m) and the cursor
+    // moves to its end.
+    let next = engine.sync_orders(&SyncOptions::default()).await.unwrap();
+    assert_eq!(
+        next.window_start,
+        full.window_end.map(|e| e - Duration::minutes(10))
+    );
+    assert!(next.window_end >= full.window_end);
+    assert_eq!(cursor(), next.window_end);
+
+    // A cursor from days ago: a --since window that starts after it leaves a gap between the two,
+    // so the cursor must not jump over the unread part.
+    let old_cursor = oldest + Duration::days(1);
+    engine
+        .ledger()
+        .set_cursor("orders", &old_cursor.to_rfc3339())
+        .unwrap();
+    // A failed run from the cursor leaves it where it was.
+    corrupt_one_order();
+    let failed = engine.sync_orders(&SyncOptions::default()).await.unwrap();
+    assert_eq!(failed.failed.len(), 1, "{:?}", failed.failed);
+    assert_eq!(cursor(), Some(old_cursor), "a failed run moves no cursor");
+    let later = engine
+        .sync_orders(&since(old_cursor + Duration::hours(1)))
+        .await
+        .unwrap();
+    assert!(later.window_end.is_some() && later.failed.is_empty());
+    assert_eq!(
+        cursor(),
+        Some(old_cursor),
+        "a later --since never moves the cursor past what was read"
+    );
+
+    // A --since window that starts at or before the cursor covers it: the cursor moves.
+    let covering = engine
+        .sync_orders(&since(old_cursor - Duration::hours(1)))
+        .await
+        .unwrap();
+    assert_eq!(cursor(), covering.window_end);
+    assert_eq!(sb.sap_duplicates("Invoices", "NumAtCard").len(), 0);
+    drop(engine);
     sb.shutdown().await;
 }

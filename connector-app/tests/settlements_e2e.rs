@@ -8,6 +8,7 @@ use std::str::FromStr;
 use common::{TIME_SCALE, bin, dec, edit_config, engine_for, start_sandbox, workspace, writer_for};
 use connector_app::demo::run_flows;
 use connector_app::flows::settlements::SettlementOptions;
+use connector_app::ledger::{DocState, Ledger};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use settlement_mapper::{MappingTable, map_settlement};
@@ -159,12 +160,9 @@ async fn every_settlement_posts_ties_out_in_sap_and_a_second_run_posts_nothing()
     sb.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unknown_fee_holds_the_settlement_until_the_mapping_knows_it() {
-    let sb = start_sandbox(SEED, 60).await;
-    let (dir, config) = workspace(&sb);
-    run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
-    // A later settlement file with a fee nobody has seen, and a total that includes it.
+/// A later settlement file with a fee nobody has seen (`Quantum Packaging Levy`, -2.50), and a
+/// total that includes it: (file text, its settlement id).
+fn levy_file(sb: &sandbox::Sandbox) -> (String, &'static str) {
     let world = sb.world();
     let s = world
         .settlements
@@ -203,6 +201,23 @@ async fn an_unknown_fee_holds_the_settlement_until_the_mapping_knows_it() {
         extra.join("\t")
     );
 
+    (text, new_id)
+}
+
+/// Appends the rule that maps the levy to the workspace's settlement mapping.
+fn map_the_levy(dir: &std::path::Path) {
+    let mapping = dir.join("mapping.toml");
+    let mut m = std::fs::read_to_string(&mapping).unwrap();
+    m.push_str("\n[[rule]]\ntransaction_type = \"*\"\namount_type = \"other-transaction\"\namount_description = \"Quantum Packaging Levy\"\nto = \"OtherFees\"\njournal = \"fees\"\n");
+    std::fs::write(&mapping, m).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_fee_holds_the_settlement_until_the_mapping_knows_it() {
+    let sb = start_sandbox(SEED, 60).await;
+    let (dir, config) = workspace(&sb);
+    run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
+    let (text, new_id) = levy_file(&sb);
     let engine = engine_for(&config);
     let held = engine
         .import_settlement(text.as_bytes(), "levy.txt", &SettlementOptions::default())
@@ -220,10 +235,7 @@ async fn an_unknown_fee_holds_the_settlement_until_the_mapping_knows_it() {
     );
 
     // Add the rule; the same file posts.
-    let mapping = dir.path().join("mapping.toml");
-    let mut m = std::fs::read_to_string(&mapping).unwrap();
-    m.push_str("\n[[rule]]\ntransaction_type = \"*\"\namount_type = \"other-transaction\"\namount_description = \"Quantum Packaging Levy\"\nto = \"OtherFees\"\njournal = \"fees\"\n");
-    std::fs::write(&mapping, m).unwrap();
+    map_the_levy(dir.path());
     let engine = engine_for(&config);
     let posted = engine
         .import_settlement(text.as_bytes(), "levy.txt", &SettlementOptions::default())
@@ -357,9 +369,21 @@ async fn the_reconciliation_report_ties_deposit_waterfall_documents_and_receipts
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_lists_settlements_and_no_secret_reaches_logs_or_the_ledger() {
-    let sb = start_sandbox(SEED, 40).await;
+    // Secrets no other text contains, with characters that JSON and URLs escape, so every encoding
+    // differs from the raw form.
+    let creds = sandbox::Credentials {
+        sap_password: "Pw\"q/7+&=\u{e9} 9%Leak".into(),
+        lwa_client_secret: "amzn1.oa2-cs.v1.Leak/\"Secret+=&0001".into(),
+        lwa_refresh_token: "Atzr|IwEB/Leak\"Refresh+=&0001".into(),
+        ..sandbox::Credentials::default()
+    };
+    let sb = sandbox::Sandbox::start(sandbox::SandboxConfig {
+        credentials: creds.clone(),
+        ..common::sandbox_config(SEED, 40)
+    })
+    .await
+    .unwrap();
     let (dir, config) = workspace(&sb);
-    let creds = sb.credentials().clone();
     // Both flows through the binary, logging at trace level.
     let mut logs = String::new();
     for flow in ["orders", "settlements"] {
@@ -377,18 +401,35 @@ async fn status_lists_settlements_and_no_secret_reaches_logs_or_the_ledger() {
         logs.push_str(&String::from_utf8_lossy(&out.stderr));
     }
     assert!(logs.len() > 1000, "trace logs were written");
-    let ledger = std::fs::read(dir.path().join("ml-connector.db")).unwrap();
-    let ledger = String::from_utf8_lossy(&ledger);
+    // The ledger and whatever SQLite keeps beside it (journal, WAL).
+    let mut ledger = String::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("ml-connector.db")
+        {
+            ledger.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
+        }
+    }
+    assert!(!ledger.is_empty());
     for secret in [
         &creds.lwa_client_secret,
         &creds.lwa_refresh_token,
-        &format!("\"{}\"", creds.sap_password),
+        &creds.sap_password,
     ] {
-        assert!(!logs.contains(secret.as_str()), "a secret reached the logs");
-        assert!(
-            !ledger.contains(secret.as_str()),
-            "a secret reached the ledger"
-        );
+        for (encoding, form) in encodings(secret) {
+            assert!(
+                !logs.contains(&form),
+                "a secret reached the logs {encoding}: {form}"
+            );
+            assert!(
+                !ledger.contains(&form),
+                "a secret reached the ledger {encoding}: {form}"
+            );
+        }
     }
     let status = bin(&config).arg("status").output().unwrap();
     let text = String::from_utf8_lossy(&status.stdout);
@@ -444,4 +485,172 @@ async fn create_invoice_policy_builds_missing_invoices_from_the_settlement_rows(
     assert_eq!(run.duplicates_in_sap, 0);
     assert_eq!(sb.sap_duplicates("Invoices", "NumAtCard").len(), 0);
     sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settlement_check_import_and_replay_through_the_binary() {
+    let sb = start_sandbox(SEED, 60).await;
+    let (dir, config) = workspace(&sb);
+    let first = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
+    let seller = connector_app::config::Config::load(&config)
+        .unwrap()
+        .amazon
+        .seller_id;
+    let (text, new_id) = levy_file(&sb);
+    let file = dir.path().join("levy.txt");
+    std::fs::write(&file, &text).unwrap();
+    let file = file.to_str().unwrap();
+    let cli = |args: &[&str]| common::cli(&config, args);
+    let before = common::sap_documents(&sb);
+
+    // check: names the unmapped fee, posts nothing, records nothing.
+    let (code, out) = cli(&["settlement", "check", file]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("Quantum Packaging Levy"), "{out}");
+    let key = format!("amz:{seller}:settlement:{new_id}");
+    assert!(common::ledger(&config).get(&key).unwrap().is_none());
+
+    // import: held, with the reason, nothing in SAP.
+    let (code, out) = cli(&["settlement", "import", file]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("Quantum Packaging Levy"), "{out}");
+    assert_eq!(
+        common::ledger(&config).get(&key).unwrap().unwrap().state,
+        DocState::Held
+    );
+    assert_eq!(common::sap_documents(&sb), before);
+
+    // replay while the fee is still unmapped: still held, from the stored file.
+    let (code, out) = cli(&["replay", &key]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("still held") && out.contains("Quantum Packaging Levy"),
+        "{out}"
+    );
+    assert_eq!(common::sap_documents(&sb), before);
+
+    // replay of a settlement posted by the sync: already posted, nothing sent.
+    let posted = first
+        .settlements
+        .settlements
+        .iter()
+        .find(|x| x.state == "posted")
+        .expect("the sync posted a settlement");
+    let posted_key = format!("amz:{seller}:settlement:{}", posted.settlement_id);
+    let (code, out) = cli(&["replay", &posted_key]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("already posted"), "{out}");
+    assert_eq!(common::sap_documents(&sb), before);
+
+    // The mapping learns the fee: replay re-plans from the stored file and posts it.
+    map_the_levy(dir.path());
+    let (code, out) = cli(&["settlement", "check", file]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = cli(&["replay", &key]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("posted from the stored settlement file"),
+        "{out}"
+    );
+    assert_eq!(
+        common::ledger(&config).get(&key).unwrap().unwrap().state,
+        DocState::Posted
+    );
+    assert!(!journal_entries_of(&sb.sap_entities("JournalEntries"), new_id).is_empty());
+    let after = common::sap_documents(&sb);
+    assert!(after[2] > before[2], "its journal entries are in SAP");
+    let (code, out) = cli(&["replay", &key]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("already posted"), "{out}");
+    assert_eq!(common::sap_documents(&sb), after, "nothing sent twice");
+    assert_eq!(
+        sb.sap_duplicates("IncomingPayments", "TransferReference")
+            .len(),
+        0
+    );
+    sb.shutdown().await;
+}
+
+/// Every form a secret could leak in: raw, JSON-escaped, URL-encoded (percent and form), and
+/// base64 (standard and URL-safe alphabets, at each of the three byte alignments it could sit at
+/// inside a longer encoded text).
+fn encodings(secret: &str) -> Vec<(&'static str, String)> {
+    let json = serde_json::to_string(secret).unwrap();
+    let percent: String = secret
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let mut forms = vec![
+        ("raw", secret.to_owned()),
+        ("JSON-escaped", json[1..json.len() - 1].to_owned()),
+        ("URL-encoded", percent.clone()),
+        ("form-encoded", percent.replace("%20", "+")),
+        ("URL-encoded (lowercase)", percent.to_lowercase()),
+    ];
+    for offset in 0..3 {
+        let mut bytes = vec![0u8; offset];
+        bytes.extend_from_slice(secret.as_bytes());
+        let encoded = base64(&bytes);
+        // Skip the characters the padding bytes share and the last group (it depends on what
+        // follows the secret).
+        let skip = [0, 2, 3][offset];
+        let core = encoded[skip..encoded.len() - 4].to_owned();
+        forms.push(("base64", core.clone()));
+        forms.push(("base64url", core.replace('+', "-").replace('/', "_")));
+    }
+    forms
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_leak_search_knows_each_encoding() {
+    let forms = encodings("a\"b/c d");
+    let form = |name: &str| {
+        forms
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, f)| f.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(form("JSON-escaped"), ["a\\\"b/c d"]);
+    assert_eq!(form("URL-encoded"), ["a%22b%2Fc%20d"]);
+    assert_eq!(form("form-encoded"), ["a%22b%2Fc+d"]);
+    assert_eq!(base64(b"Man"), "TWFu");
+    assert_eq!(base64(b"Ma"), "TWE=");
+    // Wherever the secret sits in a longer text, one of the cores is in its base64.
+    let secret = "Pw\"q/7+&=leak";
+    for prefix in ["", "x", "xy", "user:"] {
+        let text = base64(format!("{prefix}{secret} and more").as_bytes());
+        assert!(
+            encodings(secret)
+                .iter()
+                .any(|(n, f)| *n == "base64" && text.contains(f.as_str())),
+            "{prefix}"
+        );
+    }
 }

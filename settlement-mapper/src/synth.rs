@@ -48,6 +48,12 @@ pub struct SynthOptions {
     pub unknown_rows: usize,
     /// Period start.
     pub start: DateTime<Utc>,
+    /// Unit prices of 1,000.00 to 5,000.00 instead of 5.00 to 250.00, so detail rows carry
+    /// amounts in the thousands.
+    pub high_value: bool,
+    /// Group thousands in every amount in the locale's style (`1.234,56` in EU files, `1,234.56`
+    /// in NA files); `Mixed` files group at random either way.
+    pub group_thousands: bool,
 }
 
 impl Default for SynthOptions {
@@ -67,6 +73,8 @@ impl Default for SynthOptions {
             start: DateTime::parse_from_rfc3339("2024-09-13T08:59:52Z")
                 .map(|d| d.with_timezone(&Utc))
                 .unwrap_or_default(),
+            high_value: false,
+            group_thousands: false,
         }
     }
 }
@@ -208,7 +216,12 @@ fn order_rows(
     let afn = rng.chance(70);
     let fulfillment = if afn { "AFN" } else { "MFN" };
     let qty = 1 + rng.below(3) as u32;
-    let principal = rng.money(500, 25_000) * Decimal::from(qty);
+    let unit = if opts.high_value {
+        rng.money(100_000, 500_000)
+    } else {
+        rng.money(500, 25_000)
+    };
+    let principal = unit * Decimal::from(qty);
     let tax = (principal * Decimal::new(19, 2)).round_dp(2);
     let row = |tt: &'static str, at: &'static str, ad: &'static str, amount: Decimal| SynthRow {
         transaction_type: tt,
@@ -394,7 +407,7 @@ pub fn write_settlement<W: Write>(opts: &SynthOptions, out: W) -> io::Result<Syn
     cells[1] = timestamp(opts.locale, opts.start);
     cells[2] = timestamp(opts.locale, end);
     cells[3] = timestamp(opts.locale, deposit);
-    cells[4] = amount(opts.locale, sum + opts.total_skew, &mut rng);
+    cells[4] = amount(opts, sum + opts.total_skew, &mut rng);
     cells[5] = opts.currency.clone();
     write_line(&mut out, &cells)?;
     for row in rows(opts) {
@@ -411,7 +424,7 @@ pub fn write_settlement<W: Write>(opts: &SynthOptions, out: W) -> io::Result<Syn
         };
         cells[12] = row.amount_type.to_owned();
         cells[13] = row.amount_description.to_owned();
-        cells[14] = amount(opts.locale, row.amount, &mut rng);
+        cells[14] = amount(opts, row.amount, &mut rng);
         cells[15] = row.fulfillment.to_owned();
         cells[16] = date(opts.locale, row.posted);
         cells[17] = timestamp(opts.locale, row.posted);
@@ -441,13 +454,15 @@ fn date(locale: Locale, t: DateTime<Utc>) -> String {
 }
 
 /// Formats an amount with at least two decimals in the locale's style.
-fn amount(locale: Locale, value: Decimal, rng: &mut Rng) -> String {
+fn amount(opts: &SynthOptions, value: Decimal, rng: &mut Rng) -> String {
     let mut v = value;
     if v.scale() < 2 {
         v.rescale(2);
     }
     let plain = v.to_string();
-    match locale {
+    match opts.locale {
+        Locale::Na if opts.group_thousands => grouped(&plain, ',', '.'),
+        Locale::Eu if opts.group_thousands => grouped(&plain, '.', ','),
         Locale::Na => plain,
         Locale::Eu => plain.replace('.', ","),
         Locale::Mixed => match rng.below(4) {

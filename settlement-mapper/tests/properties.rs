@@ -54,17 +54,66 @@ fn options() -> impl Strategy<Value = SynthOptions> {
         locale(),
         any::<bool>(),
         any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
     )
         .prop_map(
-            |(seed, orders, locale, facilitator_tax, narrow)| SynthOptions {
-                seed,
-                orders,
-                locale,
-                facilitator_tax,
-                narrow,
-                ..SynthOptions::default()
+            |(seed, orders, locale, facilitator_tax, narrow, high_value, group_thousands)| {
+                SynthOptions {
+                    seed,
+                    orders,
+                    locale,
+                    facilitator_tax,
+                    narrow,
+                    high_value,
+                    group_thousands,
+                    ..SynthOptions::default()
+                }
             },
         )
+}
+
+/// Settlements whose detail rows carry amounts in the thousands, written with thousands
+/// separators, in EU (`1.234,56`) or US (`1,234.56`) style.
+fn thousands() -> impl Strategy<Value = SynthOptions> {
+    (
+        options(),
+        1usize..25,
+        prop_oneof![Just(Locale::Eu), Just(Locale::Na)],
+    )
+        .prop_map(|(opts, orders, locale)| SynthOptions {
+            orders,
+            locale,
+            high_value: true,
+            group_thousands: true,
+            ..opts
+        })
+}
+
+/// The amount cells of the detail rows, read from the file itself (header row names the columns;
+/// the summary row is the second line), not through the mapper.
+fn detail_amounts(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let col = header.iter().position(|c| *c == "amount").unwrap();
+    lines
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split('\t').nth(col).unwrap_or_default().to_owned())
+        .filter(|a| !a.is_empty())
+        .collect()
+}
+
+/// An amount cell as a decimal, independently of the mapper: every amount has two decimals, so
+/// the last `.` or `,` is the decimal separator and any other is a thousands separator.
+fn parse_amount(cell: &str) -> Decimal {
+    let cut = cell.rfind(['.', ',']).unwrap();
+    let int: String = cell[..cut]
+        .chars()
+        .filter(|c| *c != '.' && *c != ',')
+        .collect();
+    format!("{int}.{}", &cell[cut + 1..]).parse().unwrap()
 }
 
 proptest! {
@@ -90,10 +139,43 @@ proptest! {
         prop_assert_eq!(on_lines, p.rows);
         let by_category: u64 = p.by_category.iter().map(|c| c.rows).sum();
         prop_assert_eq!(by_category, p.rows);
+        // ...and the mapper counted and summed the rows the file has, read without the mapper.
+        let cells = detail_amounts(&render(&opts));
+        prop_assert_eq!(p.rows, cells.len() as u64);
+        prop_assert_eq!(p.rows_sum, cells.iter().map(|c| parse_amount(c)).sum::<Decimal>());
         // Facilitator tax nets to zero.
         for je in p.journal_entries.iter().filter(|je| je.kind == Journal::FacilitatorTax) {
             prop_assert!(je.lines.iter().all(|l| l.symbol != CLEARING) || je.clearing_movement().is_zero());
         }
+    }
+
+    #[test]
+    fn detail_amounts_in_the_thousands_with_separators_map_in_both_styles(opts in thousands()) {
+        let bytes = render(&opts);
+        let cells = detail_amounts(&bytes);
+        let (group, decimal) = if opts.locale == Locale::Eu { ('.', ',') } else { (',', '.') };
+        // The file really has detail amounts of 1,000 or more, grouped in the locale's style.
+        let large: Vec<_> = cells
+            .iter()
+            .filter(|c| parse_amount(c).abs() >= Decimal::ONE_THOUSAND)
+            .collect();
+        prop_assert!(!large.is_empty());
+        for c in &large {
+            prop_assert!(c.contains(group), "{} has no thousands separator", c);
+            prop_assert_eq!(c.chars().rev().nth(2), Some(decimal), "{}", c);
+        }
+        let p = map(&bytes, &table(PostingDate::DepositDate, UnmappedPolicy::Hold));
+        prop_assert_eq!(p.status, Status::Ready, "{:?}", p.held);
+        prop_assert!(p.ties_out);
+        prop_assert_eq!(p.rows, cells.len() as u64);
+        prop_assert_eq!(p.rows_sum, cells.iter().map(|c| parse_amount(c)).sum::<Decimal>());
+        prop_assert!(p.clearing_balance_after_payout().is_zero());
+        // The same settlement without separators maps to exactly the same postings.
+        let plain = map(
+            &render(&SynthOptions { group_thousands: false, ..opts.clone() }),
+            &table(PostingDate::DepositDate, UnmappedPolicy::Hold),
+        );
+        prop_assert_eq!(p, plain);
     }
 
     #[test]

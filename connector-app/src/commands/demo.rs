@@ -10,7 +10,7 @@ use sandbox::Sandbox;
 
 use super::engine::runtime;
 use crate::cli::EXIT_ATTENTION;
-use crate::demo::{DemoSummary, SANDBOX_STATE_FILE, run_flows, sandbox_config, write_workspace};
+use crate::demo::{DemoSummary, SANDBOX_STATE_FILE, run_rounds, sandbox_config, write_workspace};
 
 /// `demo` arguments.
 #[derive(Debug, Args)]
@@ -84,7 +84,15 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
                 sb.add_fault(rule);
             }
         }
-        let summary = run_rounds(&sb, &config, &args).await;
+        let summary = run_rounds(
+            &sb,
+            &config,
+            args.seed,
+            args.time_scale,
+            args.faults.is_some(),
+            MAX_ROUNDS,
+        )
+        .await;
         sb.close().await?;
         summary
     })?;
@@ -102,44 +110,6 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Runs the flows; with faults, again until nothing is left unknown (each round resolves what the
-/// previous one could not know), adding up what the rounds posted.
-async fn run_rounds(
-    sb: &Sandbox,
-    config: &std::path::Path,
-    args: &DemoArgs,
-) -> Result<DemoSummary> {
-    let mut total: Option<DemoSummary> = None;
-    let mut last_error = None;
-    for round in 1..=MAX_ROUNDS {
-        match run_flows(sb, config, args.seed, args.time_scale).await {
-            Ok(s) => {
-                let settled = s.unknown == 0 && s.failed == 0 && !s.settlements.needs_attention();
-                let merged = match total.take() {
-                    None => s,
-                    Some(t) => DemoSummary {
-                        invoices_posted: t.invoices_posted + s.invoices_posted,
-                        invoices_found_in_sap: t.invoices_found_in_sap + s.invoices_found_in_sap,
-                        settlements_posted: t.settlements_posted + s.settlements_posted,
-                        settlements_tied_out: t.settlements_tied_out + s.settlements_tied_out,
-                        seconds: t.seconds + s.seconds,
-                        rounds: round,
-                        ..s
-                    },
-                };
-                total = Some(merged);
-                if settled || args.faults.is_none() {
-                    break;
-                }
-            }
-            // A fault can end a round early (e.g. a 429 storm longer than the retries): go again.
-            Err(e) if args.faults.is_some() => last_error = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    total.ok_or_else(|| last_error.unwrap_or_else(|| anyhow::anyhow!("no round completed")))
 }
 
 fn print_summary(s: &DemoSummary, kept: bool) {
@@ -175,6 +145,12 @@ fn print_summary(s: &DemoSummary, kept: bool) {
     }
     println!("  duplicates in SAP      {:>6}", s.duplicates_in_sap);
     println!("  time                   {:>6.2} s", s.seconds);
+    if s.rounds > 1 {
+        println!("  rounds                 {:>6}", s.rounds);
+        for e in &s.round_errors {
+            println!("    {e}");
+        }
+    }
     if kept {
         println!(
             "workspace {} (run again: nothing new is posted; `ml-connector --config {}/ml-connector.toml status`)",

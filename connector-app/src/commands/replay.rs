@@ -27,6 +27,26 @@ pub fn run(config_path: &Path, key: &str) -> Result<ExitCode> {
             );
             ExitCode::SUCCESS
         }
+        ReplayOutcome::Settlement {
+            parts,
+            documents,
+            already: true,
+        } => {
+            println!(
+                "{key}: already posted ({parts} part(s), {documents} SAP document(s)); nothing sent"
+            );
+            ExitCode::SUCCESS
+        }
+        ReplayOutcome::Settlement {
+            parts,
+            documents,
+            already: false,
+        } => {
+            println!(
+                "{key}: posted from the stored settlement file ({parts} part(s), {documents} SAP document(s))"
+            );
+            ExitCode::SUCCESS
+        }
         ReplayOutcome::StillHeld(reason) => {
             println!("{key}: still held: {reason}");
             ExitCode::from(EXIT_ATTENTION)

@@ -20,8 +20,9 @@
 //! is what keeps documents single, which holds only while one connector writes to the company.
 //!
 //! Crash points (`failpoints` feature) sit between those steps for every kind:
-//! `{kind}.after_sending_stored`, `{kind}.after_send_before_response` (an answer lost after SAP
-//! may have committed), `{kind}.after_2xx_before_posted`.
+//! `{kind}.after_sending_stored`, `{kind}.after_send_before_response` (after any request that may
+//! have reached SAP: a 2xx or an answer lost after SAP may have committed),
+//! `{kind}.after_2xx_before_posted`.
 
 mod classify;
 mod keys;
@@ -261,8 +262,13 @@ impl Engine {
         )?;
         crate::failpoint::hit_at(D::KIND, "after_sending_stored");
         let sent = self.send(&doc, key, keys).await;
+        // A crash between the request and its answer is the same crash whatever SAP was about to
+        // answer: the point fires after a normal 2xx too, not only when the answer was lost.
         match &sent {
-            Ok(_) => crate::failpoint::hit_at(D::KIND, "after_2xx_before_posted"),
+            Ok(_) => {
+                crate::failpoint::hit_at(D::KIND, "after_send_before_response");
+                crate::failpoint::hit_at(D::KIND, "after_2xx_before_posted");
+            }
             Err(e) if e.sap().is_outcome_unknown() => {
                 crate::failpoint::hit_at(D::KIND, "after_send_before_response");
             }

@@ -99,3 +99,42 @@ pub fn pairs(report: &ItemsReport) -> BTreeSet<(String, String)> {
         .map(|c| (c.sku.clone(), c.marketplace.clone()))
         .collect()
 }
+
+/// The items cursor's time (`YYYY-MM-DDTHH:MM:SS`, without the price-rule fingerprint).
+pub fn items_cursor(config: &Path) -> Option<String> {
+    use connector_app::ledger::Ledger;
+    super::ledger(config).cursor("items").unwrap().map(|c| {
+        c.split_once(' ')
+            .expect("time and fingerprint")
+            .0
+            .to_owned()
+    })
+}
+
+/// The newest change of any item in the fake SAP (`UpdateDate`T`UpdateTime`): where the items
+/// cursor stands after a run that read every change.
+pub fn newest_item_change(sb: &Sandbox) -> String {
+    sb.sap_entities("Items")
+        .iter()
+        .filter_map(|i| {
+            Some(format!(
+                "{}T{}",
+                i["UpdateDate"].as_str()?,
+                i["UpdateTime"].as_str()?
+            ))
+        })
+        .max()
+        .expect("items in SAP")
+}
+
+/// An items cursor time minus the workspace's overlap: where the next run reads from.
+pub fn minus_overlap(config: &Path, cursor: &str) -> String {
+    let overlap = connector_app::config::Config::load(config)
+        .unwrap()
+        .items
+        .overlap;
+    let at = chrono::NaiveDateTime::parse_from_str(cursor, "%Y-%m-%dT%H:%M:%S").unwrap();
+    (at - chrono::Duration::from_std(overlap).unwrap())
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string()
+}

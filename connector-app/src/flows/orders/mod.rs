@@ -156,8 +156,16 @@ impl Engine {
             report.would_post = planned.load(std::sync::atomic::Ordering::Relaxed) as u64;
             return Ok(report);
         }
-        // Everything the window covered is in the ledger now: the cursor may move.
-        self.ledger().set_cursor(FLOW, &end.to_rfc3339())?;
+        // Everything the window covered is in the ledger now: the cursor may move, but only when
+        // the window joins what was read before. A `--since` window that starts after the cursor
+        // leaves a gap between the two, so moving the cursor would skip it.
+        let joins = match (options.since, cursor) {
+            (Some(since), Some(c)) => since <= c,
+            _ => true,
+        };
+        if joins {
+            self.ledger().set_cursor(FLOW, &end.to_rfc3339())?;
+        }
         Ok(report)
     }
 
@@ -238,12 +246,16 @@ impl Engine {
         })
     }
 
-    /// Re-plans a held or failed document from its stored source and posts it if it is ready now.
+    /// Re-plans a held or failed document from its stored source and posts it if it is ready now
+    /// (a settlement's key goes to [`Engine::replay_settlement`]).
     pub async fn replay(&self, key: &str) -> Result<ReplayOutcome> {
         let rec = self
             .ledger()
             .get(key)?
             .ok_or_else(|| anyhow::anyhow!("no document with key `{key}` in the ledger"))?;
+        if rec.flow == super::settlements::FLOW {
+            return self.replay_settlement(key).await;
+        }
         if rec.flow != FLOW {
             return Ok(ReplayOutcome::StillHeld(format!(
                 "`{key}` belongs to the {} flow, which re-plans from SAP and Amazon on every run: fix the cause, then run `ml-connector sync {}`",
@@ -308,4 +320,13 @@ pub enum ReplayOutcome {
     StillHeld(String),
     /// Sent (or found) now.
     Posted(PostOutcome),
+    /// A settlement whose every part is in SAP.
+    Settlement {
+        /// Parts it was posted in.
+        parts: usize,
+        /// SAP documents over all parts.
+        documents: usize,
+        /// Posted before this replay: nothing was sent.
+        already: bool,
+    },
 }

@@ -411,6 +411,31 @@ mod tests {
     }
 
     #[test]
+    fn shipping_as_an_item_line_and_tax_as_a_tax_code() {
+        let mut cfg = config("");
+        cfg.orders.shipping = Shipping::ItemLine("SHIPPING".into());
+        cfg.orders.tax_field = TaxField::TaxCode;
+        let OrderPlan::Invoice(doc) = plan_invoice(&order("SHIPPED", vat_breakdowns()), &cfg, KEY)
+        else {
+            panic!("expected an invoice");
+        };
+        // What SAP receives: the shipping is a second line on the shipping item, no additional
+        // expense; every line carries TaxCode (US/CA sales tax), none VatGroup.
+        let v = serde_json::to_value(&*doc).unwrap();
+        let lines = v["DocumentLines"].as_array().unwrap();
+        assert_eq!(lines.len(), 2, "{v}");
+        assert_eq!(lines[0]["ItemCode"], "A00042");
+        assert_eq!(lines[0]["LineTotal"], "49.18");
+        assert_eq!(lines[1]["ItemCode"], "SHIPPING");
+        assert_eq!(lines[1]["LineTotal"], "5.00", "5.95 - 0.95 VAT");
+        for line in lines {
+            assert_eq!(line["TaxCode"], "DE19", "{line}");
+            assert!(line.get("VatGroup").is_none(), "{line}");
+        }
+        assert!(v.get("DocumentAdditionalExpenses").is_none(), "{v}");
+    }
+
+    #[test]
     fn waiting_cancelled_and_unknown_orders() {
         let cfg = config("");
         assert!(matches!(

@@ -12,6 +12,7 @@ mod outcome;
 pub mod parts;
 pub mod plan;
 mod post;
+mod replay;
 pub mod report;
 
 use std::collections::BTreeSet;
@@ -27,7 +28,7 @@ use self::outcome::unmatched_groups;
 pub use self::outcome::{CheckedSettlement, SettlementOutcome, SettlementsReport};
 pub use self::parts::{PartDocument, SettlementPart, SettlementSummary, part_reference};
 use super::{Engine, PostOutcome, Problem};
-use crate::ledger::{DocFilter, DocState, Ledger, OnFailed, PlanBody, PlanRequest};
+use crate::ledger::{DocState, Ledger, OnFailed, PlanBody, PlanRequest};
 
 /// Flow name in the ledger.
 pub const FLOW: &str = "settlements";
@@ -280,14 +281,7 @@ impl Engine {
             return Ok(());
         }
         // Post the parts in order; stop at the first one that does not go in.
-        let prefix = format!("{key}:part:");
-        let mut parts = self.ledger().list(&DocFilter {
-            key_contains: Some(prefix.clone()),
-            flow: Some(FLOW.into()),
-            ..DocFilter::default()
-        })?;
-        parts.retain(|p| p.key.starts_with(&prefix));
-        parts.sort_by_key(|p| p.key[prefix.len()..].parse::<usize>().unwrap_or(usize::MAX));
+        let parts = self.settlement_parts(&key)?;
         let mut all_posted = true;
         for part in &parts {
             if part.state == DocState::Posted {
