@@ -80,7 +80,7 @@ async fn run(
         }
     }
     requests.retain(|_, n| *n > 0);
-    if sb.sap_duplicates("Invoices", "NumAtCard").len() != 0 {
+    if !sb.sap_duplicates("Invoices", "NumAtCard").is_empty() {
         return Err("duplicates in SAP".into());
     }
     Ok(Figures {
