@@ -4,7 +4,9 @@
 //! - `0`: done, nothing needs attention;
 //! - `1`: failed (I/O, network, an unreadable file), with a message saying what and where;
 //! - `2`: done, but records need attention (held or failed documents, a held settlement);
-//! - `3`: configuration or credentials are invalid (file, key and reason are printed).
+//! - `3`: configuration or credentials are invalid (file, key and reason are printed), including
+//!   credentials SAP or Login with Amazon refuse and credentials that are not stored;
+//! - `64`: the command line is wrong (unknown command or option, bad value); clap says which.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +19,9 @@ use crate::commands;
 pub const EXIT_ATTENTION: u8 = 2;
 /// Exit code: configuration or credentials invalid.
 pub const EXIT_CONFIG: u8 = 3;
+/// Exit code: the command line is wrong (`EX_USAGE` of sysexits.h); clap's own is 2, which here
+/// means "needs attention".
+pub const EXIT_USAGE: u8 = 64;
 
 /// Amazon Seller Central <-> SAP Business One connector.
 #[derive(Debug, Parser)]
@@ -145,9 +150,32 @@ impl From<SandboxServeArgs> for sandbox::serve::ServeArgs {
     }
 }
 
+/// Writes a command's output to standard output and flushes it.
+///
+/// Its error is an [`std::io::Error`]: a reader that stopped early (`| head`) makes it
+/// `BrokenPipe`, which [`main`] treats as a normal end.
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
 /// Parses the command line, runs the command and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    quiet_on_broken_pipe();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            // `--help` and `--version` come here too: they are not errors.
+            return if err.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     init_logging(cli.log_format, cli.verbose);
     let config = cli.config.clone();
     let result = match cli.command {
@@ -166,6 +194,8 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of our output stopped early (`| head`): nothing failed on our side.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             if is_config_problem(&err) {
@@ -182,10 +212,65 @@ fn serve_sandbox(args: sandbox::serve::ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn is_config_problem(err: &anyhow::Error) -> bool {
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
-        e.is::<crate::config::ConfigError>() || e.is::<crate::credentials::CredentialError>()
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Ends the process quietly (exit 0) when a `println!` finds standard output closed.
+///
+/// Rust ignores SIGPIPE, so `ml-connector ... | head` makes `println!` panic once `head` exits.
+/// Commands that print through [`write_stdout`] get a `BrokenPipe` error instead; this hook covers
+/// every other `println!` without `unsafe` (resetting SIGPIPE would need it). Other panics go to
+/// the default hook unchanged.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
+/// Whether the configuration or the credentials are at fault: invalid configuration, an unreadable
+/// key or credentials file, credentials that are not stored, or credentials SAP or Login with
+/// Amazon refuse (not their outages).
+fn is_config_problem(err: &anyhow::Error) -> bool {
+    use sp_api_client::LwaError;
+    err.chain().any(|e| {
+        e.is::<crate::config::ConfigError>()
+            || e.is::<crate::credentials::CredentialError>()
+            || e.is::<commands::engine::MissingCredentials>()
+            || matches!(
+                e.downcast_ref::<sap_b1_client::Error>(),
+                Some(sap_b1_client::Error::Login(_))
+            )
+            || e.downcast_ref::<LwaError>().is_some_and(lwa_refused)
+            // `Auth` is transparent: the LWA error is not a link of its own in the chain.
+            || matches!(
+                e.downcast_ref::<sp_api_client::Error>(),
+                Some(sp_api_client::Error::Auth(lwa)) if lwa_refused(lwa)
+            )
+    })
+}
+
+/// Login with Amazon refused the credentials (not an outage of its own).
+fn lwa_refused(err: &sp_api_client::LwaError) -> bool {
+    use sp_api_client::{LwaError, LwaErrorCode};
+    matches!(
+        err,
+        LwaError::Rejected { code, .. }
+            if !matches!(code, LwaErrorCode::ServerError | LwaErrorCode::TemporarilyUnavailable)
+    )
 }
 
 fn init_logging(format: LogFormat, verbose: u8) {

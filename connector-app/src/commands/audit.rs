@@ -1,5 +1,6 @@
 //! `ml-connector audit list|show`: documents and their append-only audit trail.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 use std::str::FromStr;
@@ -8,7 +9,8 @@ use anyhow::{Result, anyhow};
 use clap::Subcommand;
 
 use super::{load_config, open_ledger};
-use crate::ledger::{DocFilter, DocState, Ledger};
+use crate::cli::write_stdout;
+use crate::ledger::{DocFilter, DocRecord, DocState, Ledger};
 
 /// Audit commands.
 #[derive(Debug, Subcommand)]
@@ -42,6 +44,7 @@ pub enum AuditCommand {
 pub fn run(config_path: &Path, cmd: AuditCommand) -> Result<ExitCode> {
     let config = load_config(config_path)?;
     let ledger = open_ledger(&config)?;
+    let mut s = String::new();
     match cmd {
         AuditCommand::List {
             state,
@@ -49,18 +52,23 @@ pub fn run(config_path: &Path, cmd: AuditCommand) -> Result<ExitCode> {
             limit,
             json,
         } => {
-            let docs = ledger.list(&DocFilter {
+            // The ledger lists in planning order (oldest first), which its other callers rely
+            // on; a person wants the latest changes, so sort here and cut after sorting.
+            let mut docs = ledger.list(&DocFilter {
                 state,
                 key_contains: key,
                 flow: None,
-                limit: Some(limit),
+                limit: None,
             })?;
+            newest_first(&mut docs);
+            docs.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
             if json {
-                println!("{}", serde_json::to_string_pretty(&docs)?);
+                let _ = writeln!(s, "{}", serde_json::to_string_pretty(&docs)?);
             } else {
                 for d in &docs {
                     let posted = d.doc_num.map(|n| format!("DocNum {n}")).unwrap_or_default();
-                    println!(
+                    let _ = writeln!(
+                        s,
                         "{:<8} {:<60} {:<14} {}  {}",
                         d.state,
                         d.key,
@@ -70,7 +78,7 @@ pub fn run(config_path: &Path, cmd: AuditCommand) -> Result<ExitCode> {
                     );
                 }
                 if docs.is_empty() {
-                    println!("no documents match");
+                    let _ = writeln!(s, "no documents match");
                 }
             }
         }
@@ -84,32 +92,38 @@ pub fn run(config_path: &Path, cmd: AuditCommand) -> Result<ExitCode> {
                 ));
             }
             if json {
-                println!(
+                let _ = writeln!(
+                    s,
                     "{}",
                     serde_json::to_string_pretty(
                         &serde_json::json!({"document": doc, "audit": rows})
                     )?
                 );
+                write_stdout(&s)?;
                 return Ok(ExitCode::SUCCESS);
             }
             match &doc {
                 Some(doc) => {
-                    println!(
+                    let _ = writeln!(
+                        s,
                         "{}  ({} {}, flow {})",
                         doc.key, doc.kind, doc.state, doc.flow
                     );
                     if let Some(e) = doc.doc_entry {
-                        println!(
+                        let _ = writeln!(
+                            s,
                             "SAP DocEntry {e}, DocNum {}",
                             doc.doc_num.map(|n| n.to_string()).unwrap_or_default()
                         );
                     }
                     if let Some(r) = &doc.reason {
-                        println!("reason: {r}");
+                        let _ = writeln!(s, "reason: {r}");
                     }
-                    println!("attempts: {}", doc.attempts);
+                    let _ = writeln!(s, "attempts: {}", doc.attempts);
                 }
-                None => println!("{key}  (audit trail only)"),
+                None => {
+                    let _ = writeln!(s, "{key}  (audit trail only)");
+                }
             }
             for r in &rows {
                 let change = match (&r.from_state, &r.to_state) {
@@ -117,9 +131,20 @@ pub fn run(config_path: &Path, cmd: AuditCommand) -> Result<ExitCode> {
                     (None, Some(t)) => format!("-> {t}"),
                     _ => r.event.clone(),
                 };
-                println!("  #{:<6} {}  {:<22} {}", r.id, r.at, change, r.detail);
+                let _ = writeln!(s, "  #{:<6} {}  {:<22} {}", r.id, r.at, change, r.detail);
             }
         }
     }
+    write_stdout(&s)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Latest state change first (`updated_at` is RFC 3339 UTC with milliseconds, so it sorts as
+/// text); documents changed in the same millisecond by key.
+fn newest_first(docs: &mut [DocRecord]) {
+    docs.sort_by(|a, b| {
+        b.updated_at
+            .cmp(&a.updated_at)
+            .then_with(|| a.key.cmp(&b.key))
+    });
 }

@@ -9,11 +9,17 @@ use super::{load_config, open_ledger};
 use crate::connect::{Secrets, amazon_client, sap_client};
 use crate::flows::Engine;
 
+/// Credentials that are not stored or lack a field: a configuration problem (exit 3), with the
+/// command that stores them in the message.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub struct MissingCredentials(anyhow::Error);
+
 /// Everything a connected command needs.
 pub fn load_engine(config_path: &Path) -> Result<Engine> {
     let config = load_config(config_path)?;
     let store = open_store(&config)?;
-    let secrets = Secrets::load(&store)?;
+    let secrets = Secrets::load(&store).map_err(MissingCredentials)?;
     let sap = sap_client(&config, secrets.sap_password)?;
     let amazon = amazon_client(&config, secrets.lwa)?;
     let ledger = open_ledger(&config)?;

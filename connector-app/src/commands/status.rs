@@ -1,5 +1,9 @@
 //! `ml-connector status`: documents per flow and state, cursors, and the latest problems.
+//!
+//! Exits 2 (needs attention) when it lists a held, failed or unknown-outcome document, so a script
+//! can tell a clean workspace from one a person must look at without parsing the text.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -8,6 +12,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{load_config, open_ledger};
+use crate::cli::{EXIT_ATTENTION, write_stdout};
 use crate::flows::Flow;
 use crate::ledger::{DocFilter, DocState, Ledger};
 
@@ -39,6 +44,12 @@ pub fn run(config_path: &Path, args: StatusArgs) -> Result<ExitCode> {
         ..DocFilter::default()
     })?;
     settlements.retain(|d| d.kind == "settlement");
+    let code = if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_ATTENTION)
+    };
+    let mut s = String::new();
     if args.json {
         let v = json!({
             "settlements": settlements.iter().map(|d| json!({"key": d.key, "state": d.state, "reason": d.reason, "updated_at": d.updated_at})).collect::<Vec<_>>(),
@@ -46,12 +57,13 @@ pub fn run(config_path: &Path, args: StatusArgs) -> Result<ExitCode> {
             "cursors": cursors.iter().map(|(flow, value, at)| json!({"flow": flow, "value": value, "updated_at": at})).collect::<Vec<_>>(),
             "problems": problems.iter().map(|d| json!({"key": d.key, "state": d.state, "reason": d.reason, "updated_at": d.updated_at})).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(ExitCode::SUCCESS);
+        let _ = writeln!(s, "{}", serde_json::to_string_pretty(&v)?);
+        write_stdout(&s)?;
+        return Ok(code);
     }
-    println!("ledger {}", config.workspace.ledger.display());
+    let _ = writeln!(s, "ledger {}", config.workspace.ledger.display());
     if counts.is_empty() {
-        println!("no documents yet");
+        let _ = writeln!(s, "no documents yet");
     }
     // The registered flows in their order, each with its documents per state.
     for flow in Flow::ALL {
@@ -62,22 +74,23 @@ pub fn run(config_path: &Path, args: StatusArgs) -> Result<ExitCode> {
         if states.is_empty() {
             continue;
         }
-        println!("{flow}:");
+        let _ = writeln!(s, "{flow}:");
         for ((_, state), n) in states {
-            println!("  {state:<8} {n}");
+            let _ = writeln!(s, "  {state:<8} {n}");
         }
     }
     if !cursors.is_empty() {
-        println!("cursors:");
+        let _ = writeln!(s, "cursors:");
         for (flow, value, at) in &cursors {
-            println!("  {flow:<12} {value}  (moved {at})");
+            let _ = writeln!(s, "  {flow:<12} {value}  (moved {at})");
         }
     }
     if !settlements.is_empty() {
-        println!("settlements:");
+        let _ = writeln!(s, "settlements:");
         for d in &settlements {
             let id = d.key.rsplit(':').next().unwrap_or_default();
-            println!(
+            let _ = writeln!(
+                s,
                 "  {id:<14} {:<8} {}",
                 d.state,
                 d.reason.as_deref().unwrap_or("")
@@ -85,9 +98,10 @@ pub fn run(config_path: &Path, args: StatusArgs) -> Result<ExitCode> {
         }
     }
     if !problems.is_empty() {
-        println!("needs attention:");
+        let _ = writeln!(s, "needs attention:");
         for d in &problems {
-            println!(
+            let _ = writeln!(
+                s,
                 "  {:<8} {}  {}",
                 d.state,
                 d.key,
@@ -95,5 +109,6 @@ pub fn run(config_path: &Path, args: StatusArgs) -> Result<ExitCode> {
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    write_stdout(&s)?;
+    Ok(code)
 }

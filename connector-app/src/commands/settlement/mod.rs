@@ -1,8 +1,9 @@
 //! `ml-connector settlement preview|check|report|import`: how a settlement file would post (offline,
 //! no credentials), what SAP is missing for it, its reconciliation, and posting a downloaded file.
 //!
-//! Exit codes of `preview`: 0 = ties out and fully mapped; 2 = held (unmapped categories, rows that
-//! do not sum to the total, ...), the output is still printed with the reasons; 1 = unreadable input.
+//! Exit codes of `preview` and `import`: 0 = ties out and fully mapped (posted); 2 = held (unmapped
+//! categories, rows that do not sum to the total, ...), the output is still printed with the
+//! reasons; 1 = unreadable input (missing file, not a settlement file).
 //!
 //! This module handles the commands; [`render`] turns their results into text and JSON.
 
@@ -179,6 +180,10 @@ fn import(config_path: &Path, file: &Path, dry_run: bool) -> Result<ExitCode> {
     let engine = super::engine::load_writer(config_path, "settlement import")?;
     let bytes = std::fs::read(file)
         .with_context(|| format!("cannot read settlement file {}", file.display()))?;
+    // A file that is not a settlement is a failure of this command (exit 1, as `preview`), not a
+    // held document that needs attention.
+    map_settlement(bytes.as_slice(), &engine.settlement_table()?)
+        .with_context(|| format!("settlement file {}", file.display()))?;
     let report = runtime()?.block_on(async {
         let r = engine
             .import_settlement(

@@ -302,13 +302,32 @@ pub fn print_settlements_report(r: &SettlementsReport) {
     }
 }
 
+/// The longest cell a table shows, in characters; longer ones end in `…` (`--format json` has them
+/// whole). Besides keeping rows readable, this keeps column widths far below 65,536, where the
+/// table's width formatting panics ("Formatting argument out of range").
+const CELL_CHARS: usize = 120;
+
+/// `cell`, shortened to [`CELL_CHARS`] characters.
+fn shorten(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.char_indices().nth(CELL_CHARS) {
+        None => cell.into(),
+        Some(_) => {
+            let cut = cell
+                .char_indices()
+                .nth(CELL_CHARS - 1)
+                .map_or(cell.len(), |(i, _)| i);
+            format!("{}…", &cell[..cut]).into()
+        }
+    }
+}
+
 /// Writes an aligned table, indented by two spaces with two between columns; `right` lists the
-/// columns to right-align.
+/// columns to right-align. Cells longer than [`CELL_CHARS`] are shortened.
 fn table(out: &mut String, header: &[&str], rows: &[Vec<String>], right: &[usize]) {
     let mut t = Table::new();
     t.load_style(comfy_table::presets::NOTHING)
         .set_header(header.iter().copied())
-        .add_rows(rows.iter().map(|r| r.iter().map(String::as_str)));
+        .add_rows(rows.iter().map(|r| r.iter().map(|c| shorten(c))));
     for (i, column) in t.column_iter_mut().enumerate() {
         column.set_padding((2, 0));
         if right.contains(&i) {
@@ -324,6 +343,16 @@ fn table(out: &mut String, header: &[&str], rows: &[Vec<String>], right: &[usize
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_cells_are_shortened_to_cell_chars() {
+        assert_eq!(shorten("short"), "short");
+        let exact = "é".repeat(CELL_CHARS);
+        assert_eq!(shorten(&exact), exact);
+        let long = shorten(&"é".repeat(70_000)).into_owned();
+        assert_eq!(long.chars().count(), CELL_CHARS);
+        assert!(long.ends_with("é…"), "{long}");
+    }
 
     #[test]
     fn tables_are_indented_aligned_and_trimmed() {
