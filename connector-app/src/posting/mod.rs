@@ -537,7 +537,8 @@ fn entry_of(answer: &Value) -> Option<i64> {
         .and_then(Value::as_i64)
 }
 
-fn describe(docs: &[(&str, i64)]) -> String {
+/// `Invoices(12), JournalEntries(7)`: documents by entity set and key, for the audit trail.
+pub(crate) fn describe(docs: &[(&str, i64)]) -> String {
     docs.iter()
         .map(|(set, e)| format!("{set}({e})"))
         .collect::<Vec<_>>()

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::parts::{PartDocument, SettlementPart};
 use crate::flows::Engine;
-use crate::posting::{DocRequest, Found, PostOutcome, SapDocument};
+use crate::posting::{DocRequest, Found, PostOutcome, SapDocument, describe};
 
 impl SapDocument for SettlementPart {
     const KIND: &'static str = "settlement_part";
@@ -69,7 +69,7 @@ impl Engine {
 }
 
 /// Documents in SAP that carry a part's reference: (entity set, key).
-async fn find_part(sap: &SapClient, reference: &str) -> Result<Vec<(String, i64)>> {
+async fn find_part(sap: &SapClient, reference: &str) -> Result<Vec<(&'static str, i64)>> {
     let mut found = Vec::new();
     let q = Query::new()
         .filter(prop("TransferReference").eq(reference))
@@ -81,7 +81,7 @@ async fn find_part(sap: &SapClient, reference: &str) -> Result<Vec<(String, i64)
         .await?
     {
         if let Some(e) = p.doc_entry {
-            found.push(("IncomingPayments".to_owned(), i64::from(e.0)));
+            found.push(("IncomingPayments", i64::from(e.0)));
         }
     }
     let q = Query::new()
@@ -94,15 +94,8 @@ async fn find_part(sap: &SapClient, reference: &str) -> Result<Vec<(String, i64)
         .await?
     {
         if let Some(n) = j.jdt_num {
-            found.push(("JournalEntries".to_owned(), i64::from(n)));
+            found.push(("JournalEntries", i64::from(n)));
         }
     }
     Ok(found)
-}
-
-fn describe(docs: &[(String, i64)]) -> String {
-    docs.iter()
-        .map(|(set, e)| format!("{set}({e})"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
