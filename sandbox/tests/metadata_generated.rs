@@ -20,6 +20,11 @@ const ROOTS: &[&str] = &[
     "JournalEntry",
     "Currency",
     "AdditionalExpense",
+    "VatGroup",
+    "SalesTaxCode",
+    "AdminInfo",
+    "BusinessPlace",
+    "FinancePeriod",
 ];
 
 struct Block {

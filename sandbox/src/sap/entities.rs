@@ -2,11 +2,11 @@
 
 use serde_json::{Map, Value};
 
-use super::documents;
 use super::store::{Entity, Key, SapDb, SetDef, UndoLog};
 use super::user_tables;
 use super::validation::{decimal, normalize, number};
 use super::wire::SapError;
+use super::{documents, journal, payments};
 
 /// The server's date and time for a write.
 #[derive(Debug, Clone)]
@@ -54,8 +54,8 @@ pub fn create(
     let mut e = normalize(def.type_name, body)?;
     match def.name {
         "Invoices" | "CreditNotes" => return documents::create_document(db, def, e, stamp, undo),
-        "IncomingPayments" => return documents::create_payment(db, def, e, stamp, undo),
-        "JournalEntries" => return documents::create_journal(db, def, e, stamp, undo),
+        "IncomingPayments" => return payments::create_payment(db, def, e, stamp, undo),
+        "JournalEntries" => return journal::create_journal(db, def, e, stamp, undo),
         "UserTablesMD" => return user_tables::create_table(db, e, undo),
         "UserFieldsMD" => return user_tables::create_field(db, e, undo),
         name if name.starts_with("U_") => return user_tables::create_row(db, def, e, undo),

@@ -1,15 +1,20 @@
 //! The fake SAP Business One Service Layer: `/b1s/v1` (OData v3) and `/b1s/v2` (OData v4),
 //! `/ping/`, Login/Logout with cookies and idle expiry, entities, the OData subset, `$batch`.
 
+pub mod accounts;
 pub mod batch;
+pub mod company;
 pub mod documents;
 pub mod entities;
+pub mod journal;
 #[rustfmt::skip]
 mod metadata_gen;
 pub mod odata;
+pub mod payments;
 pub mod schema;
 pub mod session;
 pub mod store;
+pub mod tax;
 pub mod user_tables;
 pub mod validation;
 pub mod wire;
@@ -224,13 +229,15 @@ fn parse_target_with(
         Some(i) if head.ends_with(')') => (&head[..i], Some(&head[i + 1..head.len() - 1])),
         _ => (head, None),
     };
-    let def = resolve(name).ok_or_else(|| {
-        SapError::new(
-            404,
-            "-1000",
-            format!("Resource not found for the segment '{name}'"),
-        )
-    })?;
+    let def = resolve(name)
+        .filter(|d| !d.name.starts_with('_'))
+        .ok_or_else(|| {
+            SapError::new(
+                404,
+                "-1000",
+                format!("Resource not found for the segment '{name}'"),
+            )
+        })?;
     let key = match key {
         None => None,
         Some(k) => {

@@ -103,6 +103,51 @@ pub const SETS: &[SetDef] = &[
         int_key: true,
         series_start: None,
     },
+    SetDef {
+        name: "VatGroups",
+        type_name: "VatGroup",
+        key: "Code",
+        int_key: false,
+        series_start: None,
+    },
+    SetDef {
+        name: "SalesTaxCodes",
+        type_name: "SalesTaxCode",
+        key: "Code",
+        int_key: false,
+        series_start: None,
+    },
+    SetDef {
+        name: "BusinessPlaces",
+        type_name: "BusinessPlace",
+        key: "BPLID",
+        int_key: true,
+        series_start: None,
+    },
+    // Internal sets (names start with `_`): company data SAP keeps outside entity sets and serves
+    // only through service calls. They are stored, saved and rolled back like the others, and a
+    // URL naming them answers 404.
+    SetDef {
+        name: "_AdminInfo",
+        type_name: "AdminInfo",
+        key: "Key",
+        int_key: true,
+        series_start: None,
+    },
+    SetDef {
+        name: "_CurrencyRates",
+        type_name: "CurrencyRate",
+        key: "Key",
+        int_key: false,
+        series_start: None,
+    },
+    SetDef {
+        name: "_FinancePeriods",
+        type_name: "FinancePeriod",
+        key: "AbsoluteEntry",
+        int_key: true,
+        series_start: None,
+    },
 ];
 
 /// Sets whose entities carry `DataVersion` and an ETag in v2 (OptimisticConcurrency in `$metadata`).
