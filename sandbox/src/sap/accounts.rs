@@ -40,6 +40,12 @@ pub fn check_account(db: &SapDb, code: &str) -> Result<(), SapError> {
     Ok(())
 }
 
+/// Checks a G/L account can take a line of a manual journal entry: [`check_account`], and (to
+/// come) the blocks SAP puts on manual postings.
+pub fn check_manual_account(db: &SapDb, code: &str) -> Result<(), SapError> {
+    check_account(db, code)
+}
+
 /// The document's business partner: it exists and is active.
 pub fn customer<'a>(db: &'a SapDb, e: &Entity) -> Result<&'a Entity, SapError> {
     // INVENTED: the text for a document without CardCode; SAP's wording is not quoted in our sources.

@@ -6,7 +6,7 @@ use super::store::{Entity, Key, SapDb, SetDef, UndoLog};
 use super::user_tables;
 use super::validation::{decimal, normalize, number};
 use super::wire::SapError;
-use super::{documents, journal, payments};
+use super::{documents, journal, payments, rules};
 
 /// The server's date and time for a write.
 #[derive(Debug, Clone)]
@@ -52,6 +52,7 @@ pub fn create(
     undo: &mut UndoLog,
 ) -> Result<(Key, Entity), SapError> {
     let mut e = normalize(def.type_name, body)?;
+    rules::check_posting(db, def.name, &e)?;
     match def.name {
         "Invoices" | "CreditNotes" => return documents::create_document(db, def, e, stamp, undo),
         "IncomingPayments" => return payments::create_payment(db, def, e, stamp, undo),

@@ -3,7 +3,7 @@
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::accounts::{check_account, s};
+use super::accounts::{check_account, check_manual_account, s};
 use super::entities::Stamp;
 use super::store::{Entity, Key, SapDb, SetDef, UndoLog};
 use super::validation::{decimal, number};
@@ -44,7 +44,7 @@ pub fn create_journal(
             s(&l, "ShortName").map(str::to_string),
         ) {
             (Some(a), _) => {
-                check_account(db, &a)?;
+                check_manual_account(db, &a)?;
                 l.entry("ShortName").or_insert(Value::from(a));
             }
             (None, Some(short)) => {

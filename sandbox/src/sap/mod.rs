@@ -11,6 +11,7 @@ pub mod journal;
 mod metadata_gen;
 pub mod odata;
 pub mod payments;
+pub mod rules;
 pub mod schema;
 pub mod session;
 pub mod store;
