@@ -76,6 +76,14 @@ where
             })
     }
 
+    /// The first record matching `query` (`$top=1`), or `None`. Use it rather than [`Self::get`]
+    /// for codes that may hold `/`: SAP's Apache front answers 404 to an encoded slash in a key
+    /// path (`AllowEncodedSlashes Off`), while a `$filter` literal is a query parameter.
+    pub async fn first(&self, query: &Query) -> Result<Option<T>> {
+        let page = self.page(&query.clone().top(1)).await?;
+        Ok(page.items.into_iter().next())
+    }
+
     /// The first page matching `query`.
     pub async fn page(&self, query: &Query) -> Result<Page<T>> {
         self.client.page(&self.name, query).await

@@ -77,6 +77,7 @@
 
 pub mod batch;
 mod client;
+mod company;
 pub mod entities;
 mod entity_set;
 mod error;

@@ -89,6 +89,8 @@ fn every_field_we_send_exists_in_the_real_metadata() {
         (JournalEntry::SAP_TYPE, JournalEntry::FIELDS),
         (JournalEntryLine::SAP_TYPE, JournalEntryLine::FIELDS),
         (ChartOfAccount::SAP_TYPE, ChartOfAccount::FIELDS),
+        (AdminInfo::SAP_TYPE, AdminInfo::FIELDS),
+        (Currency::SAP_TYPE, Currency::FIELDS),
         (UserTableMD::SAP_TYPE, UserTableMD::FIELDS),
         (UserFieldMD::SAP_TYPE, UserFieldMD::FIELDS),
     ];
@@ -128,6 +130,7 @@ fn entity_sets_we_address_have_the_expected_types() {
         (IncomingPayment::ENTITY_SET, IncomingPayment::SAP_TYPE),
         (JournalEntry::ENTITY_SET, JournalEntry::SAP_TYPE),
         (ChartOfAccount::ENTITY_SET, ChartOfAccount::SAP_TYPE),
+        (Currency::ENTITY_SET, Currency::SAP_TYPE),
     ];
     for xml in [V4, V3] {
         for (set, ty) in sets {

@@ -7,9 +7,40 @@ use std::sync::Mutex;
 
 use anyhow::Result;
 use sap_b1_client::Error as SapError;
-use sap_b1_client::entities::YesNo;
+use sap_b1_client::Query;
+use sap_b1_client::entities::{AdminInfo, ChartOfAccount, SapDate, YesNo};
+use sap_b1_client::query::prop;
 
 use crate::flows::Engine;
+
+/// What is wrong with a G/L account the mapping names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountProblem {
+    /// No account has this code (internal or display).
+    Missing,
+    /// A title account (not postable).
+    Title,
+    /// Frozen today, or outside its valid range.
+    Inactive,
+    /// A control account (`LockManualTransaction`): manual journal entries may not post to it.
+    Control,
+    /// Manual postings blocked (`BlockManualPosting`).
+    ManualBlocked,
+    /// A reconciliation account (`ReconciledAccount`, e.g. a tax account).
+    Reconciliation,
+    /// A fixed-currency account in another currency than the company's.
+    Currency {
+        /// The account's currency.
+        account: String,
+        /// The company's local currency.
+        local: String,
+    },
+    /// The code is a display code (`FormatCode`); SAP posts by the internal code.
+    DisplayCode {
+        /// The account's internal code.
+        internal: String,
+    },
+}
 
 /// Why a master record cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,26 +76,14 @@ pub enum MasterProblem {
         /// The Amazon SKU it was mapped from.
         sku: String,
     },
-    /// The G/L account does not exist.
-    AccountMissing {
-        /// Account code.
+    /// A G/L account of the mapping cannot take the journal lines the connector posts.
+    Account {
+        /// Account code as the mapping names it.
         code: String,
         /// The mapping's symbolic name for it.
         symbol: String,
-    },
-    /// The G/L account is a title account (not postable).
-    AccountTitle {
-        /// Account code.
-        code: String,
-        /// The mapping's symbolic name for it.
-        symbol: String,
-    },
-    /// The G/L account is frozen.
-    AccountInactive {
-        /// Account code.
-        code: String,
-        /// The mapping's symbolic name for it.
-        symbol: String,
+        /// What is wrong with it.
+        kind: AccountProblem,
     },
 }
 
@@ -109,21 +128,40 @@ impl fmt::Display for MasterProblem {
                 "item {item_code}{} is inactive (frozen) in SAP",
                 sku_note(item_code, sku)
             ),
-            Self::AccountMissing { code, symbol } => write!(
-                f,
-                "G/L account {code}{} does not exist in SAP: map {symbol} to a G/L code in the settlement mapping's [accounts]",
-                symbol_note(code, symbol)
-            ),
-            Self::AccountTitle { code, symbol } => write!(
-                f,
-                "G/L account {code}{} is a title account: map {symbol} to a postable account",
-                symbol_note(code, symbol)
-            ),
-            Self::AccountInactive { code, symbol } => write!(
-                f,
-                "G/L account {code}{} is inactive in SAP",
-                symbol_note(code, symbol)
-            ),
+            Self::Account { code, symbol, kind } => {
+                let name = format!("G/L account {code}{}", symbol_note(code, symbol));
+                match kind {
+                    AccountProblem::Missing => write!(
+                        f,
+                        "{name} does not exist in SAP: map {symbol} to a G/L code in the settlement mapping's [accounts]"
+                    ),
+                    AccountProblem::Title => write!(
+                        f,
+                        "{name} is a title account: map {symbol} to a postable account"
+                    ),
+                    AccountProblem::Inactive => write!(f, "{name} is inactive in SAP"),
+                    AccountProblem::Control => write!(
+                        f,
+                        "{name} is a control account (LockManualTransaction): manual journal entries cannot post to it; map {symbol} to another account"
+                    ),
+                    AccountProblem::ManualBlocked => write!(
+                        f,
+                        "{name} blocks manual postings (BlockManualPosting): map {symbol} to another account"
+                    ),
+                    AccountProblem::Reconciliation => write!(
+                        f,
+                        "{name} is a reconciliation account (ReconciledAccount) and cannot be posted manually: map {symbol} to another account"
+                    ),
+                    AccountProblem::Currency { account, local } => write!(
+                        f,
+                        "{name} only takes {account}, the company's currency is {local}: map {symbol} to an account in {local} or all currencies (##)"
+                    ),
+                    AccountProblem::DisplayCode { internal } => write!(
+                        f,
+                        "{name} is a display code; SAP posts by the internal code {internal}: map {symbol} to \"{internal}\""
+                    ),
+                }
+            }
         }
     }
 }
@@ -145,6 +183,8 @@ pub struct MasterChecks {
     customers: Cache,
     items: Cache,
     accounts: Cache,
+    company: tokio::sync::OnceCell<Option<AdminInfo>>,
+    resolved: Mutex<HashMap<String, String>>,
 }
 
 fn cached(map: &Cache, key: &str) -> Option<Option<MasterProblem>> {
@@ -167,13 +207,18 @@ impl Engine {
             return Ok(hit);
         }
         let card = card_code.to_owned();
-        let verdict = match self.sap.business_partners().get(card_code).await {
+        let found = self
+            .sap
+            .business_partners()
+            .first(&Query::new().filter(prop("CardCode").eq(card_code)))
+            .await?
+            .ok_or(());
+        let verdict = match found {
             Ok(bp) if bp.frozen == Some(YesNo::Yes) || bp.valid == Some(YesNo::No) => {
                 Some(MasterProblem::CustomerInactive { card_code: card })
             }
             Ok(_) => None,
-            Err(SapError::NotFound(_)) => Some(MasterProblem::CustomerMissing { card_code: card }),
-            Err(e) => return Err(e.into()),
+            Err(()) => Some(MasterProblem::CustomerMissing { card_code: card }),
         };
         store(&self.masters.customers, card_code, verdict.clone());
         Ok(verdict)
@@ -185,7 +230,13 @@ impl Engine {
             return Ok(hit);
         }
         let (item_code_owned, sku) = (item_code.to_owned(), sku.to_owned());
-        let verdict = match self.sap.items().get(item_code).await {
+        let found = self
+            .sap
+            .items()
+            .first(&Query::new().filter(prop("ItemCode").eq(item_code)))
+            .await?
+            .ok_or(());
+        let verdict = match found {
             Ok(item) if item.sales_item == Some(YesNo::No) => Some(MasterProblem::ItemNotSold {
                 item_code: item_code_owned,
                 sku,
@@ -197,44 +248,148 @@ impl Engine {
                 })
             }
             Ok(_) => None,
-            Err(SapError::NotFound(_)) => Some(MasterProblem::ItemMissing {
+            Err(()) => Some(MasterProblem::ItemMissing {
                 item_code: item_code_owned,
                 sku,
             }),
-            Err(e) => return Err(e.into()),
         };
         store(&self.masters.items, item_code, verdict.clone());
         Ok(verdict)
     }
 
-    /// Checks that a G/L account exists, is postable (not a title account) and active (cached).
+    /// Checks that a G/L account exists, is postable (not a title account), active today, and
+    /// takes lines of a manual journal entry in the company's currency (cached per run). `code`
+    /// is SAP's internal code: a display code (`FormatCode`) is found and named, see
+    /// [`Engine::resolve_account`].
     pub async fn check_account(&self, code: &str, symbol: &str) -> Result<Option<MasterProblem>> {
         if let Some(hit) = cached(&self.masters.accounts, code) {
             return Ok(hit);
         }
-        let (code_owned, symbol) = (code.to_owned(), symbol.to_owned());
-        let verdict = match self.sap.chart_of_accounts().get(code).await {
-            Ok(acct) if acct.active_account == Some(YesNo::No) => {
-                Some(MasterProblem::AccountTitle {
-                    code: code_owned,
-                    symbol,
-                })
+        let local = self.company().await?.and_then(|c| c.local_currency.clone());
+        let verdict = match self.account_by(code).await? {
+            Some((acct, by_format)) => {
+                let internal = acct.code.clone().unwrap_or_default();
+                match account_problem(&acct, chrono::Utc::now().date_naive(), local.as_deref()) {
+                    Some(kind) => Some(MasterProblem::Account {
+                        code: code.to_owned(),
+                        symbol: symbol.to_owned(),
+                        kind,
+                    }),
+                    None if by_format => Some(MasterProblem::Account {
+                        code: code.to_owned(),
+                        symbol: symbol.to_owned(),
+                        kind: AccountProblem::DisplayCode { internal },
+                    }),
+                    None => None,
+                }
             }
-            Ok(acct) if acct.extra.get("FrozenFor").and_then(|v| v.as_str()) == Some("tYES") => {
-                Some(MasterProblem::AccountInactive {
-                    code: code_owned,
-                    symbol,
-                })
-            }
-            Ok(_) => None,
-            Err(SapError::NotFound(_)) => Some(MasterProblem::AccountMissing {
-                code: code_owned,
-                symbol,
+            None => Some(MasterProblem::Account {
+                code: code.to_owned(),
+                symbol: symbol.to_owned(),
+                kind: AccountProblem::Missing,
             }),
-            Err(e) => return Err(e.into()),
         };
         store(&self.masters.accounts, code, verdict.clone());
         Ok(verdict)
+    }
+
+    /// The internal code of the account a mapping names: `code` itself when it is an internal
+    /// code, else the `Code` of the account whose display code (`FormatCode`) it is (segmented
+    /// charts post by `_SYS…` codes), else `code` unchanged.
+    pub async fn resolve_account(&self, code: &str) -> Result<String> {
+        let known = self
+            .masters
+            .resolved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(code)
+            .cloned();
+        if let Some(internal) = known {
+            return Ok(internal);
+        }
+        let internal = match self.account_by(code).await? {
+            Some((acct, true)) => acct.code.unwrap_or_else(|| code.to_owned()),
+            _ => code.to_owned(),
+        };
+        self.masters
+            .resolved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(code.to_owned(), internal.clone());
+        Ok(internal)
+    }
+
+    /// The account with internal code `code`, else the one with that display code (`true`).
+    async fn account_by(&self, code: &str) -> Result<Option<(ChartOfAccount, bool)>> {
+        let set = self.sap.chart_of_accounts();
+        if let Some(a) = set
+            .first(&Query::new().filter(prop("Code").eq(code)))
+            .await?
+        {
+            return Ok(Some((a, false)));
+        }
+        Ok(set
+            .first(&Query::new().filter(prop("FormatCode").eq(code)))
+            .await?
+            .map(|a| (a, true)))
+    }
+
+    /// The company's settings (`CompanyService_GetAdminInfo`), read once per engine; `None` when
+    /// the server does not answer the call.
+    pub async fn company(&self) -> Result<Option<AdminInfo>> {
+        self.masters
+            .company
+            .get_or_try_init(|| async {
+                match self.sap.admin_info().await {
+                    Ok(info) => Ok(Some(info)),
+                    Err(SapError::NotFound(_)) => Ok(None),
+                    Err(e) => Err(anyhow::Error::from(e)),
+                }
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// Why an account cannot take a manual journal line on `today` in a company whose local currency
+/// is `local` (SDK `ChartOfAccounts` members: `ActiveAccount`, `FrozenFor`/`FrozenFrom`/`FrozenTo`,
+/// `ValidFor`/`ValidFrom`/`ValidTo`, `LockManualTransaction` "control account",
+/// `BlockManualPosting`, `ReconciledAccount` "cannot be posted manually", `AcctCurrency`).
+pub fn account_problem(
+    acct: &ChartOfAccount,
+    today: chrono::NaiveDate,
+    local: Option<&str>,
+) -> Option<AccountProblem> {
+    let yes = |v: &Option<YesNo>| *v == Some(YesNo::Yes);
+    let in_range = |from: Option<SapDate>, to: Option<SapDate>| {
+        from.is_none_or(|f| f.0 <= today) && to.is_none_or(|t| today <= t.0)
+    };
+    if acct.active_account == Some(YesNo::No) {
+        return Some(AccountProblem::Title);
+    }
+    if yes(&acct.frozen_for) && in_range(acct.frozen_from, acct.frozen_to) {
+        return Some(AccountProblem::Inactive);
+    }
+    if yes(&acct.valid_for) && !in_range(acct.valid_from, acct.valid_to) {
+        return Some(AccountProblem::Inactive);
+    }
+    if yes(&acct.lock_manual_transaction) {
+        return Some(AccountProblem::Control);
+    }
+    if yes(&acct.block_manual_posting) {
+        return Some(AccountProblem::ManualBlocked);
+    }
+    if yes(&acct.reconciled_account) {
+        return Some(AccountProblem::Reconciliation);
+    }
+    match (acct.acct_currency.as_deref(), local) {
+        (Some(c), Some(l)) if c != "##" && !c.is_empty() && c != l => {
+            Some(AccountProblem::Currency {
+                account: c.to_owned(),
+                local: l.to_owned(),
+            })
+        }
+        _ => None,
     }
 }
 
@@ -262,13 +417,75 @@ mod tests {
                 MasterProblem::CustomerMissing {
                     card_code: "C1".into()
                 },
-                MasterProblem::AccountTitle {
+                MasterProblem::Account {
                     code: "1000".into(),
-                    symbol: "Bank".into()
+                    symbol: "Bank".into(),
+                    kind: AccountProblem::Title,
                 }
             ]),
             "customer C1 does not exist in SAP: create it or fix [marketplaces] in the config; \
              G/L account 1000 (Bank) is a title account: map Bank to a postable account"
         );
+    }
+
+    fn account(props: serde_json::Value) -> ChartOfAccount {
+        let mut v =
+            serde_json::json!({"Code": "1420", "ActiveAccount": "tYES", "AcctCurrency": "##"});
+        v.as_object_mut()
+            .unwrap()
+            .extend(props.as_object().unwrap().clone());
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn accounts_that_refuse_manual_lines_are_named_by_sap_flag() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let check = |props| account_problem(&account(props), today, Some("USD"));
+        assert_eq!(check(serde_json::json!({})), None);
+        assert_eq!(
+            check(serde_json::json!({"ActiveAccount": "tNO"})),
+            Some(AccountProblem::Title)
+        );
+        assert_eq!(
+            check(serde_json::json!({"LockManualTransaction": "tYES"})),
+            Some(AccountProblem::Control)
+        );
+        assert_eq!(
+            check(serde_json::json!({"BlockManualPosting": "tYES"})),
+            Some(AccountProblem::ManualBlocked)
+        );
+        assert_eq!(
+            check(serde_json::json!({"ReconciledAccount": "tYES"})),
+            Some(AccountProblem::Reconciliation)
+        );
+        // Frozen only within its range; valid only within its range.
+        assert_eq!(
+            check(
+                serde_json::json!({"FrozenFor": "tYES", "FrozenFrom": "2026-11-01", "FrozenTo": "2026-11-30"})
+            ),
+            None
+        );
+        assert_eq!(
+            check(serde_json::json!({"FrozenFor": "tYES"})),
+            Some(AccountProblem::Inactive)
+        );
+        assert_eq!(
+            check(serde_json::json!({"ValidFor": "tYES", "ValidFrom": "2027-01-01"})),
+            Some(AccountProblem::Inactive)
+        );
+        assert_eq!(
+            check(serde_json::json!({"AcctCurrency": "CAD"})),
+            Some(AccountProblem::Currency {
+                account: "CAD".into(),
+                local: "USD".into()
+            })
+        );
+        assert_eq!(check(serde_json::json!({"AcctCurrency": "USD"})), None);
+        let control = MasterProblem::Account {
+            code: "1400".into(),
+            symbol: "AmazonClearing".into(),
+            kind: AccountProblem::Control,
+        };
+        assert!(control.to_string().contains("control account"), "{control}");
     }
 }

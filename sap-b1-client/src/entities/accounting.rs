@@ -111,6 +111,24 @@ sap_type! {
         "CashAccount" => cash_account: YesNo,
         /// Balance.
         "Balance" => balance: Decimal,
+        /// Control account: manual journal entries may not post to it (OACT.LocManTran).
+        "LockManualTransaction" => lock_manual_transaction: YesNo,
+        /// Manual postings blocked.
+        "BlockManualPosting" => block_manual_posting: YesNo,
+        /// Reconciliation account (tax, goods receipt clearing): "cannot be posted manually" (SDK).
+        "ReconciledAccount" => reconciled_account: YesNo,
+        /// Active only within `ValidFrom`..`ValidTo` when `tYES`.
+        "ValidFor" => valid_for: YesNo,
+        /// Start of the active range.
+        "ValidFrom" => valid_from: SapDate,
+        /// End of the active range.
+        "ValidTo" => valid_to: SapDate,
+        /// Inactive (within `FrozenFrom`..`FrozenTo` when set) when `tYES`.
+        "FrozenFor" => frozen_for: YesNo,
+        /// Start of the inactive range.
+        "FrozenFrom" => frozen_from: SapDate,
+        /// End of the inactive range.
+        "FrozenTo" => frozen_to: SapDate,
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod accounting;
 mod business_partners;
+mod company;
 mod documents;
 mod inventory;
 mod items;
@@ -15,6 +16,7 @@ mod values;
 
 pub use accounting::{AccountType, ChartOfAccount, JournalEntry, JournalEntryLine};
 pub use business_partners::{BusinessPartner, CardType};
+pub use company::{AdminInfo, Currency};
 pub use documents::{
     CancelStatus, DocEntry, Document, DocumentAdditionalExpense, DocumentLine, DocumentStatus,
     DocumentType,

@@ -66,6 +66,17 @@ impl Engine {
         }
     }
 
+    /// [`Self::settlement_table`] with every account SAP knows by its display code
+    /// (`FormatCode`) replaced by its internal code, which is what SAP posts by (segmented charts
+    /// use `_SYS…` internal codes).
+    pub async fn posting_table(&self) -> Result<MappingTable> {
+        let mut table = self.settlement_table()?;
+        for code in table.accounts.values_mut() {
+            *code = self.resolve_account(code).await?;
+        }
+        Ok(table)
+    }
+
     /// Lists closed settlement reports, and posts every settlement not posted yet.
     pub async fn sync_settlements(&self, options: &SettlementOptions) -> Result<SettlementsReport> {
         let mut report = SettlementsReport::default();
@@ -149,9 +160,9 @@ impl Engine {
 
     /// Maps and checks a settlement against SAP without posting: the postings and every problem.
     pub async fn check_settlement(&self, bytes: &[u8], name: &str) -> Result<CheckedSettlement> {
-        let table = self.settlement_table()?;
-        let postings = map_settlement(bytes, &table).with_context(|| name.to_owned())?;
         self.sap.connect().await.context("SAP login")?;
+        let table = self.posting_table().await?;
+        let postings = map_settlement(bytes, &table).with_context(|| name.to_owned())?;
         let plan = self
             .plan_settlement(&postings, bytes, &table, false)
             .await?;
@@ -165,7 +176,7 @@ impl Engine {
         dry_run: bool,
         report: &mut SettlementsReport,
     ) -> Result<()> {
-        let table = self.settlement_table()?;
+        let table = self.posting_table().await?;
         let postings = match map_settlement(bytes, &table) {
             Ok(p) => p,
             Err(e) => {
