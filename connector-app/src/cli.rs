@@ -63,6 +63,9 @@ enum Command {
     Credentials(commands::credentials::CredentialsCommand),
     /// Log in to SAP, get an Amazon token, list marketplace participations; say what failed.
     Ping,
+    /// Check everything a first sync needs (accounts, tax codes, customers, currencies and
+    /// rates, key table, Amazon roles) and say what to change; exit 0 only when it would post.
+    Doctor,
     /// Create what the connector needs in the SAP company (the idempotency-key table MLC_KEYS).
     Setup,
     /// Run one flow now.
@@ -182,6 +185,7 @@ pub fn main() -> ExitCode {
         Command::Init(args) => commands::init::run(&config, args),
         Command::Credentials(cmd) => commands::credentials::run(&config, cmd),
         Command::Ping => commands::ping::run(&config),
+        Command::Doctor => commands::doctor::run(&config),
         Command::Setup => commands::setup::run(&config),
         Command::Sync(cmd) => commands::sync::run(&config, cmd),
         Command::Run => commands::daemon::run(&config),

@@ -15,6 +15,7 @@ pub mod config;
 pub mod connect;
 pub mod credentials;
 pub mod demo;
+pub mod doctor;
 pub mod failpoint;
 pub mod flows;
 pub mod ledger;

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod credentials;
 pub mod daemon;
 pub mod demo;
+pub mod doctor;
 pub mod engine;
 pub mod init;
 pub mod items;

@@ -75,7 +75,7 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
     })
 }
 
-fn sap_advice(e: &SapError, url: &str) -> String {
+pub(crate) fn sap_advice(e: &SapError, url: &str) -> String {
     match e {
         SapError::Login(_) => {
             "the user, the password (`ml-connector credentials set sap`) and sap.company_db".into()
@@ -88,7 +88,7 @@ fn sap_advice(e: &SapError, url: &str) -> String {
     }
 }
 
-fn amazon_advice(e: &AmazonError) -> String {
+pub(crate) fn amazon_advice(e: &AmazonError) -> String {
     match e {
         AmazonError::Auth(sp_api_client::LwaError::Rejected { code, .. }) => code.advice().to_owned(),
         AmazonError::Auth(_) => "network access to Login with Amazon (amazon.lwa_token_url if overridden)".into(),

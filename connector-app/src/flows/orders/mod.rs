@@ -19,6 +19,7 @@ use sp_api_client::orders::{IncludedData, Order, OrderSearch};
 pub(crate) use self::plan::{LineSpec, build_invoice};
 pub use self::plan::{OrderPlan, invoice_key, plan_invoice};
 pub use self::post::Invoice;
+pub(crate) use self::post::{InvoiceState, invoice_state};
 pub use self::report::OrdersReport;
 use super::{Engine, Problem};
 use crate::ledger::{DocState, Ledger, OnFailed, PlanBody, PlanRequest, PlanStatus};

@@ -27,17 +27,34 @@ impl SapDocument for Invoice {
                 .eq(doc.num_at_card.as_deref().unwrap_or_default())
                 .and(prop("CardCode").eq(doc.card_code.as_deref().unwrap_or_default())),
         };
+        // A cancelled invoice keeps its NumAtCard and SAP adds a cancellation document with the
+        // same reference: read a few, prefer the live one (see [`invoice_state`]).
         let query = Query::new()
             .filter(filter)
-            .select(["DocEntry", "DocNum"])
-            .top(1);
+            .select(["DocEntry", "DocNum", "Cancelled", "CancelStatus"])
+            .top(5);
         let page = engine.sap.invoices().page(&query).await?;
-        Ok(page.items.first().and_then(|d| {
+        let live = page
+            .items
+            .iter()
+            .find(|d| invoice_state(d) == InvoiceState::Live);
+        let cancelled = page
+            .items
+            .iter()
+            .find(|d| invoice_state(d) == InvoiceState::Cancelled);
+        Ok(live.or(cancelled).and_then(|d| {
             let doc_entry = i64::from(d.doc_entry?.0);
+            let detail = if invoice_state(d) == InvoiceState::Cancelled {
+                format!(
+                    "found in SAP by its key (DocEntry {doc_entry}), cancelled there; not sent again (a settlement that pays this order is held until it has a live invoice)"
+                )
+            } else {
+                format!("found in SAP by its key (DocEntry {doc_entry}); not sent again")
+            };
             Some(Found {
                 doc_entry,
                 doc_num: d.doc_num.map(i64::from),
-                detail: format!("found in SAP by its key (DocEntry {doc_entry}); not sent again"),
+                detail,
                 by_other_instance: None,
             })
         }))
@@ -68,5 +85,64 @@ impl Engine {
     /// Posts the planned invoice stored under `key`, exactly once.
     pub async fn post_invoice(&self, key: &str) -> Result<PostOutcome> {
         self.post::<Invoice>(key).await
+    }
+}
+
+/// Where an invoice stands with respect to SAP's cancellation (`CancelStatus`, and the older
+/// `Cancelled` flag): the one rule both the orders and the settlements flow apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InvoiceState {
+    /// A live invoice: it counts as the order's invoice and can be paid.
+    Live,
+    /// Cancelled in SAP: it still counts as posted (never sent again by itself), but cannot be
+    /// paid.
+    Cancelled,
+    /// The cancellation document SAP made for a cancelled invoice: not an invoice of the order.
+    Cancellation,
+}
+
+/// The [`InvoiceState`] of a document read from SAP.
+pub(crate) fn invoice_state(d: &Document) -> InvoiceState {
+    use sap_b1_client::entities::{CancelStatus, YesNo};
+    match (&d.cancel_status, &d.cancelled) {
+        (Some(CancelStatus::Cancellation), _) => InvoiceState::Cancellation,
+        (Some(CancelStatus::Cancelled), _) | (_, Some(YesNo::Yes)) => InvoiceState::Cancelled,
+        _ => InvoiceState::Live,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(v: Value) -> Document {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn cancellation_is_read_from_cancel_status_then_the_flag() {
+        assert_eq!(
+            invoice_state(&doc(json!({"DocEntry": 1}))),
+            InvoiceState::Live
+        );
+        assert_eq!(
+            invoice_state(&doc(json!({"Cancelled": "tNO", "CancelStatus": "csNo"}))),
+            InvoiceState::Live
+        );
+        assert_eq!(
+            invoice_state(&doc(json!({"Cancelled": "tYES", "CancelStatus": "csYes"}))),
+            InvoiceState::Cancelled
+        );
+        // 9.3-era answers without CancelStatus still carry the flag.
+        assert_eq!(
+            invoice_state(&doc(json!({"Cancelled": "tYES"}))),
+            InvoiceState::Cancelled
+        );
+        assert_eq!(
+            invoice_state(&doc(
+                json!({"Cancelled": "tNO", "CancelStatus": "csCancellation"})
+            )),
+            InvoiceState::Cancellation
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! item, every paid order has its invoice (or, with `create-invoice`, gets one from the rows);
 //! then the pure planner builds the documents.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anyhow::Result;
 use futures::TryStreamExt;
@@ -19,7 +19,7 @@ use tracing::info;
 use super::SOURCE_KIND;
 use super::plan::{self, InvoiceInfo, PlanInput, plan_documents};
 use crate::flows::Engine;
-use crate::flows::orders::{Invoice, OrderPlan};
+use crate::flows::orders::{Invoice, InvoiceState, OrderPlan, invoice_state};
 use crate::ledger::{Ledger, OnFailed, PlanBody, PlanRequest};
 use crate::posting::PostOutcome;
 
@@ -87,11 +87,16 @@ impl Engine {
             .filter(|r| !r.amount.is_zero())
             .map(|r| r.order_id.clone())
             .collect();
-        let mut invoices = self.invoices_for(&order_ids).await?;
+        let (mut invoices, cancelled) = self.invoices_for(&order_ids).await?;
+        for (order, doc_num) in &cancelled {
+            problems.push(format!(
+                "order {order}: its invoice (DocNum {doc_num}) was cancelled in SAP, so this settlement cannot pay it; post a new invoice for the order (or remove the cancellation) and run again"
+            ));
+        }
         if self.config.settlements.missing_invoice == crate::config::MissingInvoice::CreateInvoice {
             let missing: BTreeSet<String> = order_ids
                 .iter()
-                .filter(|id| !invoices.contains_key(*id))
+                .filter(|id| !invoices.contains_key(*id) && !cancelled.contains_key(*id))
                 .cloned()
                 .collect();
             if !missing.is_empty() {
@@ -101,7 +106,7 @@ impl Engine {
                             .await?,
                     );
                     let created: Vec<String> = missing.into_iter().collect();
-                    invoices.extend(self.invoices_for(&created).await?);
+                    invoices.extend(self.invoices_for(&created).await?.0);
                 } else {
                     problems.push(format!(
                         "{} order(s) have no invoice; posting creates them from the settlement's rows (settlements.missing_invoice = \"create-invoice\"): {}",
@@ -209,9 +214,15 @@ impl Engine {
         Ok(problems)
     }
 
-    /// Invoices in SAP for these Amazon order ids (by NumAtCard), with their open amounts.
-    async fn invoices_for(&self, order_ids: &[String]) -> Result<HashMap<String, InvoiceInfo>> {
+    /// Live invoices in SAP for these Amazon order ids (by NumAtCard), with their open amounts;
+    /// and the orders whose only invoice was cancelled in SAP, with its DocNum (one rule with the
+    /// orders flow: [`invoice_state`]).
+    async fn invoices_for(
+        &self,
+        order_ids: &[String],
+    ) -> Result<(HashMap<String, InvoiceInfo>, BTreeMap<String, i32>)> {
         let mut found = HashMap::new();
+        let mut cancelled = BTreeMap::new();
         for chunk in order_ids.chunks(20) {
             let Some(filter) = chunk
                 .iter()
@@ -230,16 +241,22 @@ impl Engine {
                     "DocTotal",
                     "PaidToDate",
                     "Cancelled",
+                    "CancelStatus",
                 ])
                 .page_size(100);
             let docs: Vec<Document> = self.sap.invoices().stream(&query).try_collect().await?;
             for d in docs {
-                if d.cancelled == Some(sap_b1_client::entities::YesNo::Yes) {
-                    continue;
-                }
                 let (Some(order), Some(entry)) = (d.num_at_card.clone(), d.doc_entry) else {
                     continue;
                 };
+                match invoice_state(&d) {
+                    InvoiceState::Live => {}
+                    InvoiceState::Cancellation => continue,
+                    InvoiceState::Cancelled => {
+                        cancelled.insert(order, d.doc_num.unwrap_or_default());
+                        continue;
+                    }
+                }
                 let total = d.doc_total.unwrap_or_default();
                 let paid = d
                     .extra
@@ -258,7 +275,8 @@ impl Engine {
                 );
             }
         }
-        Ok(found)
+        cancelled.retain(|order, _| !found.contains_key(order));
+        Ok((found, cancelled))
     }
 }
 

@@ -1,0 +1,326 @@
+//! The SAP side of `doctor`: version, company and localisation, currencies and rates, every
+//! mapped account, tax codes, customers, warehouses, price lists, the key table and key UDF.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use futures::TryStreamExt;
+use sap_b1_client::entities::{AdminInfo, BusinessPartner, Currency, UserFieldMD, YesNo};
+use sap_b1_client::query::prop;
+use sap_b1_client::{EntitySet, Query};
+use serde_json::Value;
+
+use super::{Finding, Level};
+use crate::commands::ping::sap_advice;
+use crate::config::TaxField;
+use crate::flows::Engine;
+use crate::flows::orders::invoice_key;
+
+const AREA: &str = "SAP";
+
+fn fail(subject: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Finding {
+    Finding::problem(AREA, Level::Fail, subject, detail, fix)
+}
+
+/// SAP's code for an ISO currency: the currency whose `InternationalDescription` is it, else
+/// the one whose code is it.
+fn sap_code<'a>(currencies: &'a [Currency], iso: &str) -> Option<&'a str> {
+    currencies
+        .iter()
+        .find(|c| c.international_description.as_deref() == Some(iso))
+        .or_else(|| currencies.iter().find(|c| c.code.as_deref() == Some(iso)))
+        .and_then(|c| c.code.as_deref())
+}
+
+impl Engine {
+    /// Runs the SAP checks; `currencies` are the configured marketplaces' ISO currencies.
+    pub(super) async fn doctor_sap(
+        &self,
+        currencies: &BTreeMap<String, String>,
+        out: &mut Vec<Finding>,
+    ) {
+        let cfg = &self.config;
+        match self.sap.connect().await {
+            Ok(info) => out.push(Finding::ok(
+                AREA,
+                "login",
+                format!(
+                    "{} as {} (Service Layer {})",
+                    cfg.sap.company_db,
+                    cfg.sap.user,
+                    info.version.as_deref().unwrap_or("version not reported")
+                ),
+            )),
+            Err(e) => {
+                out.push(fail(
+                    "login",
+                    e.to_string(),
+                    sap_advice(&e, &cfg.sap.base_url),
+                ));
+                return;
+            }
+        }
+        if let Err(e) = self.doctor_company(currencies, out).await {
+            out.push(fail(
+                "company",
+                format!("{e:#}"),
+                "the Service Layer's own log; the error above is what it answered",
+            ));
+        }
+        if let Err(e) = self.doctor_masters(out).await {
+            out.push(fail(
+                "master data",
+                format!("{e:#}"),
+                "the Service Layer's own log; the error above is what it answered",
+            ));
+        }
+        let _ = self.sap.logout().await;
+    }
+
+    async fn doctor_company(
+        &self,
+        currencies: &BTreeMap<String, String>,
+        out: &mut Vec<Finding>,
+    ) -> anyhow::Result<()> {
+        let cfg = &self.config;
+        let Some(company) = self.company().await? else {
+            out.push(Finding::problem(
+                AREA,
+                Level::Warn,
+                "company",
+                "CompanyService_GetAdminInfo is not answered: local currency and localisation unknown",
+                "a Service Layer user with rights to read the company details",
+            ));
+            return Ok(());
+        };
+        let AdminInfo {
+            local_currency,
+            country,
+            enable_branches,
+            ..
+        } = &company;
+        let local = local_currency.clone().unwrap_or_default();
+        let country = country.clone().unwrap_or_default();
+        let sales_tax = matches!(country.as_str(), "US" | "CA");
+        out.push(Finding::ok(
+            AREA,
+            "company",
+            format!(
+                "local currency {local}, country {country} ({})",
+                if sales_tax {
+                    "sales-tax localisation: lines carry TaxCode"
+                } else {
+                    "VAT localisation: lines carry VatGroup"
+                }
+            ),
+        ));
+        match (sales_tax, cfg.orders.tax_field) {
+            (true, TaxField::VatGroup) => out.push(fail(
+                "orders.tax_field",
+                "\"vat-group\" on a sales-tax localisation: SAP would refuse or ignore VatGroup on every line",
+                "set orders.tax_field = \"tax-code\"",
+            )),
+            (false, TaxField::TaxCode) => out.push(fail(
+                "orders.tax_field",
+                "\"tax-code\" on a VAT localisation: SAP would refuse or ignore TaxCode on every line",
+                "set orders.tax_field = \"vat-group\"",
+            )),
+            _ => {}
+        }
+        if *enable_branches == Some(YesNo::Yes) {
+            out.push(fail(
+                "branches",
+                "the company uses branches: SAP refuses documents without BPL_IDAssignedToInvoice, which the connector does not send yet",
+                "post into a company without branches, or wait for branch support",
+            ));
+        }
+        let known: Vec<Currency> = self
+            .sap
+            .currencies()
+            .stream(&Query::new())
+            .try_collect()
+            .await?;
+        let today = Utc::now().date_naive();
+        for (marketplace, iso) in currencies
+            .iter()
+            .filter(|(m, _)| cfg.amazon.marketplaces.contains(m))
+        {
+            let subject = format!("currency {iso} ({marketplace})");
+            let Some(code) = sap_code(&known, iso) else {
+                out.push(fail(
+                    subject,
+                    format!("no SAP currency has the ISO code {iso} (InternationalDescription)"),
+                    format!("add {iso} in Administration > Setup > Financials > Currencies"),
+                ));
+                continue;
+            };
+            if code != iso {
+                out.push(fail(
+                    &subject,
+                    format!("SAP's code for {iso} is '{code}', and the connector sends ISO codes as DocCurrency"),
+                    format!("until the connector maps currency codes, give {iso} the code {iso} in SAP"),
+                ));
+            }
+            if code == local {
+                out.push(Finding::ok(
+                    AREA,
+                    subject,
+                    format!("the local currency ({code})"),
+                ));
+                continue;
+            }
+            match self.sap.currency_rate(code, today).await {
+                Ok(rate) => out.push(fail(
+                    subject,
+                    format!("foreign currency (rate {rate} on {today}): the connector still writes marketplace amounts into SAP's local-currency fields"),
+                    "sync only marketplaces in the local currency until foreign-currency posting lands",
+                )),
+                Err(e) => out.push(fail(
+                    subject,
+                    format!("no exchange rate for {code} on {today}: {e}"),
+                    "enter the day's rate (Administration > Exchange Rates and Indexes); SAP refuses foreign-currency documents without it",
+                )),
+            }
+        }
+        Ok(())
+    }
+
+    async fn doctor_masters(&self, out: &mut Vec<Finding>) -> anyhow::Result<()> {
+        let cfg = &self.config;
+        // Every account of the settlement mapping takes manual journal lines.
+        let table = self.posting_table().await?;
+        for (symbol, code) in &table.accounts {
+            let subject = format!("account {symbol} ({code})");
+            out.push(match self.check_account(code, symbol).await? {
+                None => Finding::ok(AREA, subject, "postable"),
+                Some(p) => fail(
+                    subject,
+                    p.to_string(),
+                    "the settlement mapping's [accounts], or the account in SAP",
+                ),
+            });
+        }
+        // Customers and tax codes per marketplace.
+        let tax_set = match cfg.orders.tax_field {
+            TaxField::VatGroup => "VatGroups",
+            TaxField::TaxCode => "SalesTaxCodes",
+        };
+        let taxes: EntitySet<Value> = EntitySet::new(self.sap.clone(), tax_set);
+        for (id, m) in &cfg.marketplaces {
+            let subject = format!("customer {} ({id})", m.customer);
+            out.push(match self.check_customer(&m.customer).await? {
+                Some(p) => fail(
+                    subject,
+                    p.to_string(),
+                    format!("[marketplaces.{id}] customer, or the business partner in SAP"),
+                ),
+                None => {
+                    let bp: Option<BusinessPartner> = self
+                        .sap
+                        .business_partners()
+                        .first(&Query::new().filter(prop("CardCode").eq(m.customer.as_str())))
+                        .await?;
+                    let currency = bp.and_then(|b| b.currency).unwrap_or_default();
+                    Finding::ok(AREA, subject, format!("active, currency {currency}"))
+                }
+            });
+            if let Some(code) = &m.tax_code {
+                let subject = format!("tax code {code} ({id})");
+                let found = taxes
+                    .first(&Query::new().filter(prop("Code").eq(code.as_str())))
+                    .await?;
+                out.push(match found {
+                    None => fail(
+                        subject,
+                        format!("not in {tax_set}"),
+                        format!("[marketplaces.{id}] tax_code, or orders.tax_field"),
+                    ),
+                    Some(t) if t.get("Inactive").and_then(Value::as_str) == Some("tYES") => fail(
+                        subject,
+                        format!("inactive in {tax_set}"),
+                        "activate it in SAP or pick another code",
+                    ),
+                    Some(_) => Finding::ok(AREA, subject, format!("in {tax_set}")),
+                });
+            }
+        }
+        // Warehouses and price lists the flows name.
+        let mut warehouses: Vec<&String> = cfg.items.warehouses.iter().collect();
+        warehouses.extend(cfg.orders.warehouse.as_ref());
+        for w in warehouses {
+            let found = self
+                .sap
+                .warehouses()
+                .first(&Query::new().filter(prop("WarehouseCode").eq(w.as_str())))
+                .await?;
+            out.push(match found {
+                Some(_) => Finding::ok(AREA, format!("warehouse {w}"), "exists"),
+                None => fail(
+                    format!("warehouse {w}"),
+                    "does not exist",
+                    "items.warehouses / orders.warehouse",
+                ),
+            });
+        }
+        for (marketplace, list) in &cfg.items.price_lists {
+            let subject = format!("price list {} ({marketplace})", list.price_list);
+            let found = self
+                .sap
+                .price_lists()
+                .first(&Query::new().filter(prop("PriceListNo").eq(i64::from(list.price_list))))
+                .await?;
+            out.push(match found {
+                Some(_) => Finding::ok(AREA, subject, "exists"),
+                None => fail(
+                    subject,
+                    "does not exist",
+                    format!("[items.price_lists.{marketplace}]"),
+                ),
+            });
+        }
+        self.doctor_keys(out).await
+    }
+
+    async fn doctor_keys(&self, out: &mut Vec<Finding>) -> anyhow::Result<()> {
+        let cfg = &self.config;
+        match self.key_table().await? {
+            Some(t) => out.push(Finding::ok(AREA, "key table", format!("{} present: SAP refuses a second copy of any document", t.entity_set()))),
+            None => out.push(Finding::problem(
+                AREA,
+                Level::Warn,
+                "key table",
+                match &cfg.sap.key_table {
+                    Some(name) => format!("U_{name} is not visible to the Service Layer"),
+                    None => "sap.key_table is off".to_owned(),
+                },
+                "run `ml-connector setup` and restart the Service Layer; until then exactly-once depends on this being the only connector writing to this company",
+            )),
+        }
+        let Some(udf) = &cfg.sap.key_udf else {
+            return Ok(());
+        };
+        let name = udf.strip_prefix("U_").unwrap_or(udf);
+        let needed = invoice_key(&cfg.amazon.seller_id, "000-0000000-0000000").len();
+        let fields: Vec<UserFieldMD> = self
+            .sap
+            .entity_set::<UserFieldMD>()
+            .stream(&Query::new().filter(prop("TableName").eq("OINV").and(prop("Name").eq(name))))
+            .try_collect()
+            .await?;
+        let subject = format!("key UDF {udf} on A/R invoices");
+        out.push(match fields.first() {
+            None => fail(
+                subject,
+                "not defined on OINV: SAP refuses every invoice that carries it",
+                format!("create an alphanumeric user-defined field {name} of size {needed} or more on Marketing Documents (OINV), restart the Service Layer; or remove sap.key_udf"),
+            ),
+            Some(f) if f.size.is_some_and(|s| usize::try_from(s).unwrap_or(0) < needed) => fail(
+                subject,
+                format!("size {} holds fewer than the {needed} characters of our keys: SAP refuses longer values", f.size.unwrap_or(0)),
+                format!("enlarge {name} to {needed} or more"),
+            ),
+            Some(_) => Finding::ok(AREA, subject, "defined, large enough"),
+        });
+        Ok(())
+    }
+}
