@@ -67,7 +67,7 @@ enum Command {
     /// rates, key table, Amazon roles) and say what to change; exit 0 only when it would post.
     Doctor,
     /// Create what the connector needs in the SAP company (the idempotency-key table MLC_KEYS).
-    Setup,
+    Setup(commands::setup::SetupArgs),
     /// Run one flow now.
     #[command(subcommand)]
     Sync(commands::sync::SyncCommand),
@@ -186,7 +186,7 @@ pub fn main() -> ExitCode {
         Command::Credentials(cmd) => commands::credentials::run(&config, cmd),
         Command::Ping => commands::ping::run(&config),
         Command::Doctor => commands::doctor::run(&config),
-        Command::Setup => commands::setup::run(&config),
+        Command::Setup(args) => commands::setup::run(&config, args),
         Command::Sync(cmd) => commands::sync::run(&config, cmd),
         Command::Run => commands::daemon::run(&config),
         Command::Replay { key } => commands::replay::run(&config, &key),
@@ -254,6 +254,7 @@ fn is_config_problem(err: &anyhow::Error) -> bool {
         e.is::<crate::config::ConfigError>()
             || e.is::<crate::credentials::CredentialError>()
             || e.is::<commands::engine::MissingCredentials>()
+            || e.is::<crate::posting::SapSetupError>()
             || matches!(
                 e.downcast_ref::<sap_b1_client::Error>(),
                 Some(sap_b1_client::Error::Login(_))

@@ -84,6 +84,24 @@ where
         Ok(page.items.into_iter().next())
     }
 
+    /// Whether the server knows property `prop` on this set's type: SAP refuses a `$select` of an
+    /// unknown property with "Property 'X' of 'Type' is invalid" (-1000), so the answer to
+    /// `$select=prop&$top=1` tells. Use it for properties newer releases added (`PaidToDate` is
+    /// not in 9.3-era metadata).
+    pub async fn has_property(&self, prop: &str) -> Result<bool> {
+        match self.page(&Query::new().select([prop]).top(1)).await {
+            Ok(_) => Ok(true),
+            Err(Error::Validation(e))
+                if e.message
+                    .as_deref()
+                    .is_some_and(|m| m.contains("is invalid")) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// The first page matching `query`.
     pub async fn page(&self, query: &Query) -> Result<Page<T>> {
         self.client.page(&self.name, query).await

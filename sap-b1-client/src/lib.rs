@@ -81,6 +81,7 @@ mod company;
 pub mod entities;
 mod entity_set;
 mod error;
+pub mod limits;
 mod paging;
 pub mod query;
 mod request;

@@ -60,6 +60,17 @@ impl Engine {
                 return;
             }
         }
+        match self.has_paid_to_date().await {
+            Ok(true) => out.push(Finding::ok(AREA, "document properties", "PaidToDate present (10.0-era metadata)")),
+            Ok(false) => out.push(Finding::problem(
+                AREA,
+                Level::Warn,
+                "document properties",
+                "9.3-era metadata: documents have no PaidToDate, so a part-paid invoice is seen as wholly open",
+                "upgrade the Service Layer to 10.0, or settle part-paid invoices by hand",
+            )),
+            Err(e) => out.push(fail("document properties", e.to_string(), "the Service Layer's own log")),
+        }
         if let Err(e) = self.doctor_company(currencies, out).await {
             out.push(fail(
                 "company",

@@ -13,6 +13,12 @@ use sap_b1_client::query::prop;
 
 use crate::flows::Engine;
 
+/// The SAP company lacks something the configuration needs (a UDF, a table): no document can
+/// be posted until it is set up. The command exits with the configuration exit code.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SapSetupError(pub String);
+
 /// What is wrong with a G/L account the mapping names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountProblem {
@@ -185,6 +191,7 @@ pub struct MasterChecks {
     accounts: Cache,
     company: tokio::sync::OnceCell<Option<AdminInfo>>,
     resolved: Mutex<HashMap<String, String>>,
+    paid_to_date: tokio::sync::OnceCell<bool>,
 }
 
 fn cached(map: &Cache, key: &str) -> Option<Option<MasterProblem>> {
@@ -332,6 +339,30 @@ impl Engine {
             .first(&Query::new().filter(prop("FormatCode").eq(code)))
             .await?
             .map(|a| (a, true)))
+    }
+
+    /// Fails with [`SapSetupError`] when `sap.key_udf` names a field A/R invoices do not have
+    /// (SAP refuses every invoice and every lookup that names it).
+    pub async fn check_key_udf(&self) -> Result<()> {
+        let Some(udf) = &self.config.sap.key_udf else {
+            return Ok(());
+        };
+        if self.sap.invoices().has_property(udf).await? {
+            return Ok(());
+        }
+        Err(SapSetupError(format!(
+            "sap.key_udf: {udf} is not a field of A/R invoices in this company (SAP refuses every invoice that carries it): run `ml-connector setup udf` and restart the Service Layer, or remove sap.key_udf"
+        ))
+        .into())
+    }
+
+    /// Whether the server's documents have `PaidToDate` (SAP added it after 9.3): probed once.
+    pub async fn has_paid_to_date(&self) -> Result<bool> {
+        Ok(*self
+            .masters
+            .paid_to_date
+            .get_or_try_init(|| async { self.sap.invoices().has_property("PaidToDate").await })
+            .await?)
     }
 
     /// The company's settings (`CompanyService_GetAdminInfo`), read once per engine; `None` when

@@ -39,7 +39,7 @@ use tracing::{Instrument, info, info_span, warn};
 
 pub use classify::ErrorClass;
 pub use keys::{KEY_FIELDS, KeyRow, KeyTable, instance_id, is_duplicate_key};
-pub use masters::{MasterChecks, MasterProblem, hold_reason};
+pub use masters::{AccountProblem, MasterChecks, MasterProblem, SapSetupError, hold_reason};
 
 use crate::flows::Engine;
 use crate::ledger::{DocFilter, DocState, Ledger, redact};
@@ -254,6 +254,15 @@ impl Engine {
                 doc_num: found.doc_num,
                 by_other_instance: found.by_other_instance,
             }));
+        }
+        if let Some(e) = doc.requests()?.iter().find_map(|r| {
+            sap_b1_client::limits::type_of_set(r.set)
+                .and_then(|t| sap_b1_client::limits::too_long(t, &r.body))
+        }) {
+            let reason = format!("not sent: {e}");
+            self.ledger().transition(key, DocState::Failed, &reason)?;
+            warn!(key, %reason, "failed");
+            return Ok(Attempt::Done(PostOutcome::Failed(reason)));
         }
         self.record_sending(
             key,

@@ -58,6 +58,7 @@ impl Engine {
         let mut report = OrdersReport::default();
         let cfg = &self.config;
         self.sap.connect().await.context("SAP login")?;
+        self.check_key_udf().await?;
         if !options.dry_run {
             report.warnings = self.posting_warnings().await?;
             self.recover_invoices(&mut report).await?;

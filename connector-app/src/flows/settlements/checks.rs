@@ -223,6 +223,22 @@ impl Engine {
     ) -> Result<(HashMap<String, InvoiceInfo>, BTreeMap<String, i32>)> {
         let mut found = HashMap::new();
         let mut cancelled = BTreeMap::new();
+        // 9.3-era servers have no PaidToDate: there, an open invoice counts as wholly open and a
+        // closed one as paid (DocumentStatus), and a part-paid invoice is not seen as such.
+        let paid_to_date = self.has_paid_to_date().await?;
+        let mut fields = vec![
+            "DocEntry",
+            "DocNum",
+            "CardCode",
+            "NumAtCard",
+            "DocTotal",
+            "DocumentStatus",
+            "Cancelled",
+            "CancelStatus",
+        ];
+        if paid_to_date {
+            fields.push("PaidToDate");
+        }
         for chunk in order_ids.chunks(20) {
             let Some(filter) = chunk
                 .iter()
@@ -233,16 +249,7 @@ impl Engine {
             };
             let query = Query::new()
                 .filter(filter)
-                .select([
-                    "DocEntry",
-                    "DocNum",
-                    "CardCode",
-                    "NumAtCard",
-                    "DocTotal",
-                    "PaidToDate",
-                    "Cancelled",
-                    "CancelStatus",
-                ])
+                .select(fields.iter().copied())
                 .page_size(100);
             let docs: Vec<Document> = self.sap.invoices().stream(&query).try_collect().await?;
             for d in docs {
@@ -258,11 +265,15 @@ impl Engine {
                     }
                 }
                 let total = d.doc_total.unwrap_or_default();
-                let paid = d
-                    .extra
-                    .get("PaidToDate")
-                    .and_then(decimal_of)
-                    .unwrap_or_default();
+                let paid = match d.extra.get("PaidToDate") {
+                    Some(v) => decimal_of(v).unwrap_or_default(),
+                    None if d.document_status
+                        == Some(sap_b1_client::entities::DocumentStatus::Closed) =>
+                    {
+                        total
+                    }
+                    None => Decimal::ZERO,
+                };
                 found.insert(
                     order,
                     InvoiceInfo {
