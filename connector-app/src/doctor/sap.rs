@@ -15,21 +15,12 @@ use crate::commands::ping::sap_advice;
 use crate::config::TaxField;
 use crate::flows::Engine;
 use crate::flows::orders::invoice_key;
+use crate::posting::sap_code_of;
 
 const AREA: &str = "SAP";
 
 fn fail(subject: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Finding {
     Finding::problem(AREA, Level::Fail, subject, detail, fix)
-}
-
-/// SAP's code for an ISO currency: the currency whose `InternationalDescription` is it, else
-/// the one whose code is it.
-fn sap_code<'a>(currencies: &'a [Currency], iso: &str) -> Option<&'a str> {
-    currencies
-        .iter()
-        .find(|c| c.international_description.as_deref() == Some(iso))
-        .or_else(|| currencies.iter().find(|c| c.code.as_deref() == Some(iso)))
-        .and_then(|c| c.code.as_deref())
 }
 
 impl Engine {
@@ -157,7 +148,7 @@ impl Engine {
             .filter(|(m, _)| cfg.amazon.marketplaces.contains(m))
         {
             let subject = format!("currency {iso} ({marketplace})");
-            let Some(code) = sap_code(&known, iso) else {
+            let Some(code) = sap_code_of(&known, iso) else {
                 out.push(fail(
                     subject,
                     format!("no SAP currency has the ISO code {iso} (InternationalDescription)"),
@@ -165,13 +156,6 @@ impl Engine {
                 ));
                 continue;
             };
-            if code != iso {
-                out.push(fail(
-                    &subject,
-                    format!("SAP's code for {iso} is '{code}', and the connector sends ISO codes as DocCurrency"),
-                    format!("until the connector maps currency codes, give {iso} the code {iso} in SAP"),
-                ));
-            }
             if code == local {
                 out.push(Finding::ok(
                     AREA,
@@ -180,15 +164,15 @@ impl Engine {
                 ));
                 continue;
             }
-            match self.sap.currency_rate(code, today).await {
-                Ok(rate) => out.push(fail(
+            match self.rate_on(code, today).await? {
+                Some(rate) => out.push(fail(
                     subject,
-                    format!("foreign currency (rate {rate} on {today}): the connector still writes marketplace amounts into SAP's local-currency fields"),
-                    "sync only marketplaces in the local currency until foreign-currency posting lands",
+                    format!("foreign currency (rate {rate} on {today}): invoices post in {code}, but settlements in {code} are held, not posted yet"),
+                    "sync only marketplaces in the local currency until foreign-currency settlements land",
                 )),
-                Err(e) => out.push(fail(
+                None => out.push(fail(
                     subject,
-                    format!("no exchange rate for {code} on {today}: {e}"),
+                    format!("no exchange rate for {code} on {today}"),
                     "enter the day's rate (Administration > Exchange Rates and Indexes); SAP refuses foreign-currency documents without it",
                 )),
             }

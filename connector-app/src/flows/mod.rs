@@ -35,6 +35,7 @@ pub struct Engine {
     /// Amazon SP-API.
     pub amazon: SpApiClient,
     pub(crate) masters: Arc<MasterChecks>,
+    pub(crate) currency: Arc<crate::posting::CurrencyCache>,
     pub(crate) keys: Arc<tokio::sync::OnceCell<Option<crate::posting::KeyTable>>>,
     stop: StopHandle,
     progress: Option<indicatif::ProgressBar>,
@@ -70,6 +71,7 @@ impl Engine {
             sap,
             amazon,
             masters: Arc::new(MasterChecks::default()),
+            currency: Arc::default(),
             keys: Arc::default(),
             stop: StopHandle::default(),
             progress: None,

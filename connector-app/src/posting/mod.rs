@@ -25,6 +25,7 @@
 //! `{kind}.after_2xx_before_posted`.
 
 mod classify;
+mod currency;
 mod keys;
 mod masters;
 
@@ -38,6 +39,7 @@ use serde_json::Value;
 use tracing::{Instrument, info, info_span, warn};
 
 pub use classify::ErrorClass;
+pub use currency::{CurrencyCache, sap_code_of};
 pub use keys::{KEY_FIELDS, KeyRow, KeyTable, instance_id, is_duplicate_key};
 pub use masters::{AccountProblem, MasterChecks, MasterProblem, SapSetupError, hold_reason};
 

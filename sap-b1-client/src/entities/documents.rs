@@ -148,6 +148,8 @@ sap_type! {
         "Currency" => currency: String,
         /// Row total excluding tax.
         "LineTotal" => line_total: Decimal,
+        /// Row total in the document's foreign currency (`TotalFrgn`; 0 on local-currency documents).
+        "RowTotalFC" => row_total_fc: Decimal,
         /// Tax code (US/CA sales tax).
         "TaxCode" => tax_code: String,
         /// VAT group (VAT localisations).

@@ -12,15 +12,64 @@ use crate::posting::{MasterProblem, hold_reason};
 impl Engine {
     /// The plan after SAP's masters: an invoice whose customer or items cannot be used is held.
     pub(crate) async fn check_plan(&self, plan: OrderPlan) -> Result<OrderPlan> {
-        let OrderPlan::Invoice(doc) = plan else {
+        let OrderPlan::Invoice(mut doc) = plan else {
             return Ok(plan);
         };
         let problems = self.check_masters(&doc).await?;
-        Ok(if problems.is_empty() {
-            OrderPlan::Invoice(doc)
-        } else {
-            OrderPlan::Hold(hold_reason(&problems))
+        if !problems.is_empty() {
+            return Ok(OrderPlan::Hold(hold_reason(&problems)));
+        }
+        Ok(match self.localize(&mut doc).await? {
+            Ok(()) => OrderPlan::Invoice(doc),
+            Err(reason) => OrderPlan::Hold(reason),
         })
+    }
+
+    /// The invoice in SAP's currency terms: `DocCurrency` becomes SAP's code for Amazon's ISO
+    /// code; a document in another currency than the company's needs SAP's rate for its date
+    /// (SAP refuses it otherwise); its rows' totals go into `RowTotalFC` (document currency)
+    /// instead of `LineTotal` (local currency), and its freight, whose `LineTotal` is local
+    /// currency and `LineTotalFC` read-only (SDK `DocumentsAdditionalExpenses`), is converted at
+    /// that rate. `Err` is a hold reason.
+    pub(crate) async fn localize(&self, doc: &mut Document) -> Result<Result<(), String>> {
+        let Some(iso) = doc.doc_currency.clone() else {
+            return Ok(Ok(()));
+        };
+        let Some(code) = self.sap_currency(&iso).await? else {
+            return Ok(Err(format!(
+                "SAP has no currency whose ISO code is {iso} (Currencies, InternationalDescription): add it in SAP, then replay the order"
+            )));
+        };
+        doc.doc_currency = Some(code.clone());
+        let Some(local) = self.company().await?.and_then(|c| c.local_currency) else {
+            return Ok(Ok(()));
+        };
+        if code == local {
+            return Ok(Ok(()));
+        }
+        let date = doc
+            .doc_date
+            .map_or_else(|| chrono::Utc::now().date_naive(), |d| d.0);
+        let Some(rate) = self.rate_on(&code, date).await? else {
+            return Ok(Err(format!(
+                "no exchange rate for {iso} (SAP code {code}) on {date} in SAP, which refuses a foreign-currency invoice without it: enter the day's rate, then replay the order"
+            )));
+        };
+        // The row totals are in the document's currency: RowTotalFC, not LineTotal (local).
+        for l in doc.document_lines.iter_mut().flatten() {
+            if let Some(total) = l.line_total.take() {
+                l.row_total_fc = Some(total);
+            }
+        }
+        for x in doc.document_additional_expenses.iter_mut().flatten() {
+            if let Some(fc) = x.line_total {
+                x.line_total = Some((fc * rate).round_dp_with_strategy(
+                    2,
+                    rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                ));
+            }
+        }
+        Ok(Ok(()))
     }
 
     /// Every reason the invoice's customer or items cannot be used in SAP (none: it can be posted).

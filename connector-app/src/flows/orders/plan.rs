@@ -180,6 +180,7 @@ pub(crate) fn build_invoice(
             let mut line = DocumentLine {
                 item_code: Some(spec.item_code),
                 quantity: Some(spec.quantity),
+                unit_price: Some(unit_price(spec.net, spec.quantity)),
                 line_total: Some(spec.net),
                 warehouse_code: config.orders.warehouse.clone(),
                 free_text: Some(format!("Amazon SKU {}", spec.sku)),
@@ -196,6 +197,7 @@ pub(crate) fn build_invoice(
                 let mut line = DocumentLine {
                     item_code: Some(code.clone()),
                     quantity: Some(Decimal::ONE),
+                    unit_price: Some(shipping),
                     line_total: Some(shipping),
                     free_text: Some("Amazon shipping".into()),
                     ..DocumentLine::default()
@@ -231,6 +233,22 @@ pub(crate) fn build_invoice(
         doc.extra.insert(udf.clone(), Value::String(key.to_owned()));
     }
     doc
+}
+
+/// The unit price that makes `net` for `quantity`, in the document's currency. A row goes to SAP
+/// with this `UnitPrice` and its net total: SAP derives the discount from the two against the
+/// price it is given (KBA 3697554: without a price, against the price list, and a zero row then
+/// becomes "Enter a discount percentage of less than 100"), and keeps the total to the cent
+/// whatever the company's price accuracy. The total is `LineTotal` on a local-currency document
+/// and `RowTotalFC` on a foreign-currency one (SDK table INV1: "LineTotal | Net LC", "TotalFrgn
+/// | Net FC"), see `Engine::localize`. Six decimals: SAP's maximum price accuracy.
+pub(crate) fn unit_price(net: Decimal, quantity: Decimal) -> Decimal {
+    if quantity.is_zero() {
+        return net;
+    }
+    (net / quantity)
+        .round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        .normalize()
 }
 
 /// An item's net amount (after item discounts, before tax) and its net shipping.
@@ -390,7 +408,9 @@ mod tests {
         let line = &doc.document_lines.as_ref().unwrap()[0];
         assert_eq!(line.item_code.as_deref(), Some("A00042"), "SKU mapped");
         assert_eq!(line.quantity, Some(Decimal::from(2)));
-        // 59.98 - 1.46 discount - 9.34 VAT = 49.18 net; SAP adds 19 % from DE19.
+        // 59.98 - 1.46 discount - 9.34 VAT = 49.18 net for 2, i.e. 24.59 each (never a LineTotal
+        // alone, from which SAP would derive a discount against its price list); SAP adds 19 %.
+        assert_eq!(line.unit_price, Some("24.59".parse().unwrap()));
         assert_eq!(line.line_total, Some("49.18".parse().unwrap()));
         assert_eq!(line.vat_group.as_deref(), Some("DE19"));
         let shipping = &doc.document_additional_expenses.as_ref().unwrap()[0];
@@ -403,6 +423,7 @@ mod tests {
     fn assert_wire_shape(doc: &Document) {
         let v = serde_json::to_value(doc).unwrap();
         assert_eq!(v["DocDate"], "2026-11-21");
+        assert_eq!(v["DocumentLines"][0]["UnitPrice"], "24.59");
         assert_eq!(v["DocumentLines"][0]["LineTotal"], "49.18");
         assert!(
             v.get("DocEntry").is_none(),
@@ -425,9 +446,9 @@ mod tests {
         let lines = v["DocumentLines"].as_array().unwrap();
         assert_eq!(lines.len(), 2, "{v}");
         assert_eq!(lines[0]["ItemCode"], "A00042");
-        assert_eq!(lines[0]["LineTotal"], "49.18");
+        assert_eq!(lines[0]["UnitPrice"], "24.59", "49.18 for 2");
         assert_eq!(lines[1]["ItemCode"], "SHIPPING");
-        assert_eq!(lines[1]["LineTotal"], "5.00", "5.95 - 0.95 VAT");
+        assert_eq!(lines[1]["UnitPrice"], "5.00", "5.95 - 0.95 VAT");
         for line in lines {
             assert_eq!(line["TaxCode"], "DE19", "{line}");
             assert!(line.get("VatGroup").is_none(), "{line}");
@@ -485,9 +506,19 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            doc.document_lines.unwrap()[0].line_total,
-            Some("59.98".parse().unwrap())
+            doc.document_lines.unwrap()[0].unit_price,
+            Some("29.99".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn unit_prices_give_back_the_net_at_sap_rounding() {
+        for (net, qty) in [("10.00", 3), ("49.18", 2), ("0.01", 7), ("199.99", 1)] {
+            let net: Decimal = net.parse().unwrap();
+            let qty = Decimal::from(qty);
+            let price = unit_price(net, qty);
+            assert_eq!((price * qty).round_dp(2), net, "{net} / {qty}");
+        }
     }
 
     #[test]

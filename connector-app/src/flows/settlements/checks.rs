@@ -127,8 +127,27 @@ impl Engine {
                     .map(|(_, name)| ((*name).to_owned(), m.customer.clone()))
             })
             .collect();
+        // SAP's own code for the settlement's currency; a settlement in another currency than
+        // the company's is not posted yet (its amounts would land in local-currency fields).
+        let mut in_sap_currency = postings.clone();
+        match self.sap_currency(&postings.currency).await? {
+            None => problems.push(format!(
+                "SAP has no currency whose ISO code is {} (Currencies, InternationalDescription): add it in SAP",
+                postings.currency
+            )),
+            Some(code) => {
+                let local = self.company().await?.and_then(|c| c.local_currency);
+                if let Some(local) = local.filter(|l| *l != code) {
+                    problems.push(format!(
+                        "settlement in {} (SAP code {code}) and the company's currency is {local}: settlements in a foreign currency are not posted yet (SAP would read their amounts as {local}); post it by hand",
+                        postings.currency
+                    ));
+                }
+                in_sap_currency.currency = code;
+            }
+        }
         let plan = plan_documents(&PlanInput {
-            postings,
+            postings: &in_sap_currency,
             table,
             invoices: &invoices,
             customers: &customers,
