@@ -54,6 +54,16 @@ pub enum CredentialError {
         /// The store file.
         path: PathBuf,
     },
+    /// The key or credentials file can be read by other users of the machine.
+    #[error(
+        "{path}: readable by other users (mode {mode:03o}); it must be private to its owner: run `chmod 600 {path}`"
+    )]
+    Exposed {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// The store file is not a credentials store.
     #[error("{path}: not a readable credentials file ({reason})")]
     Corrupt {
@@ -62,6 +72,29 @@ pub enum CredentialError {
         /// What is wrong (never a secret).
         reason: String,
     },
+}
+
+/// Refuses a key or credentials file that group or others may read or write (as `ssh` refuses
+/// a private key with open permissions): the key decrypts every stored secret.
+fn refuse_exposed(path: &Path) -> Result<(), CredentialError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = fs::metadata(path).map_err(|source| CredentialError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(CredentialError::Exposed {
+                path: path.to_owned(),
+                mode,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// The 32-byte encryption key.
@@ -118,6 +151,7 @@ impl CredentialKey {
             path: key_file.to_owned(),
             source,
         })?;
+        refuse_exposed(key_file)?;
         Self::parse(&text, &key_file.display().to_string())
     }
 
@@ -207,6 +241,7 @@ impl CredentialStore {
     pub fn open(path: &Path, key: CredentialKey) -> Result<Self, CredentialError> {
         let file = match fs::read(path) {
             Ok(bytes) => {
+                refuse_exposed(path)?;
                 let file: StoreFile =
                     serde_json::from_slice(&bytes).map_err(|e| CredentialError::Corrupt {
                         path: path.to_owned(),
@@ -389,6 +424,36 @@ mod tests {
             .to_utc()
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn key_and_store_readable_by_others_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let key_path = dir.path().join("key");
+        let store_path = dir.path().join("credentials.json");
+        let key = CredentialKey::create_file(&key_path).unwrap();
+        let mut store = CredentialStore::open(&store_path, key).unwrap();
+        store
+            .set("sap", fields(&[("password", "x")]), now())
+            .unwrap();
+        fs::set_permissions(&key_path, fs::Permissions::from_mode(0o644)).unwrap();
+        let err = CredentialKey::load(&key_path, None).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("readable by other users (mode 644)")
+                && err.to_string().contains("chmod 600"),
+            "{err}"
+        );
+        fs::set_permissions(&key_path, fs::Permissions::from_mode(0o600)).unwrap();
+        fs::set_permissions(&store_path, fs::Permissions::from_mode(0o640)).unwrap();
+        let key = CredentialKey::load(&key_path, None).unwrap();
+        let err = CredentialStore::open(&store_path, key).err().unwrap();
+        assert!(
+            matches!(err, CredentialError::Exposed { mode: 0o640, .. }),
+            "{err}"
+        );
+    }
+
     #[test]
     fn round_trip_and_nothing_readable_on_disk() {
         let dir = tempfile::tempdir().unwrap();
@@ -438,6 +503,11 @@ mod tests {
             include_str!("../tests/resources/credentials_v1.json"),
         )
         .unwrap();
+        #[cfg(unix)]
+        for path in [&key_path, &store_path] {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
+        }
         let key = CredentialKey::load(&key_path, None).unwrap();
         let store = CredentialStore::open(&store_path, key).unwrap();
         let sap = store.get("sap").unwrap().unwrap();

@@ -72,6 +72,23 @@ fn now() -> String {
 impl SqliteLedger {
     /// Opens (creating and migrating) the ledger file.
     pub fn open(path: &Path) -> Result<Self, LedgerError> {
+        // The ledger holds the seller's financial data: a new one is private to its owner (SQLite
+        // gives its -wal and -shm files the database file's permissions).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                // Let SQLite report what is wrong with the path.
+                Err(_) => {}
+            }
+        }
         let conn = Connection::open(path)?;
         Self::init(conn)
     }
@@ -417,6 +434,23 @@ mod tests {
     use super::*;
 
     const KEY: &str = "amz:A1SELLER:order:028-1234567-1234567:invoice";
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_ledger_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite");
+        let mut l = SqliteLedger::open(&path).unwrap();
+        l.put_source("order", "1", b"{}").unwrap();
+        for file in ["ledger.sqlite", "ledger.sqlite-wal"] {
+            let mode = std::fs::metadata(dir.path().join(file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{file}: {mode:o}");
+        }
+    }
 
     #[test]
     fn lifecycle_is_enforced_and_audited() {
