@@ -98,6 +98,25 @@ async fn vat_rows_take_the_rate_of_the_document_date_rounded_per_row() {
         co.sb.sap_tax_report("2026-02-01", "2026-02-28")[0].tax,
         dec("2")
     );
+    // A row without a VAT group takes the business partner's.
+    co.add(
+        "BusinessPartners",
+        json!({"CardCode": "T-GBV", "CardName": "T-GBV", "CardType": "cCustomer", "Currency": "GBP",
+               "PriceListNum": 91, "DebitorAccount": "T-AR", "VatGroup": "T-O20"}),
+    )
+    .await;
+    let d = co
+        .add(
+            "Invoices",
+            inv(
+                "T-GBV",
+                "2026-02-15",
+                json!([{"ItemCode": "T-ITEM", "UnitPrice": 10}]),
+            ),
+        )
+        .await;
+    assert_eq!(d["DocumentLines"][0]["VatGroup"], "T-O20");
+    assert_eq!(d["VatSum"], json!(2));
     co.sb.shutdown().await;
 }
 

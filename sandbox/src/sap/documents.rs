@@ -157,6 +157,7 @@ pub fn create_document(
             })
             .map(|p| decimal(p.get("Price")))
             .unwrap_or_default();
+        default_vat_group(db, &mut l, [Some(&bp), Some(item)]);
         let tax = tax::row_tax(db, &l, "VatGroup", "TaxCode", &date)?;
         let tax_rate = tax.as_ref().map_or(Decimal::ZERO, |(_, r)| *r);
         let priced =
@@ -295,6 +296,10 @@ fn freight(
         if db.get("AdditionalExpenses", &Key::Int(code)).is_none() {
             return Err(SapError::not_found(400));
         }
+        let expense = db.get("AdditionalExpenses", &Key::Int(code)).cloned();
+        let bp =
+            s(e, "CardCode").and_then(|c| db.get("BusinessPartners", &Key::Str(c.to_string())));
+        default_vat_group(db, &mut x, [bp, expense.as_ref()]);
         let r = tax::row_tax(db, &x, "VatGroup", "TaxCode", date)?.map_or(Decimal::ZERO, |t| t.1);
         let total = decimal(x.get("LineTotal"));
         let t = round2(total * r / Decimal::ONE_HUNDRED);
@@ -318,6 +323,28 @@ fn freight(
         out.push(Value::Object(x));
     }
     Ok(out)
+}
+
+/// Fills in the VAT group of a row that names none, in a VAT company: the first of the business
+/// partner's `VatGroup`, the item's `SalesVATGroup`, the freight's `OutputVATGroup` ("Tax code
+/// determination (SAP Business One)", sap-b1-blog.com glossary: business partner master data,
+/// then item master data, then freight definition).
+fn default_vat_group(db: &SapDb, row: &mut Entity, sources: [Option<&Entity>; 2]) {
+    if company::admin_info(db).is_none()
+        || company::uses_sales_tax(db)
+        || s(row, "VatGroup").is_some()
+        || s(row, "TaxCode").is_some()
+    {
+        return;
+    }
+    let found = sources.iter().flatten().find_map(|src| {
+        ["VatGroup", "SalesVATGroup", "OutputVATGroup"]
+            .iter()
+            .find_map(|k| s(src, k))
+    });
+    if let Some(code) = found {
+        row.insert("VatGroup".into(), Value::from(code.to_string()));
+    }
 }
 
 /// Refuses an invoice that would take a warehouse below zero when the company blocks negative
