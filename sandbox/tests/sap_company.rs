@@ -328,3 +328,64 @@ async fn journal_lines_carry_foreign_amounts_on_accounts_that_keep_their_currenc
         .await;
     co.sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn several_foreign_invoices_paid_at_once_leave_no_rounding_residue() {
+    let co = eu_company().await;
+    co.rate("EUR", "20260309", "0.85").await;
+    co.rate("EUR", "20260310", "0.9").await;
+    let mut entries = Vec::new();
+    for _ in 0..2 {
+        // 0.33 EUR at 0.85 = 0.2805, booked 0.28 GBP.
+        let i = co
+            .add(
+                "Invoices",
+                invoice(
+                    "T-EU",
+                    None,
+                    "2026-03-09",
+                    json!({"ItemCode": "T-ITEM", "UnitPrice": 0.33}),
+                ),
+            )
+            .await;
+        assert_eq!(i["DocTotal"], json!(0.28));
+        entries.push(i["DocEntry"].clone());
+    }
+    let rows: Vec<Value> = entries
+        .iter()
+        .map(|e| json!({"DocEntry": e, "InvoiceType": "it_Invoice", "AppliedFC": 0.33}))
+        .collect();
+    let pay = json!({"CardCode": "T-EU", "DocDate": "2026-03-10", "DocCurrency": "EUR",
+                     "TransferAccount": "T-BANK-EUR", "TransferSum": 0.66, "PaymentInvoices": rows});
+    let p = co.add("IncomingPayments", pay.clone()).await;
+    assert_eq!(
+        p["PaymentInvoices"][0]["SumApplied"],
+        json!(0.3),
+        "0.297 per row"
+    );
+    // 0.66 EUR at 0.90 = 0.594 → 0.59 received against 0.56 booked: gain 0.03, not 0.04.
+    let je = co.sb.sap_entities("JournalEntries");
+    let gain = je[0]["JournalEntryLines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["AccountCode"] == "T-FXGAIN")
+        .cloned()
+        .unwrap();
+    assert_eq!(gain["Credit"], json!(0.03));
+    assert!(
+        co.sb.sap_open_items("T-EU").is_empty(),
+        "{:?}",
+        co.sb.sap_open_items("T-EU")
+    );
+    let balances = co.sb.sap_account_balances();
+    let ar: Vec<_> = balances.iter().filter(|b| b.account == "T-AR").collect();
+    assert!(
+        ar.iter().all(|b| b.lc.is_zero() && b.fc.is_zero()),
+        "{ar:?}"
+    );
+    // Both invoices are closed: paying them again is refused.
+    co.refused("IncomingPayments", pay, "-10", "exceeds its open balance")
+        .await;
+    co.sb.shutdown().await;
+}

@@ -191,11 +191,15 @@ pub fn open_items(db: &SapDb, card_code: &str) -> Vec<OpenItem> {
             applied_lc += sign * decimal(r.get("SumApplied"));
             applied_fc += sign * decimal(r.get("AppliedFC"));
         }
-        let open_lc = paid_lc - applied_lc;
-        let open_fc = if paid_fc.is_zero() {
-            Decimal::ZERO
+        // An FC payment's amount on account is its FC remainder at the payment's rate.
+        let (open_lc, open_fc) = if paid_fc.is_zero() {
+            (paid_lc - applied_lc, Decimal::ZERO)
         } else {
-            paid_fc - applied_fc
+            let fc = paid_fc - applied_fc;
+            (
+                crate::sap::accounts::round2(fc * decimal(p.get("DocRate"))),
+                fc,
+            )
         };
         if !open_lc.is_zero() || !open_fc.is_zero() {
             out.push(OpenItem {

@@ -73,7 +73,7 @@ fn apply_row(
     if doc_currency == pay.local {
         // SDK Payments_Invoices~AppliedFC: "If the invoice does not use foreign currency, enter 0".
         let lc = decimal(pi.get("SumApplied"));
-        if set == "Invoices" && lc > open_lc {
+        if lc > open_lc {
             return Err(overpaid(&num, lc, open_lc));
         }
         let in_pay = if pay.is_local() {
@@ -110,7 +110,7 @@ fn apply_row(
         (sent_fc, round2(sent_fc * rate_now))
     };
     let open_fc = decimal(doc.get("DocTotalFc")) - decimal(doc.get("PaidToDateFC"));
-    if set == "Invoices" && fc > open_fc {
+    if fc > open_fc {
         return Err(overpaid(&num, fc, open_fc));
     }
     let lc_at_doc_rate = if fc == open_fc {
@@ -280,8 +280,19 @@ pub fn create_payment(
             "Total applied to documents ({applied}) exceeds the payment amount ({paid})"
         )));
     }
-    // Realized exchange-rate difference: + received more local currency than booked (gain).
-    let mut difference = Decimal::ZERO;
+    // Realized exchange-rate difference: + received more local currency than booked (gain). In
+    // an FC payment the local amount received is the applied total at the payment's rate (one
+    // rounding, so row roundings leave no residue on the customer).
+    let signed = |r: &Applied, d: Decimal| if r.set == "Invoices" { d } else { -d };
+    let mut difference = match &money {
+        Some(m) if !m.is_local() => round2(
+            rows.iter()
+                .map(|r| signed(r, r.in_payment_currency))
+                .sum::<Decimal>()
+                * m.rate,
+        ),
+        _ => rows.iter().map(|r| signed(r, r.lc)).sum(),
+    };
     let rows_currency = rows
         .iter()
         .find(|r| !r.fc.is_zero())
@@ -292,7 +303,7 @@ pub fn create_payment(
         } else {
             Decimal::NEGATIVE_ONE
         };
-        difference += sign * (row.lc - row.lc_at_doc_rate);
+        difference -= sign * row.lc_at_doc_rate;
         let paid_lc = decimal(row.doc.get("PaidToDate")) + row.lc_at_doc_rate;
         let paid_fc = decimal(row.doc.get("PaidToDateFC")) + row.fc;
         row.doc.insert("PaidToDate".into(), number(paid_lc));
