@@ -195,6 +195,26 @@ async fn foreign_currency_invoices_need_a_known_currency_the_bp_currency_and_the
     assert_eq!(g["DocTotal"], json!(12));
     assert_eq!(g["DocTotalFc"], json!(0));
     assert_eq!(g["DocumentLines"][0]["RowTotalFC"], json!(0));
+    // A list price kept in local currency is the document currency's price at the day's rate:
+    // 8.50 GBP = 10 EUR, so a row of 10 EUR has no discount.
+    co.add(
+        "Items",
+        json!({"ItemCode": "T-GBP-PRICED", "ItemPrices": [{"PriceList": 91, "Price": 8.5, "Currency": "GBP"}]}),
+    )
+    .await;
+    let p = co
+        .add(
+            "Invoices",
+            invoice(
+                "T-EU",
+                None,
+                "2026-03-09",
+                json!({"ItemCode": "T-GBP-PRICED", "RowTotalFC": 10}),
+            ),
+        )
+        .await;
+    assert_eq!(p["DocumentLines"][0]["UnitPrice"], json!(10));
+    assert_eq!(p["DocumentLines"][0]["DiscountPercent"], json!(0));
     co.sb.shutdown().await;
 }
 

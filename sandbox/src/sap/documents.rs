@@ -148,15 +148,7 @@ pub fn create_document(
             )));
         }
         base_use.check_quantity(qty, table, i + 1)?;
-        let list_price = item
-            .get("ItemPrices")
-            .and_then(Value::as_array)
-            .and_then(|ps| {
-                ps.iter()
-                    .find(|p| p.get("PriceList").and_then(Value::as_i64) == Some(price_list))
-            })
-            .map(|p| decimal(p.get("Price")))
-            .unwrap_or_default();
+        let list_price = list_price(db, item, price_list, money.as_ref(), &date, header)?;
         default_vat_group(db, &mut l, [Some(&bp), Some(item)]);
         let tax = tax::row_tax(db, &l, "VatGroup", "TaxCode", &date)?;
         let tax_rate = tax.as_ref().map_or(Decimal::ZERO, |(_, r)| *r);
@@ -248,6 +240,43 @@ pub fn create_document(
     let key = Key::Int(entry);
     db.put(def.name, key.clone(), e.clone(), undo);
     Ok((key, e))
+}
+
+/// The item's price on the BP's price list, in the document currency: a price kept in another
+/// currency (`ItemPrices[].Currency`) is converted through local currency at the rates of the
+/// document date.
+// INVENTED: the conversion path (price currency → LC → document currency at the day's rates);
+// SAP converts list prices into the document currency but our sources do not say how.
+fn list_price(
+    db: &SapDb,
+    item: &Entity,
+    price_list: i64,
+    money: Option<&DocMoney>,
+    date: &str,
+    header: &str,
+) -> Result<Decimal, SapError> {
+    let Some(entry) = item
+        .get("ItemPrices")
+        .and_then(Value::as_array)
+        .and_then(|ps| {
+            ps.iter()
+                .find(|p| p.get("PriceList").and_then(Value::as_i64) == Some(price_list))
+        })
+        .and_then(Value::as_object)
+    else {
+        return Ok(Decimal::ZERO);
+    };
+    let price = decimal(entry.get("Price"));
+    let Some(m) = money else {
+        return Ok(price);
+    };
+    match s(entry, "Currency") {
+        Some(c) if c != m.currency && !price.is_zero() => {
+            let rate = company::doc_rate(db, c, date, Decimal::ZERO, header)?;
+            Ok((price * rate / m.rate).round_dp(6))
+        }
+        _ => Ok(price),
+    }
 }
 
 /// Sums of a document in local currency and in the document currency.
