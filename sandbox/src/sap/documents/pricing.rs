@@ -194,3 +194,67 @@ pub fn write_row(l: &mut Entity, p: &Priced, money: Option<&DocMoney>) {
         l.insert("Rate".into(), number(m.rate));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+    use serde_json::json;
+
+    use super::*;
+
+    fn row(v: serde_json::Value) -> Entity {
+        v.as_object().cloned().unwrap()
+    }
+
+    fn cents(c: i64) -> Decimal {
+        Decimal::new(c, 2)
+    }
+
+    fn eur_at(rate: Decimal) -> DocMoney {
+        DocMoney {
+            local: "GBP".into(),
+            currency: "EUR".into(),
+            rate,
+        }
+    }
+
+    proptest! {
+        /// A gross price is kept: net + tax is the gross row, whatever the rate.
+        #[test]
+        fn gross_rows_keep_the_gross(gross in 1i64..1_000_000, qty in 1i64..50, rate in 0i64..30) {
+            let l = row(json!({"PriceAfterVAT": cents(gross).to_string()}));
+            let local = DocMoney { local: "GBP".into(), currency: "GBP".into(), rate: Decimal::ONE };
+            let p = price_row(&l, Decimal::from(qty), Decimal::ZERO, Decimal::from(rate), Some(&local), "INV1", 1).unwrap();
+            prop_assert_eq!(p.net_doc + p.tax_doc, round2(cents(gross) * Decimal::from(qty)));
+        }
+
+        /// A row total below the reference price is kept and turned into a discount under 100 %;
+        /// zero is refused with SAP's KBA 3697554 message.
+        #[test]
+        fn row_totals_become_discounts(total in 0i64..100_000, list in 1i64..100_000, qty in 1i64..20) {
+            let l = row(json!({"LineTotal": cents(total).to_string()}));
+            let local = DocMoney { local: "GBP".into(), currency: "GBP".into(), rate: Decimal::ONE };
+            let r = price_row(&l, Decimal::from(qty), cents(list), Decimal::from(20), Some(&local), "INV1", 1);
+            if total == 0 {
+                let e = r.unwrap_err();
+                prop_assert!(e.message.contains("Enter a discount percentage of less than 100"));
+            } else {
+                let p = r.unwrap();
+                prop_assert_eq!(p.net_lc, cents(total));
+                prop_assert!(p.discount < Decimal::ONE_HUNDRED);
+                prop_assert_eq!(p.unit, cents(list));
+            }
+        }
+
+        /// On a foreign-currency row the LC total is the FC total at the document rate.
+        #[test]
+        fn fc_rows_convert_at_the_document_rate(unit in 1i64..100_000, qty in 1i64..20, rate in 1i64..300) {
+            let rate = Decimal::new(rate, 2);
+            let l = row(json!({"UnitPrice": cents(unit).to_string()}));
+            let p = price_row(&l, Decimal::from(qty), Decimal::ZERO, Decimal::ZERO, Some(&eur_at(rate)), "INV1", 1).unwrap();
+            prop_assert_eq!(p.net_doc, round2(cents(unit) * Decimal::from(qty)));
+            prop_assert_eq!(p.net_lc, round2(p.net_doc * rate));
+        }
+    }
+}
