@@ -2,6 +2,10 @@
 //! and `SBOBobService_SetCurrencyRate`, with the parameters of the real `$metadata`
 //! (v3 `FunctionImport` / v4 `Function`/`Action`: `GetCurrencyRate(Currency, Date) -> Edm.Double`,
 //! `SetCurrencyRate(RateDate, Currency, Rate: Edm.String)`, `GetAdminInfo() -> SAPB1.AdminInfo`).
+//! Public request examples (`programacionparaaprender/cursogithub`,
+//! `DesarrolloSoftware/SAPDeveloper/apisap.md`): `SetCurrencyRate {"Currency":"EUR","Rate":"4.8",
+//! "RateDate":"20161129"}` and `GetCurrencyRate {"Currency":"US$","Date":"20211001"}`: dates as
+//! `YYYYMMDD`, currencies by the company's own code (`US$`, not ISO).
 
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
