@@ -409,3 +409,87 @@ async fn several_foreign_invoices_paid_at_once_leave_no_rounding_residue() {
         .await;
     co.sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn foreign_credit_notes_take_the_base_currency_and_realize_the_rate_difference() {
+    let co = eu_company().await;
+    co.rate("EUR", "20260309", "0.85").await;
+    co.rate("EUR", "20260310", "0.9").await;
+    let line = json!({"ItemCode": "T-ITEM", "Quantity": 2, "UnitPrice": 10, "VatGroup": "T-O20"});
+    let credit = |entry: &Value, currency: Option<&str>| {
+        let mut b = json!({"CardCode": "T-ALL", "DocDate": "2026-03-10",
+            "DocumentLines": [{"BaseType": 13, "BaseEntry": entry, "BaseLine": 0, "Quantity": 2}]});
+        if let Some(c) = currency {
+            b["DocCurrency"] = json!(c);
+        }
+        b
+    };
+    let i = co
+        .add(
+            "Invoices",
+            invoice("T-ALL", Some("EUR"), "2026-03-09", line.clone()),
+        )
+        .await;
+    co.refused(
+        "CreditNotes",
+        credit(&i["DocEntry"], Some("GBP")),
+        "-10",
+        "base document currency",
+    )
+    .await;
+    let cn = co.add("CreditNotes", credit(&i["DocEntry"], None)).await;
+    assert_eq!(
+        cn["DocCurrency"], "EUR",
+        "the invoice's currency, not the ## BP's default"
+    );
+    assert_eq!(cn["DocRate"], json!(0.9), "the rate of its own date");
+    assert_eq!(cn["DocTotalFc"], json!(24));
+    assert_eq!(cn["DocTotal"], json!(21.6));
+    assert_eq!(cn["DocumentStatus"], "bost_Close");
+    let je = co.sb.sap_entities("JournalEntries");
+    assert_eq!(je.len(), 1);
+    assert_eq!(je[0]["OriginalJournal"], "ttARCredItnote");
+    let gain = je[0]["JournalEntryLines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["AccountCode"] == "T-FXGAIN")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        gain["Credit"],
+        json!(1.2),
+        "21.60 credited against 20.40 booked"
+    );
+    assert!(
+        co.sb.sap_open_items("T-ALL").is_empty(),
+        "{:?}",
+        co.sb.sap_open_items("T-ALL")
+    );
+    let ar: Vec<_> = co
+        .sb
+        .sap_account_balances()
+        .into_iter()
+        .filter(|b| b.account == "T-AR")
+        .collect();
+    assert!(
+        ar.iter().all(|b| b.lc.is_zero() && b.fc.is_zero()),
+        "{ar:?}"
+    );
+    // With CopyExchangeRateInCopyTo the credit note keeps the invoice's rate: no difference.
+    co.sb
+        .set_sap_admin_info(json!({"LocalCurrency": "GBP", "Country": "GB",
+        "CopyExchangeRateInCopyTo": "tYES",
+        "ARGainRealizedExchngeDif": "T-FXGAIN", "ARLossRealizedExchangeDi": "T-FXLOSS"}));
+    let i = co
+        .add(
+            "Invoices",
+            invoice("T-ALL", Some("EUR"), "2026-03-09", line),
+        )
+        .await;
+    let cn = co.add("CreditNotes", credit(&i["DocEntry"], None)).await;
+    assert_eq!(cn["DocRate"], json!(0.85));
+    assert_eq!(cn["DocTotal"], json!(20.4));
+    assert_eq!(co.sb.sap_entities("JournalEntries").len(), 1);
+    co.sb.shutdown().await;
+}

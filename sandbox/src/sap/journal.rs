@@ -243,3 +243,49 @@ pub fn create_journal(
     db.put(def.name, key.clone(), e.clone(), undo);
     Ok((key, e))
 }
+
+/// Posts a realized exchange-rate difference (local currency; positive: the customer was
+/// credited more than booked, a gain) between business partner `card_code` and the company's
+/// gain or loss account, for the document `origin` (its `TransTypesEnum` name and `DocEntry`).
+/// SAP "creates automatic postings for the realized exchange rate differences" (SAP blog "How
+/// does SAP Business One handle Exchange Rate Differences", 2020-07-01).
+// INVENTED: SAP puts these lines into the originating document's own journal entry; the sandbox
+// does not post documents' journal entries, so it adds a separate one (`OriginalJournal` and
+// `BaseReference` naming the document) holding only the difference.
+pub fn post_exchange_difference(
+    db: &mut SapDb,
+    date: &str,
+    origin: (&str, i64),
+    (card_code, fc_currency): (&str, Option<&str>),
+    difference: Decimal,
+    undo: &mut UndoLog,
+) -> Result<(), SapError> {
+    // INVENTED: the text for a company without exchange-difference accounts.
+    let (gain, loss) = company::exchange_difference_accounts(db).ok_or_else(|| {
+        SapError::rule(
+            "Define the realized exchange rate difference accounts in G/L account determination",
+        )
+    })?;
+    let amount = difference.abs();
+    let lines = if difference > Decimal::ZERO {
+        vec![
+            (card_code.to_string(), amount, Decimal::ZERO),
+            (gain, Decimal::ZERO, amount),
+        ]
+    } else {
+        vec![
+            (loss, amount, Decimal::ZERO),
+            (card_code.to_string(), Decimal::ZERO, amount),
+        ]
+    };
+    post_automatic(
+        db,
+        date,
+        "Exchange rate differences",
+        origin,
+        &lines,
+        fc_currency,
+        undo,
+    )?;
+    Ok(())
+}

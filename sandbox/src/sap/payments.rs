@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::accounts::{check_account, customer, round2, s};
 use super::company::{self, DocMoney};
 use super::entities::Stamp;
-use super::journal::{check_account_currency, post_automatic};
+use super::journal::{check_account_currency, post_exchange_difference};
 use super::store::{Entity, Key, SapDb, SetDef, UndoLog};
 use super::validation::{decimal, number};
 use super::wire::SapError;
@@ -323,10 +323,10 @@ pub fn create_payment(
             .to_string();
         let fc =
             rows_currency.filter(|c| Some(c.as_str()) != money.as_ref().map(|m| m.local.as_str()));
-        post_difference(
+        post_exchange_difference(
             db,
             &date,
-            entry,
+            ("ttReceipt", entry),
             (&card_code, fc.as_deref()),
             difference,
             undo,
@@ -360,47 +360,4 @@ pub fn create_payment(
     let key = Key::Int(entry);
     db.put(def.name, key.clone(), e.clone(), undo);
     Ok((key, e))
-}
-
-/// Posts a realized exchange-rate difference of payment `entry` between the BP and the
-/// company's gain or loss account.
-// INVENTED: SAP puts these lines into the payment's own journal entry; the sandbox does not
-// post a payment's journal entry, so it adds a separate one (OriginalJournal ttReceipt,
-// BaseReference = the payment's DocEntry) holding only the difference.
-fn post_difference(
-    db: &mut SapDb,
-    date: &str,
-    entry: i64,
-    (card_code, fc_currency): (&str, Option<&str>),
-    difference: Decimal,
-    undo: &mut UndoLog,
-) -> Result<(), SapError> {
-    // INVENTED: the text for a company without exchange-difference accounts.
-    let (gain, loss) = company::exchange_difference_accounts(db).ok_or_else(|| {
-        SapError::rule(
-            "Define the realized exchange rate difference accounts in G/L account determination",
-        )
-    })?;
-    let amount = difference.abs();
-    let lines = if difference > Decimal::ZERO {
-        vec![
-            (card_code.to_string(), amount, Decimal::ZERO),
-            (gain, Decimal::ZERO, amount),
-        ]
-    } else {
-        vec![
-            (loss, amount, Decimal::ZERO),
-            (card_code.to_string(), Decimal::ZERO, amount),
-        ]
-    };
-    post_automatic(
-        db,
-        date,
-        "Exchange rate differences",
-        ("ttReceipt", entry),
-        &lines,
-        fc_currency,
-        undo,
-    )?;
-    Ok(())
 }

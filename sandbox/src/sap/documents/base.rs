@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::super::accounts::s;
+use super::super::accounts::{round2, s};
 use super::super::store::{Entity, Key, SapDb, UndoLog};
 use super::super::validation::{decimal, number};
 use super::super::wire::SapError;
@@ -126,14 +126,34 @@ impl BaseUse {
         Ok(())
     }
 
+    /// The currency and rate of the first base document, if the document draws from one.
+    pub fn base_money(db: &SapDb, lines: &[Value]) -> Option<(String, Decimal)> {
+        lines.iter().find_map(|l| {
+            let set = match l.get("BaseType").and_then(Value::as_i64)? {
+                13 => "Invoices",
+                14 => "CreditNotes",
+                _ => return None,
+            };
+            let base = db.get(set, &Key::Int(l.get("BaseEntry").and_then(Value::as_i64)?))?;
+            Some((
+                s(base, "DocCurrency")?.to_string(),
+                decimal(base.get("DocRate")),
+            ))
+        })
+    }
+
     /// Takes the quantities from the base rows and applies the new credit note `cn` to its base
-    /// invoices, up to what each still owes (in local and in foreign currency), closing what is
-    /// settled.
+    /// invoices, up to what each still owes, closing what is settled. An FC invoice is reduced in
+    /// its currency and cleared in local currency at its own rate; the returned amount is the
+    /// local-currency difference to the credit note's own rate (positive: credited more than
+    /// booked), a realized exchange difference.
     // INVENTED: the order (base invoices in row order) in which one credit note's total is spread
     // over several base invoices.
-    pub fn apply(self, db: &mut SapDb, cn: &mut Entity, undo: &mut UndoLog) {
-        let mut left_lc = decimal(cn.get("DocTotal"));
-        let mut left_fc = decimal(cn.get("DocTotalFc"));
+    pub fn apply(self, db: &mut SapDb, cn: &mut Entity, undo: &mut UndoLog) -> Decimal {
+        let (total_lc, total_fc) = (decimal(cn.get("DocTotal")), decimal(cn.get("DocTotalFc")));
+        let cn_rate = decimal(cn.get("DocRate"));
+        let (mut left_lc, mut left_fc) = (total_lc, total_fc);
+        let mut difference = Decimal::ZERO;
         let mut done: Vec<(&str, i64)> = Vec::new();
         for (set, entry, line, qty) in &self.rows {
             let Some(mut base) = db.get(set, &Key::Int(*entry)).cloned() else {
@@ -155,30 +175,44 @@ impl BaseUse {
                 done.push((*set, *entry));
                 let open_lc = decimal(base.get("DocTotal")) - decimal(base.get("PaidToDate"));
                 let open_fc = decimal(base.get("DocTotalFc")) - decimal(base.get("PaidToDateFC"));
-                let lc = left_lc.min(open_lc).max(Decimal::ZERO);
-                let fc = left_fc.min(open_fc).max(Decimal::ZERO);
-                left_lc -= lc;
+                let (cleared_lc, fc, used_lc) =
+                    if open_fc > Decimal::ZERO && left_fc > Decimal::ZERO {
+                        let fc = left_fc.min(open_fc);
+                        let cleared = if fc == open_fc {
+                            open_lc
+                        } else {
+                            round2(fc * decimal(base.get("DocRate")))
+                        };
+                        let used = if fc == left_fc {
+                            left_lc
+                        } else {
+                            round2(fc * cn_rate)
+                        };
+                        (cleared, fc, used)
+                    } else {
+                        let lc = left_lc.min(open_lc).max(Decimal::ZERO);
+                        (lc, Decimal::ZERO, lc)
+                    };
+                left_lc -= used_lc;
                 left_fc -= fc;
-                base.insert(
-                    "PaidToDate".into(),
-                    number(decimal(base.get("PaidToDate")) + lc),
-                );
+                difference += used_lc - cleared_lc;
+                let paid = decimal(base.get("PaidToDate")) + cleared_lc;
+                base.insert("PaidToDate".into(), number(paid));
                 base.insert(
                     "PaidToDateFC".into(),
                     number(decimal(base.get("PaidToDateFC")) + fc),
                 );
-                if lc == open_lc {
+                if paid >= decimal(base.get("DocTotal")) {
                     base.insert("DocumentStatus".into(), Value::from("bost_Close"));
                 }
             }
             db.put(set, Key::Int(*entry), base, undo);
         }
-        let used_lc = decimal(cn.get("DocTotal")) - left_lc;
-        let used_fc = decimal(cn.get("DocTotalFc")) - left_fc;
-        cn.insert("PaidToDate".into(), number(used_lc));
-        cn.insert("PaidToDateFC".into(), number(used_fc));
+        cn.insert("PaidToDate".into(), number(total_lc - left_lc));
+        cn.insert("PaidToDateFC".into(), number(total_fc - left_fc));
         if left_lc <= Decimal::ZERO && !done.is_empty() {
             cn.insert("DocumentStatus".into(), Value::from("bost_Close"));
         }
+        difference
     }
 }
