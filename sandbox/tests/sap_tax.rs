@@ -78,6 +78,7 @@ async fn vat_rows_take_the_rate_of_the_document_date_rounded_per_row() {
         ),
         (row("T-XX"), "unknown VAT group"),
         (row("T-OFF"), "inactive VAT group"),
+        (row("T-I20"), "input-tax group on a sales row"),
     ] {
         let (s, b) = co.post("Invoices", &inv("T-GB", "2026-03-09", lines)).await;
         assert_eq!(s, 400, "{what}: {b}");

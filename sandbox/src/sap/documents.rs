@@ -186,6 +186,9 @@ pub fn create_document(
         let list_price = list_price(db, item, price_list, money.as_ref(), &date, header)?;
         default_vat_group(db, &mut l, [Some(&bp), Some(item)]);
         let tax = tax::row_tax(db, &l, "VatGroup", "TaxCode", &date)?;
+        if let Some((code, _)) = &tax {
+            tax::check_output_group(db, code)?;
+        }
         let tax_rate = tax.as_ref().map_or(Decimal::ZERO, |(_, r)| *r);
         let priced =
             pricing::price_row(&l, qty, list_price, tax_rate, money.as_ref(), table, i + 1)?;
@@ -379,7 +382,11 @@ fn freight(
         let bp =
             s(e, "CardCode").and_then(|c| db.get("BusinessPartners", &Key::Str(c.to_string())));
         default_vat_group(db, &mut x, [bp, expense.as_ref()]);
-        let r = tax::row_tax(db, &x, "VatGroup", "TaxCode", date)?.map_or(Decimal::ZERO, |t| t.1);
+        let row_tax = tax::row_tax(db, &x, "VatGroup", "TaxCode", date)?;
+        if let Some((code, _)) = &row_tax {
+            tax::check_output_group(db, code)?;
+        }
+        let r = row_tax.map_or(Decimal::ZERO, |t| t.1);
         let total = decimal(x.get("LineTotal"));
         let t = round2(total * r / Decimal::ONE_HUNDRED);
         let (total_fc, t_fc) = match money.filter(|m| !m.is_local()) {

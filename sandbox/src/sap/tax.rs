@@ -127,3 +127,17 @@ fn vat_group_rate(g: &Entity, date: &str) -> Decimal {
     }
     best.map(|(_, r)| r).unwrap_or_default()
 }
+
+/// Checks that a VAT group on an A/R document row is an output-tax group: SDK
+/// `VatGroups~Category` "Determines whether the tax group applies to sales documents (output
+/// tax) or to purchase documents (input tax)".
+// INVENTED: an input-tax group on a sales row is answered like an unknown code.
+pub fn check_output_group(db: &SapDb, code: &str) -> Result<(), SapError> {
+    match db
+        .get("VatGroups", &Key::Str(code.to_string()))
+        .and_then(|g| prop(g, "Category"))
+    {
+        Some("bovcInputTax") if admin_info(db).is_some() => Err(invalid_tax_code()),
+        _ => Ok(()),
+    }
+}
