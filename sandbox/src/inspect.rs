@@ -1,5 +1,8 @@
 //! The inspection and control API tests use: read what the connector wrote into SAP, count
-//! duplicates, read the fake Amazon catalog, move the clock, inject faults, reset.
+//! duplicates, read the fake Amazon catalog, move the clock, inject faults, reset; and the
+//! company's books ([`books`]: tax per code, open items, account balances).
+
+pub mod books;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

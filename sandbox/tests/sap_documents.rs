@@ -1,11 +1,24 @@
 //! Documents like SAP: DocEntry/DocNum, computed totals, UpdateDate/UpdateTime, and validation
 //! errors with SAP-style codes (unknown property, unknown ItemCode/CardCode, inactive customer,
 //! title or inactive account, unbalanced journal entry, overpaid invoice).
+//!
+//! These run on the generated world's company. Rows name their tax code in `VatGroup`, the VAT
+//! localisations' property, which a company seeded without settings (no `AdminInfo`) accepts
+//! too; the money rules of a company with settings are in `sap_company.rs` and `sap_tax.rs`.
 
 mod common;
 
 use common::*;
 use serde_json::{Value, json};
+
+/// A minimal valid invoice for the DE customer (tax code in `VatGroup`).
+fn invoice(item_code: &str, num_at_card: &str) -> Value {
+    let mut b = common::invoice(item_code, num_at_card);
+    let line = &mut b["DocumentLines"][0];
+    line["VatGroup"] = line["TaxCode"].take();
+    line.as_object_mut().unwrap().remove("TaxCode");
+    b
+}
 
 #[tokio::test]
 async fn invoices_get_doc_entry_doc_num_and_totals() {
@@ -132,7 +145,7 @@ async fn validation_errors_look_like_sap() {
     )
     .await;
     let mut tax = invoice("TM-MUG-0000", "x");
-    tax["DocumentLines"][0]["TaxCode"] = json!("XX99");
+    tax["DocumentLines"][0]["VatGroup"] = json!("XX99");
     expect_error(
         &sb,
         "Invoices",
@@ -443,7 +456,7 @@ async fn credit_notes_need_an_existing_base_invoice() {
         &invoice("TM-MUG-0000", "o1"),
     )
     .await;
-    let credit = |entry: Value| json!({"CardCode": "C-AMZ-DE", "NumAtCard": "r1", "DocumentLines": [{"ItemCode": "TM-MUG-0000", "Quantity": 1, "UnitPrice": 10.5, "TaxCode": "DE19", "BaseType": 13, "BaseEntry": entry, "BaseLine": 0}]});
+    let credit = |entry: Value| json!({"CardCode": "C-AMZ-DE", "NumAtCard": "r1", "DocumentLines": [{"ItemCode": "TM-MUG-0000", "Quantity": 1, "UnitPrice": 10.5, "VatGroup": "DE19", "BaseType": 13, "BaseEntry": entry, "BaseLine": 0}]});
     let (s, b) = sap_post(&sb, &c, &cookie, "v2", "CreditNotes", &credit(json!(77))).await;
     assert_eq!((s, b["error"]["code"].as_str()), (400, Some("-2028")));
     let (s, cn) = sap_post(
@@ -471,7 +484,7 @@ async fn freight_needs_a_known_expense_code_and_currencies_answer_the_session_ch
     assert_eq!(b["value"][0]["Code"], "EUR");
     let mut inv = invoice("TM-MUG-0000", "f1");
     inv["DocumentAdditionalExpenses"] =
-        json!([{"ExpenseCode": 1, "LineTotal": 4.19, "TaxCode": "DE19"}]);
+        json!([{"ExpenseCode": 1, "LineTotal": 4.19, "VatGroup": "DE19"}]);
     let (s, doc) = sap_post(&sb, &c, &cookie, "v2", "Invoices", &inv).await;
     assert_eq!(s, 201, "{doc}");
     assert_eq!(

@@ -312,6 +312,9 @@ fn execute_inner(
     if let Some(resp) = user_tables::route_field_key(db, root, version, method, rest)? {
         return Ok(resp);
     }
+    if let Some(resp) = company::services::route(db, undo, root, version, method, rest, body)? {
+        return Ok(resp);
+    }
     let t = parse_target_in(db, rest)?;
     let def = t.def;
     if user_tables::is_metadata_set(def.name) && matches!(method, "PATCH" | "DELETE" | "PUT") {
