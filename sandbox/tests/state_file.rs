@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use common::*;
 use reqwest::Client;
 use sandbox::serve::{ServeArgs, serve_until};
+use sandbox::world::WorldKind;
 use sandbox::{Sandbox, SandboxConfig, SandboxError};
 use serde_json::{Value, json};
 
@@ -220,6 +221,29 @@ async fn a_state_file_of_another_world_is_refused() {
     assert!(
         err.to_string()
             .contains("holds a sandbox of seed 1 with 100 orders"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(dir.file()).unwrap(), saved, "file untouched");
+
+    // Same seed and size, the other seller.
+    let na = SandboxConfig {
+        world: WorldKind::Na,
+        ..persistent(1, dir.file())
+    };
+    let err = Sandbox::start(na).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SandboxError::StateMismatch {
+                file_world: WorldKind::Eu,
+                world: WorldKind::Na,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("start it with --world eu"),
         "{err}"
     );
     assert_eq!(std::fs::read(dir.file()).unwrap(), saved, "file untouched");
