@@ -398,3 +398,50 @@ async fn sp_post_status(
     assert_eq!(r.status(), status);
     r.json().await.unwrap()
 }
+
+/// The NA world restores from its file like the EU one: same orders, same settlements, the same
+/// company with its `$` currency and daily rates.
+#[tokio::test]
+async fn an_na_world_restores_from_its_state_file() {
+    let dir = TempDir::new("na");
+    let na = || SandboxConfig {
+        world: WorldKind::Na,
+        ..persistent(3, dir.file())
+    };
+    let sb = Sandbox::start(na()).await.unwrap();
+    assert!(!sb.restored());
+    let (orders, settlements) = {
+        let w = sb.world();
+        (
+            w.orders.iter().map(|o| o.id.clone()).collect::<Vec<_>>(),
+            w.settlements
+                .iter()
+                .map(|s| s.id.clone())
+                .collect::<Vec<_>>(),
+        )
+    };
+    sb.close().await.unwrap();
+    let sb = Sandbox::start(na()).await.unwrap();
+    assert!(sb.restored());
+    let w = sb.world();
+    assert_eq!(w.kind, WorldKind::Na);
+    assert_eq!(
+        w.orders.iter().map(|o| o.id.clone()).collect::<Vec<_>>(),
+        orders
+    );
+    assert_eq!(
+        w.settlements
+            .iter()
+            .map(|s| s.id.clone())
+            .collect::<Vec<_>>(),
+        settlements
+    );
+    let c = client();
+    let cookie = login(&sb, &c, "v2").await;
+    let (status, usd) = sap_get(&sb, &c, &cookie, "v2", "Currencies('%24')").await;
+    assert_eq!(
+        (status, usd["InternationalDescription"].as_str()),
+        (200, Some("USD"))
+    );
+    sb.shutdown().await;
+}

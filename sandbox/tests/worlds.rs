@@ -46,6 +46,12 @@ fn the_na_world_is_a_us_seller_on_com_ca_and_mx() {
             ("A1AM78C64UM0Y8", "MXN", "Amazon.com.mx"),
         ]
     );
+    assert!(
+        w.marketplaces
+            .iter()
+            .all(|m| m.vat_rate.is_zero() && !m.facilitator_vat),
+        "no VAT"
+    );
     let mut places = BTreeSet::new();
     for o in &w.orders {
         let m = &w.marketplaces[o.marketplace];
@@ -112,6 +118,11 @@ fn the_eu_world_is_a_uk_seller_with_deemed_supplier_vat_abroad() {
             ("A13V1IB3VIYZZH", "EUR"),
         ]
     );
+    for m in &w.marketplaces {
+        let j = &m.jurisdictions[0];
+        assert_eq!(m.vat_rate, j.facilitator_rate(false) + j.seller_rate(false));
+        assert_eq!(m.facilitator_vat, j.facilitator_bp[0] > 0, "{}", m.code);
+    }
     let mut rates = BTreeSet::new();
     for o in &w.orders {
         let m = &w.marketplaces[o.marketplace];

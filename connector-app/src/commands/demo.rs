@@ -77,8 +77,8 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             println!(
                 "sandbox: SAP {} and SP-API {} on loopback ({} world, seed {}, {} orders); Amazon's rate limits x{} so the demo runs in seconds",
                 sb.sap_base_url(),
-                sb.world().kind,
                 sb.sp_api_base_url(),
+                sb.world().kind,
                 args.seed,
                 args.orders,
                 args.time_scale

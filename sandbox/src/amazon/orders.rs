@@ -138,7 +138,7 @@ pub fn order_2026(world: &World, o: &Order, included: &[String]) -> Value {
         order["proceeds"] = json!({"grandTotal": money(o.total(), m.currency)});
     }
     if has("BUYER") {
-        order["buyer"] = json!({"buyerEmail": format!("{}@marketplace.amazon.{}", &o.id[4..11], m.code.to_lowercase())});
+        order["buyer"] = json!({"buyerEmail": format!("{}@marketplace.amazon.{}", &o.id[4..11], m.domain.trim_start_matches("www.amazon."))});
     }
     order
 }

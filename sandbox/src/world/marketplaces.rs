@@ -143,6 +143,12 @@ pub struct Marketplace {
     pub price_ending_cents: i64,
     /// Shipping an MFN buyer pays when charged, in cents.
     pub shipping_cents: i64,
+    /// Standard VAT rate in percent (UK 20, DE 19, FR 20; 0 in NA, which has no VAT: there the
+    /// rates are per `jurisdictions`).
+    pub vat_rate: Decimal,
+    /// Whether Amazon collects the VAT as deemed supplier (DE, FR); false in NA, where
+    /// `Jurisdiction::facilitator_bp` says per state whether Amazon collects sales tax.
+    pub facilitator_vat: bool,
     /// Whether item and shipping prices include the tax (VAT: yes; sales tax, GST, IVA: no).
     pub prices_include_tax: bool,
     /// Whether settlement amounts use a decimal comma (EUR files) or a point.
@@ -276,6 +282,8 @@ pub fn marketplaces(kind: WorldKind) -> Vec<Marketplace> {
                 // SAP's US demo company uses `$` as the code of its local currency.
                 sap_currency: "$",
                 customer: "C-AMZ-US",
+                vat_rate: Decimal::from_parts(0, 0, 0, false, 0),
+                facilitator_vat: false,
                 price_factor_pct: 100,
                 price_ending_cents: 99,
                 shipping_cents: 499,
@@ -301,6 +309,8 @@ pub fn marketplaces(kind: WorldKind) -> Vec<Marketplace> {
                 currency: "CAD",
                 sap_currency: "CAD",
                 customer: "C-AMZ-CA",
+                vat_rate: Decimal::from_parts(0, 0, 0, false, 0),
+                facilitator_vat: false,
                 price_factor_pct: 135,
                 price_ending_cents: 99,
                 shipping_cents: 699,
@@ -327,6 +337,8 @@ pub fn marketplaces(kind: WorldKind) -> Vec<Marketplace> {
                 currency: "MXN",
                 sap_currency: "MXN",
                 customer: "C-AMZ-MX",
+                vat_rate: Decimal::from_parts(0, 0, 0, false, 0),
+                facilitator_vat: false,
                 price_factor_pct: 1700,
                 price_ending_cents: 0,
                 shipping_cents: 9900,
@@ -355,6 +367,8 @@ pub fn marketplaces(kind: WorldKind) -> Vec<Marketplace> {
                 currency: "GBP",
                 sap_currency: "GBP",
                 customer: "C-AMZ-UK",
+                vat_rate: Decimal::from_parts(20, 0, 0, false, 0),
+                facilitator_vat: false,
                 price_factor_pct: 79,
                 price_ending_cents: 49,
                 shipping_cents: 399,
@@ -380,6 +394,8 @@ pub fn marketplaces(kind: WorldKind) -> Vec<Marketplace> {
                 currency: "EUR",
                 sap_currency: "EUR",
                 customer: "C-AMZ-DE",
+                vat_rate: Decimal::from_parts(19, 0, 0, false, 0),
+                facilitator_vat: true,
                 price_factor_pct: 92,
                 price_ending_cents: 99,
                 shipping_cents: 499,
@@ -405,6 +421,8 @@ pub fn marketplaces(kind: WorldKind) -> Vec<Marketplace> {
                 currency: "EUR",
                 sap_currency: "EUR",
                 customer: "C-AMZ-FR",
+                vat_rate: Decimal::from_parts(20, 0, 0, false, 0),
+                facilitator_vat: true,
                 price_factor_pct: 92,
                 price_ending_cents: 99,
                 shipping_cents: 499,
