@@ -249,7 +249,9 @@ const CA: &[Jurisdiction] = &[
 // IVA and ISR that Mexican law imposes is not modelled.
 const MX: &[Jurisdiction] = &[j("CMX", 1, [0, 0], [1600, 0], ["IVA16", "IVA0"])];
 
-/// The UK company's own sales on Amazon.co.uk: 20 % standard, 0 % zero-rated goods (books);
+/// The EU world follows the genuine Amazon.de file of a UK-established seller
+/// (thetis_EU-DE_V2_22988491762.txt: `MarketplaceFacilitatorVAT-*` rows netting its VAT, fees
+/// with UK VAT). The UK company's own sales on Amazon.co.uk: 20 % standard, 0 % zero-rated goods (books);
 /// the seller collects them (Amazon collects UK VAT only for overseas sellers and consignments
 /// up to GBP 135: Amazon, "Change on VAT rules for sales to UK customers",
 /// https://sellercentral.amazon.com/forums/t/change-on-vat-rules-for-sales-to-uk-customers/763189).
@@ -443,12 +445,19 @@ pub fn marketplaces(kind: WorldKind) -> Vec<Marketplace> {
 }
 
 /// UK VAT on Amazon's fees for UK-established sellers since 1 August 2024, when Amazon EU
-/// S.à r.l.'s UK branch took over invoicing: "all Amazon fees will be subject to the standard 20%
-/// VAT rate", "an additional deduction which Amazon will make from their settlement payments"
+/// S.à r.l.'s UK branch took over invoicing. Amazon's notice (as relayed at
+/// https://cottonsgroup.com/?p=17229637): sellers in the UK "Invoices will be issued by the AEU
+/// branch in your country of establishment. Local VAT rules will apply", and "disbursement amounts
+/// will change due to the application of local VAT on Amazon fees". Accountants: "all Amazon fees
+/// will be subject to the standard 20% VAT rate", "an additional deduction which Amazon will make from their settlement payments"
 /// (https://ecommerceaccountants.co.uk/post/amazon-uk-vat-changes-what-you-need-to-know;
 /// https://ryecroftglenton.com/2024/07/16/amazon-invoicing-update-to-vat-treatment-for-uk-sellers).
-// INVENTED: how the settlement shows it. The fee rows (Commission, FBA fees, storage...) carry the
-// VAT-inclusive amount; the VAT itself is only on Amazon's monthly VAT invoice.
+/// The settlement shows it in the fee rows: in the genuine Amazon.de file of a UK-established
+/// seller (../shared/reference/settlements/thetis_EU-DE_V2_22988491762.txt) `Commission −10,44`
+/// is 15 % of 57,99 (8,70) × 1.20, `RefundCommission −2,09` = 1,74 × 1.20; a genuine UK file has
+/// `FBAPerUnitFulfillmentFee −3.96` = 3.30 × 1.20 (reviews/accounting.md B2).
+// INVENTED: that every fee row (storage, inbound and the rest too) carries the VAT; Amazon's fee
+// invoices zero-rate some (international FBA shipments), which is not modelled.
 const FEE_VAT: Decimal = Decimal::from_parts(20, 0, 0, false, 0);
 
 /// `responsibleParty` of EU deemed-supplier VAT.
