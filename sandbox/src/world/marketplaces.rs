@@ -296,6 +296,8 @@ pub fn marketplaces(kind: WorldKind) -> Vec<Marketplace> {
                 fee_vat_rate: Decimal::ZERO,
                 fee_tax_code: "",
                 digital_services_fee: false,
+                // Amazon.com order ids start 111- to 114- (114- in the hand-made US reference
+                // file; the genuine US file of notes/settlement.md §7 was not saved).
                 order_prefixes: &["111", "112", "113", "114"],
                 jurisdictions: US,
                 facilitator: US_FACILITATOR,
