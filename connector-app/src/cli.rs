@@ -99,10 +99,31 @@ enum SandboxCommand {
     Serve(SandboxServeArgs),
 }
 
+/// The sandbox world `--world` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WorldArg {
+    /// A US company on Amazon.com, Amazon.ca and Amazon.com.mx (North America account).
+    Na,
+    /// A UK company on Amazon.co.uk, Amazon.de and Amazon.fr (EU account).
+    Eu,
+}
+
+impl From<WorldArg> for sandbox::world::WorldKind {
+    fn from(w: WorldArg) -> Self {
+        match w {
+            WorldArg::Na => sandbox::world::WorldKind::Na,
+            WorldArg::Eu => sandbox::world::WorldKind::Eu,
+        }
+    }
+}
+
 /// Arguments of `sandbox serve`.
 // The sandbox library takes them as a plain struct; the parsing lives here so it needs no clap.
 #[derive(Debug, Clone, Args)]
 struct SandboxServeArgs {
+    /// Which world: `na` (a US seller, the default) or `eu` (a UK seller).
+    #[arg(long, value_enum, default_value_t = WorldArg::Na)]
+    world: WorldArg,
     /// World seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -139,6 +160,7 @@ struct SandboxServeArgs {
 impl From<SandboxServeArgs> for sandbox::serve::ServeArgs {
     fn from(a: SandboxServeArgs) -> Self {
         Self {
+            world: a.world.into(),
             seed: a.seed,
             orders: a.orders,
             port: a.port,
@@ -318,6 +340,8 @@ mod tests {
     #[test]
     fn sandbox_serve_reads_every_argument() {
         let args = serve_args(&[
+            "--world",
+            "eu",
             "--seed",
             "7",
             "--orders",
@@ -341,6 +365,7 @@ mod tests {
         assert_eq!(
             args,
             ServeArgs {
+                world: sandbox::world::WorldKind::Eu,
                 seed: 7,
                 orders: 20,
                 port: 4000,

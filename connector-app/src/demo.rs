@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
+use sandbox::world::WorldKind;
 use sandbox::{Sandbox, SandboxConfig};
 use secrecy::SecretString;
 use serde::Serialize;
@@ -59,14 +60,22 @@ pub fn write_workspace(
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let world = sb.world();
     let creds = sb.credentials();
+    // The NA company is a US sales-tax localisation (lines carry `TaxCode`), the UK one a VAT
+    // localisation (`VatGroup`).
+    let tax_field = match world.kind {
+        WorldKind::Na => "tax-code",
+        WorldKind::Eu => "vat-group",
+    };
     let mut text = format!(
-        "# Written by `ml-connector demo` for the sandbox; rewritten on every demo run.\n\n\
+        "# Written by `ml-connector demo` for the sandbox's {} world; rewritten on every demo run.\n\n\
          [sap]\nbase_url = \"{}\"\ncompany_db = \"{}\"\nuser = \"{}\"\nsessions = {sessions}\n\n\
-         [amazon]\nregion = \"eu\"\nseller_id = \"{}\"\nmarketplaces = [{}]\nendpoint = \"{}\"\nlwa_token_url = \"{}\"\nrate_scale = {}\n\n\
-         [orders]\nshipping = \"expense\"\nshipping_expense_code = 1\nlookback = \"400d\"\n\n",
+         [amazon]\nregion = \"{}\"\nseller_id = \"{}\"\nmarketplaces = [{}]\nendpoint = \"{}\"\nlwa_token_url = \"{}\"\nrate_scale = {}\n\n\
+         [orders]\nshipping = \"expense\"\nshipping_expense_code = 1\nlookback = \"400d\"\ntax_field = \"{tax_field}\"\n\n",
+        world.kind,
         sb.sap_base_url(),
         creds.sap_company_db,
         creds.sap_user,
+        world.kind.code(),
         world.seller_id,
         world
             .marketplaces
@@ -79,23 +88,24 @@ pub fn write_workspace(
         time_scale,
     );
     for m in &world.marketplaces {
-        // Where Amazon collects the VAT as deemed supplier, the seller's invoice carries none.
-        let tax = if m.facilitator_vat { "EX0" } else { m.tax_code };
+        // One code per marketplace is all the connector takes: the code of the marketplace's
+        // first (largest) jurisdiction for standard-rated goods. Where Amazon collects the tax
+        // (US facilitator states, EU deemed supplier) that code carries none (`MPF`, `OS`).
+        let tax = m.jurisdictions[0].tax_code[0];
         text.push_str(&format!(
-            "[marketplaces.{}]   # {}\ncustomer = \"{}\"\ntax_code = \"{tax}\"\nprices_include_tax = true\n\n",
-            m.id, m.name, m.customer
+            "[marketplaces.{}]   # {}, {}\ncustomer = \"{}\"\ntax_code = \"{tax}\"\nprices_include_tax = {}\n\n",
+            m.id, m.name, m.currency, m.customer, m.prices_include_tax
         ));
     }
     std::fs::write(dir.join(MAPPING_FILE), SANDBOX_MAPPING)
         .with_context(|| format!("cannot write {}", dir.join(MAPPING_FILE).display()))?;
     text.push_str(&format!("[settlements]\nmapping = \"{MAPPING_FILE}\"\n\n"));
-    // Prices from the sandbox company's price lists (2: EUR, 3: GBP), stock from warehouse 01.
+    // Prices from the sandbox company's price list per marketplace, stock from warehouse 01.
     text.push_str("[items]\nwarehouses = [\"01\"]\nfeed_threshold = 100\nverify_after = \"1s\"\nfeed_poll = \"1s\"\n\n[items.price_lists]\n");
     for m in &world.marketplaces {
-        let list = if m.currency == "GBP" { 3 } else { 2 };
         text.push_str(&format!(
-            "{} = {{ price_list = {list}, currency = \"{}\" }}\n",
-            m.id, m.currency
+            "{} = {{ price_list = {}, currency = \"{}\" }}\n",
+            m.id, m.price_list, m.currency
         ));
     }
     text.push_str("\n[sku_map]\n");
@@ -491,3 +501,55 @@ pub fn sandbox_config(seed: u64, orders: usize, time_scale: f64) -> SandboxConfi
 
 /// Name of the sandbox's state file inside a demo workspace: the fake SAP and Amazon live there.
 pub const SANDBOX_STATE_FILE: &str = "sandbox.json";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{RegionName, TaxField};
+
+    /// The workspace `demo` writes is one the connector accepts, in both worlds, and it names the
+    /// world's region, marketplaces, customers, tax settings and price lists.
+    #[tokio::test]
+    async fn the_demo_workspace_fits_each_world() {
+        for (world, region, tax_field, home_tax, included) in [
+            (
+                WorldKind::Na,
+                RegionName::Na,
+                TaxField::TaxCode,
+                "MPF",
+                false,
+            ),
+            (
+                WorldKind::Eu,
+                RegionName::Eu,
+                TaxField::VatGroup,
+                "O1",
+                true,
+            ),
+        ] {
+            let sb = Sandbox::start(SandboxConfig {
+                world,
+                orders: 20,
+                ..SandboxConfig::default()
+            })
+            .await
+            .unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let path = write_workspace(dir.path(), &sb, 1, 1.0).unwrap();
+            let config = Config::load(&path).unwrap();
+            assert_eq!(config.amazon.region, region);
+            assert_eq!(config.orders.tax_field, tax_field);
+            let w = sb.world();
+            let home = &config.marketplaces[w.marketplaces[0].id];
+            assert_eq!(home.customer, w.marketplaces[0].customer);
+            assert_eq!(home.tax_code.as_deref(), Some(home_tax));
+            assert_eq!(home.prices_include_tax, included);
+            for m in &w.marketplaces {
+                let list = &config.items.price_lists[m.id];
+                assert_eq!(list.currency, m.currency);
+                assert_eq!(i64::from(list.price_list), m.price_list);
+            }
+            sb.shutdown().await;
+        }
+    }
+}

@@ -5,13 +5,15 @@
 //! our clients expect: cookies and idle expiry (401 / code 301), v1 vs v2 JSON, SAP-style
 //! validation errors, OData paging with nextLink, `$batch` changesets that roll back, LWA tokens
 //! that expire, per-operation token buckets with Amazon's published rates (scaled by a time
-//! knob), gzip report documents, settlements in V2 flat-file format with EU quirks.
+//! knob), gzip report documents, settlements in V2 flat-file format with
+//! each region's quirks.
 //!
 //! Layout:
 //! - [`sap`]: Service Layer (`session`, `odata`, `batch`, `entities`, `documents`, `user_tables`,
 //!   `validation`, `wire`, generated property sets from the real `$metadata`).
 //! - [`amazon`]: LWA and SP-API (`lwa`, `ratelimit`, `orders`, `reports`, `listings`, `feeds`, `finances`, `sellers`).
-//! - [`world`]: the seeded generator (catalog, orders, settlements, the matching SAP company).
+//! - [`world`]: the seeded generator of two worlds, a US seller (`na`) and a UK seller (`eu`):
+//!   marketplaces and tax, catalog, orders, settlements, exchange rates, the matching SAP company.
 //! - [`faults`]: fault injection; [`inspect`]: the inspection API; [`serve`]: `sandbox serve`.
 //! - `state_file`: the state kept on disk across restarts ([`SandboxConfig::state_file`]).
 //!
@@ -98,6 +100,9 @@ pub const LISTING_APPLY_DELAY: chrono::Duration = chrono::Duration::minutes(2);
 /// How to start the sandbox.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
+    /// Which seller the world is: a US company on Amazon.com/.ca/.com.mx (`Na`, the default) or
+    /// a UK company on Amazon.co.uk/.de/.fr (`Eu`).
+    pub world: world::WorldKind,
     /// World seed.
     pub seed: u64,
     /// Number of orders in the world.
@@ -136,6 +141,7 @@ pub struct SandboxConfig {
 impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
+            world: world::WorldKind::default(),
             seed: 1,
             orders: 200,
             port: 0,
@@ -184,14 +190,18 @@ pub enum SandboxError {
     },
     /// The state file holds a sandbox with another world than the one configured.
     #[error(
-        "{} holds a sandbox of seed {file_seed} with {file_orders} orders, not seed {seed} with \
-         {orders} orders; start it with seed {file_seed} and {file_orders} orders, or use another \
-         state file",
+        "{} holds a sandbox of seed {file_seed} with {file_orders} orders in the {file_world} world, \
+         not seed {seed} with {orders} orders in the {world} world; start it with --world \
+         {file_world}, seed {file_seed} and {file_orders} orders, or use another state file",
         path.display()
     )]
     StateMismatch {
         /// The state file.
         path: PathBuf,
+        /// World in the file.
+        file_world: world::WorldKind,
+        /// World configured.
+        world: world::WorldKind,
         /// Seed in the file.
         file_seed: u64,
         /// Order count in the file.

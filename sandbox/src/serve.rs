@@ -11,6 +11,8 @@ use crate::{Sandbox, SandboxConfig, SandboxError};
 /// Arguments of `sandbox serve`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServeArgs {
+    /// Which world: a US seller (`na`) or a UK seller (`eu`).
+    pub world: crate::world::WorldKind,
     /// World seed.
     pub seed: u64,
     /// Number of orders in the world (a handful to 100000).
@@ -38,6 +40,7 @@ impl Default for ServeArgs {
     /// The command line's defaults.
     fn default() -> Self {
         Self {
+            world: crate::world::WorldKind::Na,
             seed: 1,
             orders: 500,
             port: 0,
@@ -56,6 +59,7 @@ impl ServeArgs {
     /// The sandbox configuration these arguments describe.
     pub fn config(&self) -> SandboxConfig {
         SandboxConfig {
+            world: self.world,
             seed: self.seed,
             orders: self.orders,
             port: self.port,
@@ -84,6 +88,7 @@ pub fn connection_info(sb: &Sandbox) -> serde_json::Value {
         "lwa_client_id": c.lwa_client_id,
         "lwa_client_secret": c.lwa_client_secret,
         "lwa_refresh_token": c.lwa_refresh_token,
+        "world": sb.world().kind.code(),
         "seller_id": sb.seller_id(),
         "marketplace_ids": sb.marketplace_ids(),
     })
@@ -110,7 +115,8 @@ pub async fn serve_until(
     } else {
         let w = sb.world();
         print(&format!(
-            "ml-connector sandbox (seed {}, {} orders, {} settlements, time scale {})",
+            "ml-connector sandbox ({} world, seed {}, {} orders, {} settlements, time scale {})",
+            args.world,
             args.seed,
             w.orders.len(),
             w.settlements.len(),

@@ -17,11 +17,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::amazon::SavedAmazon;
 use crate::sap::store::{SapDb, SavedDb};
-use crate::world::{World, sap_seed};
+use crate::world::{World, WorldKind, sap_seed};
 use crate::{SandboxConfig, SandboxError, Shared};
 
-/// Version of the file layout; a file of another version is refused, not half-read.
-const FORMAT: u32 = 1;
+/// Version of the file layout; a file of another version is refused, not half-read. Format 2
+/// added the world kind (format 1 files hold EU worlds of an earlier generator).
+const FORMAT: u32 = 2;
 
 /// Orders added with `Sandbox::add_orders`, replayed on the regenerated world.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -39,6 +40,8 @@ struct Header {
 #[derive(Debug, Serialize, Deserialize)]
 struct StateFile {
     format: u32,
+    /// `na` / `eu`.
+    world: String,
     seed: u64,
     orders: usize,
     anchor: DateTime<Utc>,
@@ -69,7 +72,7 @@ impl Initial {
     /// A newly generated world and its SAP company.
     pub(crate) fn fresh(config: &SandboxConfig) -> Self {
         let now = config.start_time.unwrap_or_else(Utc::now);
-        let world = World::generate(config.seed, config.orders, now);
+        let world = World::generate(config.world, config.seed, config.orders, now);
         Self {
             sap: sap_seed::seed(&world),
             world,
@@ -113,16 +116,19 @@ pub(crate) fn load(path: &Path, config: &SandboxConfig) -> Result<Option<Initial
         )));
     }
     let file: StateFile = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
-    if file.seed != config.seed || file.orders != config.orders {
+    let file_world: WorldKind = file.world.parse().map_err(corrupt)?;
+    if file_world != config.world || file.seed != config.seed || file.orders != config.orders {
         return Err(SandboxError::StateMismatch {
             path: path.to_path_buf(),
+            file_world,
+            world: config.world,
             file_seed: file.seed,
             file_orders: file.orders,
             seed: config.seed,
             orders: config.orders,
         });
     }
-    let mut world = World::generate(file.seed, file.orders, file.anchor);
+    let mut world = World::generate(file_world, file.seed, file.orders, file.anchor);
     for a in &file.order_additions {
         world.add_orders(a.count, a.now, a.salt);
     }
@@ -186,6 +192,7 @@ fn capture(shared: &Shared) -> StateFile {
     };
     StateFile {
         format: FORMAT,
+        world: shared.config.world.code().to_string(),
         seed: shared.config.seed,
         orders: shared.config.orders,
         anchor,
@@ -207,11 +214,14 @@ fn fingerprint(world: &World) -> String {
             h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
         }
     };
+    feed(world.kind.code());
     feed(&world.seller_id);
     for p in &world.catalog {
         feed(&p.sku);
         feed(&p.asin);
-        feed(&p.price_eur.to_string());
+        for price in &p.prices {
+            feed(&price.to_string());
+        }
     }
     for o in &world.orders {
         feed(&o.id);
@@ -276,12 +286,16 @@ mod tests {
     fn the_world_is_a_function_of_seed_size_and_anchor() {
         let anchor = Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap()
             + chrono::Duration::nanoseconds(123_456_789);
-        let a = World::generate(9, 300, anchor);
-        let b = World::generate(9, 300, anchor);
+        let a = World::generate(WorldKind::Na, 9, 300, anchor);
+        let b = World::generate(WorldKind::Na, 9, 300, anchor);
         assert_eq!(fingerprint(&a), fingerprint(&b));
         assert_ne!(
             fingerprint(&a),
-            fingerprint(&World::generate(10, 300, anchor))
+            fingerprint(&World::generate(WorldKind::Na, 10, 300, anchor))
+        );
+        assert_ne!(
+            fingerprint(&a),
+            fingerprint(&World::generate(WorldKind::Eu, 9, 300, anchor))
         );
         let mut a = a;
         let mut b = b;

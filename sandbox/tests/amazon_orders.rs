@@ -189,3 +189,85 @@ async fn orders_added_later_show_up_in_incremental_searches() {
     }
     sb.shutdown().await;
 }
+
+/// In the NA world the tax comes on top of the price: v0 `OrderTotal` and v2026 `grandTotal` are
+/// price + shipping − promotion + tax, v0 items carry `ItemTax` and, where Amazon collects it, a
+/// `TaxCollection`; a marketplace filter returns that marketplace's orders in its currency.
+#[tokio::test]
+async fn na_orders_add_sales_tax_and_name_who_collects_it() {
+    let sb = Sandbox::start(SandboxConfig {
+        time_scale: 100_000.0,
+        ..config_in(sandbox::world::WorldKind::Na, 300)
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let token = access_token(&sb, &c).await;
+    let world = sb.world();
+    let taxed = world
+        .orders
+        .iter()
+        .filter(|o| o.status == sandbox::world::OrderStatus::Shipped && o.marketplace == 0)
+        .find(|o| !o.tax().withheld.is_zero())
+        .unwrap();
+    let v0: Value = sp_get(&sb, &c, &token, &format!("/orders/v0/orders/{}", taxed.id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let total = v0["payload"]["OrderTotal"].clone();
+    assert_eq!(total["CurrencyCode"], "USD");
+    let before_tax: rust_decimal::Decimal = taxed
+        .items
+        .iter()
+        .map(|i| i.item_price + i.shipping - i.promotion)
+        .sum();
+    assert_eq!(
+        total["Amount"],
+        format!("{:.2}", before_tax + taxed.tax().total)
+    );
+    let items: Value = sp_get(
+        &sb,
+        &c,
+        &token,
+        &format!("/orders/v0/orders/{}/orderItems", taxed.id),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let first = &items["payload"]["OrderItems"][0];
+    assert_eq!(
+        first["ItemTax"]["Amount"],
+        format!("{:.2}", taxed.items[0].item_tax)
+    );
+    assert_eq!(
+        first["TaxCollection"]["ResponsibleParty"],
+        "Amazon Services, Inc."
+    );
+
+    let ca = "A2EUQ1WTGCTBG2";
+    let body: Value = sp_get(
+        &sb,
+        &c,
+        &token,
+        &format!("/orders/2026-01-01/orders?createdAfter=2025-01-01T00:00:00Z&marketplaceIds={ca}&includedData=PROCEEDS,TAX"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let orders = body["orders"].as_array().unwrap();
+    assert!(!orders.is_empty());
+    for o in orders {
+        assert_eq!(o["salesChannel"]["marketplaceName"], "Amazon.ca");
+        if let Some(total) = o["proceeds"]["grandTotal"].as_object() {
+            assert_eq!(total["currencyCode"], "CAD");
+        }
+        assert!(
+            o["orderItems"][0]["tax"]["taxCollections"].is_null(),
+            "the seller collects GST/HST itself"
+        );
+    }
+    sb.shutdown().await;
+}

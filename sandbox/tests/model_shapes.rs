@@ -312,3 +312,62 @@ async fn responses_match_the_amazon_models() {
     check(&feeds, "FeedDocument", &fd);
     sb.shutdown().await;
 }
+
+/// The NA world's orders (sales tax on top, facilitator `TaxCollection`s, USD/CAD/MXN), its
+/// marketplaces and its settlements' transactions match Amazon's models too.
+#[tokio::test]
+async fn na_world_responses_match_the_amazon_models() {
+    let Some(orders) = load("orders_2026-01-01.json") else {
+        eprintln!("skipping: models not present");
+        return;
+    };
+    let orders_v0 = load("ordersV0.json").unwrap();
+    let sellers = load("sellers.json").unwrap();
+    let finances_2024 = load("finances_2024-06-19.json").unwrap();
+    let sb = Sandbox::start(SandboxConfig {
+        time_scale: 100_000.0,
+        ..config_in(sandbox::world::WorldKind::Na, 300)
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let t = access_token(&sb, &c).await;
+    let get = |p: String| {
+        let (c, t, sb) = (c.clone(), t.clone(), &sb);
+        async move { sp_get(sb, &c, &t, &p).await.json::<Value>().await.unwrap() }
+    };
+    let search = get("/orders/2026-01-01/orders?createdAfter=2025-01-01T00:00:00Z&maxResultsPerPage=100&includedData=PROCEEDS,TAX,PROMOTION,FULFILLMENT".into()).await;
+    check(&orders, "SearchOrdersResponse", &search);
+    let facilitated = search["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| {
+            o["orderItems"][0]["tax"]["taxCollections"][0]["responsibleParty"]
+                == "Amazon Services, Inc."
+        })
+        .expect("an order whose tax Amazon collects");
+    let id = facilitated["orderId"].as_str().unwrap();
+    let items = get(format!("/orders/v0/orders/{id}/orderItems")).await;
+    check(&orders_v0, "GetOrderItemsResponse", &items);
+    assert_eq!(
+        items["payload"]["OrderItems"][0]["TaxCollection"]["Model"],
+        "MarketplaceFacilitator"
+    );
+    check(
+        &orders_v0,
+        "GetOrderResponse",
+        &get(format!("/orders/v0/orders/{id}")).await,
+    );
+    check(
+        &sellers,
+        "GetMarketplaceParticipationsResponse",
+        &get("/sellers/v1/marketplaceParticipations".into()).await,
+    );
+    check(
+        &finances_2024,
+        "ListTransactionsResponse",
+        &get("/finances/2024-06-19/transactions?postedAfter=2025-01-01T00:00:00Z".into()).await,
+    );
+    sb.shutdown().await;
+}

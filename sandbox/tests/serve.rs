@@ -62,7 +62,11 @@ async fn json_line_lists_urls_and_credentials_and_port_fixes_the_first_port() {
     ] {
         assert!(!info[k].is_null(), "missing {k}");
     }
-    assert_eq!(info["marketplace_ids"].as_array().unwrap().len(), 3);
+    assert_eq!(info["world"], "na", "the US seller by default");
+    assert_eq!(
+        info["marketplace_ids"],
+        serde_json::json!(["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8"])
+    );
     let sap = info["sap_base_url"].as_str().unwrap();
     if port != 0 {
         assert_eq!(sap, format!("http://127.0.0.1:{port}/b1s/v2"));
@@ -99,6 +103,7 @@ async fn json_line_lists_urls_and_credentials_and_port_fixes_the_first_port() {
 async fn human_output_names_urls_and_credentials() {
     let args = ServeArgs {
         orders: 20,
+        world: sandbox::world::WorldKind::Eu,
         ..ServeArgs::default()
     };
     assert_eq!(args.time_scale, 1.0, "default: Amazon's real numbers");
@@ -114,7 +119,9 @@ async fn human_output_names_urls_and_credentials() {
         text.contains("/b1s/v2")
             && text.contains("/auth/o2/token")
             && text.contains("manager")
-            && text.contains("refresh_token"),
+            && text.contains("refresh_token")
+            && text.contains("eu world")
+            && text.contains("A1F83G8C2ARO7P,A1PA6795UKMFR9,A13V1IB3VIYZZH"),
         "{text}"
     );
 }

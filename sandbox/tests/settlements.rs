@@ -1,5 +1,6 @@
-//! Generated settlements: V2 flat file with EU quirks that ties out to the cent; reports appear only
-//! after the settlement closes; documents are gzip with a charset and expire like S3 URLs.
+//! Generated settlements: V2 flat files with each region's quirks (NA: ISO dates, decimal points;
+//! EU: dotted dates, decimal commas in EUR) that tie out to the cent; reports appear only after the
+//! settlement closes; documents are gzip with a charset and expire like S3 URLs.
 
 mod common;
 
@@ -8,6 +9,7 @@ use std::str::FromStr;
 
 use common::*;
 use rust_decimal::Decimal;
+use sandbox::world::WorldKind;
 use sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
@@ -55,8 +57,14 @@ fn parse(text: &str) -> Parsed {
 }
 
 #[tokio::test]
-async fn every_settlement_ties_out_to_the_cent_with_eu_formats() {
-    let sb = start(600).await;
+async fn every_settlement_ties_out_to_the_cent_with_its_region_formats() {
+    for kind in [WorldKind::Na, WorldKind::Eu] {
+        every_settlement_ties_out_in(kind).await;
+    }
+}
+
+async fn every_settlement_ties_out_in(kind: WorldKind) {
+    let sb = start_in(kind, 600).await;
     let world = sb.world();
     assert_eq!(world.settlements.len(), 12, "4 periods x 3 marketplaces");
     let mut negative = 0;
@@ -70,12 +78,12 @@ async fn every_settlement_ties_out_to_the_cent_with_eu_formats() {
         }
         let eur = s.currency == "EUR";
         let summary = text.lines().nth(1).unwrap();
-        assert!(summary.split('\t').nth(1).unwrap().ends_with(" UTC"));
-        assert_eq!(
-            summary.split('\t').nth(1).unwrap().as_bytes()[2],
-            b'.',
-            "DD.MM.YYYY dates"
-        );
+        let start_date = summary.split('\t').nth(1).unwrap();
+        assert!(start_date.ends_with(" UTC"));
+        match kind {
+            WorldKind::Na => assert_eq!(start_date.as_bytes()[4], b'-', "YYYY-MM-DD: {start_date}"),
+            WorldKind::Eu => assert_eq!(start_date.as_bytes()[2], b'.', "DD.MM.YYYY: {start_date}"),
+        }
         let amount_col = p.header.iter().position(|h| h == "amount").unwrap();
         for r in &p.rows {
             assert_eq!(
@@ -94,10 +102,11 @@ async fn every_settlement_ties_out_to_the_cent_with_eu_formats() {
 async fn settlements_carry_reserves_refunds_fees_and_facilitator_vat() {
     let sb = start(600).await;
     let world = sb.world();
+    let de_index = world.marketplace("A1PA6795UKMFR9").unwrap();
     let de = world
         .settlements
         .iter()
-        .filter(|s| s.currency == "EUR" && s.marketplace == 0)
+        .filter(|s| s.marketplace == de_index)
         .collect::<Vec<_>>();
     let descs = |id: &str| -> Vec<(String, String, Decimal)> {
         let p = parse(&sb.settlement_file(id).unwrap());
@@ -157,7 +166,7 @@ async fn settlements_carry_reserves_refunds_fees_and_facilitator_vat() {
         .collect();
     let tax: Decimal = de_rows
         .iter()
-        .filter(|x| x.1 == "Tax" || x.1 == "ShippingTax")
+        .filter(|x| x.1 == "Tax" || x.1 == "ShippingTax" || x.1 == "TaxDiscount")
         .map(|x| x.2)
         .sum();
     let withheld: Decimal = de_rows

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use common::*;
 use reqwest::Client;
 use sandbox::serve::{ServeArgs, serve_until};
+use sandbox::world::WorldKind;
 use sandbox::{Sandbox, SandboxConfig, SandboxError};
 use serde_json::{Value, json};
 
@@ -224,6 +225,29 @@ async fn a_state_file_of_another_world_is_refused() {
     );
     assert_eq!(std::fs::read(dir.file()).unwrap(), saved, "file untouched");
 
+    // Same seed and size, the other seller.
+    let na = SandboxConfig {
+        world: WorldKind::Na,
+        ..persistent(1, dir.file())
+    };
+    let err = Sandbox::start(na).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SandboxError::StateMismatch {
+                file_world: WorldKind::Eu,
+                world: WorldKind::Na,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("start it with --world eu"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(dir.file()).unwrap(), saved, "file untouched");
+
     std::fs::write(dir.file(), b"{\"format\": 1, \"seed\": 1}").unwrap();
     let err = Sandbox::start(persistent(1, dir.file())).await.unwrap_err();
     assert!(matches!(err, SandboxError::StateCorrupt { .. }), "{err}");
@@ -373,4 +397,51 @@ async fn sp_post_status(
         .unwrap();
     assert_eq!(r.status(), status);
     r.json().await.unwrap()
+}
+
+/// The NA world restores from its file like the EU one: same orders, same settlements, the same
+/// company with its `$` currency and daily rates.
+#[tokio::test]
+async fn an_na_world_restores_from_its_state_file() {
+    let dir = TempDir::new("na");
+    let na = || SandboxConfig {
+        world: WorldKind::Na,
+        ..persistent(3, dir.file())
+    };
+    let sb = Sandbox::start(na()).await.unwrap();
+    assert!(!sb.restored());
+    let (orders, settlements) = {
+        let w = sb.world();
+        (
+            w.orders.iter().map(|o| o.id.clone()).collect::<Vec<_>>(),
+            w.settlements
+                .iter()
+                .map(|s| s.id.clone())
+                .collect::<Vec<_>>(),
+        )
+    };
+    sb.close().await.unwrap();
+    let sb = Sandbox::start(na()).await.unwrap();
+    assert!(sb.restored());
+    let w = sb.world();
+    assert_eq!(w.kind, WorldKind::Na);
+    assert_eq!(
+        w.orders.iter().map(|o| o.id.clone()).collect::<Vec<_>>(),
+        orders
+    );
+    assert_eq!(
+        w.settlements
+            .iter()
+            .map(|s| s.id.clone())
+            .collect::<Vec<_>>(),
+        settlements
+    );
+    let c = client();
+    let cookie = login(&sb, &c, "v2").await;
+    let (status, usd) = sap_get(&sb, &c, &cookie, "v2", "Currencies('%24')").await;
+    assert_eq!(
+        (status, usd["InternationalDescription"].as_str()),
+        (200, Some("USD"))
+    );
+    sb.shutdown().await;
 }

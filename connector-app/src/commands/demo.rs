@@ -15,6 +15,10 @@ use crate::demo::{DemoSummary, SANDBOX_STATE_FILE, run_rounds, sandbox_config, w
 /// `demo` arguments.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
+    /// Which sandbox world: `na` = a US company on Amazon.com, .ca and .com.mx (sales tax, USD);
+    /// `eu` = a UK company on Amazon.co.uk, .de and .fr (VAT, GBP).
+    #[arg(long, value_enum, default_value_t = crate::cli::WorldArg::Na)]
+    pub world: crate::cli::WorldArg,
     /// World seed: the same seed gives the same catalog, orders and settlements.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -65,14 +69,16 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     });
     let summary = runtime()?.block_on(async {
         let mut sandbox = sandbox_config(args.seed, args.orders, args.time_scale);
+        sandbox.world = args.world.into();
         sandbox.state_file = Some(dir.join(SANDBOX_STATE_FILE));
         std::fs::create_dir_all(&dir)?;
         let sb = Sandbox::start(sandbox).await?;
         if !args.json {
             println!(
-                "sandbox: SAP {} and SP-API {} on loopback (seed {}, {} orders); Amazon's rate limits x{} so the demo runs in seconds",
+                "sandbox: SAP {} and SP-API {} on loopback ({} world, seed {}, {} orders); Amazon's rate limits x{} so the demo runs in seconds",
                 sb.sap_base_url(),
                 sb.sp_api_base_url(),
+                sb.world().kind,
                 args.seed,
                 args.orders,
                 args.time_scale

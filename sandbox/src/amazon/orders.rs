@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use super::ratelimit::{GET_ORDER, GET_ORDER_ITEMS_V0, GET_ORDER_V0, GET_ORDERS_V0, SEARCH_ORDERS};
 use super::{Finisher, Params, gate, iso, parse_iso};
 use crate::Shared;
-use crate::world::{Channel, Order, OrderStatus, World};
+use crate::world::marketplaces::US_FACILITATOR;
+use crate::world::{Channel, Marketplace, Order, OrderItem, OrderStatus, World};
 
 fn money(amount: Decimal, currency: &str) -> Value {
     json!({"amount": format!("{:.2}", amount), "currencyCode": currency})
@@ -41,6 +42,22 @@ pub(crate) fn status_v0(s: OrderStatus) -> &'static str {
         OrderStatus::Shipped => "Shipped",
         OrderStatus::Canceled => "Canceled",
     }
+}
+
+/// Who collects an item's tax: `taxCollections` names Amazon where it withholds any (model
+/// `ItemTaxCollection`: "`MARKETPLACE_FACILITATOR` (Tax is withheld and remitted to the taxing
+/// authority by Amazon on behalf of the seller)"), and EU deemed-supplier items carry their
+/// `reportingScheme` (`UOSS`: "the item being purchased is held in the EU for shipment").
+fn item_tax_2026(m: &Marketplace, it: &OrderItem) -> Value {
+    let mut tax = json!({});
+    if !it.net_tax().withheld.is_zero() {
+        tax["taxCollections"] =
+            json!([{"model": "MARKETPLACE_FACILITATOR", "responsibleParty": m.facilitator}]);
+        if let Some(scheme) = m.reporting_scheme {
+            tax["taxCalculationBreakdowns"] = json!([{"reportingScheme": scheme}]);
+        }
+    }
+    tax
 }
 
 /// An order as v2026-01-01 returns it, with the datasets in `included`.
@@ -70,17 +87,25 @@ pub fn order_2026(world: &World, o: &Order, included: &[String]) -> Value {
                 if it.promotion > Decimal::ZERO {
                     breakdowns.push(json!({"type": "DISCOUNT", "subtotal": money(-it.promotion, m.currency), "detailedBreakdowns": [{"subtype": "ITEM", "value": money(-it.promotion, m.currency)}]}));
                 }
-                // EU/UK prices include VAT; Amazon reports the VAT part per component.
-                let promotion_tax = crate::world::round2(it.promotion * m.vat_rate / (Decimal::ONE_HUNDRED + m.vat_rate));
+                // VAT prices include the tax (TAX then reports the VAT part per component); US,
+                // CA and MX prices do not (the tax comes on top, as `ItemTax` in v0).
                 let mut tax_parts = vec![json!({"subtype": "ITEM", "value": money(it.item_tax, m.currency)})];
                 if it.shipping > Decimal::ZERO {
                     tax_parts.push(json!({"subtype": "SHIPPING", "value": money(it.shipping_tax, m.currency)}));
                 }
-                if promotion_tax > Decimal::ZERO {
-                    tax_parts.push(json!({"subtype": "DISCOUNT", "value": money(-promotion_tax, m.currency)}));
+                if it.promotion_tax > Decimal::ZERO {
+                    tax_parts.push(json!({"subtype": "DISCOUNT", "value": money(-it.promotion_tax, m.currency)}));
                 }
-                breakdowns.push(json!({"type": "TAX", "subtotal": money(it.item_tax + it.shipping_tax - promotion_tax, m.currency), "detailedBreakdowns": tax_parts}));
-                item["proceeds"] = json!({"proceedsTotal": money(it.item_price + it.shipping - it.promotion, m.currency), "breakdowns": breakdowns});
+                let tax = it.net_tax().total;
+                breakdowns.push(json!({"type": "TAX", "subtotal": money(tax, m.currency), "detailedBreakdowns": tax_parts}));
+                let mut total = it.item_price + it.shipping - it.promotion;
+                if !m.prices_include_tax {
+                    total += tax;
+                }
+                item["proceeds"] = json!({"proceedsTotal": money(total, m.currency), "breakdowns": breakdowns});
+            }
+            if has("TAX") && priced {
+                item["tax"] = item_tax_2026(m, it);
             }
             if has("PROMOTION")
                 && let Some(pid) = &it.promotion_id
@@ -113,7 +138,7 @@ pub fn order_2026(world: &World, o: &Order, included: &[String]) -> Value {
         order["proceeds"] = json!({"grandTotal": money(o.total(), m.currency)});
     }
     if has("BUYER") {
-        order["buyer"] = json!({"buyerEmail": format!("{}@marketplace.amazon.{}", &o.id[4..11], m.code.to_lowercase())});
+        order["buyer"] = json!({"buyerEmail": format!("{}@marketplace.amazon.{}", &o.id[4..11], m.domain.trim_start_matches("www.amazon."))});
     }
     order
 }
@@ -370,7 +395,7 @@ fn order_v0(world: &World, o: &Order) -> Value {
         "OrderStatus": status_v0(o.status),
         "FulfillmentChannel": o.channel.code(),
         "SalesChannel": m.name,
-        "ShipServiceLevel": "Std DE Dom",
+        "ShipServiceLevel": format!("Std {} Dom", m.code),
         "NumberOfItemsShipped": shipped,
         "NumberOfItemsUnshipped": units - shipped,
         "PaymentMethod": "Other",
@@ -493,7 +518,8 @@ pub(crate) async fn get_order_items_v0(
     let Some(o) = find(&world, &id, shared.clock.now()) else {
         return not_found(&fin, &id);
     };
-    let cur = world.marketplaces[o.marketplace].currency;
+    let m = &world.marketplaces[o.marketplace];
+    let cur = m.currency;
     let items: Vec<Value> = o
         .items
         .iter()
@@ -518,7 +544,14 @@ pub(crate) async fn get_order_items_v0(
                 v["ShippingPrice"] = money_v0(it.shipping, cur);
                 v["ShippingTax"] = money_v0(it.shipping_tax, cur);
                 v["PromotionDiscount"] = money_v0(it.promotion, cur);
-                v["PromotionDiscountTax"] = money_v0(Decimal::ZERO, cur);
+                v["PromotionDiscountTax"] = money_v0(it.promotion_tax, cur);
+                // `TaxCollection` (v0 model): Model `MarketplaceFacilitator`, ResponsibleParty
+                // "Amazon Services, Inc." ("The `MarketplaceFacilitator` entity for the US
+                // marketplace").
+                // The EU deemed supplier has no value in that enum, so EU items carry none.
+                if !it.net_tax().withheld.is_zero() && m.facilitator == US_FACILITATOR {
+                    v["TaxCollection"] = json!({"Model": "MarketplaceFacilitator", "ResponsibleParty": m.facilitator});
+                }
             }
             v
         })

@@ -25,14 +25,8 @@ pub(crate) async fn marketplace_participations(
         .marketplaces
         .iter()
         .map(|m| {
-            let (lang, domain) = match m.code {
-                "DE" => ("de_DE", "www.amazon.de"),
-                "FR" => ("fr_FR", "www.amazon.fr"),
-                _ => ("en_GB", "www.amazon.co.uk"),
-            };
-            let country = if m.code == "UK" { "GB" } else { m.code };
             json!({
-                "marketplace": {"id": m.id, "countryCode": country, "name": m.name, "defaultCurrencyCode": m.currency, "defaultLanguageCode": lang, "domainName": domain},
+                "marketplace": {"id": m.id, "countryCode": m.country, "name": m.name, "defaultCurrencyCode": m.currency, "defaultLanguageCode": m.language, "domainName": m.domain},
                 "participation": {"isParticipating": true, "hasSuspendedListings": false},
                 "storeName": "Sandbox Trading",
             })

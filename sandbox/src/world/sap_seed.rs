@@ -1,34 +1,15 @@
-//! The SAP company that matches the world: chart of accounts, warehouses, price lists, one
-//! customer per marketplace, and an item per catalog entry with prices and stock.
+//! The SAP company that matches the world: its settings, currencies, rates, tax codes and chart
+//! of accounts (`sap_company`), warehouses, price lists per marketplace currency, one customer per
+//! marketplace in its currency, and an item per catalog entry with prices and stock.
 
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::{Channel, World, round2};
+use super::sap_company::sap_currency;
+use super::{Channel, World, WorldKind, round2};
 use crate::sap::entities::{Stamp, create};
 use crate::sap::store::{SapDb, UndoLog, set_def};
-
-/// Accounts of the fake company: (code, name, postable, inactive).
-pub const ACCOUNTS: &[(&str, &str, bool, bool)] = &[
-    ("1000", "Assets", false, false),
-    ("1200", "Bank", true, false),
-    ("1400", "Accounts receivable", true, false),
-    ("1420", "Amazon clearing", true, false),
-    ("1425", "Amazon reserved balances", true, false),
-    ("1430", "Marketplace facilitator tax clearing", true, false),
-    ("1499", "Old Amazon clearing (inactive)", true, true),
-    ("2000", "Liabilities", false, false),
-    ("2200", "Output VAT", true, false),
-    ("4000", "Sales revenue", true, false),
-    ("4010", "Shipping revenue", true, false),
-    ("4900", "Amazon reimbursements", true, false),
-    ("6000", "Expenses", false, false),
-    ("6100", "Amazon selling fees", true, false),
-    ("6110", "FBA fees", true, false),
-    ("6120", "Storage and inbound fees", true, false),
-    ("6190", "Other Amazon charges", true, false),
-    ("7000", "Refunds and returns", true, false),
-];
+use crate::sap::validation::number;
 
 fn add(db: &mut SapDb, set: &str, body: Value, stamp: &Stamp) {
     let def = set_def(set).expect("served set");
@@ -69,26 +50,9 @@ pub fn seed(world: &World) -> SapDb {
             .to_string(),
         time: "09:00:00".into(),
     };
-    for (code, name, postable, inactive) in ACCOUNTS {
-        add(
-            &mut db,
-            "ChartOfAccounts",
-            json!({"Code": code, "Name": name, "ActiveAccount": if *postable {"tYES"} else {"tNO"}, "FrozenFor": if *inactive {"tYES"} else {"tNO"}, "AcctCurrency": "##"}),
-            &stamp,
-        );
-    }
-    for (code, name) in [
-        ("EUR", "Euro"),
-        ("GBP", "British Pound"),
-        ("USD", "US Dollar"),
-    ] {
-        add(
-            &mut db,
-            "Currencies",
-            json!({"Code": code, "Name": name}),
-            &stamp,
-        );
-    }
+    super::sap_company::seed(world, &mut db, &mut |db, set, body| {
+        add(db, set, body, &stamp)
+    });
     for (code, name) in [(1, "Freight"), (2, "Gift wrap")] {
         add(
             &mut db,
@@ -109,32 +73,33 @@ pub fn seed(world: &World) -> SapDb {
         json!({"WarehouseCode": "FBA", "WarehouseName": "Amazon FBA"}),
         &stamp,
     );
+    let local = sap_currency(world.kind, world.kind.local_currency());
     add(
         &mut db,
         "PriceLists",
-        json!({"PriceListNo": 1, "PriceListName": "Base Price", "DefaultPrimeCurrency": "EUR", "IsGrossPrice": "tNO", "Active": "tYES"}),
+        json!({"PriceListNo": 1, "PriceListName": "Base Price", "DefaultPrimeCurrency": local, "IsGrossPrice": "tNO", "Active": "tYES"}),
         &stamp,
     );
-    add(
-        &mut db,
-        "PriceLists",
-        json!({"PriceListNo": 2, "PriceListName": "Amazon EU", "DefaultPrimeCurrency": "EUR", "IsGrossPrice": "tYES", "Active": "tYES"}),
-        &stamp,
-    );
-    add(
-        &mut db,
-        "PriceLists",
-        json!({"PriceListNo": 3, "PriceListName": "Amazon UK", "DefaultPrimeCurrency": "GBP", "IsGrossPrice": "tYES", "Active": "tYES"}),
-        &stamp,
-    );
-    for m in &world.marketplaces {
-        let list = if m.currency == "GBP" { 3 } else { 2 };
+    for (mi, m) in world.marketplaces.iter().enumerate() {
+        if world.marketplaces[..mi]
+            .iter()
+            .any(|o| o.price_list == m.price_list)
+        {
+            continue;
+        }
         add(
             &mut db,
-            "BusinessPartners",
-            json!({"CardCode": m.customer, "CardName": format!("Amazon customers {}", m.name), "CardType": "cCustomer", "Currency": m.currency, "PriceListNum": list, "DebitorAccount": "1400", "VatGroup": m.tax_code}),
+            "PriceLists",
+            json!({"PriceListNo": m.price_list, "PriceListName": format!("Amazon {}", m.currency), "DefaultPrimeCurrency": m.sap_currency, "IsGrossPrice": if m.prices_include_tax {"tYES"} else {"tNO"}, "Active": "tYES"}),
             &stamp,
         );
+    }
+    for m in &world.marketplaces {
+        let mut bp = json!({"CardCode": m.customer, "CardName": format!("Amazon customers {}", m.name), "CardType": "cCustomer", "Currency": m.sap_currency, "PriceListNum": m.price_list, "DebitorAccount": "1400"});
+        if world.kind == WorldKind::Eu {
+            bp["VatGroup"] = json!(m.jurisdictions[0].tax_code[0]);
+        }
+        add(&mut db, "BusinessPartners", bp, &stamp);
     }
     add(
         &mut db,
@@ -142,10 +107,14 @@ pub fn seed(world: &World) -> SapDb {
         json!({"CardCode": "C-INACTIVE", "CardName": "Closed customer", "CardType": "cCustomer", "Frozen": "tYES", "Valid": "tNO"}),
         &stamp,
     );
+    let (vendor, vendor_currency) = match world.kind {
+        WorldKind::Na => ("Amazon Services LLC", "$"),
+        WorldKind::Eu => ("Amazon EU S.a r.l., UK Branch", "GBP"),
+    };
     add(
         &mut db,
         "BusinessPartners",
-        json!({"CardCode": "V-AMAZON", "CardName": "Amazon EU S.a.r.l.", "CardType": "cSupplier", "Currency": "EUR"}),
+        json!({"CardCode": "V-AMAZON", "CardName": vendor, "CardType": "cSupplier", "Currency": vendor_currency, "DebitorAccount": "2100"}),
         &stamp,
     );
     for p in &world.catalog {
@@ -154,7 +123,25 @@ pub fn seed(world: &World) -> SapDb {
         } else {
             ("01", "FBA")
         };
-        let net = round2(p.price_eur / Decimal::new(119, 2));
+        // The base list holds the home marketplace's price before tax, in the local currency.
+        let home = &world.marketplaces[0];
+        let net = if home.prices_include_tax {
+            let rate = home.jurisdictions[0].seller_rate(p.reduced)
+                + home.jurisdictions[0].facilitator_rate(p.reduced);
+            round2(p.price(0) * Decimal::ONE_HUNDRED / (Decimal::ONE_HUNDRED + rate))
+        } else {
+            p.price(0)
+        };
+        let mut prices = vec![json!({"PriceList": 1, "Price": number(net), "Currency": local})];
+        for (mi, m) in world.marketplaces.iter().enumerate() {
+            if world.marketplaces[..mi]
+                .iter()
+                .any(|o| o.price_list == m.price_list)
+            {
+                continue;
+            }
+            prices.push(json!({"PriceList": m.price_list, "Price": number(p.price(mi)), "Currency": m.sap_currency}));
+        }
         add(
             &mut db,
             "Items",
@@ -163,11 +150,7 @@ pub fn seed(world: &World) -> SapDb {
                 "ItemName": p.title,
                 "BarCode": p.asin,
                 "DefaultWarehouse": wh,
-                "ItemPrices": [
-                    {"PriceList": 1, "Price": crate::sap::validation::number(net), "Currency": "EUR"},
-                    {"PriceList": 2, "Price": crate::sap::validation::number(p.price_eur), "Currency": "EUR"},
-                    {"PriceList": 3, "Price": crate::sap::validation::number(p.price_gbp), "Currency": "GBP"},
-                ],
+                "ItemPrices": prices,
                 "ItemWarehouseInfoCollection": [{"WarehouseCode": wh}, {"WarehouseCode": other}],
             }),
             &stamp,

@@ -1,15 +1,18 @@
 //! Settlements that pay the world's orders, written in `GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2`
-//! format with the quirks of genuine EU files: `DD.MM.YYYY HH:MM:SS UTC` dates, decimal commas in
-//! EUR files (points in GBP files), refunds with commission reversals, FBA fees, marketplace-
-//! facilitator VAT rows, reserves carried between settlements and a negative settlement that the
-//! next one settles by card.
+//! format with the quirks of genuine files (../shared/reference/settlements, notes/settlement.md
+//! §1.2, §3): NA files date `2024-10-09 14:28:38 UTC` with decimal points, EU files (the UK's
+//! included) `13.09.2024 08:59:52 UTC` with decimal commas in EUR and points in GBP; refunds with
+//! commission reversals, FBA fees, withheld-tax rows (`MarketplaceFacilitatorTax-*` in the US,
+//! `MarketplaceFacilitatorVAT-*` in the EU) that net the tax Amazon collects, promotions with a
+//! `TaxDiscount` row for their tax (as in the genuine UK file), reserves carried between
+//! settlements and a negative settlement that the next one settles by card.
 
 use chrono::{DateTime, Duration, Utc};
 use rand::RngExt;
 use rand::rngs::StdRng;
 use rust_decimal::Decimal;
 
-use super::{Channel, HISTORY_DAYS, World, round2};
+use super::{Channel, DateStyle, HISTORY_DAYS, Marketplace, World, round2};
 
 /// One detail row.
 #[derive(Debug, Clone, Default)]
@@ -83,6 +86,16 @@ fn digits(rng: &mut StdRng, n: usize) -> String {
         .collect()
 }
 
+/// An amount in US-dollar-like units scaled to the marketplace's currency.
+fn scaled(m: &Marketplace, d: Decimal) -> Decimal {
+    round2(d * Decimal::new(m.price_factor_pct, 2))
+}
+
+/// A fee with the VAT Amazon adds to it on this marketplace (see `marketplaces::FEE_VAT`).
+fn with_fee_vat(m: &Marketplace, net: Decimal) -> Decimal {
+    round2(net * (Decimal::ONE_HUNDRED + m.fee_vat_rate) / Decimal::ONE_HUNDRED)
+}
+
 fn other(name: &str, amount: Decimal, posted: DateTime<Utc>) -> Row {
     Row {
         transaction_type: "other-transaction".into(),
@@ -135,7 +148,12 @@ pub fn generate(world: &World, rng: &mut StdRng) -> Vec<Settlement> {
                 refunds,
                 others: vec![],
                 report_id: digits(rng, 11),
-                document_id: format!("amzn1.spdoc.1.4.eu.{}.T{}", digits(rng, 12), digits(rng, 8)),
+                document_id: format!(
+                    "amzn1.spdoc.1.4.{}.{}.T{}",
+                    world.kind.code(),
+                    digits(rng, 12),
+                    digits(rng, 8)
+                ),
                 group_id: format!("{}-{}", digits(rng, 6), digits(rng, 10)),
             };
             if prev_reserve > Decimal::ZERO {
@@ -152,17 +170,18 @@ pub fn generate(world: &World, rng: &mut StdRng) -> Vec<Settlement> {
                     .push(other("Successful charge", -neg, start + Duration::hours(1)));
             }
             if k % 2 == 1 {
+                let fee = Decimal::new(rng.random_range(500..4000), 2);
                 s.others.push(other(
                     "Storage Fee",
-                    -Decimal::new(rng.random_range(500..4000), 2),
+                    -with_fee_vat(m, scaled(m, fee)),
                     start + Duration::days(3),
                 ));
             }
             let running: Decimal = rows(world, &s).iter().map(|r| r.amount).sum();
-            // The UK seller's second period: a large inbound fee makes the settlement negative.
-            if mi == 2 && k == 1 {
-                let fee =
-                    -(running.max(Decimal::ZERO) + Decimal::new(rng.random_range(2000..9000), 2));
+            // One marketplace's second period: a large inbound fee makes the settlement negative.
+            if mi == world.kind.negative_marketplace() && k == 1 {
+                let fee = -(running.max(Decimal::ZERO)
+                    + scaled(m, Decimal::new(rng.random_range(2000..9000), 2)));
                 s.others.push(other(
                     "Inbound Transportation Fee",
                     fee,
@@ -194,6 +213,13 @@ pub fn generate(world: &World, rng: &mut StdRng) -> Vec<Settlement> {
     out
 }
 
+/// The withheld-tax description of a component on marketplace `m`: US facilitator tax or EU
+/// deemed-supplier VAT.
+fn withheld_name(m: &Marketplace, component: &str) -> String {
+    let kind = if m.prices_include_tax { "VAT" } else { "Tax" };
+    format!("MarketplaceFacilitator{kind}-{component}")
+}
+
 /// The detail rows of a settlement, in file order.
 pub fn rows(world: &World, s: &Settlement) -> Vec<Row> {
     let m = &world.marketplaces[s.marketplace];
@@ -220,44 +246,78 @@ pub fn rows(world: &World, s: &Settlement) -> Vec<Row> {
                 amount: a,
                 ..base.clone()
             };
-            out.push(row("ItemPrice", "Principal", it.item_price - it.item_tax));
-            out.push(row("ItemPrice", "Tax", it.item_tax));
+            // Principal and Shipping are before tax: the VAT part comes off VAT-inclusive prices.
+            let net = |gross: Decimal, tax: Decimal| {
+                if m.prices_include_tax {
+                    gross - tax
+                } else {
+                    gross
+                }
+            };
+            out.push(row(
+                "ItemPrice",
+                "Principal",
+                net(it.item_price, it.item_tax),
+            ));
+            if !it.item_tax.is_zero() || m.prices_include_tax {
+                out.push(row("ItemPrice", "Tax", it.item_tax));
+            }
             if it.shipping > Decimal::ZERO {
-                out.push(row("ItemPrice", "Shipping", it.shipping - it.shipping_tax));
+                out.push(row(
+                    "ItemPrice",
+                    "Shipping",
+                    net(it.shipping, it.shipping_tax),
+                ));
                 out.push(row("ItemPrice", "ShippingTax", it.shipping_tax));
             }
-            if m.facilitator_vat {
+            let withheld = it.net_tax().withheld;
+            if !withheld.is_zero() || (m.prices_include_tax && m.reporting_scheme.is_some()) {
+                if it.shipping > Decimal::ZERO || m.prices_include_tax {
+                    out.push(row(
+                        "ItemWithheldTax",
+                        &withheld_name(m, "Shipping"),
+                        -it.shipping_tax_withheld,
+                    ));
+                }
                 out.push(row(
                     "ItemWithheldTax",
-                    "MarketplaceFacilitatorVAT-Shipping",
-                    -it.shipping_tax,
-                ));
-                out.push(row(
-                    "ItemWithheldTax",
-                    "MarketplaceFacilitatorVAT-Principal",
-                    -it.item_tax,
+                    &withheld_name(m, "Principal"),
+                    -(it.item_tax_withheld - it.promotion_tax_withheld),
                 ));
             }
             if it.promotion > Decimal::ZERO {
-                let mut r = row("Promotion", "Principal", -it.promotion);
+                let mut r = row(
+                    "Promotion",
+                    "Principal",
+                    -net(it.promotion, it.promotion_tax),
+                );
                 r.promotion_id = it.promotion_id.clone().unwrap_or_default();
-                out.push(r);
+                out.push(r.clone());
+                if !it.promotion_tax.is_zero() {
+                    r.amount_description = "TaxDiscount".into();
+                    r.amount = -it.promotion_tax;
+                    out.push(r);
+                }
             }
             if o.channel == Channel::Afn {
                 let fee = Decimal::new(285 + (it.order_item_id.as_bytes()[3] as i64 % 5) * 61, 2)
                     * Decimal::from(it.quantity);
-                out.push(row("ItemFees", "FBAPerUnitFulfillmentFee", -fee));
+                out.push(row(
+                    "ItemFees",
+                    "FBAPerUnitFulfillmentFee",
+                    -with_fee_vat(m, scaled(m, fee)),
+                ));
             }
             out.push(row(
                 "ItemFees",
                 "Commission",
-                -commission(it.item_price + it.shipping),
+                -with_fee_vat(m, commission(it.item_price + it.shipping)),
             ));
-            if m.code == "FR" {
+            if m.digital_services_fee {
                 out.push(row(
                     "ItemFees",
                     "DigitalServicesFee",
-                    -round2(commission(it.item_price) * Decimal::new(3, 2)),
+                    -with_fee_vat(m, round2(commission(it.item_price) * Decimal::new(3, 2))),
                 ));
             }
         }
@@ -285,25 +345,44 @@ pub fn rows(world: &World, s: &Settlement) -> Vec<Row> {
             amount: a,
             ..base.clone()
         };
-        out.push(row("ItemPrice", "Tax", -it.item_tax));
-        out.push(row(
-            "ItemPrice",
-            "Principal",
-            -(it.item_price - it.item_tax),
-        ));
-        if m.facilitator_vat {
+        let principal = if m.prices_include_tax {
+            it.item_price - it.item_tax
+        } else {
+            it.item_price
+        };
+        if !it.item_tax.is_zero() || m.prices_include_tax {
+            out.push(row("ItemPrice", "Tax", -it.item_tax));
+        }
+        out.push(row("ItemPrice", "Principal", -principal));
+        if it.promotion > Decimal::ZERO {
+            let promo_net = if m.prices_include_tax {
+                it.promotion - it.promotion_tax
+            } else {
+                it.promotion
+            };
+            let mut r = row("Promotion", "Principal", promo_net);
+            r.promotion_id = it.promotion_id.clone().unwrap_or_default();
+            out.push(r.clone());
+            if !it.promotion_tax.is_zero() {
+                r.amount_description = "TaxDiscount".into();
+                r.amount = it.promotion_tax;
+                out.push(r);
+            }
+        }
+        let withheld = it.item_tax_withheld - it.promotion_tax_withheld;
+        if !withheld.is_zero() {
             out.push(row(
                 "ItemWithheldTax",
-                "MarketplaceFacilitatorVAT-Principal",
-                it.item_tax,
+                &withheld_name(m, "Principal"),
+                withheld,
             ));
         }
-        let c = commission(it.item_price + it.shipping);
+        let c = with_fee_vat(m, commission(it.item_price + it.shipping));
         out.push(row("ItemFees", "Commission", c));
         out.push(row(
             "ItemFees",
             "RefundCommission",
-            -round2(c * Decimal::new(20, 2)).min(Decimal::from(5)),
+            -round2(c * Decimal::new(20, 2)).min(scaled(m, Decimal::from(5))),
         ));
     }
     out.extend(s.others.iter().cloned());
@@ -319,8 +398,18 @@ fn amount(d: Decimal, comma: bool) -> String {
     if comma { s.replace('.', ",") } else { s }
 }
 
-fn eu_datetime(t: DateTime<Utc>) -> String {
-    t.format("%d.%m.%Y %H:%M:%S UTC").to_string()
+fn datetime(style: DateStyle, t: DateTime<Utc>) -> String {
+    match style {
+        DateStyle::Iso => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        DateStyle::Dotted => t.format("%d.%m.%Y %H:%M:%S UTC").to_string(),
+    }
+}
+
+fn date(style: DateStyle, t: DateTime<Utc>) -> String {
+    match style {
+        DateStyle::Iso => t.format("%Y-%m-%d").to_string(),
+        DateStyle::Dotted => t.format("%d.%m.%Y").to_string(),
+    }
 }
 
 /// The column header of the V2 flat file (24 columns, with promotion-id).
@@ -328,26 +417,24 @@ pub const HEADER: &str = "settlement-id\tsettlement-start-date\tsettlement-end-d
 
 /// The settlement as `GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2` text.
 pub fn to_flat_file_v2(world: &World, s: &Settlement) -> String {
-    let comma = world.marketplaces[s.marketplace].decimal_comma;
+    let m = &world.marketplaces[s.marketplace];
+    let (comma, style) = (m.decimal_comma, m.date_style);
     let mut out = String::with_capacity(256 * (s.orders.len() * 8 + 8));
     out.push_str(HEADER);
     out.push('\n');
     out.push_str(&format!(
         "{}\t{}\t{}\t{}\t{}\t{}{}\n",
         s.id,
-        eu_datetime(s.start),
-        eu_datetime(s.end),
-        eu_datetime(s.deposit),
+        datetime(style, s.start),
+        datetime(style, s.end),
+        datetime(style, s.deposit),
         amount(s.total, comma),
         s.currency,
         "\t".repeat(18)
     ));
     for r in rows(world, s) {
-        let posted_date = r
-            .posted
-            .map(|t| t.format("%d.%m.%Y").to_string())
-            .unwrap_or_default();
-        let posted_time = r.posted.map(eu_datetime).unwrap_or_default();
+        let posted_date = r.posted.map(|t| date(style, t)).unwrap_or_default();
+        let posted_time = r.posted.map(|t| datetime(style, t)).unwrap_or_default();
         let merchant_order_id = if r.transaction_type == "other-transaction" {
             String::new()
         } else {
@@ -388,6 +475,7 @@ pub fn to_flat_file_v2(world: &World, s: &Settlement) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::world::WorldKind;
     use chrono::TimeZone;
     use proptest::prelude::*;
     use std::str::FromStr;
@@ -397,7 +485,8 @@ mod tests {
         #[test]
         fn every_generated_settlement_ties_out(seed in any::<u64>(), orders in 0usize..400) {
             let anchor = Utc.with_ymd_and_hms(2026, 1, 15, 9, 30, 0).unwrap();
-            let world = World::generate(seed, orders, anchor);
+            let kind = if seed % 2 == 0 { WorldKind::Na } else { WorldKind::Eu };
+            let world = World::generate(kind, seed, orders, anchor);
             for s in &world.settlements {
                 let text = to_flat_file_v2(&world, s);
                 let mut lines = text.lines();

@@ -3,16 +3,31 @@
 
 use chrono::{TimeZone, Utc};
 use reqwest::Client;
+use sandbox::world::WorldKind;
 use sandbox::{Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
-/// A fixed start time so worlds are reproducible.
+/// A fixed start time so worlds are reproducible. The EU world: the tests written before the NA
+/// world existed name its marketplaces, customers and currencies.
 pub fn config(orders: usize) -> SandboxConfig {
+    config_in(WorldKind::Eu, orders)
+}
+
+/// [`config`] for the world `world`.
+pub fn config_in(world: WorldKind, orders: usize) -> SandboxConfig {
     SandboxConfig {
+        world,
         orders,
         start_time: Some(Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap()),
         ..SandboxConfig::default()
     }
+}
+
+/// Starts a sandbox of `world` with `orders` orders at the fixed start time.
+pub async fn start_in(world: WorldKind, orders: usize) -> Sandbox {
+    Sandbox::start(config_in(world, orders))
+        .await
+        .expect("sandbox starts")
 }
 
 pub async fn start(orders: usize) -> Sandbox {
