@@ -61,6 +61,8 @@ pub(crate) struct ApiRequest {
     /// JSON body, serialised once up front so that exact decimals written as raw JSON numbers
     /// survive (a `serde_json::Value` would turn them into floats).
     pub(crate) body: Option<Vec<u8>>,
+    /// A second limit this call also counts against (a preview, a `JSON_LISTINGS_FEED`).
+    pub(crate) also_limited_by: Option<Operation>,
 }
 
 impl ApiRequest {
@@ -71,7 +73,14 @@ impl ApiRequest {
             path: path.into(),
             query: Vec::new(),
             body: None,
+            also_limited_by: None,
         }
+    }
+
+    /// Makes the call wait for a token of `limit` too, on every attempt.
+    pub(crate) fn also_limited_by(mut self, limit: Option<Operation>) -> Self {
+        self.also_limited_by = limit;
+        self
     }
 
     pub(crate) fn get(operation: Operation, path: impl Into<String>) -> Self {
@@ -191,6 +200,7 @@ impl SpApiClient {
     )]
     pub(crate) async fn execute(&self, request: ApiRequest) -> Result<RawResponse> {
         let key = self.bucket_key(request.operation);
+        let extra_key = request.also_limited_by.map(|op| self.bucket_key(op));
         let idempotency = request.idempotency();
         let policy = self.inner.retry;
         let mut url = self
@@ -208,6 +218,14 @@ impl SpApiClient {
         let mut refreshed_after_expiry = false;
         loop {
             attempt += 1;
+            // The access token first: a rate-limit token taken before an LWA round trip would
+            // be spent late, after the next caller's, and Amazon's bucket (which counts arrivals)
+            // would then see two calls closer together than the rate allows. The second call is
+            // a cache hit unless the wait for the rate-limit token outlived the access token.
+            self.inner.auth.access_token().await?;
+            if let Some(extra) = &extra_key {
+                self.inner.limiter.acquire(extra).await;
+            }
             self.inner.limiter.acquire(&key).await;
             let token = self.inner.auth.access_token().await?;
             let mut builder = self
@@ -272,7 +290,11 @@ impl SpApiClient {
                         _ => false,
                     };
                     if status == StatusCode::TOO_MANY_REQUESTS {
+                        // Amazon does not say which limit it hit: empty both.
                         self.inner.limiter.throttled(&key);
+                        if let Some(extra) = &extra_key {
+                            self.inner.limiter.throttled(extra);
+                        }
                     }
                     if !retryable {
                         if idempotency == Idempotency::Write && status.is_server_error() {
@@ -309,7 +331,11 @@ impl SpApiClient {
                     last: Box::new(failure),
                 });
             }
-            let delay = policy.delay(attempt, self.inner.limiter.rate(&key));
+            // The limiter's rates run `time_scale` times faster (a test double's clock); the
+            // policy's own floor and cap are in Amazon's time, so they are scaled the same way.
+            let delay = policy
+                .scaled(self.inner.limiter.time_scale())
+                .delay(attempt, self.inner.limiter.rate(&key));
             tracing::warn!(attempt, ?delay, error = %failure, "retryable failure; backing off");
             tokio::time::sleep(delay).await;
         }

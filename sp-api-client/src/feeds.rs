@@ -139,7 +139,9 @@ pub struct ProcessingReport {
     pub summary: Option<FeedSummary>,
 }
 
-/// An issue of one feed message.
+/// An issue of one feed message, or of the whole feed when it has neither `message_id` nor
+/// `sku` (Amazon: `messageId` is "Not provided if the error is not related to a message (e.g.
+/// feed formatting issue)").
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FeedIssue {
@@ -149,8 +151,10 @@ pub struct FeedIssue {
     /// SKU.
     #[serde(default)]
     pub sku: Option<Sku>,
-    /// Code.
-    pub code: String,
+    /// Code: optional in Amazon's schema ("An Optional error code that maps to documentation";
+    /// only `severity` and `message` are required, listings-feed-processing-report-schema-v2.json).
+    #[serde(default)]
+    pub code: Option<String>,
     /// `ERROR`, `WARNING` or `INFO`.
     pub severity: crate::listings::IssueSeverity,
     /// Message.
@@ -281,18 +285,28 @@ impl SpApiClient {
         Ok(())
     }
 
-    /// `createFeed`.
+    /// `createFeed`; a `JSON_LISTINGS_FEED` also waits for the feed type's limit of 5 feeds per
+    /// 5 minutes per region ([`Operation::JsonListingsFeed`]). It takes exactly one marketplace: Amazon answers
+    /// "Too many 'marketplaceIds' values provided. Expected a maximum of 1." otherwise
+    /// (amzn/selling-partner-api-models#4726, 2025-04-04), so more are refused here.
     pub async fn create_feed(
         &self,
         feed_type: &str,
         marketplace_ids: &[&str],
         input_feed_document_id: &FeedDocumentId,
     ) -> Result<FeedHandle> {
+        if feed_type == JSON_LISTINGS_FEED && marketplace_ids.len() != 1 {
+            return Err(Error::InvalidArgument(format!(
+                "a {JSON_LISTINGS_FEED} applies to exactly one marketplace, got {}",
+                marketplace_ids.len()
+            )));
+        }
         let request = ApiRequest::new(
             Operation::CreateFeed,
             reqwest::Method::POST,
             "/feeds/2021-06-30/feeds",
         )
+        .also_limited_by((feed_type == JSON_LISTINGS_FEED).then_some(Operation::JsonListingsFeed))
         .json(&json!({
             "feedType": feed_type,
             "marketplaceIds": marketplace_ids,
@@ -302,12 +316,12 @@ impl SpApiClient {
         Ok(FeedHandle::new(self.clone(), created.feed_id))
     }
 
-    /// Creates a document, uploads the feed and creates a `JSON_LISTINGS_FEED` (Amazon allows
-    /// about 5 such feeds per 5 minutes per region).
+    /// Creates a document, uploads the feed and creates a `JSON_LISTINGS_FEED` for one
+    /// marketplace (see [`create_feed`](Self::create_feed) for its limits).
     pub async fn submit_listings_feed(
         &self,
         feed: &ListingsFeed,
-        marketplace_ids: &[&str],
+        marketplace_id: &str,
     ) -> Result<FeedHandle> {
         let content = feed.to_json()?;
         let document = self.create_feed_document(JSON_CONTENT_TYPE).await?;
@@ -315,7 +329,7 @@ impl SpApiClient {
             .await?;
         self.create_feed(
             JSON_LISTINGS_FEED,
-            marketplace_ids,
+            &[marketplace_id],
             &document.feed_document_id,
         )
         .await

@@ -2,8 +2,9 @@
 //! find settlement periods not seen yet. Amounts are JSON numbers here; they are read from their
 //! literal text into `Decimal`, never through `f64`.
 
-use chrono::{DateTime, Utc};
-use futures::stream::BoxStream;
+use chrono::{DateTime, Duration, Utc};
+use futures::StreamExt;
+use futures::stream::{self, BoxStream};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -239,6 +240,30 @@ fn clamp(t: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
     t.map(|t| t.min(latest))
 }
 
+/// The longest window the Finances APIs answer. listFinancialEventGroups: "If
+/// `FinancialEventGroupStartedAfter` and `FinancialEventGroupStartedBefore` are more than 180
+/// days apart, no financial event groups are returned." (financesV0.json); listTransactions:
+/// "If `PostedAfter` and `PostedBefore` are more than 180 days apart, the response is empty."
+/// (finances_2024-06-19.json). Longer windows are split into windows of this length.
+pub const MAX_WINDOW: Duration = Duration::days(180);
+
+/// `[after, before)` cut into consecutive windows of at most [`MAX_WINDOW`]. Both APIs treat the
+/// start as inclusive ("after (or at)", "on or after") and the end as exclusive ("before (but
+/// not at)", "before (but not on)"), so the windows neither overlap nor leave gaps.
+pub fn split_window(
+    after: DateTime<Utc>,
+    before: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut windows = Vec::new();
+    let mut start = after;
+    while before - start > MAX_WINDOW {
+        windows.push((start, start + MAX_WINDOW));
+        start += MAX_WINDOW;
+    }
+    windows.push((start, before));
+    windows
+}
+
 impl SpApiClient {
     /// `listFinancialEventGroups`, one page. `NextToken` goes with the original filters.
     pub async fn list_financial_event_groups_page(
@@ -264,12 +289,31 @@ impl SpApiClient {
         Ok(page.payload)
     }
 
-    /// `listFinancialEventGroups` as a stream (window end clamped once, up front).
+    /// `listFinancialEventGroups` as a stream (window end clamped once, up front). A window over
+    /// 180 days (an open end counts up to now) is asked for in consecutive windows of
+    /// [`MAX_WINDOW`], because Amazon returns nothing for it.
     pub fn list_financial_event_groups(
         &self,
         mut query: EventGroupQuery,
     ) -> BoxStream<'static, Result<FinancialEventGroup>> {
         query.started_before = clamp(query.started_before);
+        let end = query
+            .started_before
+            .unwrap_or_else(|| Utc::now() - MIN_DATA_AGE);
+        let windows = split_window(query.started_after, end);
+        if windows.len() > 1 {
+            let client = self.clone();
+            return stream::iter(windows)
+                .map(move |(after, before)| {
+                    client.list_financial_event_groups(EventGroupQuery {
+                        started_after: after,
+                        started_before: Some(before),
+                        ..query.clone()
+                    })
+                })
+                .flatten()
+                .boxed();
+        }
         let client = self.clone();
         paginate(move |token: Option<String>| {
             let client = client.clone();
@@ -316,12 +360,33 @@ impl SpApiClient {
         Ok(page.payload)
     }
 
-    /// `listTransactions` as a stream (window end clamped once, up front).
+    /// `listTransactions` as a stream (window end clamped once, up front). A `postedAfter`
+    /// window over 180 days (an open end counts up to Amazon's default, now − 2 min) is asked for
+    /// in consecutive windows of [`MAX_WINDOW`], because Amazon answers it with an empty list.
     pub fn list_transactions(
         &self,
         mut query: TransactionQuery,
     ) -> BoxStream<'static, Result<Transaction>> {
         query.posted_before = clamp(query.posted_before);
+        if let Some(after) = query.posted_after {
+            let end = query
+                .posted_before
+                .unwrap_or_else(|| Utc::now() - MIN_DATA_AGE);
+            let windows = split_window(after, end);
+            if windows.len() > 1 {
+                let client = self.clone();
+                return stream::iter(windows)
+                    .map(move |(after, before)| {
+                        client.list_transactions(TransactionQuery {
+                            posted_after: Some(after),
+                            posted_before: Some(before),
+                            ..query.clone()
+                        })
+                    })
+                    .flatten()
+                    .boxed();
+            }
+        }
         let client = self.clone();
         paginate(move |token: Option<String>| {
             let client = client.clone();

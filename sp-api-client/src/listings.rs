@@ -143,6 +143,32 @@ pub enum PatchMode {
     ValidationPreview,
 }
 
+impl PatchMode {
+    /// The `includedData` this mode may ask for. The model's `patchListingsItem.includedData`
+    /// enum says of `identifiers`: "Can only be requested when `mode` is `VALIDATION_PREVIEW`"
+    /// (listingsItems_2021-08-01.json), and Amazon answers 400 otherwise; `issues` (the default)
+    /// is allowed in both modes.
+    pub fn included_data(self) -> &'static str {
+        match self {
+            PatchMode::Apply => "issues",
+            PatchMode::ValidationPreview => "issues,identifiers",
+        }
+    }
+
+    /// The limit a call in this mode counts against besides `patchListingsItem`'s: previews have
+    /// their own of 1 request per second ("Both the putListingsItem and patchListingsItem
+    /// operations have a throttling rate of one request per second when mode is
+    /// VALIDATION_PREVIEW", changelog "Listings Items API v2021-08-01 now supports previewing
+    /// errors", 2024-01-31). Amazon does not say whether a preview also counts against the 5 rps
+    /// of the operation; waiting for both never sends too early.
+    pub fn extra_limit(self) -> Option<Operation> {
+        match self {
+            PatchMode::Apply => None,
+            PatchMode::ValidationPreview => Some(Operation::PatchListingsItemPreview),
+        }
+    }
+}
+
 string_enum!(
     /// Status of a listings submission.
     SubmissionStatus {
@@ -371,16 +397,18 @@ impl SpApiClient {
         mode: PatchMode,
     ) -> Result<ListingsItemSubmissionResponse> {
         patch.validate()?;
-        let mut request = ApiRequest::new(
+        let request = ApiRequest::new(
             Operation::PatchListingsItem,
             reqwest::Method::PATCH,
             self.listing_path(sku)?,
         )
+        .also_limited_by(mode.extra_limit())
         .query("marketplaceIds", marketplace_id)
-        .query("includedData", "issues,identifiers");
-        if mode == PatchMode::ValidationPreview {
-            request = request.query("mode", "VALIDATION_PREVIEW");
-        }
+        .query("includedData", mode.included_data());
+        let request = match mode {
+            PatchMode::Apply => request,
+            PatchMode::ValidationPreview => request.query("mode", "VALIDATION_PREVIEW"),
+        };
         self.send_json(request.json(patch)?).await
     }
 

@@ -105,9 +105,16 @@ pub struct OrderItemV0 {
     /// Shipping discount.
     #[serde(default)]
     pub shipping_discount: Option<Money>,
+    /// Tax on the shipping discount (ordersV0.json `OrderItem.ShippingDiscountTax`).
+    #[serde(default)]
+    pub shipping_discount_tax: Option<Money>,
     /// Promotion discount.
     #[serde(default)]
     pub promotion_discount: Option<Money>,
+    /// Tax on the promotion discounts (ordersV0.json `OrderItem.PromotionDiscountTax`: "The tax
+    /// on the total of all promotional discounts").
+    #[serde(default)]
+    pub promotion_discount_tax: Option<Money>,
     /// Cash-on-delivery fee.
     #[serde(rename = "CODFee", default)]
     pub cod_fee: Option<Money>,
@@ -220,10 +227,29 @@ impl OrderItemV0 {
                 breakdowns.push(breakdown(kind, m.clone(), Vec::new()));
             }
         }
+        let negate = |m: &Money| Money::new(-m.amount, m.currency_code.clone());
+        // The tax on discounts lowers the tax, as the discounts lower the proceeds. Amazon's
+        // v0 → v2026 map (selling-partner-api-samples, orders-api-migration-data.json) puts
+        // `PromotionDiscountTax` in the `TAX` detail of subtype `DISCOUNT`; it names no place for
+        // `ShippingDiscountTax`, which goes to a second `SHIPPING` detail so the shipping part's
+        // tax stays net of its discount (same as the `DISCOUNT` breakdown's `SHIPPING` detail).
+        let nonzero = |m: &&Money| !m.amount.is_zero();
+        let promo_tax = self
+            .promotion_discount_tax
+            .as_ref()
+            .filter(nonzero)
+            .map(negate);
+        let ship_disc_tax = self
+            .shipping_discount_tax
+            .as_ref()
+            .filter(nonzero)
+            .map(negate);
         if let Some(tax) = sum(&[
             self.item_tax.as_ref(),
             self.shipping_tax.as_ref(),
             self.gift_wrap_tax.as_ref(),
+            promo_tax.as_ref(),
+            ship_disc_tax.as_ref(),
         ]) {
             breakdowns.push(breakdown(
                 "TAX",
@@ -232,10 +258,11 @@ impl OrderItemV0 {
                     ("ITEM", self.item_tax.as_ref()),
                     ("SHIPPING", self.shipping_tax.as_ref()),
                     ("GIFT_WRAP", self.gift_wrap_tax.as_ref()),
+                    ("DISCOUNT", promo_tax.as_ref()),
+                    ("SHIPPING", ship_disc_tax.as_ref()),
                 ],
             ));
         }
-        let negate = |m: &Money| Money::new(-m.amount, m.currency_code.clone());
         let promo = self.promotion_discount.as_ref().map(negate);
         let ship_disc = self.shipping_discount.as_ref().map(negate);
         if let Some(discount) = sum(&[promo.as_ref(), ship_disc.as_ref()]) {

@@ -35,10 +35,16 @@ pub enum Operation {
     GetListingsItem,
     /// Listings Items `patchListingsItem`.
     PatchListingsItem,
+    /// The limit of `patchListingsItem` with `mode=VALIDATION_PREVIEW` (1 rps), on top of the
+    /// operation's own.
+    PatchListingsItemPreview,
     /// Feeds `createFeedDocument`.
     CreateFeedDocument,
     /// Feeds `createFeed`.
     CreateFeed,
+    /// The limit of `createFeed` for a `JSON_LISTINGS_FEED` (5 per 5 minutes per region), on top
+    /// of `createFeed`'s own.
+    JsonListingsFeed,
     /// Feeds `getFeed`.
     GetFeed,
     /// Feeds `getFeedDocument`.
@@ -69,8 +75,10 @@ impl Operation {
         Operation::GetReportDocument,
         Operation::GetListingsItem,
         Operation::PatchListingsItem,
+        Operation::PatchListingsItemPreview,
         Operation::CreateFeedDocument,
         Operation::CreateFeed,
+        Operation::JsonListingsFeed,
         Operation::GetFeed,
         Operation::GetFeedDocument,
         Operation::GetMarketplaceParticipations,
@@ -80,7 +88,7 @@ impl Operation {
         Operation::UploadDocument,
     ];
 
-    /// Amazon's operation id.
+    /// Amazon's operation id; for a limit on top of an operation, the id and the case it covers.
     pub fn name(self) -> &'static str {
         match self {
             Operation::SearchOrders => "searchOrders",
@@ -94,8 +102,10 @@ impl Operation {
             Operation::GetReportDocument => "getReportDocument",
             Operation::GetListingsItem => "getListingsItem",
             Operation::PatchListingsItem => "patchListingsItem",
+            Operation::PatchListingsItemPreview => "patchListingsItem(VALIDATION_PREVIEW)",
             Operation::CreateFeedDocument => "createFeedDocument",
             Operation::CreateFeed => "createFeed",
+            Operation::JsonListingsFeed => "createFeed(JSON_LISTINGS_FEED)",
             Operation::GetFeed => "getFeed",
             Operation::GetFeedDocument => "getFeedDocument",
             Operation::GetMarketplaceParticipations => "getMarketplaceParticipations",
@@ -127,8 +137,19 @@ impl Operation {
             // Amazon does not grant answers with 429s.
             Operation::GetListingsItem => (5.0, 5),
             Operation::PatchListingsItem => (5.0, 5),
+            // "Note: Both the putListingsItem and patchListingsItem operations have a throttling
+            // rate of one request per second when mode is VALIDATION_PREVIEW." (changelog
+            // 2024-01-31, https://developer-docs.amazon.com/sp-api/changelog/update-listings-items-api-v2021-08-01-now-supports-previewing-errors).
+            // No burst is published; 1 is the one that never exceeds the rate.
+            Operation::PatchListingsItemPreview => (1.0, 1),
             Operation::CreateFeedDocument => (0.5, 15),
             Operation::CreateFeed => (0.0083, 15),
+            // "Throttle rate per region increases from one feed submission per five minutes to
+            // five feed submissions per five minutes" (changelog 2025-05-06, "Feed size and rate
+            // limit changes for the JSON_LISTINGS_FEED",
+            // https://developer-docs.amazon.com/sp-api/changelog/update-feed-size-and-rate-limit-changes-for-the-json_listings_feed).
+            // Buckets are per seller and region, which is what "per region" means for one seller.
+            Operation::JsonListingsFeed => (5.0 / 300.0, 5),
             Operation::GetFeed => (2.0, 15),
             Operation::GetFeedDocument => (0.0222, 10),
             Operation::GetMarketplaceParticipations => (0.016, 15),
@@ -253,6 +274,12 @@ impl RateLimiter {
         }
     }
 
+    /// How many times faster than Amazon's published rates this limiter refills (1 for the real
+    /// SP-API).
+    pub fn time_scale(&self) -> f64 {
+        self.scale
+    }
+
     /// Current sustained rate of a bucket (requests per second).
     pub(crate) fn rate(&self, key: &BucketKey) -> Option<f64> {
         self.with_bucket(key, |b| b.rate)
@@ -307,6 +334,20 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The policy on a clock `scale` times faster: base and maximum delays divided by `scale`
+    /// (for a test double whose rate limits run on [`RateLimiter::with_time_scale`]).
+    #[must_use]
+    pub fn scaled(self, scale: f64) -> Self {
+        if !(scale.is_finite() && scale > 0.0) || scale == 1.0 {
+            return self;
+        }
+        RetryPolicy {
+            base_delay: self.base_delay.div_f64(scale),
+            max_delay: self.max_delay.div_f64(scale),
+            ..self
+        }
+    }
+
     /// Delay before attempt `failed_attempts + 1`: at least 1/rate, doubled per failure, capped,
     /// plus up to 25 % jitter.
     pub fn delay(&self, failed_attempts: u32, rate: Option<f64>) -> Duration {
@@ -342,20 +383,22 @@ mod scale_tests {
             Operation::GetReportDocument => 8,
             Operation::GetListingsItem => 9,
             Operation::PatchListingsItem => 10,
-            Operation::CreateFeedDocument => 11,
-            Operation::CreateFeed => 12,
-            Operation::GetFeed => 13,
-            Operation::GetFeedDocument => 14,
-            Operation::GetMarketplaceParticipations => 15,
-            Operation::ListFinancialEventGroups => 16,
-            Operation::ListTransactions => 17,
-            Operation::DownloadDocument => 18,
-            Operation::UploadDocument => 19,
+            Operation::PatchListingsItemPreview => 11,
+            Operation::CreateFeedDocument => 12,
+            Operation::CreateFeed => 13,
+            Operation::JsonListingsFeed => 14,
+            Operation::GetFeed => 15,
+            Operation::GetFeedDocument => 16,
+            Operation::GetMarketplaceParticipations => 17,
+            Operation::ListFinancialEventGroups => 18,
+            Operation::ListTransactions => 19,
+            Operation::DownloadDocument => 20,
+            Operation::UploadDocument => 21,
         };
         for (i, op) in Operation::ALL.iter().enumerate() {
             assert_eq!(index(*op), i, "{op} out of place in Operation::ALL");
         }
-        assert_eq!(Operation::ALL.len(), 20);
+        assert_eq!(Operation::ALL.len(), 22);
     }
 
     #[test]

@@ -110,7 +110,7 @@ async fn json_listings_feed_is_uploaded_created_waited_for_and_its_report_parsed
         )],
     };
     let handle = client
-        .submit_listings_feed(&feed_doc, &["A1PA6795UKMFR9"])
+        .submit_listings_feed(&feed_doc, "A1PA6795UKMFR9")
         .await
         .unwrap();
     let outcome = handle
@@ -210,8 +210,13 @@ async fn event_groups_are_paged_and_amounts_stay_exact() {
         .expect(1)
         .mount(&server)
         .await;
+    // A window within Amazon's 180 days: one window, paged.
+    let query = EventGroupQuery {
+        started_before: Some(t("2026-06-01T00:00:00Z")),
+        ..EventGroupQuery::started_after(t("2026-04-01T00:00:00Z"))
+    };
     let groups: Vec<FinancialEventGroup> = client(&server)
-        .list_financial_event_groups(EventGroupQuery::started_after(t("2026-04-01T00:00:00Z")))
+        .list_financial_event_groups(query)
         .try_collect()
         .await
         .unwrap();
@@ -250,8 +255,12 @@ async fn transactions_are_paged_by_next_token() {
         .expect(1)
         .mount(&server)
         .await;
+    let query = TransactionQuery {
+        posted_before: Some(t("2026-06-01T00:00:00Z")),
+        ..TransactionQuery::posted_after(t("2026-04-01T00:00:00Z"))
+    };
     let txs: Vec<_> = client(&server)
-        .list_transactions(TransactionQuery::posted_after(t("2026-04-01T00:00:00Z")))
+        .list_transactions(query)
         .try_collect()
         .await
         .unwrap();

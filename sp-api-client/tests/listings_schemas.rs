@@ -193,7 +193,7 @@ async fn the_json_listings_feed_uploaded_validates_against_amazons_feed_schema()
         .mount(&server)
         .await;
     client(&server)
-        .submit_listings_feed(&feed, &["A1PA6795UKMFR9"])
+        .submit_listings_feed(&feed, "A1PA6795UKMFR9")
         .await
         .unwrap();
     let uploaded: Vec<Value> = server

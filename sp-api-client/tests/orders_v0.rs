@@ -145,3 +145,56 @@ fn every_v0_sandbox_example_deserialises() {
         }
     }
 }
+
+#[test]
+fn v0_discount_taxes_lower_the_tax_of_the_item() {
+    // A UK line (prices include VAT): 2 × 12.00 with a 2.40 promotion and a 1.20 shipping
+    // discount. ordersV0.json `OrderItem` carries the VAT of both discounts in
+    // `PromotionDiscountTax` and `ShippingDiscountTax`; without them the line's VAT is overstated.
+    let money = |a: &str| json!({"CurrencyCode": "GBP", "Amount": a});
+    let item: sp_api_client::orders_v0::OrderItemV0 = serde_json::from_value(json!({
+        "ASIN": "B00TEST001", "SellerSKU": "SKU-1", "OrderItemId": "1", "QuantityOrdered": 2,
+        "ItemPrice": money("24.00"), "ItemTax": money("4.00"),
+        "ShippingPrice": money("3.60"), "ShippingTax": money("0.60"),
+        "PromotionDiscount": money("2.40"), "PromotionDiscountTax": money("0.40"),
+        "ShippingDiscount": money("1.20"), "ShippingDiscountTax": money("0.20"),
+    }))
+    .unwrap();
+    let proceeds = item.into_order_item().proceeds.unwrap();
+    let tax = proceeds
+        .breakdowns
+        .iter()
+        .find(|b| b.kind == "TAX")
+        .unwrap();
+    // 4.00 + 0.60 − 0.40 − 0.20
+    assert_eq!(tax.subtotal.amount, Decimal::new(400, 2));
+    let details: Vec<(&str, Decimal)> = tax
+        .detailed_breakdowns
+        .iter()
+        .map(|d| (d.subtype.as_deref().unwrap(), d.value.amount))
+        .collect();
+    assert_eq!(
+        details,
+        [
+            ("ITEM", Decimal::new(400, 2)),
+            ("SHIPPING", Decimal::new(60, 2)),
+            ("DISCOUNT", Decimal::new(-40, 2)),
+            ("SHIPPING", Decimal::new(-20, 2)),
+        ]
+    );
+    // A zero discount tax adds no detail (Amazon sends 0.00 on lines without a promotion).
+    let plain: sp_api_client::orders_v0::OrderItemV0 = serde_json::from_value(json!({
+        "ASIN": "B00TEST001", "OrderItemId": "2", "QuantityOrdered": 1,
+        "ItemPrice": money("12.00"), "ItemTax": money("2.00"),
+        "PromotionDiscount": money("0.00"), "PromotionDiscountTax": money("0.00"),
+    }))
+    .unwrap();
+    let proceeds = plain.into_order_item().proceeds.unwrap();
+    let tax = proceeds
+        .breakdowns
+        .iter()
+        .find(|b| b.kind == "TAX")
+        .unwrap();
+    assert_eq!(tax.subtotal.amount, Decimal::new(200, 2));
+    assert_eq!(tax.detailed_breakdowns.len(), 1);
+}

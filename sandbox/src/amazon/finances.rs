@@ -22,6 +22,47 @@ use crate::world::{Settlement, World};
 
 const PAGE: usize = 100;
 
+/// The longest window Amazon answers: "If `FinancialEventGroupStartedAfter` and
+/// `FinancialEventGroupStartedBefore` are more than 180 days apart, no financial event groups are
+/// returned." (financesV0.json); "If `PostedAfter` and `PostedBefore` are more than 180 days
+/// apart, the response is empty." (finances_2024-06-19.json).
+const MAX_WINDOW: Duration = Duration::days(180);
+
+/// A page token bound to the parameters of the call that produced it. Both Finances APIs say to
+/// call again "with this token and include the same arguments as the call that produced the
+/// token" (financesV0.json, finances_2024-06-19.json); Amazon's v0 tokens carry a
+/// `searchQueryChecksum` (a decoded token in amzn/selling-partner-api-models#1192).
+fn checksum(p: &Params, token_name: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut pairs: Vec<&(String, String)> = p.0.iter().filter(|(k, _)| k != token_name).collect();
+    pairs.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    pairs.hash(&mut h);
+    h.finish()
+}
+
+fn page_token(offset: usize, p: &Params, token_name: &str) -> String {
+    format!("{offset}.{:016x}", checksum(p, token_name))
+}
+
+/// The offset a token stands for; `Err` when it was made for other parameters (or is not ours).
+fn token_offset(p: &Params, token_name: &str) -> Result<usize, ()> {
+    let Some(token) = p.get(token_name) else {
+        return Ok(0);
+    };
+    let (offset, sum) = token.split_once('.').ok_or(())?;
+    if u64::from_str_radix(sum, 16).ok() != Some(checksum(p, token_name)) {
+        return Err(());
+    }
+    offset.parse().map_err(|_| ())
+}
+
+// INVENTED: the answer to a token used with other arguments. Amazon documents only that the
+// same arguments must be sent; 400 InvalidInput with this text is what peers report for refused
+// Finances tokens (amzn/selling-partner-api-models#366, #2667 show InvalidInput for NextToken calls).
+const TOKEN_MISMATCH: &str =
+    "Request was not valid or data requested exceeds data retention period.";
+
 struct Txn {
     posted: DateTime<Utc>,
     marketplace: usize,
@@ -189,7 +230,12 @@ pub(crate) async fn list_transactions(
     };
     let market = p.get("marketplaceId").map(str::to_string);
     let status = p.get("transactionStatus").map(str::to_string);
-    let offset: usize = p.get("nextToken").and_then(|t| t.parse().ok()).unwrap_or(0);
+    let Ok(offset) = token_offset(&p, "nextToken") else {
+        return fin.error(400, "InvalidInput", TOKEN_MISMATCH);
+    };
+    if after.is_some_and(|a| before - a > MAX_WINDOW) {
+        return fin.json(200, &json!({"payload": {"transactions": []}}));
+    }
     let world = shared.world();
     let matching: Vec<Value> = transactions(&world, now)
         .into_iter()
@@ -214,7 +260,7 @@ pub(crate) async fn list_transactions(
     let page: Vec<Value> = matching.iter().skip(offset).take(PAGE).cloned().collect();
     let mut payload = json!({"transactions": page});
     if offset + PAGE < matching.len() {
-        payload["nextToken"] = Value::from((offset + PAGE).to_string());
+        payload["nextToken"] = Value::from(page_token(offset + PAGE, &p, "nextToken"));
     }
     fin.json(200, &json!({"payload": payload}))
 }
@@ -247,7 +293,16 @@ pub(crate) async fn list_financial_event_groups(
             "FinancialEventGroupStartedBefore must be at least 2 minutes before now.",
         );
     }
-    let offset: usize = p.get("NextToken").and_then(|t| t.parse().ok()).unwrap_or(0);
+    let Ok(offset) = token_offset(&p, "NextToken") else {
+        return fin.error(400, "InvalidInput", TOKEN_MISMATCH);
+    };
+    // INVENTED: an open end counts up to now; the model gives no default for
+    // FinancialEventGroupStartedBefore.
+    if let Some(a) = after
+        && before.unwrap_or(now) - a > MAX_WINDOW
+    {
+        return fin.json(200, &json!({"payload": {"FinancialEventGroupList": []}}));
+    }
     let world = shared.world();
     let groups: Vec<Value> = world
         .settlements
@@ -297,7 +352,7 @@ pub(crate) async fn list_financial_event_groups(
     let list: Vec<Value> = groups.iter().skip(offset).take(page).cloned().collect();
     let mut payload = json!({"FinancialEventGroupList": list});
     if offset + page < groups.len() {
-        payload["NextToken"] = Value::from((offset + page).to_string());
+        payload["NextToken"] = Value::from(page_token(offset + page, &p, "NextToken"));
     }
     fin.json(200, &json!({"payload": payload}))
 }

@@ -49,6 +49,29 @@ ops! {
     GET_MARKETPLACE_PARTICIPATIONS = "getMarketplaceParticipations", 0.016, 15.0;
 }
 
+/// `patchListingsItem` with `mode=VALIDATION_PREVIEW`, on top of `patchListingsItem`'s own
+/// bucket: "Both the putListingsItem and patchListingsItem operations have a throttling rate of
+/// one request per second when mode is VALIDATION_PREVIEW." (changelog 2024-01-31, "Listings
+/// Items API v2021-08-01 now supports previewing errors").
+// INVENTED: burst 1 (Amazon publishes the rate only) and that a preview also spends a token of
+// the operation's 5 rps bucket (Amazon does not say whether the two limits overlap).
+pub static PATCH_LISTINGS_ITEM_PREVIEW: Operation = Operation {
+    name: "patchListingsItem(VALIDATION_PREVIEW)",
+    rate: 1.0,
+    burst: 1.0,
+};
+
+/// `createFeed` of a `JSON_LISTINGS_FEED`, on top of `createFeed`'s bucket: "five feed
+/// submissions per five minutes" per region (changelog 2025-05-06, "Feed size and rate limit
+/// changes for the JSON_LISTINGS_FEED"). The sandbox serves one seller in one region.
+// INVENTED: modelled as a token bucket (rate 5/300 s, burst 5); Amazon states only the count
+// per five minutes, not the algorithm.
+pub static JSON_LISTINGS_FEED: Operation = Operation {
+    name: "createFeed(JSON_LISTINGS_FEED)",
+    rate: 5.0 / 300.0,
+    burst: 5.0,
+};
+
 #[derive(Debug)]
 struct Bucket {
     tokens: f64,

@@ -126,7 +126,7 @@ impl OrderSearch {
     }
 
     /// Returns the search with its window end clamped to `now - 2 min` (Amazon rejects later
-    /// ends) and checks that the window is not empty.
+    /// ends) and checks that the window does not end before it starts.
     pub fn clamped(mut self, now: DateTime<Utc>) -> Result<Self> {
         let latest = now - MIN_DATA_AGE;
         let (after, before) = match &mut self.window {
@@ -140,7 +140,9 @@ impl OrderSearch {
             *b = latest;
         }
         let end = before.unwrap_or(latest);
-        if *after >= end {
+        // orders_2026-01-01.json, searchOrders: `createdBefore` / `lastUpdatedBefore` "must be
+        // equal to or after" the `…After` date, so a window whose start equals its end is valid.
+        if *after > end {
             return Err(Error::InvalidArgument(format!(
                 "order window starts at {} but data is only available until {}",
                 iso(*after),

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use anyhow::{Context, Result};
 use futures::StreamExt;
 use serde_json::{Value, json};
-use sp_api_client::feeds::{FeedOutcome, ListingsFeed, ListingsFeedMessage};
+use sp_api_client::feeds::{FeedIssue, FeedOutcome, ListingsFeed, ListingsFeedMessage};
 use sp_api_client::listings::{
     IssueSeverity, ListingsItemPatchRequest, PatchMode, SubmissionStatus,
 };
@@ -136,11 +136,7 @@ impl Engine {
             seller_id: self.config.amazon.seller_id.clone(),
             messages,
         };
-        let handle = match self
-            .amazon
-            .submit_listings_feed(&feed, &[marketplace])
-            .await
-        {
+        let handle = match self.amazon.submit_listings_feed(&feed, marketplace).await {
             Ok(h) => h,
             Err(e) => {
                 report.failed += rows.len() as u64;
@@ -303,29 +299,20 @@ impl Engine {
             .listings_feed_result(&done)
             .await
             .with_context(|| format!("processing report of feed {feed_id}"))?;
-        let mut by_message: HashMap<u32, Vec<&sp_api_client::feeds::FeedIssue>> = HashMap::new();
-        let mut by_sku: HashMap<&str, Vec<&sp_api_client::feeds::FeedIssue>> = HashMap::new();
-        for issue in &result.issues {
-            match (issue.message_id, issue.sku.as_ref()) {
-                (Some(m), _) => by_message.entry(m).or_default().push(issue),
-                (None, Some(sku)) => by_sku.entry(sku.as_str()).or_default().push(issue),
-                _ => {}
-            }
-        }
+        let index = FeedIssues::new(&result.issues);
         let mut accepted = Vec::new();
         let mut audit = Vec::new();
         let mut rejected = Vec::new();
         for mut s in rows {
             let message_id = s.submission.as_deref().and_then(feed_of).map(|(_, m)| m);
-            let issues: Vec<&sp_api_client::feeds::FeedIssue> = message_id
-                .and_then(|m| by_message.get(&m))
-                .or_else(|| by_sku.get(s.sku.as_str()))
-                .cloned()
-                .unwrap_or_default();
+            let issues = index.of(message_id, &s.sku);
             let errors: Vec<String> = issues
                 .iter()
                 .filter(|i| i.severity == IssueSeverity::Error)
-                .map(|i| format!("{} {}", i.code, i.message))
+                .map(|i| match &i.code {
+                    Some(code) => format!("{code} {}", i.message),
+                    None => i.message.clone(),
+                })
                 .collect();
             let key = self.listing_key(&s.marketplace, &s.sku);
             let detail = json!({
@@ -432,6 +419,45 @@ fn record_sent(state: &mut ListingState, change: &PlannedChange, at: &str) {
     state.issues = None;
 }
 
+/// A processing report's issues by the row they concern.
+struct FeedIssues<'a> {
+    by_message: HashMap<u32, Vec<&'a FeedIssue>>,
+    by_sku: HashMap<&'a str, Vec<&'a FeedIssue>>,
+    /// Issues with neither message nor SKU concern the whole feed (Amazon's schema: messageId is
+    /// "Not provided if the error is not related to a message (e.g. feed formatting issue)",
+    /// listings-feed-processing-report-schema-v2.json), so they belong to every row.
+    whole_feed: Vec<&'a FeedIssue>,
+}
+
+impl<'a> FeedIssues<'a> {
+    fn new(issues: &'a [FeedIssue]) -> Self {
+        let mut index = FeedIssues {
+            by_message: HashMap::new(),
+            by_sku: HashMap::new(),
+            whole_feed: Vec::new(),
+        };
+        for issue in issues {
+            match (issue.message_id, issue.sku.as_ref()) {
+                (Some(m), _) => index.by_message.entry(m).or_default().push(issue),
+                (None, Some(sku)) => index.by_sku.entry(sku.as_str()).or_default().push(issue),
+                (None, None) => index.whole_feed.push(issue),
+            }
+        }
+        index
+    }
+
+    /// The issues of one row: its message's (or, without a message id, its SKU's) and the feed's.
+    fn of(&self, message_id: Option<u32>, sku: &str) -> Vec<&'a FeedIssue> {
+        let mut issues = message_id
+            .and_then(|m| self.by_message.get(&m))
+            .or_else(|| self.by_sku.get(sku))
+            .cloned()
+            .unwrap_or_default();
+        issues.extend(self.whole_feed.iter().copied());
+        issues
+    }
+}
+
 /// `feed:{feedId}:{messageId}` -> (feed id, message id).
 fn feed_of(submission: &str) -> Option<(&str, u32)> {
     let rest = submission.strip_prefix("feed:")?;
@@ -492,6 +518,19 @@ mod tests {
         };
         let wire = serde_json::to_value(patch_request(&price_only, &state)).unwrap();
         assert_eq!(wire["patches"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_feed_level_issue_without_code_concerns_every_row() {
+        let issues: Vec<FeedIssue> = serde_json::from_value(json!([
+            {"severity": "ERROR", "message": "The feed could not be parsed."},
+            {"messageId": 2, "sku": "B", "code": "90220", "severity": "ERROR", "message": "x"}
+        ]))
+        .unwrap();
+        let index = FeedIssues::new(&issues);
+        assert_eq!(index.of(Some(1), "A").len(), 1);
+        assert_eq!(index.of(Some(2), "B").len(), 2);
+        assert_eq!(index.of(None, "C")[0].code, None);
     }
 
     #[test]
