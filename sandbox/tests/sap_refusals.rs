@@ -236,14 +236,54 @@ async fn manual_journal_lines_refuse_blocked_accounts() {
 async fn locked_posting_periods_refuse_documents_payments_and_journal_entries() {
     let sb = start(20).await;
     for (n, from, to, status) in [
-        (1, "2026-02-01", "2026-02-28", "ltLocked"),
+        (1, "2026-02-01", "2026-02-28", "ltUnlocked"),
         (2, "2026-03-01", "2026-03-31", "ltUnlocked"),
         (3, "2026-04-01", "2026-04-30", "ltUnlockedExceptSales"),
     ] {
         sb.sap_set_finance_period(json!({"AbsoluteEntry": n, "PeriodCode": format!("2026-0{}", n + 1), "PostingDateFrom": from, "PostingDateTo": to, "PeriodStatus": status}));
     }
     let c = client();
+    // February is locked over HTTP, as an administrator's tool would.
+    let cookie = login(&sb, &c, "v1").await;
+    let lock = json!({"FinancePeriod": {"AbsoluteEntry": 1, "PeriodStatus": "ltLocked"}});
+    let (s, b) = sap_post(
+        &sb,
+        &c,
+        &cookie,
+        "v1",
+        "CompanyService_UpdateFinancePeriod",
+        &lock,
+    )
+    .await;
+    assert_eq!(s, 204, "{b}");
     let cookie = login(&sb, &c, "v2").await;
+    let params = json!({"PeriodCategoryParams": {"AbsoluteEntry": 1}});
+    let (s, b) = sap_post(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "CompanyService_GetFinancePeriods",
+        &params,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["value"][0]["PeriodStatus"], "ltLocked", "{b}");
+    assert_eq!(
+        b["value"][0]["PostingDateFrom"], "2026-02-01T00:00:00Z",
+        "{b}"
+    );
+    let unknown = json!({"FinancePeriod": {"AbsoluteEntry": 9, "PeriodStatus": "ltLocked"}});
+    let (s, _) = sap_post(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "CompanyService_UpdateFinancePeriod",
+        &unknown,
+    )
+    .await;
+    assert_eq!(s, 400);
     let locked = |s: u16, b: &Value| {
         assert_eq!(s, 400, "{b}");
         assert_eq!(

@@ -329,6 +329,9 @@ fn execute_inner(
     if let Some(resp) = cancel::route(db, method, rest, st, undo)? {
         return Ok(resp);
     }
+    if let Some(resp) = rules::route_service(db, root, version, method, rest, body, undo)? {
+        return Ok(resp);
+    }
     let t = parse_target_in(db, rest)?;
     let def = t.def;
     if user_tables::is_metadata_set(def.name) && matches!(method, "PATCH" | "DELETE" | "PUT") {

@@ -19,12 +19,14 @@
 //! branch refusals and of a date outside every period; `ltPeriodClosing` lets the sandbox's
 //! single (superuser) user post; `ltUnlockedExceptSales` refuses A/R documents only.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::accounts::{is_yes, s};
 use super::company::admin_info;
+use super::schema::{SapProfile, Scope};
 use super::store::{Entity, Key, SapDb, UndoLog};
-use super::wire::SapError;
+use super::validation::normalize;
+use super::wire::{SapError, SapResponse, Version, render};
 use crate::Sandbox;
 
 /// The internal set of posting periods (`FinancePeriod` entities keyed by `AbsoluteEntry`).
@@ -130,14 +132,93 @@ fn check_branches(db: &SapDb, set: &str, e: &Entity) -> Result<(), SapError> {
     }
 }
 
+/// The company-service calls on posting periods (M4 actions, M3 POST function imports):
+/// `POST CompanyService_GetFinancePeriods {"PeriodCategoryParams": {...}}` → the periods;
+/// `POST CompanyService_UpdateFinancePeriod {"FinancePeriod": {...}}` → 204 (an existing period
+/// only; `PeriodStatus` is how a period is locked). `None` for other paths.
+///
+/// INVENTED: the sandbox has one period category, so `PeriodCategoryParams` is not read.
+pub fn route_service(
+    db: &mut SapDb,
+    root: &str,
+    version: Version,
+    method: &str,
+    rest: &str,
+    body: &[u8],
+    undo: &mut UndoLog,
+) -> Result<Option<SapResponse>, SapError> {
+    if method != "POST" {
+        return Ok(None);
+    }
+    match rest {
+        "CompanyService_GetFinancePeriods" => {
+            let value: Vec<Value> = db
+                .all(PERIODS_SET)
+                .map(|(_, p)| Value::Object(render("FinancePeriod", p, version)))
+                .collect();
+            let ctx = match version {
+                Version::V1 => (
+                    "odata.metadata",
+                    format!("{root}/$metadata#SAPB1.FinancePeriod"),
+                ),
+                Version::V2 => (
+                    "@odata.context",
+                    format!("{root}/$metadata#Collection(SAPB1.FinancePeriod)"),
+                ),
+            };
+            let mut out = Map::new();
+            out.insert(ctx.0.into(), Value::from(ctx.1));
+            out.insert("value".into(), Value::Array(value));
+            Ok(Some(SapResponse::json(200, Value::Object(out))))
+        }
+        "CompanyService_UpdateFinancePeriod" => {
+            let body: Value = serde_json::from_slice(body)
+                .map_err(|_| SapError::malformed("Invalid JSON in the request body"))?;
+            let period = body
+                .get("FinancePeriod")
+                .and_then(Value::as_object)
+                .ok_or_else(|| SapError::malformed("Parameter 'FinancePeriod' is missing"))?;
+            let scope = Scope {
+                profile: SapProfile::Fp22xx,
+                db,
+            };
+            let changes = normalize(&scope, "FinancePeriod", period)?;
+            let key = Key::Int(
+                changes
+                    .get("AbsoluteEntry")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| SapError::not_found(400))?,
+            );
+            let mut stored = db
+                .get(PERIODS_SET, &key)
+                .cloned()
+                .ok_or_else(|| SapError::not_found(400))?;
+            stored.extend(changes);
+            db.put(PERIODS_SET, key, stored, undo);
+            Ok(Some(SapResponse::no_content()))
+        }
+        _ => Ok(None),
+    }
+}
+
 impl Sandbox {
     /// Records (or replaces) a posting period: a `FinancePeriod` entity with `AbsoluteEntry`,
     /// `PeriodCode`, `PostingDateFrom`, `PostingDateTo` (`YYYY-MM-DD`) and `PeriodStatus`
     /// (`ltUnlocked`, `ltUnlockedExceptSales`, `ltPeriodClosing`, `ltLocked`). Once any period
     /// exists, every document, payment and journal entry must fall into an open one.
+    ///
+    /// # Panics
+    /// If `period` is not a `FinancePeriod` SAP would accept (unknown property, bad date or
+    /// status).
     pub fn sap_set_finance_period(&self, period: Value) {
         let mut db = self.shared.sap.db.lock().expect("db");
-        let mut e = period.as_object().cloned().unwrap_or_default();
+        let body = period.as_object().cloned().unwrap_or_default();
+        let scope = Scope {
+            profile: SapProfile::Fp22xx,
+            db: &db,
+        };
+        let mut e = normalize(&scope, "FinancePeriod", &body)
+            .unwrap_or_else(|err| panic!("not a FinancePeriod: {}", err.message));
         let key = e
             .get("AbsoluteEntry")
             .and_then(Value::as_i64)
