@@ -163,6 +163,18 @@ async fn udfs_must_be_declared_and_loaded_and_fit_their_size() {
     credit["U_AmzKey"] = json!(long(60));
     let (s, b) = sap_post(&sb, &c, &cookie, "v2", "CreditNotes", &credit).await;
     assert_eq!(s, 201, "{b}");
+    // PATCH and $orderby check UDFs the same way.
+    let r = c
+        .patch(format!("{}/Invoices(1)", sb.sap_base_url()))
+        .header("Cookie", &cookie)
+        .json(&json!({"U_Other": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let (s, b) = sap_get(&sb, &c, &cookie, "v2", "Invoices?$orderby=U_Other desc").await;
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(message(&b), "Property 'U_Other' of 'Document' is invalid");
     // Lines do not carry header fields.
     inv["DocumentLines"][0]["U_AmzKey"] = json!("x");
     let (s, b) = sap_post(&sb, &c, &cookie, "v2", "Invoices", &inv).await;
