@@ -122,6 +122,9 @@ pub struct SandboxConfig {
     pub sap_keep_alive: Option<Duration>,
     /// Service Layer default page size (b1s.conf `PageSize`, default 20).
     pub sap_page_size: usize,
+    /// Which Service Layer release the fake plays (property sets of `/b1s/v1` and `/b1s/v2`):
+    /// FP 22xx (default) or the 9.3 era, whose `Document` has no `PaidToDate`.
+    pub sap_profile: sap::schema::SapProfile,
     /// Sandbox time at start (default: now). The world's history ends here.
     pub start_time: Option<DateTime<Utc>>,
     /// Charset announced on report documents.
@@ -150,6 +153,7 @@ impl Default for SandboxConfig {
             sap_latency: Duration::ZERO,
             sp_api_latency: Duration::ZERO,
             sap_page_size: 20,
+            sap_profile: sap::schema::SapProfile::default(),
             sap_keep_alive: Some(Duration::from_secs(5)),
             start_time: None,
             report_charset: "UTF-8".into(),

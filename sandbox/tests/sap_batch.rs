@@ -186,14 +186,28 @@ async fn a_failing_part_rolls_back_the_whole_changeset_and_stops() {
 #[tokio::test]
 async fn v2_changeset_parts_need_content_id_v1_answers_202() {
     let sb = start(20).await;
-    let parts = vec![part(
-        "POST",
-        "/b1s/v2/JournalEntries",
-        None,
-        Some(&je(1.0, 1.0, "x")),
-    )];
+    // WSL p85 / B1SL#8: a format error refuses the whole batch with HTTP 400, nothing runs
+    // (here the first part is fine, the second lacks its Content-ID).
+    let parts = vec![
+        part(
+            "POST",
+            "/b1s/v2/JournalEntries",
+            Some(1),
+            Some(&je(1.0, 1.0, "ok")),
+        ),
+        part(
+            "POST",
+            "/b1s/v2/JournalEntries",
+            None,
+            Some(&je(1.0, 1.0, "x")),
+        ),
+    ];
     let (s, text) = send(&sb, "v2", batch(&parts, None)).await;
-    assert_eq!(s, 200);
+    assert_eq!(s, 400, "{text}");
+    assert!(
+        !text.contains("HTTP/1.1"),
+        "no parts, one error body: {text}"
+    );
     assert!(
         text.contains("\"244\"")
             && text.contains("Content ID should be specified in each change set request."),
@@ -220,7 +234,9 @@ async fn malformed_batches_are_rejected() {
     assert!(text.contains("Incomplete Batch Request Body!"));
     // LF-only framing inside a sub-request
     let lf = "Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: 1\r\n\r\nPOST /b1s/v2/JournalEntries HTTP/1.1\nContent-Type: application/json\n\n{}\r\n".to_string();
-    let (_, text) = send(&sb, "v2", batch(&[lf], None)).await;
+    let (s, text) = send(&sb, "v2", batch(&[lf], None)).await;
+    assert_eq!(s, 400, "a framing error refuses the whole batch: {text}");
     assert!(text.contains("there should be two"), "{text}");
+    assert_eq!(sb.sap_count("JournalEntries"), 0);
     sb.shutdown().await;
 }

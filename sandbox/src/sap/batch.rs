@@ -1,6 +1,14 @@
 //! `$batch`: multipart/mixed with atomic changesets. A changeset rolls back completely when any
 //! part fails; execution stops at the first failure; v2 requires a Content-ID in every changeset
 //! part; sub-requests need CRLF framing.
+//!
+//! A request whose format is invalid is refused as a whole before anything runs: HTTP 400 with
+//! a `-1000` body ("Service returns HTTP error code: 400 Bad Request … if the request format is
+//! not valid", `"code": -1000 … "Incomplete Batch Request Body!"`, WSL p85). A v2 changeset part
+//! without Content-ID is such a format error: B1SLayer (B1SL#8, #68) throws
+//! `SLException: 'Content ID should be specified in each change set request.'`, which it only
+//! does on a non-2xx status of the whole batch (B1SL#16: part errors never throw), with code
+//! `244`.
 
 use std::collections::HashMap;
 
@@ -141,6 +149,32 @@ fn new_boundary(kind: &str, n: u64) -> String {
     format!("{kind}_{n:016x}-sandbox")
 }
 
+/// The whole-batch format checks: every part and changeset part parses, and (v2) every changeset
+/// part has a Content-ID.
+fn check_format(parts: &[Part], version: Version) -> Result<(), SapError> {
+    for part in parts {
+        let ptype = header_value(&part.headers, "Content-Type").unwrap_or_default();
+        if !ptype.starts_with("multipart/mixed") {
+            parse_request(&part.content, version)?;
+            continue;
+        }
+        let sub = boundary(ptype)
+            .and_then(|b| split_parts(&part.content, &b))
+            .ok_or_else(|| SapError::malformed("Incomplete Batch Request Body!"))?;
+        for p in &sub {
+            if version == Version::V2 && header_value(&p.headers, "Content-ID").is_none() {
+                return Err(SapError::new(
+                    400,
+                    "244",
+                    "Content ID should be specified in each change set request.",
+                ));
+            }
+            parse_request(&p.content, version)?;
+        }
+    }
+    Ok(())
+}
+
 /// Handles `POST /$batch`.
 pub(crate) fn handle(
     shared: &Shared,
@@ -154,6 +188,9 @@ pub(crate) fn handle(
     let Some(parts) = boundary(ctype).and_then(|b| split_parts(&text, &b)) else {
         return fail(SapError::malformed("Incomplete Batch Request Body!"));
     };
+    if let Err(e) = check_format(&parts, version) {
+        return fail(e);
+    }
     let st = stamp(shared);
     let page = shared.sap.page_size;
     let seq = shared.next_counter();
@@ -185,20 +222,6 @@ pub(crate) fn handle(
             let mut failed: Option<(SapResponse, Option<String>)> = None;
             for p in &sub {
                 let cid = header_value(&p.headers, "Content-ID").map(str::to_string);
-                if cid.is_none() && version == Version::V2 {
-                    failed = Some((
-                        SapResponse::error(
-                            &SapError::new(
-                                400,
-                                "244",
-                                "Content ID should be specified in each change set request.",
-                            ),
-                            version,
-                        ),
-                        None,
-                    ));
-                    break;
-                }
                 let req = match parse_request(&p.content, version) {
                     Ok(r) => r,
                     Err(e) => {
@@ -229,6 +252,7 @@ pub(crate) fn handle(
                     &req.body,
                     &st,
                     page,
+                    shared.config.sap_profile,
                 );
                 if resp.status >= 400 {
                     failed = Some((resp, cid));
@@ -278,6 +302,7 @@ pub(crate) fn handle(
                 &req.body,
                 &st,
                 page,
+                shared.config.sap_profile,
             );
             render_part(&mut out, &resp, version, None);
             if resp.status >= 400 {

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use super::schema::{SapProfile, Scope};
 use super::store::{Entity, Key, SapDb, SetDef, UndoLog};
 use super::user_tables;
 use super::validation::{decimal, normalize, number};
@@ -43,7 +44,8 @@ fn strip_read_only_stock(e: &mut Entity) {
     }
 }
 
-/// Creates an entity; returns its key and stored form.
+/// Creates an entity as the default release ([`SapProfile::Fp22xx`]) would; returns its key and
+/// stored form.
 pub fn create(
     db: &mut SapDb,
     def: &'static SetDef,
@@ -51,8 +53,21 @@ pub fn create(
     stamp: &Stamp,
     undo: &mut UndoLog,
 ) -> Result<(Key, Entity), SapError> {
-    let mut e = normalize(def.type_name, body)?;
-    rules::check_posting(db, def.name, &e)?;
+    create_in(db, def, body, stamp, SapProfile::default(), undo)
+}
+
+/// Creates an entity as release `profile` would; returns its key and stored form.
+pub fn create_in(
+    db: &mut SapDb,
+    def: &'static SetDef,
+    body: &Map<String, Value>,
+    stamp: &Stamp,
+    profile: SapProfile,
+    undo: &mut UndoLog,
+) -> Result<(Key, Entity), SapError> {
+    let scope = Scope { profile, db };
+    let mut e = normalize(&scope, def.type_name, body)?;
+    rules::check_posting(db, def.name, &e, &stamp.date)?;
     match def.name {
         "Invoices" | "CreditNotes" => return documents::create_document(db, def, e, stamp, undo),
         "IncomingPayments" => return payments::create_payment(db, def, e, stamp, undo),
@@ -241,6 +256,7 @@ fn merge_rows(old: &[Value], new: &[Value], line_key: &str) -> Vec<Value> {
 }
 
 /// PATCH: differential update.
+#[allow(clippy::too_many_arguments)]
 pub fn patch(
     db: &mut SapDb,
     def: &'static SetDef,
@@ -248,9 +264,10 @@ pub fn patch(
     body: &Map<String, Value>,
     replace_collections: bool,
     stamp: &Stamp,
+    profile: SapProfile,
     undo: &mut UndoLog,
 ) -> Result<(), SapError> {
-    let mut patch = normalize(def.type_name, body)?;
+    let mut patch = normalize(&Scope { profile, db }, def.type_name, body)?;
     if def.name.starts_with("U_") {
         return user_tables::patch_row(db, def, key, patch, undo);
     }

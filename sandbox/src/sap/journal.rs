@@ -177,7 +177,7 @@ pub fn create_journal(
             s(&l, "ShortName").map(str::to_string),
         ) {
             (Some(a), _) => {
-                check_manual_account(db, &a)?;
+                check_manual_account(db, &a, s(&e, "ReferenceDate").unwrap_or(&stamp.date))?;
                 l.entry("ShortName").or_insert(Value::from(a));
             }
             (None, Some(short)) => {

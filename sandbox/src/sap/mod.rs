@@ -3,12 +3,17 @@
 
 pub mod accounts;
 pub mod batch;
+pub mod cancel;
 pub mod company;
 pub mod documents;
 pub mod entities;
+pub mod filter;
 pub mod journal;
+pub mod lengths;
 #[rustfmt::skip]
 mod metadata_gen;
+#[rustfmt::skip]
+mod metadata_v3_gen;
 pub mod odata;
 pub mod payments;
 pub mod rules;
@@ -16,6 +21,7 @@ pub mod schema;
 pub mod session;
 pub mod store;
 pub mod tax;
+pub mod udf;
 pub mod user_tables;
 pub mod validation;
 pub mod wire;
@@ -32,6 +38,7 @@ use serde_json::{Map, Value, json};
 use crate::Shared;
 use entities::Stamp;
 use odata::Query;
+use schema::{SapProfile, Scope};
 use store::{Key, SapDb, SetDef, UndoLog, set_def};
 use wire::{Payload, SapError, SapResponse, Version, entity_annotation, render};
 
@@ -127,6 +134,9 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
     } else {
         return (axum::http::StatusCode::NOT_FOUND, "Not Found").into_response();
     };
+    if wire::has_encoded_slash(rest) {
+        return wire::apache_not_found();
+    }
     let rest = odata::decode(&rest.replace('+', "%2B"));
     let Ok(bytes) = to_bytes(body, 256 * 1024 * 1024).await else {
         // INVENTED: the text for a body over 256 MiB; SAP's limit and answer are not documented in our sources.
@@ -190,6 +200,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
         &bytes,
         &st,
         shared.sap.page_size,
+        shared.config.sap_profile,
     );
     drop(db);
     resp.into_http(version)
@@ -269,6 +280,7 @@ pub fn execute(
     body: &[u8],
     st: &Stamp,
     default_page: usize,
+    profile: SapProfile,
 ) -> SapResponse {
     match execute_inner(
         db,
@@ -282,6 +294,7 @@ pub fn execute(
         body,
         st,
         default_page,
+        profile,
     ) {
         Ok(r) => r,
         Err(e) => SapResponse::error(&e, version),
@@ -308,11 +321,18 @@ fn execute_inner(
     body: &[u8],
     st: &Stamp,
     default_page: usize,
+    profile: SapProfile,
 ) -> Result<SapResponse, SapError> {
     if let Some(resp) = user_tables::route_field_key(db, root, version, method, rest)? {
         return Ok(resp);
     }
     if let Some(resp) = company::services::route(db, undo, root, version, method, rest, body)? {
+        return Ok(resp);
+    }
+    if let Some(resp) = cancel::route(db, method, rest, st, undo)? {
+        return Ok(resp);
+    }
+    if let Some(resp) = rules::route_service(db, root, version, method, rest, body, undo)? {
         return Ok(resp);
     }
     let t = parse_target_in(db, rest)?;
@@ -321,13 +341,26 @@ fn execute_inner(
         return Err(user_tables::metadata_change_unsupported());
     }
     match (method, &t.key) {
-        ("GET", None) => list(db, root, version, def, query, prefs, t.count, default_page),
+        ("GET", None) => list(
+            db,
+            root,
+            version,
+            def,
+            query,
+            prefs,
+            t.count,
+            default_page,
+            profile,
+        ),
         ("GET", Some(k)) => {
-            let q = Query::parse(query, def.type_name, version)?;
+            let q = Query::parse(query, def.type_name, version, &Scope { profile, db })?;
             let e = db
                 .get(def.name, k)
                 .ok_or_else(|| SapError::not_found(404))?;
-            let mut out = select(&render(def.type_name, e, version), q.select.as_deref());
+            let mut out = select(
+                &rendered(profile, def.type_name, e, version),
+                q.select.as_deref(),
+            );
             let (ak, av) = entity_annotation(version, root, def.name);
             out.insert(ak, av);
             let tag = store::etag(def.name, k, e).filter(|_| version == Version::V2);
@@ -341,7 +374,7 @@ fn execute_inner(
             Ok(resp)
         }
         ("POST", None) => {
-            let (key, e) = entities::create(db, def, &parse_body(body)?, st, undo)?;
+            let (key, e) = entities::create_in(db, def, &parse_body(body)?, st, profile, undo)?;
             let location = format!(
                 "/b1s/{}/{}",
                 version.segment(),
@@ -353,7 +386,7 @@ fn execute_inner(
                     .push(("Preference-Applied".into(), "return-no-content".into()));
                 r
             } else {
-                let mut out = render(def.type_name, &e, version);
+                let mut out = rendered(profile, def.type_name, &e, version);
                 let (ak, av) = entity_annotation(version, root, def.name);
                 out.insert(ak, av);
                 if let Some(t) = store::etag(def.name, &key, &e).filter(|_| version == Version::V2)
@@ -392,6 +425,7 @@ fn execute_inner(
                 body,
                 st,
                 default_page,
+                profile,
             )
         }
         ("PATCH", Some(k)) => {
@@ -402,6 +436,7 @@ fn execute_inner(
                 &parse_body(body)?,
                 prefs.replace_collections,
                 st,
+                profile,
                 undo,
             )?;
             Ok(SapResponse::no_content())
@@ -416,6 +451,18 @@ fn execute_inner(
             format!("Method {method} is not allowed on this resource"),
         )),
     }
+}
+
+/// An entity as release `profile` answers it.
+fn rendered(
+    profile: SapProfile,
+    ty: &str,
+    e: &Map<String, Value>,
+    v: Version,
+) -> Map<String, Value> {
+    let mut out = render(ty, e, v);
+    schema::prune(profile, ty, &mut out);
+    out
 }
 
 fn select(e: &Map<String, Value>, props: Option<&[String]>) -> Map<String, Value> {
@@ -438,8 +485,9 @@ fn list(
     prefs: &Prefs,
     count_only: bool,
     default_page: usize,
+    profile: SapProfile,
 ) -> Result<SapResponse, SapError> {
-    let q = Query::parse(query, def.type_name, version)?;
+    let q = Query::parse(query, def.type_name, version, &Scope { profile, db })?;
     let mut rows: Vec<(&Key, &Map<String, Value>)> = db
         .all(def.name)
         .filter(|(_, e)| {
@@ -468,7 +516,10 @@ fn list(
         .skip(q.skip)
         .take(take)
         .map(|(k, e)| {
-            let mut out = select(&render(def.type_name, e, version), q.select.as_deref());
+            let mut out = select(
+                &rendered(profile, def.type_name, e, version),
+                q.select.as_deref(),
+            );
             if version == Version::V2
                 && let Some(t) = store::etag(def.name, k, e)
             {

@@ -43,17 +43,15 @@
 //!   restarting the Service Layer service).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
 use super::schema::{Kind, TypeDef};
 use super::store::{Entity, Key, SapDb, SetDef, UndoLog, set_def};
-use super::validation::{number, parse_date};
+use super::udf::{self, FieldSpec, field_value};
 use super::wire::{SapError, SapResponse, Version, entity_annotation, render};
 use crate::{Sandbox, Shared};
 
@@ -224,6 +222,14 @@ pub fn restart(db: &mut SapDb) {
     db.published = Published { tables, fields };
 }
 
+/// Whether the running Service Layer serves field `prop` (`U_Key`) of `table` (`@MLC_KEYS`,
+/// `OINV`): it existed when the Service Layer last started.
+pub(crate) fn serves_field(db: &SapDb, table: &str, prop: &str) -> bool {
+    db.published
+        .fields
+        .contains(&(table.to_string(), prop.to_string()))
+}
+
 fn str_of(e: &Entity, k: &str) -> Option<String> {
     e.get(k).and_then(Value::as_str).map(str::to_string)
 }
@@ -309,8 +315,9 @@ pub fn create_table(
 }
 
 /// `POST /UserFieldsMD`: `TableName` is `@MLC_KEYS` for a user table or a system table name
-/// (`OINV`). Fields on system tables are recorded; marketing documents keep accepting any `U_*`
-/// property as before.
+/// (`OINV`). After the next Service Layer restart the field is a property of the types that table
+/// feeds (`OINV`/`ORIN`: every `Document`, see [`super::udf`]); until then bodies and queries
+/// naming it are refused.
 pub fn create_field(
     db: &mut SapDb,
     mut e: Entity,
@@ -435,82 +442,9 @@ pub fn route_field_key(
     Ok(Some(SapResponse::json(200, Value::Object(out))))
 }
 
-/// How a field of a user table stores values.
-#[derive(Debug, Clone)]
-struct FieldSpec {
-    ty: String,
-    size: Option<usize>,
-    default: Option<Value>,
-}
-
 /// The fields of `@TABLE` the running Service Layer knows, by property name (`U_Key`).
 fn served_fields(db: &SapDb, table: &str) -> BTreeMap<String, FieldSpec> {
-    let at = format!("@{table}");
-    db.all(USER_FIELDS_MD.name)
-        .map(|(_, f)| f)
-        .filter(|f| f.get("TableName").and_then(Value::as_str) == Some(at.as_str()))
-        .filter_map(|f| {
-            let prop = format!("U_{}", str_of(f, "Name")?);
-            db.published
-                .fields
-                .contains(&(at.clone(), prop.clone()))
-                .then(|| {
-                    let spec = FieldSpec {
-                        ty: str_of(f, "Type").unwrap_or_else(|| "db_Alpha".into()),
-                        size: f
-                            .get("EditSize")
-                            .and_then(Value::as_u64)
-                            .map(|s| s as usize),
-                        default: f
-                            .get("DefaultValue")
-                            .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))
-                            .cloned(),
-                    };
-                    (prop, spec)
-                })
-        })
-        .collect()
-}
-
-fn field_value(
-    fields: &BTreeMap<String, FieldSpec>,
-    ty: &str,
-    prop: &str,
-    v: &Value,
-) -> Result<Value, SapError> {
-    let Some(spec) = fields.get(prop) else {
-        return Err(SapError::invalid_property(prop, ty));
-    };
-    if v.is_null() {
-        return Ok(Value::Null);
-    }
-    let bad = || SapError::malformed(format!("Invalid value for property '{prop}' of '{ty}'"));
-    let text = || match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    };
-    Ok(match spec.ty.as_str() {
-        "db_Alpha" => {
-            let s = text().ok_or_else(bad)?;
-            if spec.size.is_some_and(|max| s.chars().count() > max) {
-                return Err(too_long(prop, ty));
-            }
-            Value::from(s)
-        }
-        "db_Numeric" => match v {
-            Value::Number(n) if n.is_i64() => v.clone(),
-            Value::String(s) => Value::from(s.trim().parse::<i64>().map_err(|_| bad())?),
-            _ => return Err(bad()),
-        },
-        "db_Float" => number(
-            Decimal::from_str(text().ok_or_else(bad)?.trim())
-                .or_else(|_| Decimal::from_scientific(&text().unwrap_or_default()))
-                .map_err(|_| bad())?,
-        ),
-        "db_Date" => Value::from(parse_date(v.as_str().ok_or_else(bad)?).ok_or_else(bad)?),
-        _ => Value::from(text().ok_or_else(bad)?),
-    })
+    udf::served_fields(db, &format!("@{table}"))
 }
 
 fn check_row_lengths(e: &Entity, ty: &str) -> Result<(), SapError> {

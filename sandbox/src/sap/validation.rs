@@ -1,15 +1,21 @@
-//! Input checks like the Service Layer's: undeclared properties are rejected, numbers may come
-//! as strings, dates and times come in several forms and are stored in one.
+//! Input checks like the Service Layer's: undeclared properties (and UDFs) are rejected, strings
+//! longer than SAP's field sizes are refused, numbers may come as strings, dates and times come
+//! in several forms and are stored in one.
 
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use std::str::FromStr;
 
-use super::schema::{Kind, enum_has, type_def};
+use super::lengths::max_len;
+use super::schema::{Kind, Scope, enum_has, type_def};
+use super::udf::spec_value;
+use super::user_tables::too_long;
 use super::wire::SapError;
 
-/// Normalises a request body for `type_name`; errors name the first bad property.
+/// Normalises a request body for `type_name` in `scope` (release and UDFs); errors name the
+/// first bad property, nested collections included.
 pub fn normalize(
+    scope: &Scope<'_>,
     type_name: &str,
     body: &Map<String, Value>,
 ) -> Result<Map<String, Value>, SapError> {
@@ -21,8 +27,16 @@ pub fn normalize(
             continue;
         }
         if k.starts_with("U_") {
-            // Entity types are open: UDFs defined in the company come as dynamic properties.
-            out.insert(k.clone(), v.clone());
+            if type_name.starts_with("U_") {
+                // A user-table row: its fields are checked by `user_tables`.
+                out.insert(k.clone(), v.clone());
+                continue;
+            }
+            // UDFs the company declared (and the Service Layer has loaded) only.
+            let spec = scope
+                .udf(type_name, k)
+                .ok_or_else(|| SapError::invalid_property(k, type_name))?;
+            out.insert(k.clone(), spec_value(&spec, type_name, k, v)?);
             continue;
         }
         let Some(kind) = def
@@ -30,6 +44,7 @@ pub fn normalize(
             .iter()
             .find(|(n, _)| n == k)
             .map(|(_, kind)| *kind)
+            .filter(|_| scope.profile.declares(type_name, k))
         else {
             return Err(SapError::invalid_property(k, type_name));
         };
@@ -39,10 +54,18 @@ pub fn normalize(
         let bad =
             || SapError::malformed(format!("Invalid value for property '{k}' of '{type_name}'"));
         let value = match kind {
-            Kind::String | Kind::Other(_) => match v {
-                Value::Number(n) => Value::from(n.to_string()),
-                other => other.clone(),
-            },
+            Kind::String | Kind::Other(_) => {
+                let v = match v {
+                    Value::Number(n) => Value::from(n.to_string()),
+                    other => other.clone(),
+                };
+                if let (Some(max), Some(text)) = (max_len(type_name, k), v.as_str())
+                    && text.chars().count() > max
+                {
+                    return Err(too_long(k, type_name));
+                }
+                v
+            }
             Kind::Int => match v {
                 Value::Number(n) if n.is_i64() => v.clone(),
                 Value::String(s) => Value::from(s.trim().parse::<i64>().map_err(|_| bad())?),
@@ -78,13 +101,14 @@ pub fn normalize(
                 let mut arr = Vec::with_capacity(items.len());
                 for item in items {
                     arr.push(Value::Object(normalize(
+                        scope,
                         t,
                         item.as_object().ok_or_else(bad)?,
                     )?));
                 }
                 Value::Array(arr)
             }
-            Kind::Complex(t) => Value::Object(normalize(t, v.as_object().ok_or_else(bad)?)?),
+            Kind::Complex(t) => Value::Object(normalize(scope, t, v.as_object().ok_or_else(bad)?)?),
         };
         out.insert(k.clone(), value);
     }
