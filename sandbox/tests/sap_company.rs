@@ -4,6 +4,8 @@
 //! foreign amounts on accounts that keep their currency. Plain HTTP, a company of its own.
 
 mod common;
+// Dates are in 2019: the world seeded behind the fixture's company has rates around its
+// anchor, and these tests need days without one (2019 dates, no world rate).
 mod company_fixture;
 
 use common::{client, login, sap_post};
@@ -49,8 +51,8 @@ async fn admin_info_and_currency_rates_are_service_calls_in_v1_and_v2() {
             "not an AdminInfo property"
         );
     }
-    co.rate("EUR", "20260309", "0.85").await;
-    let ask = json!({"Currency": "EUR", "Date": "20260309"});
+    co.rate("EUR", "20190309", "0.85").await;
+    let ask = json!({"Currency": "EUR", "Date": "20190309"});
     let (s, b) = sap_post(&co.sb, &c, &v1, "v1", "SBOBobService_GetCurrencyRate", &ask).await;
     assert_eq!((s, b), (200, json!(0.85)), "v1 answers a bare number");
     let (s, b) = co.post("SBOBobService_GetCurrencyRate", &ask).await;
@@ -59,21 +61,21 @@ async fn admin_info_and_currency_rates_are_service_calls_in_v1_and_v2() {
     // No rate carried forward to the next day.
     co.refused(
         "SBOBobService_GetCurrencyRate",
-        json!({"Currency": "EUR", "Date": "2026-03-10"}),
+        json!({"Currency": "EUR", "Date": "2019-03-10"}),
         "-10",
         "EUR",
     )
     .await;
     co.refused(
         "SBOBobService_SetCurrencyRate",
-        json!({"Currency": "XXX", "Rate": "1.1", "RateDate": "20260309"}),
+        json!({"Currency": "XXX", "Rate": "1.1", "RateDate": "20190309"}),
         "-2028",
         "No matching records",
     )
     .await;
     co.refused(
         "SBOBobService_SetCurrencyRate",
-        json!({"Currency": "GBP", "Rate": "1", "RateDate": "20260309"}),
+        json!({"Currency": "GBP", "Rate": "1", "RateDate": "20190309"}),
         "-10",
         "local currency",
     )
@@ -99,7 +101,7 @@ async fn eu_company() -> Co {
         "T-O20",
         "bovcOutputTax",
         "T-VATOUT",
-        &[("2020-01-01", 20.0)],
+        &[("2018-01-01", 20.0)],
     )
     .await;
     customer(&co, "T-EU", "EUR").await;
@@ -122,30 +124,30 @@ async fn foreign_currency_invoices_need_a_known_currency_the_bp_currency_and_the
     let line = json!({"ItemCode": "T-ITEM", "Quantity": 2, "UnitPrice": 10, "VatGroup": "T-O20"});
     co.refused(
         "Invoices",
-        invoice("T-EU", Some("XXX"), "2026-03-09", line.clone()),
+        invoice("T-EU", Some("XXX"), "2019-03-09", line.clone()),
         "-2028",
         "No matching",
     )
     .await;
     co.refused(
         "Invoices",
-        invoice("T-EU", Some("GBP"), "2026-03-09", line.clone()),
+        invoice("T-EU", Some("GBP"), "2019-03-09", line.clone()),
         "-10",
         "business partner currency",
     )
     .await;
     co.refused(
         "Invoices",
-        invoice("T-EU", None, "2026-03-09", line.clone()),
+        invoice("T-EU", None, "2019-03-09", line.clone()),
         "-10",
         "exchange rate",
     )
     .await;
-    co.rate("EUR", "20260309", "0.85").await;
+    co.rate("EUR", "20190309", "0.85").await;
     let a = co
         .add(
             "Invoices",
-            invoice("T-EU", None, "2026-03-09", line.clone()),
+            invoice("T-EU", None, "2019-03-09", line.clone()),
         )
         .await;
     assert_eq!(a["DocCurrency"], "EUR", "the BP's currency by default");
@@ -171,7 +173,7 @@ async fn foreign_currency_invoices_need_a_known_currency_the_bp_currency_and_the
             invoice(
                 "T-ALL",
                 Some("EUR"),
-                "2026-03-09",
+                "2019-03-09",
                 json!({"ItemCode": "T-ITEM", "LineTotal": 17, "VatGroup": "T-O20"}),
             ),
         )
@@ -186,7 +188,7 @@ async fn foreign_currency_invoices_need_a_known_currency_the_bp_currency_and_the
             invoice(
                 "T-ALL",
                 Some("GBP"),
-                "2026-03-11",
+                "2019-03-11",
                 json!({"ItemCode": "T-ITEM", "UnitPrice": 10, "VatGroup": "T-O20"}),
             ),
         )
@@ -208,7 +210,7 @@ async fn foreign_currency_invoices_need_a_known_currency_the_bp_currency_and_the
             invoice(
                 "T-EU",
                 None,
-                "2026-03-09",
+                "2019-03-09",
                 json!({"ItemCode": "T-GBP-PRICED", "RowTotalFC": 10}),
             ),
         )
@@ -221,11 +223,11 @@ async fn foreign_currency_invoices_need_a_known_currency_the_bp_currency_and_the
 #[tokio::test]
 async fn foreign_payments_apply_applied_fc_and_post_the_exchange_difference() {
     let co = eu_company().await;
-    co.rate("EUR", "20260309", "0.85").await;
-    co.rate("EUR", "20260310", "0.9").await;
+    co.rate("EUR", "20190309", "0.85").await;
+    co.rate("EUR", "20190310", "0.9").await;
     let line = json!({"ItemCode": "T-ITEM", "Quantity": 2, "UnitPrice": 10, "VatGroup": "T-O20"});
     let inv = co
-        .add("Invoices", invoice("T-EU", None, "2026-03-09", line))
+        .add("Invoices", invoice("T-EU", None, "2019-03-09", line))
         .await;
     let entry = inv["DocEntry"].clone();
     let pay = |applied_fc: f64, account: &str, date: &str| {
@@ -235,27 +237,27 @@ async fn foreign_payments_apply_applied_fc_and_post_the_exchange_difference() {
     };
     co.refused(
         "IncomingPayments",
-        pay(25.0, "T-BANK-EUR", "2026-03-10"),
+        pay(25.0, "T-BANK-EUR", "2019-03-10"),
         "-10",
         "exceeds its open balance",
     )
     .await;
     co.refused(
         "IncomingPayments",
-        pay(24.0, "T-GBP", "2026-03-10"),
+        pay(24.0, "T-GBP", "2019-03-10"),
         "-10",
         "currency 'GBP'",
     )
     .await;
     co.refused(
         "IncomingPayments",
-        pay(24.0, "T-BANK-EUR", "2026-03-12"),
+        pay(24.0, "T-BANK-EUR", "2019-03-12"),
         "-10",
         "exchange rate",
     )
     .await;
     let p = co
-        .add("IncomingPayments", pay(24.0, "T-BANK-EUR", "2026-03-10"))
+        .add("IncomingPayments", pay(24.0, "T-BANK-EUR", "2019-03-10"))
         .await;
     assert_eq!(p["DocRate"], json!(0.9));
     assert_eq!(p["PaymentInvoices"][0]["AppliedFC"], json!(24));
@@ -313,7 +315,7 @@ async fn foreign_payments_apply_applied_fc_and_post_the_exchange_difference() {
 #[tokio::test]
 async fn journal_lines_carry_foreign_amounts_on_accounts_that_keep_their_currency() {
     let co = eu_company().await;
-    co.rate("EUR", "20260309", "0.85").await;
+    co.rate("EUR", "20190309", "0.85").await;
     let je = |acct: &str, fc: bool| {
         let (d, c) = if fc {
             (
@@ -326,7 +328,7 @@ async fn journal_lines_carry_foreign_amounts_on_accounts_that_keep_their_currenc
                 json!({"AccountCode": "T-CLEAR", "Credit": 8.5}),
             )
         };
-        json!({"ReferenceDate": "2026-03-09", "JournalEntryLines": [d, c]})
+        json!({"ReferenceDate": "2019-03-09", "JournalEntryLines": [d, c]})
     };
     let a = co.add("JournalEntries", je("T-BANK-EUR", true)).await;
     let l = &a["JournalEntryLines"][0];
@@ -343,7 +345,7 @@ async fn journal_lines_carry_foreign_amounts_on_accounts_that_keep_their_currenc
     co.refused("JournalEntries", je("T-GBP", true), "-10", "currency 'GBP'")
         .await;
     let mut late = je("T-BANK-EUR", true);
-    late["ReferenceDate"] = json!("2026-03-20");
+    late["ReferenceDate"] = json!("2019-03-20");
     co.refused("JournalEntries", late, "-10", "exchange rate")
         .await;
     co.sb.shutdown().await;
@@ -352,8 +354,8 @@ async fn journal_lines_carry_foreign_amounts_on_accounts_that_keep_their_currenc
 #[tokio::test]
 async fn several_foreign_invoices_paid_at_once_leave_no_rounding_residue() {
     let co = eu_company().await;
-    co.rate("EUR", "20260309", "0.85").await;
-    co.rate("EUR", "20260310", "0.9").await;
+    co.rate("EUR", "20190309", "0.85").await;
+    co.rate("EUR", "20190310", "0.9").await;
     let mut entries = Vec::new();
     for _ in 0..2 {
         // 0.33 EUR at 0.85 = 0.2805, booked 0.28 GBP.
@@ -363,7 +365,7 @@ async fn several_foreign_invoices_paid_at_once_leave_no_rounding_residue() {
                 invoice(
                     "T-EU",
                     None,
-                    "2026-03-09",
+                    "2019-03-09",
                     json!({"ItemCode": "T-ITEM", "UnitPrice": 0.33}),
                 ),
             )
@@ -375,7 +377,7 @@ async fn several_foreign_invoices_paid_at_once_leave_no_rounding_residue() {
         .iter()
         .map(|e| json!({"DocEntry": e, "InvoiceType": "it_Invoice", "AppliedFC": 0.33}))
         .collect();
-    let pay = json!({"CardCode": "T-EU", "DocDate": "2026-03-10", "DocCurrency": "EUR",
+    let pay = json!({"CardCode": "T-EU", "DocDate": "2019-03-10", "DocCurrency": "EUR",
                      "TransferAccount": "T-BANK-EUR", "TransferSum": 0.66, "PaymentInvoices": rows});
     let p = co.add("IncomingPayments", pay.clone()).await;
     assert_eq!(
@@ -413,11 +415,11 @@ async fn several_foreign_invoices_paid_at_once_leave_no_rounding_residue() {
 #[tokio::test]
 async fn foreign_credit_notes_take_the_base_currency_and_realize_the_rate_difference() {
     let co = eu_company().await;
-    co.rate("EUR", "20260309", "0.85").await;
-    co.rate("EUR", "20260310", "0.9").await;
+    co.rate("EUR", "20190309", "0.85").await;
+    co.rate("EUR", "20190310", "0.9").await;
     let line = json!({"ItemCode": "T-ITEM", "Quantity": 2, "UnitPrice": 10, "VatGroup": "T-O20"});
     let credit = |entry: &Value, currency: Option<&str>| {
-        let mut b = json!({"CardCode": "T-ALL", "DocDate": "2026-03-10",
+        let mut b = json!({"CardCode": "T-ALL", "DocDate": "2019-03-10",
             "DocumentLines": [{"BaseType": 13, "BaseEntry": entry, "BaseLine": 0, "Quantity": 2}]});
         if let Some(c) = currency {
             b["DocCurrency"] = json!(c);
@@ -427,7 +429,7 @@ async fn foreign_credit_notes_take_the_base_currency_and_realize_the_rate_differ
     let i = co
         .add(
             "Invoices",
-            invoice("T-ALL", Some("EUR"), "2026-03-09", line.clone()),
+            invoice("T-ALL", Some("EUR"), "2019-03-09", line.clone()),
         )
         .await;
     co.refused(
@@ -484,7 +486,7 @@ async fn foreign_credit_notes_take_the_base_currency_and_realize_the_rate_differ
     let i = co
         .add(
             "Invoices",
-            invoice("T-ALL", Some("EUR"), "2026-03-09", line),
+            invoice("T-ALL", Some("EUR"), "2019-03-09", line),
         )
         .await;
     let cn = co.add("CreditNotes", credit(&i["DocEntry"], None)).await;

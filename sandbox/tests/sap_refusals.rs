@@ -449,7 +449,7 @@ async fn cancelling_a_document_adds_its_cancellation_and_refuses_paid_ones() {
         &invoice("TM-MUG-0000", "c2"),
     )
     .await;
-    let pay = json!({"CardCode": "C-AMZ-DE", "TransferAccount": "1420", "TransferSum": 5, "PaymentInvoices": [{"DocEntry": paid["DocEntry"], "SumApplied": 5, "InvoiceType": "it_Invoice"}]});
+    let pay = json!({"CardCode": "C-AMZ-UK", "TransferAccount": "1420", "TransferSum": 5, "PaymentInvoices": [{"DocEntry": paid["DocEntry"], "SumApplied": 5, "InvoiceType": "it_Invoice"}]});
     let (s, b) = sap_post(&sb, &c, &cookie, "v2", "IncomingPayments", &pay).await;
     assert_eq!(s, 201, "{b}");
     let (s, text) = cancel(

@@ -150,10 +150,10 @@ pub async fn sp_get(
 /// A minimal valid invoice for the DE customer.
 pub fn invoice(item_code: &str, num_at_card: &str) -> Value {
     json!({
-        "CardCode": "C-AMZ-DE",
+        "CardCode": "C-AMZ-UK",
         "NumAtCard": num_at_card,
         "DocDate": "2026-03-09",
-        "DocumentLines": [{"ItemCode": item_code, "Quantity": 2, "UnitPrice": 10.5, "TaxCode": "DE19"}],
+        "DocumentLines": [{"ItemCode": item_code, "Quantity": 2, "UnitPrice": 10.5, "VatGroup": "O1"}],
     })
 }
 
