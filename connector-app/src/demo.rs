@@ -97,7 +97,19 @@ pub fn write_workspace(
             m.id, m.name, m.currency, m.customer, m.prices_include_tax
         ));
     }
-    std::fs::write(dir.join(MAPPING_FILE), SANDBOX_MAPPING)
+    // A settlement currency other than the company's clears through an account kept in it.
+    let mut mapping = SANDBOX_MAPPING.to_owned();
+    let mut seen = std::collections::BTreeSet::new();
+    for m in &world.marketplaces {
+        let account = sandbox::world::sap_company::clearing_account(world.kind, m.currency);
+        if account != "1420" && seen.insert(m.currency) {
+            mapping.push_str(&format!(
+                "\"AmazonClearing.{}\" = \"{account}\"\n",
+                m.currency
+            ));
+        }
+    }
+    std::fs::write(dir.join(MAPPING_FILE), mapping)
         .with_context(|| format!("cannot write {}", dir.join(MAPPING_FILE).display()))?;
     text.push_str(&format!("[settlements]\nmapping = \"{MAPPING_FILE}\"\n\n"));
     // Prices from the sandbox company's price list per marketplace, stock from warehouse 01.

@@ -33,13 +33,18 @@ fn payments_of<'a>(payments: &'a [Value], id: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-/// Net debit on `account` from a settlement's documents in the fake SAP.
+/// Net debit on `account` from a settlement's documents in the fake SAP, in the settlement's
+/// currency: a foreign-currency line (`FCCurrency`) counts its `FCDebit`/`FCCredit`.
 fn net_on(account: &str, jes: &[&Value], payments: &[&Value]) -> Decimal {
     let mut net = Decimal::ZERO;
     for j in jes {
         for l in j["JournalEntryLines"].as_array().unwrap() {
             if l["AccountCode"] == account {
-                net += dec(&l["Debit"]) - dec(&l["Credit"]);
+                net += if l["FCCurrency"].as_str().is_some_and(|c| !c.is_empty()) {
+                    dec(&l["FCDebit"]) - dec(&l["FCCredit"])
+                } else {
+                    dec(&l["Debit"]) - dec(&l["Credit"])
+                };
             }
         }
     }
@@ -90,9 +95,11 @@ async fn every_settlement_posts_ties_out_in_sap_and_a_second_run_posts_nothing()
             continue; // not closed yet: Amazon has not published it
         }
         checked += 1;
-        // Clearing nets to zero; every journal entry balances.
+        // Clearing (the settlement currency's own account) nets to zero; every journal entry
+        // balances in local currency.
+        let clearing = sandbox::world::sap_company::clearing_account(world.kind, &s.currency);
         assert!(
-            net_on(CLEARING, &my_jes, &my_payments).is_zero(),
+            net_on(clearing, &my_jes, &my_payments).is_zero(),
             "settlement {} clearing",
             s.id
         );
@@ -123,12 +130,21 @@ async fn every_settlement_posts_ties_out_in_sap_and_a_second_run_posts_nothing()
                 s.total
             );
         }
-        // Each invoice's applied receipts equal what Amazon paid for its order.
+        // Each invoice's applied receipts equal what Amazon paid for its order, in the
+        // settlement's currency (AppliedFC and DocTotalFc for a foreign-currency invoice).
         let mapped = map_settlement(file.as_bytes(), &table).unwrap();
         let applied: HashMap<i64, Decimal> = my_payments
             .iter()
             .flat_map(|p| p["PaymentInvoices"].as_array().cloned().unwrap_or_default())
-            .map(|pi| (pi["DocEntry"].as_i64().unwrap(), dec(&pi["SumApplied"])))
+            .map(|pi| {
+                let fc = dec(&pi["AppliedFC"]);
+                let amount = if fc.is_zero() {
+                    dec(&pi["SumApplied"])
+                } else {
+                    fc
+                };
+                (pi["DocEntry"].as_i64().unwrap(), amount)
+            })
             .fold(HashMap::new(), |mut m, (k, v)| {
                 *m.entry(k).or_default() += v;
                 m
@@ -139,7 +155,12 @@ async fn every_settlement_posts_ties_out_in_sap_and_a_second_run_posts_nothing()
                 .find(|i| i["NumAtCard"] == r.order_id.as_str())
                 .expect("invoice");
             let entry = inv["DocEntry"].as_i64().unwrap();
-            let open_before = dec(&inv["DocTotal"]);
+            let total_fc = dec(&inv["DocTotalFc"]);
+            let open_before = if total_fc.is_zero() {
+                dec(&inv["DocTotal"])
+            } else {
+                total_fc
+            };
             assert_eq!(
                 applied[&entry],
                 r.amount.min(open_before),

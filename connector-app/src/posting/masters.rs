@@ -34,11 +34,11 @@ pub enum AccountProblem {
     ManualBlocked,
     /// A reconciliation account (`ReconciledAccount`, e.g. a tax account).
     Reconciliation,
-    /// A fixed-currency account in another currency than the company's.
+    /// A fixed-currency account in another currency than the lines posted to it.
     Currency {
         /// The account's currency.
         account: String,
-        /// The company's local currency.
+        /// The currency of the lines (the company's, or a foreign settlement's).
         local: String,
     },
     /// The code is a display code (`FormatCode`); SAP posts by the internal code.
@@ -160,7 +160,7 @@ impl fmt::Display for MasterProblem {
                     ),
                     AccountProblem::Currency { account, local } => write!(
                         f,
-                        "{name} only takes {account}, the company's currency is {local}: map {symbol} to an account in {local} or all currencies (##)"
+                        "{name} only takes {account}, the lines posted to it are in {local}: map {symbol} (or \"{symbol}.<ISO currency>\" for a settlement currency) to an account in {local} or all currencies (##)"
                     ),
                     AccountProblem::DisplayCode { internal } => write!(
                         f,
@@ -269,10 +269,24 @@ impl Engine {
     /// is SAP's internal code: a display code (`FormatCode`) is found and named, see
     /// [`Engine::resolve_account`].
     pub async fn check_account(&self, code: &str, symbol: &str) -> Result<Option<MasterProblem>> {
-        if let Some(hit) = cached(&self.masters.accounts, code) {
+        self.check_account_in(code, symbol, None).await
+    }
+
+    /// [`Engine::check_account`] for lines in `currency` (SAP's code; `None`: the company's own).
+    pub async fn check_account_in(
+        &self,
+        code: &str,
+        symbol: &str,
+        currency: Option<&str>,
+    ) -> Result<Option<MasterProblem>> {
+        let cache_key = format!("{code}\u{1f}{}", currency.unwrap_or(""));
+        if let Some(hit) = cached(&self.masters.accounts, &cache_key) {
             return Ok(hit);
         }
-        let local = self.company().await?.and_then(|c| c.local_currency.clone());
+        let local = match currency {
+            Some(c) => Some(c.to_owned()),
+            None => self.company().await?.and_then(|c| c.local_currency.clone()),
+        };
         let verdict = match self.account_by(code).await? {
             Some((acct, by_format)) => {
                 let internal = acct.code.clone().unwrap_or_default();
@@ -296,7 +310,7 @@ impl Engine {
                 kind: AccountProblem::Missing,
             }),
         };
-        store(&self.masters.accounts, code, verdict.clone());
+        store(&self.masters.accounts, &cache_key, verdict.clone());
         Ok(verdict)
     }
 

@@ -16,6 +16,7 @@ use connector_app::credentials::{CredentialKey, CredentialStore};
 use connector_app::flows::Engine;
 use connector_app::ledger::SqliteLedger;
 use rust_decimal::Decimal;
+use sandbox::world::WorldKind;
 use sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
@@ -25,9 +26,17 @@ pub const TIME_SCALE: f64 = 1000.0;
 /// SAP sessions a test workspace opens.
 pub const SESSIONS: usize = 2;
 
-/// Sandbox settings for world `seed` with `orders` orders at the tests' time scale.
+/// Sandbox settings for world `seed` with `orders` orders at the tests' time scale, in the EU
+/// world (a UK company on .co.uk, .de and .fr), which most tests name; [`sandbox_config_in`]
+/// picks the world.
 pub fn sandbox_config(seed: u64, orders: usize) -> SandboxConfig {
+    sandbox_config_in(WorldKind::Eu, seed, orders)
+}
+
+/// [`sandbox_config`] in world `world`.
+pub fn sandbox_config_in(world: WorldKind, seed: u64, orders: usize) -> SandboxConfig {
     SandboxConfig {
+        world,
         seed,
         orders,
         time_scale: TIME_SCALE,
@@ -41,6 +50,13 @@ pub fn sandbox_config(seed: u64, orders: usize) -> SandboxConfig {
 /// Starts a sandbox for world `seed` with `orders` orders.
 pub async fn start_sandbox(seed: u64, orders: usize) -> Sandbox {
     Sandbox::start(sandbox_config(seed, orders)).await.unwrap()
+}
+
+/// Starts a sandbox of world `world`.
+pub async fn start_sandbox_in(world: WorldKind, seed: u64, orders: usize) -> Sandbox {
+    Sandbox::start(sandbox_config_in(world, seed, orders))
+        .await
+        .unwrap()
 }
 
 /// A fresh temporary workspace pointing at `sb` (the demo's config, mapping and credentials).

@@ -270,6 +270,10 @@ pub(super) fn seed(world: &World, db: &mut SapDb, add: &mut dyn FnMut(&mut SapDb
         "Country": country,
         "LocalCurrency": local,
         "SystemCurrency": local,
+        // G/L account determination for realized exchange differences on A/R payments (the
+        // real AdminInfo/PeriodCategory property names), so foreign-currency payments post.
+        "ARGainRealizedExchngeDif": "8100",
+        "ARLossRealizedExchangeDi": "8100",
     })
     .as_object()
     .cloned()

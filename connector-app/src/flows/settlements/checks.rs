@@ -17,6 +17,7 @@ use settlement_mapper::postings::SettlementPostings;
 use tracing::info;
 
 use super::SOURCE_KIND;
+use super::foreign::{Foreign, account_in};
 use super::plan::{self, InvoiceInfo, PlanInput, plan_documents};
 use crate::flows::Engine;
 use crate::flows::orders::{Invoice, InvoiceState, OrderPlan, invoice_state};
@@ -57,21 +58,61 @@ impl Engine {
         create_missing: bool,
     ) -> Result<Result<plan::SettlementPlan, Vec<String>>> {
         let mut problems = Vec::new();
-        // Accounts: every line's, plus clearing for the payments.
+        // The settlement's currency in SAP's terms: its code, and SAP's rates on the posting
+        // dates when it is not the company's currency.
+        let mut in_sap_currency = postings.clone();
+        let mut foreign = None;
+        match self.sap_currency(&postings.currency).await? {
+            None => problems.push(format!(
+                "SAP has no currency whose ISO code is {} (Currencies, InternationalDescription): add it in SAP",
+                postings.currency
+            )),
+            Some(code) => {
+                let local = self.company().await?.and_then(|c| c.local_currency);
+                if local.is_some_and(|l| l != code) {
+                    let mut dates: BTreeSet<chrono::NaiveDate> =
+                        postings.receipts.iter().map(|r| r.date).collect();
+                    dates.extend(postings.journal_entries.iter().map(|je| je.date));
+                    let mut rates = BTreeMap::new();
+                    for date in dates {
+                        match self.rate_on(&code, date).await? {
+                            Some(rate) => {
+                                rates.insert(date, rate);
+                            }
+                            None => problems.push(format!(
+                                "no exchange rate for {} (SAP code {code}) on {date} in SAP: enter the day's rate, then run again",
+                                postings.currency
+                            )),
+                        }
+                    }
+                    foreign = Some(Foreign {
+                        iso: postings.currency.clone(),
+                        code: code.clone(),
+                        rates,
+                    });
+                }
+                in_sap_currency.currency = code;
+            }
+        }
+        // Accounts: every line's, plus clearing for the payments, in the settlement's currency.
+        let in_currency = |symbol: &str, code: &str| match &foreign {
+            Some(f) => account_in(table, symbol, code, &f.iso),
+            None => code.to_owned(),
+        };
+        let clearing = settlement_mapper::mapping::CLEARING;
         let mut accounts = BTreeSet::new();
         accounts.insert((
-            table
-                .resolve(settlement_mapper::mapping::CLEARING)
-                .to_owned(),
-            settlement_mapper::mapping::CLEARING.to_owned(),
+            in_currency(clearing, table.resolve(clearing)),
+            clearing.to_owned(),
         ));
         for je in &postings.journal_entries {
             for l in &je.lines {
-                accounts.insert((l.account.clone(), l.symbol.clone()));
+                accounts.insert((in_currency(&l.symbol, &l.account), l.symbol.clone()));
             }
         }
+        let currency = foreign.as_ref().map(|f| f.code.as_str());
         for (code, symbol) in &accounts {
-            if let Some(p) = self.check_account(code, symbol).await? {
+            if let Some(p) = self.check_account_in(code, symbol, currency).await? {
                 problems.push(p.to_string());
             }
         }
@@ -127,25 +168,6 @@ impl Engine {
                     .map(|(_, name)| ((*name).to_owned(), m.customer.clone()))
             })
             .collect();
-        // SAP's own code for the settlement's currency; a settlement in another currency than
-        // the company's is not posted yet (its amounts would land in local-currency fields).
-        let mut in_sap_currency = postings.clone();
-        match self.sap_currency(&postings.currency).await? {
-            None => problems.push(format!(
-                "SAP has no currency whose ISO code is {} (Currencies, InternationalDescription): add it in SAP",
-                postings.currency
-            )),
-            Some(code) => {
-                let local = self.company().await?.and_then(|c| c.local_currency);
-                if let Some(local) = local.filter(|l| *l != code) {
-                    problems.push(format!(
-                        "settlement in {} (SAP code {code}) and the company's currency is {local}: settlements in a foreign currency are not posted yet (SAP would read their amounts as {local}); post it by hand",
-                        postings.currency
-                    ));
-                }
-                in_sap_currency.currency = code;
-            }
-        }
         let plan = plan_documents(&PlanInput {
             postings: &in_sap_currency,
             table,
@@ -153,6 +175,7 @@ impl Engine {
             customers: &customers,
             grouping: self.config.settlements.receipts,
             missing: self.config.settlements.missing_invoice,
+            foreign: foreign.as_ref(),
         });
         Ok(match plan {
             Ok(plan) if problems.is_empty() => Ok(plan),
@@ -256,8 +279,12 @@ impl Engine {
             "CancelStatus",
         ];
         if paid_to_date {
-            fields.push("PaidToDate");
+            fields.extend(["PaidToDate", "PaidToDateFC"]);
         }
+        fields.extend(["DocCurrency", "DocTotalFc"]);
+        // A foreign-currency invoice is owed in its currency: DocTotalFc − PaidToDateFC (SDK
+        // Documents~DocTotalFc; DocTotal and PaidToDate are local currency).
+        let local = self.company().await?.and_then(|c| c.local_currency);
         for chunk in order_ids.chunks(20) {
             let Some(filter) = chunk
                 .iter()
@@ -283,8 +310,15 @@ impl Engine {
                         continue;
                     }
                 }
-                let total = d.doc_total.unwrap_or_default();
-                let paid = match d.extra.get("PaidToDate") {
+                let foreign = local
+                    .as_deref()
+                    .is_some_and(|l| d.doc_currency.as_deref().is_some_and(|c| c != l));
+                let (total, paid_field) = if foreign {
+                    (d.doc_total_fc.unwrap_or_default(), "PaidToDateFC")
+                } else {
+                    (d.doc_total.unwrap_or_default(), "PaidToDate")
+                };
+                let paid = match d.extra.get(paid_field) {
                     Some(v) => decimal_of(v).unwrap_or_default(),
                     None if d.document_status
                         == Some(sap_b1_client::entities::DocumentStatus::Closed) =>

@@ -8,6 +8,7 @@
 //! which a part is looked up before it is ever sent again.
 
 mod checks;
+pub mod foreign;
 mod outcome;
 pub mod parts;
 pub mod plan;

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use settlement_mapper::mapping::{CLEARING, MappingTable};
 use settlement_mapper::postings::SettlementPostings;
 
+use super::foreign::{Foreign, account_in};
 use crate::config::{MissingInvoice, ReceiptGrouping};
 
 /// SAP's length limit of journal and line memos.
@@ -89,6 +90,8 @@ pub struct PlanInput<'a> {
     pub grouping: ReceiptGrouping,
     /// Missing-invoice policy.
     pub missing: MissingInvoice,
+    /// The settlement's currency and SAP's rates when it is not the company's (`None`: local).
+    pub foreign: Option<&'a Foreign>,
 }
 
 /// Builds the SAP documents, or says everything that holds the settlement.
@@ -96,7 +99,10 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
     let p = input.postings;
     let mut held: Vec<String> = p.held.clone();
     let mut plan = SettlementPlan::default();
-    let clearing = input.table.resolve(CLEARING).to_owned();
+    let mut clearing = input.table.resolve(CLEARING).to_owned();
+    if let Some(f) = input.foreign {
+        clearing = account_in(input.table, CLEARING, &clearing, &f.iso);
+    }
     let mut groups: BTreeMap<(String, NaiveDate, usize), PaymentGroup> = BTreeMap::new();
     let mut missing = Vec::new();
     for (n, r) in p.receipts.iter().enumerate() {
@@ -143,9 +149,16 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
                     .entry((inv.card_code.clone(), r.date, group_n))
                     .or_default();
                 if !applied.is_zero() {
+                    // A foreign-currency invoice is paid in its currency (`AppliedFC`); SAP works
+                    // out the local amount and any exchange difference.
+                    let (sum_applied, applied_fc) = match input.foreign {
+                        Some(_) => (None, Some(applied)),
+                        None => (Some(applied), None),
+                    };
                     entry.0.push(PaymentInvoice {
                         doc_entry: Some(DocEntry(inv.doc_entry)),
-                        sum_applied: Some(applied),
+                        sum_applied,
+                        applied_fc,
                         invoice_type: Some(PaymentInvoiceType::Invoice),
                         ..PaymentInvoice::default()
                     });
@@ -233,12 +246,15 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
         });
     }
     for je in &p.journal_entries {
-        let lines: Vec<JournalEntryLine> = je
+        let mut lines: Vec<JournalEntryLine> = je
             .lines
             .iter()
             .filter(|l| !(l.debit.is_zero() && l.credit.is_zero()))
             .map(|l| JournalEntryLine {
-                account_code: Some(l.account.clone()),
+                account_code: Some(match input.foreign {
+                    Some(f) => account_in(input.table, &l.symbol, &l.account, &f.iso),
+                    None => l.account.clone(),
+                }),
                 debit: Some(l.debit),
                 credit: Some(l.credit),
                 line_memo: Some(truncate(&l.memo)),
@@ -247,6 +263,12 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
             .collect();
         if lines.is_empty() {
             continue;
+        }
+        if let Some(f) = input.foreign {
+            lines = match f.journal_lines(lines, je.date) {
+                Ok(lines) => lines,
+                Err(reason) => return Err(vec![reason]),
+            };
         }
         plan.journal_entries.push(JournalEntry {
             reference_date: Some(je.date.into()),
@@ -401,6 +423,7 @@ mod tests {
             customers: &customers(),
             grouping,
             missing,
+            foreign: None,
         })
     }
 
@@ -600,6 +623,7 @@ mod tests {
             customers: &HashMap::new(),
             grouping: ReceiptGrouping::PerSettlement,
             missing: MissingInvoice::OnAccount,
+            foreign: None,
         })
         .unwrap_err();
         assert!(

@@ -149,17 +149,40 @@ impl Engine {
             ))?;
             (source, record)
         };
-        let table = self.settlement_table()?;
+        self.sap.connect().await.context("SAP login")?;
+        let table = self.posting_table().await?;
         let postings = map_settlement(&source.body[..], &table)
             .with_context(|| format!("settlement {settlement_id}"))?;
+        // A settlement in another currency than the company's is read in its own currency: its
+        // accounts (`AmazonClearing.EUR`) and the journal lines' FCDebit/FCCredit.
+        let code = self.sap_currency(&postings.currency).await?;
+        let local = self.company().await?.and_then(|c| c.local_currency);
+        let foreign = matches!((&code, &local), (Some(c), Some(l)) if c != l);
+        let in_currency = |symbol: &str| {
+            let code = table.resolve(symbol);
+            if foreign {
+                super::foreign::account_in(&table, symbol, code, &postings.currency)
+            } else {
+                code.to_owned()
+            }
+        };
+        let amounts = |l: &sap_b1_client::entities::JournalEntryLine| {
+            if foreign {
+                (
+                    l.fc_debit.unwrap_or_default(),
+                    l.fc_credit.unwrap_or_default(),
+                )
+            } else {
+                (l.debit.unwrap_or_default(), l.credit.unwrap_or_default())
+            }
+        };
         let receipts: Vec<Application> = record
             .as_ref()
             .and_then(|r| serde_json::from_str::<serde_json::Value>(&r.payload).ok())
             .and_then(|v| serde_json::from_value(v["applications"].clone()).ok())
             .unwrap_or_default();
-        self.sap.connect().await.context("SAP login")?;
-        let clearing = table.resolve(CLEARING).to_owned();
-        let bank = table.resolve(BANK).to_owned();
+        let clearing = in_currency(CLEARING);
+        let bank = in_currency(BANK);
         let mut documents = Vec::new();
         let mut clearing_balance = Decimal::ZERO;
         let prefix = format!("MLC{settlement_id}-");
@@ -196,10 +219,11 @@ impl Engine {
         let mut deposit_posted = None;
         for j in journals {
             let lines = j.journal_entry_lines.clone().unwrap_or_default();
-            let debits: Decimal = lines.iter().map(|l| l.debit.unwrap_or_default()).sum();
+            let debits: Decimal = lines.iter().map(|l| amounts(l).0).sum();
             for l in &lines {
                 if l.account_code.as_deref() == Some(clearing.as_str()) {
-                    clearing_balance += l.debit.unwrap_or_default() - l.credit.unwrap_or_default();
+                    let (d, c) = amounts(l);
+                    clearing_balance += d - c;
                 }
             }
             let memo = j.memo.clone().unwrap_or_default();
@@ -208,7 +232,10 @@ impl Engine {
                     lines
                         .iter()
                         .filter(|l| l.account_code.as_deref() == Some(bank.as_str()))
-                        .map(|l| l.debit.unwrap_or_default() - l.credit.unwrap_or_default())
+                        .map(|l| {
+                            let (d, c) = amounts(l);
+                            d - c
+                        })
                         .sum(),
                 );
             }
