@@ -92,8 +92,27 @@ pub fn write_workspace(
         // first (largest) jurisdiction for standard-rated goods. Where Amazon collects the tax
         // (US facilitator states, EU deemed supplier) that code carries none (`MPF`, `OS`).
         let tax = m.jurisdictions[0].tax_code[0];
+        // Where the seller collects the tax, the rate Amazon charged picks the code (a
+        // zero-rated book is not invoiced at the standard rate).
+        let mut rates = std::collections::BTreeMap::new();
+        for j in m
+            .jurisdictions
+            .iter()
+            .filter(|j| j.facilitator_bp == [0, 0])
+        {
+            for (bp, code) in j.seller_bp.iter().zip(j.tax_code) {
+                rates
+                    .entry(rust_decimal::Decimal::new(i64::from(*bp), 2).normalize())
+                    .or_insert(code);
+            }
+        }
+        let tax_codes = rates
+            .iter()
+            .map(|(rate, code)| format!("\"{rate}\" = \"{code}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
         text.push_str(&format!(
-            "[marketplaces.{}]   # {}, {}\ncustomer = \"{}\"\ntax_code = \"{tax}\"\nprices_include_tax = {}\n\n",
+            "[marketplaces.{}]   # {}, {}\ncustomer = \"{}\"\ntax_code = \"{tax}\"\ntax_codes = {{ {tax_codes} }}\nprices_include_tax = {}\n\n",
             m.id, m.name, m.currency, m.customer, m.prices_include_tax
         ));
     }

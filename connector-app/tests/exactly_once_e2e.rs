@@ -86,6 +86,12 @@ fn duplicate_journals(sb: &Sandbox) -> usize {
     let mut seen = HashSet::new();
     sb.sap_entities("JournalEntries")
         .iter()
+        // Entries SAP posts by itself (exchange differences of a payment) are not ours.
+        .filter(|je| {
+            je["OriginalJournal"]
+                .as_str()
+                .is_none_or(|o| o == "ttJournalEntry")
+        })
         .filter(|je| {
             let key = format!("{}|{}", je["Reference2"], je["Memo"]);
             !seen.insert(key)

@@ -19,6 +19,10 @@ use crate::session::{
 };
 use crate::tls::{TlsOptions, client_config};
 
+/// Logins a request may make after SAP rejects its session (HTTP 401) before the rejection is
+/// returned as [`Error::Session`].
+const SESSION_RENEWALS: u32 = 3;
+
 /// Which OData protocol the base URL speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ODataVersion {
@@ -342,15 +346,17 @@ impl SapClient {
         let url = self.url_for(&request.path)?;
         let (slot, _in_flight) = self.pick_session();
         let mut session = slot.current(|| self.login()).await?;
-        let mut renewed = false;
+        let mut renewals = 0u32;
         let mut attempt = 0u32;
         loop {
             let outcome = self.send_raw(&request, &url, Some(&session)).await;
             let err = match outcome {
                 Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp),
-                Ok(resp) if resp.status == 401 && !renewed => {
+                Ok(resp) if resp.status == 401 && renewals < SESSION_RENEWALS => {
                     // SAP did not execute a request it rejected for its session: replaying is safe.
-                    renewed = true;
+                    // A few renewals, not one: with several sessions, another request's expiry
+                    // can end the fresh session before this request is replayed on it.
+                    renewals += 1;
                     session = slot.renew(session.generation, || self.login()).await?;
                     continue;
                 }

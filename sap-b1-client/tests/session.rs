@@ -102,13 +102,17 @@ async fn a_401_from_login_is_not_retried_and_is_a_clear_error() {
 }
 
 #[tokio::test]
-async fn a_second_401_after_relogin_is_a_session_error_not_a_loop() {
+async fn a_401_after_every_relogin_is_a_session_error_not_a_loop() {
+    // The first login, then three renewals (a fresh session can be ended by another request's
+    // expiry before this one is replayed), then the 401 is the answer.
     let server = server().await;
     mount_login(&server, "s1", 1, 1).await;
     mount_login(&server, "s2", 1, 2).await;
+    mount_login(&server, "s3", 1, 3).await;
+    mount_login(&server, "s4", 1, 4).await;
     Mock::given(method("GET"))
         .respond_with(session_expired())
-        .expect(2)
+        .expect(4)
         .mount(&server)
         .await;
 

@@ -18,6 +18,35 @@ pub struct MarketplaceMapping {
     /// Whether Amazon's item and shipping prices include the tax (EU/UK VAT: yes; US sales tax: no).
     #[serde(default = "default_true")]
     pub prices_include_tax: bool,
+    /// Tax code by the rate Amazon charged, in percent (`{ "20" = "O1", "0" = "O0" }`): an item
+    /// whose tax is that rate of its net gets that code (a zero-rated book is not invoiced at the
+    /// standard rate). Items at no listed rate, and shipping, take `tax_code`.
+    #[serde(default)]
+    pub tax_codes: BTreeMap<String, String>,
+}
+
+impl MarketplaceMapping {
+    /// The code for an item taxed `tax` on `net` by Amazon: the listed rate within half a point
+    /// (Amazon rounds each amount to the cent), else `tax_code`.
+    pub fn tax_code_for(
+        &self,
+        net: rust_decimal::Decimal,
+        tax: rust_decimal::Decimal,
+    ) -> Option<&str> {
+        use rust_decimal::Decimal;
+        if net.is_zero() || self.tax_codes.is_empty() {
+            return self.tax_code.as_deref();
+        }
+        let charged = tax / net * Decimal::ONE_HUNDRED;
+        let half = Decimal::new(5, 1);
+        self.tax_codes
+            .iter()
+            .filter_map(|(rate, code)| Some((rate.trim().parse::<Decimal>().ok()?, code)))
+            .filter(|(rate, _)| (charged - rate).abs() <= half)
+            .min_by_key(|(rate, _)| (charged - rate).abs())
+            .map(|(_, code)| code.as_str())
+            .or(self.tax_code.as_deref())
+    }
 }
 
 fn default_true() -> bool {
@@ -45,6 +74,14 @@ pub(super) fn validate(
                 format!("marketplaces.{id}.customer"),
                 "must name a SAP CardCode",
             ));
+        }
+        for rate in m.tax_codes.keys() {
+            if rate.trim().parse::<rust_decimal::Decimal>().is_err() {
+                return Err(Invalid::new(
+                    format!("marketplaces.{id}.tax_codes"),
+                    format!("\"{rate}\" is not a rate in percent (e.g. \"20\" or \"5.5\")"),
+                ));
+            }
         }
     }
     Ok(())

@@ -104,6 +104,9 @@ pub fn plan_invoice(order: &Order, config: &Config, key: &str) -> OrderPlan {
             item_code: config.item_code(&sku).to_owned(),
             quantity: Decimal::from(qty),
             net: amounts.net,
+            tax_code: mapping
+                .tax_code_for(amounts.net, amounts.item_tax)
+                .map(str::to_owned),
             sku,
         });
     }
@@ -148,6 +151,8 @@ pub(crate) struct LineSpec {
     pub quantity: Decimal,
     /// Net amount (before tax; SAP adds the tax from the line's code).
     pub net: Decimal,
+    /// The line's tax code (`None`: the marketplace's).
+    pub tax_code: Option<String>,
     /// Amazon SKU.
     pub sku: String,
 }
@@ -177,6 +182,7 @@ pub(crate) fn build_invoice(
     let mut lines: Vec<DocumentLine> = specs
         .into_iter()
         .map(|spec| {
+            let code = spec.tax_code.clone();
             let mut line = DocumentLine {
                 item_code: Some(spec.item_code),
                 quantity: Some(spec.quantity),
@@ -186,7 +192,15 @@ pub(crate) fn build_invoice(
                 free_text: Some(format!("Amazon SKU {}", spec.sku)),
                 ..DocumentLine::default()
             };
-            tax(&mut line.vat_group, &mut line.tax_code);
+            match code {
+                Some(code) => set_tax(
+                    &mut line.vat_group,
+                    &mut line.tax_code,
+                    config.orders.tax_field,
+                    Some(&code),
+                ),
+                None => tax(&mut line.vat_group, &mut line.tax_code),
+            }
             line
         })
         .collect();
@@ -256,6 +270,8 @@ pub(crate) fn unit_price(net: Decimal, quantity: Decimal) -> Decimal {
 struct ItemAmounts {
     net: Decimal,
     shipping: Decimal,
+    /// The tax Amazon reports on the item part (what picks its tax code).
+    item_tax: Decimal,
 }
 
 /// Splits an item's proceeds into net item and net shipping amounts.
@@ -290,6 +306,11 @@ fn item_amounts(item: &OrderItem, prices_include_tax: bool) -> Result<ItemAmount
             Part::Item => net += b,
         }
     }
+    let item_tax: Decimal = of("TAX")
+        .flat_map(split)
+        .filter(|(_, part)| matches!(part, Part::Item))
+        .map(|(t, _)| t)
+        .sum();
     if prices_include_tax {
         let taxes: Vec<_> = of("TAX").collect();
         if taxes.is_empty() && !(net.is_zero() && shipping.is_zero()) {
@@ -302,7 +323,11 @@ fn item_amounts(item: &OrderItem, prices_include_tax: bool) -> Result<ItemAmount
             }
         }
     }
-    Ok(ItemAmounts { net, shipping })
+    Ok(ItemAmounts {
+        net,
+        shipping,
+        item_tax,
+    })
 }
 
 enum Part {

@@ -335,6 +335,7 @@ pub fn invoice_from_rows(
             item_code: config.item_code(&sku).to_owned(),
             quantity: if qty.is_zero() { Decimal::ONE } else { qty },
             net,
+            tax_code: None,
             sku,
         })
         .collect();
