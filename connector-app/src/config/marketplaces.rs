@@ -33,9 +33,19 @@ impl MarketplaceMapping {
         net: rust_decimal::Decimal,
         tax: rust_decimal::Decimal,
     ) -> Option<&str> {
+        self.charged_code(net, tax).or(self.tax_code.as_deref())
+    }
+
+    /// Whether an item taxed `tax` on `net` is at one of the `tax_codes` rates, i.e. a tax the
+    /// seller charges (a rate Amazon collects itself is not listed there).
+    pub fn charges_tax(&self, net: rust_decimal::Decimal, tax: rust_decimal::Decimal) -> bool {
+        self.charged_code(net, tax).is_some()
+    }
+
+    fn charged_code(&self, net: rust_decimal::Decimal, tax: rust_decimal::Decimal) -> Option<&str> {
         use rust_decimal::Decimal;
-        if net.is_zero() || self.tax_codes.is_empty() {
-            return self.tax_code.as_deref();
+        if net.is_zero() {
+            return None;
         }
         let charged = tax / net * Decimal::ONE_HUNDRED;
         let half = Decimal::new(5, 1);
@@ -45,7 +55,6 @@ impl MarketplaceMapping {
             .filter(|(rate, _)| (charged - rate).abs() <= half)
             .min_by_key(|(rate, _)| (charged - rate).abs())
             .map(|(_, code)| code.as_str())
-            .or(self.tax_code.as_deref())
     }
 }
 

@@ -107,6 +107,12 @@ pub fn plan_invoice(order: &Order, config: &Config, key: &str) -> OrderPlan {
             tax_code: mapping
                 .tax_code_for(amounts.net, amounts.item_tax)
                 .map(str::to_owned),
+            // Where the seller charges the VAT inside the price, the invoice carries what the
+            // buyer paid: SAP keeps a row's gross and derives the net (PriceAfterVAT), so the
+            // invoice total is Amazon's to the cent instead of net + SAP's rounded VAT.
+            gross: (mapping.prices_include_tax
+                && mapping.charges_tax(amounts.net, amounts.item_tax))
+            .then_some(amounts.net + amounts.item_tax),
             sku,
         });
     }
@@ -153,6 +159,9 @@ pub(crate) struct LineSpec {
     pub net: Decimal,
     /// The line's tax code (`None`: the marketplace's).
     pub tax_code: Option<String>,
+    /// What the buyer paid for the line, tax included, when the seller charges the tax in the
+    /// price: sent as `PriceAfterVAT` instead of a net price.
+    pub gross: Option<Decimal>,
     /// Amazon SKU.
     pub sku: String,
 }
@@ -183,11 +192,20 @@ pub(crate) fn build_invoice(
         .into_iter()
         .map(|spec| {
             let code = spec.tax_code.clone();
+            let (unit, total, gross) = match spec.gross {
+                Some(g) => (None, None, Some(unit_price(g, spec.quantity))),
+                None => (
+                    Some(unit_price(spec.net, spec.quantity)),
+                    Some(spec.net),
+                    None,
+                ),
+            };
             let mut line = DocumentLine {
                 item_code: Some(spec.item_code),
                 quantity: Some(spec.quantity),
-                unit_price: Some(unit_price(spec.net, spec.quantity)),
-                line_total: Some(spec.net),
+                unit_price: unit,
+                line_total: total,
+                price_after_vat: gross,
                 warehouse_code: config.orders.warehouse.clone(),
                 free_text: Some(format!("Amazon SKU {}", spec.sku)),
                 ..DocumentLine::default()

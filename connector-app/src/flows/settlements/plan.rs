@@ -336,6 +336,7 @@ pub fn invoice_from_rows(
             quantity: if qty.is_zero() { Decimal::ONE } else { qty },
             net,
             tax_code: None,
+            gross: None,
             sku,
         })
         .collect();

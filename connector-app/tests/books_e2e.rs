@@ -1,0 +1,115 @@
+//! Both worlds end to end, read the way an accountant reads the books after the settlements: each
+//! settlement posted in its own currency, each clearing account back to zero, the bank line of
+//! each deposit equal to the deposit, every invoice a settlement paid closed, and nothing on
+//! account. The NA world is a US company (USD, SAP code `$`) on .com, .ca (CAD) and .com.mx
+//! (MXN); the EU world a UK company (GBP) on .co.uk, .de and .fr (EUR).
+//!
+//! Two gaps of the right-books issue are pinned here so they cannot grow unseen: invoices of
+//! orders with a promotion are left partly open (the promotion's tax rows are not on the invoice
+//! yet), and a cent of rounding may stay open or on account (freight charged VAT-inclusive goes to
+//! SAP net, and SAP's VAT on it rounds the other way; Amazon rounds deemed-supplier VAT per unit).
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{TIME_SCALE, engine_for, start_sandbox_in, workspace};
+use connector_app::demo::run_flows;
+use rust_decimal::Decimal;
+use sandbox::world::WorldKind;
+
+const SEED: u64 = 5;
+
+async fn books_of(world: WorldKind, currencies: &[&str]) {
+    let sb = start_sandbox_in(world, SEED, 120).await;
+    let (_dir, config) = workspace(&sb);
+    let run = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
+    assert_eq!(run.failed, 0, "{world}: {:?}", run.orders.failed);
+    assert_eq!(run.duplicates_in_sap, 0, "{world}");
+    let report = &run.settlements;
+    assert!(report.held.is_empty(), "{world}: {:?}", report.held);
+    assert!(report.failed.is_empty(), "{world}: {:?}", report.failed);
+    let posted: Vec<_> = report
+        .settlements
+        .iter()
+        .filter(|s| s.state == "posted")
+        .collect();
+    assert_eq!(posted.len() as u64, report.settlements_seen, "{world}");
+    let seen: BTreeSet<&str> = posted.iter().map(|s| s.currency.as_str()).collect();
+    assert_eq!(
+        seen,
+        currencies.iter().copied().collect(),
+        "{world}: every marketplace currency settles"
+    );
+
+    let w = sb.world();
+    let promoted = |order: &str| {
+        w.orders
+            .iter()
+            .find(|o| o.id == order)
+            .is_some_and(|o| o.items.iter().any(|i| i.promotion > Decimal::ZERO))
+    };
+    let engine = engine_for(&config);
+    let cent = Decimal::new(1, 2);
+    for s in &posted {
+        let rec = engine.reconcile_settlement(&s.settlement_id).await.unwrap();
+        assert!(
+            rec.clearing_balance.is_zero(),
+            "{world} {}: clearing {}",
+            s.settlement_id,
+            rec.clearing_balance
+        );
+        if s.total_amount > Decimal::ZERO {
+            assert_eq!(
+                rec.deposit_posted,
+                Some(s.total_amount),
+                "{world} {}: the bank line is the deposit, in {}",
+                s.settlement_id,
+                s.currency
+            );
+        } else {
+            assert_eq!(rec.deposit_posted, None, "{world} {}", s.settlement_id);
+        }
+        for a in &s.applications {
+            assert!(
+                a.invoice.is_some(),
+                "{world}: order {} has its invoice",
+                a.order_id
+            );
+            assert!(
+                a.invoice_left_open <= cent || promoted(&a.order_id),
+                "{world}: invoice of order {} left {} open without a promotion",
+                a.order_id,
+                a.invoice_left_open
+            );
+            assert!(
+                a.on_account <= cent,
+                "{world}: order {} leaves {} on account",
+                a.order_id,
+                a.on_account
+            );
+        }
+    }
+    // In SAP's own ledger: every clearing account is back to zero, in local currency and in its
+    // own (SAP posts the exchange differences of foreign-currency payments itself).
+    let clearing: Vec<_> = sb
+        .sap_account_balances()
+        .into_iter()
+        .filter(|b| ["1420", "1421", "1422"].contains(&b.account.as_str()))
+        .collect();
+    assert_eq!(clearing.len(), currencies.len(), "{world}: {clearing:?}");
+    for b in clearing {
+        assert!(b.lc.is_zero() && b.fc.is_zero(), "{world}: {b:?}");
+    }
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_na_world_s_books_tie_out_in_usd_cad_and_mxn() {
+    books_of(WorldKind::Na, &["CAD", "MXN", "USD"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_eu_world_s_books_tie_out_in_gbp_and_eur() {
+    books_of(WorldKind::Eu, &["EUR", "GBP"]).await;
+}
