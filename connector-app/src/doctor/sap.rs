@@ -1,7 +1,7 @@
 //! The SAP side of `doctor`: version, company and localisation, currencies and rates, every
 //! mapped account, tax codes, customers, warehouses, price lists, the key table and key UDF.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Utc;
 use futures::TryStreamExt;
@@ -165,15 +165,15 @@ impl Engine {
                 continue;
             }
             match self.rate_on(code, today).await? {
-                Some(rate) => out.push(fail(
+                Some(rate) => out.push(Finding::ok(
+                    AREA,
                     subject,
-                    format!("foreign currency (rate {rate} on {today}): invoices post in {code}, but settlements in {code} are held, not posted yet"),
-                    "sync only marketplaces in the local currency until foreign-currency settlements land",
+                    format!("foreign currency '{code}', SAP's rate on {today}: {rate} {local}"),
                 )),
                 None => out.push(fail(
                     subject,
                     format!("no exchange rate for {code} on {today}"),
-                    "enter the day's rate (Administration > Exchange Rates and Indexes); SAP refuses foreign-currency documents without it",
+                    "enter the day's rate (Administration > Exchange Rates and Indexes); SAP refuses foreign-currency documents without it, and the connector holds them",
                 )),
             }
         }
@@ -186,14 +186,24 @@ impl Engine {
         let table = self.posting_table().await?;
         for (symbol, code) in &table.accounts {
             let subject = format!("account {symbol} ({code})");
-            out.push(match self.check_account(code, symbol).await? {
-                None => Finding::ok(AREA, subject, "postable"),
-                Some(p) => fail(
-                    subject,
-                    p.to_string(),
-                    "the settlement mapping's [accounts], or the account in SAP",
-                ),
-            });
+            // `AmazonClearing.EUR`: the account for settlements in that currency.
+            let currency = match symbol.rsplit_once('.') {
+                Some((_, iso)) => self.sap_currency(iso).await?,
+                None => None,
+            };
+            out.push(
+                match self
+                    .check_account_in(code, symbol, currency.as_deref())
+                    .await?
+                {
+                    None => Finding::ok(AREA, subject, "postable"),
+                    Some(p) => fail(
+                        subject,
+                        p.to_string(),
+                        "the settlement mapping's [accounts], or the account in SAP",
+                    ),
+                },
+            );
         }
         // Customers and tax codes per marketplace.
         let tax_set = match cfg.orders.tax_field {
@@ -219,7 +229,8 @@ impl Engine {
                     Finding::ok(AREA, subject, format!("active, currency {currency}"))
                 }
             });
-            if let Some(code) = &m.tax_code {
+            let codes: BTreeSet<&String> = m.tax_code.iter().chain(m.tax_codes.values()).collect();
+            for code in codes {
                 let subject = format!("tax code {code} ({id})");
                 let found = taxes
                     .first(&Query::new().filter(prop("Code").eq(code.as_str())))
