@@ -42,6 +42,9 @@ pub struct ItemPriceList {
     pub price_list: i32,
     /// ISO currency of the marketplace (the item price must be in it).
     pub currency: String,
+    /// SAP's code for that currency (`$` for USD in SAP's US demo), filled in from the company's
+    /// `Currencies` before planning; `None` until then (the ISO code is compared).
+    pub sap_currency: Option<String>,
 }
 
 /// How prices are rounded before they go to Amazon.
@@ -156,6 +159,7 @@ impl RawItems {
                 ItemPriceList {
                     price_list: p.price_list,
                     currency,
+                    sap_currency: None,
                 },
             );
         }
@@ -211,7 +215,8 @@ mod tests {
             items.price_lists["A1PA6795UKMFR9"],
             ItemPriceList {
                 price_list: 2,
-                currency: "EUR".into()
+                currency: "EUR".into(),
+                sap_currency: None,
             }
         );
         assert_eq!(items.rounding, Rounding::default());

@@ -345,6 +345,10 @@ impl Engine {
     /// list that cannot is reported and its marketplace gets no price this run.
     async fn usable_price_lists(&self, report: &mut ItemsReport) -> Result<(Config, bool)> {
         let mut config = (*self.config).clone();
+        // Item prices carry SAP's currency code, the configuration Amazon's ISO code.
+        for list in config.items.price_lists.values_mut() {
+            list.sap_currency = self.sap_currency(&list.currency).await?;
+        }
         let mut unusable = Vec::new();
         for (marketplace, list) in &config.items.price_lists {
             let n = list.price_list;

@@ -176,6 +176,7 @@ pub fn price_for(
     }
     if let Some(currency) = row.currency.as_deref().filter(|c| !c.is_empty())
         && !currency.eq_ignore_ascii_case(&list.currency)
+        && list.sap_currency.as_deref() != Some(currency)
     {
         return Some(Err(format!(
             "is priced in {currency} in price list {}, but {marketplace} sells in {}",
