@@ -143,3 +143,23 @@ async fn an_invoice_cancelled_in_sap_holds_the_settlement_that_pays_it() {
     );
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn masters_with_a_slash_in_their_code_are_found_by_filter() {
+    // SAP's Apache front answers 404 to `Items('MUG%2F01')`; a `$filter` finds the item.
+    let sb = start_sandbox_in(WorldKind::Eu, 3, 5).await;
+    let (_dir, config) = workspace(&sb);
+    let engine = common::engine_for(&config);
+    engine.sap.connect().await.unwrap();
+    let item = serde_json::from_value(serde_json::json!({
+        "ItemCode": "MUG/01", "ItemName": "Mug with a slash in its code"
+    }))
+    .unwrap();
+    engine.sap.items().create(&item).await.unwrap();
+    assert_eq!(engine.check_item("MUG/01", "AMZ-MUG").await.unwrap(), None);
+    assert!(matches!(
+        engine.check_item("MUG/02", "AMZ-MUG2").await.unwrap(),
+        Some(connector_app::posting::MasterProblem::ItemMissing { .. })
+    ));
+    sb.shutdown().await;
+}

@@ -44,6 +44,16 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
                     },
                     Err(e) => println!("SAP: could not check the key table: {e:#}"),
                 }
+                match engine.company().await {
+                    Ok(Some(c)) => println!(
+                        "SAP: company {} ({}), local currency {}",
+                        c.company_name.as_deref().unwrap_or(&cfg.sap.company_db),
+                        c.country.as_deref().unwrap_or("country not set"),
+                        c.local_currency.as_deref().unwrap_or("not set")
+                    ),
+                    Ok(None) => println!("SAP: the company's settings (CompanyService_GetAdminInfo) are not readable"),
+                    Err(e) => println!("SAP: could not read the company's settings: {e:#}"),
+                }
                 let _ = engine.sap.logout().await;
             }
             Err(e) => {
