@@ -163,3 +163,24 @@ async fn masters_with_a_slash_in_their_code_are_found_by_filter() {
     ));
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_9_3_service_layer_without_paid_to_date_still_settles() {
+    // 9.3-era metadata has no Document.PaidToDate: a `$select` naming it fails the whole request,
+    // so the settlements flow must not ask for it there.
+    let sb = Sandbox::start(SandboxConfig {
+        sap_profile: sandbox::sap::schema::SapProfile::Sl93,
+        ..sandbox_config_in(WorldKind::Eu, 5, 60)
+    })
+    .await
+    .unwrap();
+    let (_dir, config) = workspace(&sb);
+    let run = connector_app::demo::run_flows(&sb, &config, 5, common::TIME_SCALE)
+        .await
+        .unwrap();
+    let s = &run.settlements;
+    assert!(s.failed.is_empty() && s.held.is_empty(), "{s:?}");
+    assert!(s.settlements_posted >= 3, "{s:?}");
+    assert_eq!(s.settlements_posted, s.settlements_seen);
+    sb.shutdown().await;
+}
