@@ -155,6 +155,15 @@ struct SandboxServeArgs {
     /// SIGTERM.
     #[arg(long, value_name = "PATH")]
     state_file: Option<PathBuf>,
+    /// The Service Layer release to fake: `10.0` (FP 22xx metadata, the default) or `9.3` (the
+    /// 9.3-era property sets: no `PaidToDate` on documents).
+    #[arg(long, default_value = "10.0", value_parser = parse_sap_profile)]
+    sap_profile: sandbox::sap::schema::SapProfile,
+}
+
+fn parse_sap_profile(s: &str) -> Result<sandbox::sap::schema::SapProfile, String> {
+    sandbox::sap::schema::SapProfile::parse(s)
+        .ok_or_else(|| format!("`{s}` is not a profile: use 10.0 or 9.3"))
 }
 
 impl From<SandboxServeArgs> for sandbox::serve::ServeArgs {
@@ -171,6 +180,7 @@ impl From<SandboxServeArgs> for sandbox::serve::ServeArgs {
             sap_keep_alive_secs: a.sap_keep_alive_secs,
             session_timeout_minutes: a.session_timeout_minutes,
             state_file: a.state_file,
+            sap_profile: a.sap_profile,
         }
     }
 }
@@ -361,6 +371,8 @@ mod tests {
             "2",
             "--state-file",
             "/tmp/sandbox.json",
+            "--sap-profile",
+            "9.3",
         ]);
         assert_eq!(
             args,
@@ -376,6 +388,7 @@ mod tests {
                 sap_keep_alive_secs: 0,
                 session_timeout_minutes: 2,
                 state_file: Some(PathBuf::from("/tmp/sandbox.json")),
+                sap_profile: sandbox::sap::schema::SapProfile::Sl93,
             }
         );
     }

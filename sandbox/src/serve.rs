@@ -34,6 +34,8 @@ pub struct ServeArgs {
     /// Keep the sandbox's state in this file: restored on start if it exists, saved on Ctrl-C /
     /// SIGTERM.
     pub state_file: Option<PathBuf>,
+    /// The Service Layer release whose property sets are served (10.0 FP 22xx, or 9.3).
+    pub sap_profile: crate::sap::schema::SapProfile,
 }
 
 impl Default for ServeArgs {
@@ -51,6 +53,7 @@ impl Default for ServeArgs {
             sap_keep_alive_secs: 5,
             session_timeout_minutes: 30,
             state_file: None,
+            sap_profile: crate::sap::schema::SapProfile::default(),
         }
     }
 }
@@ -70,6 +73,7 @@ impl ServeArgs {
             sap_keep_alive: (self.sap_keep_alive_secs > 0)
                 .then(|| Duration::from_secs(self.sap_keep_alive_secs)),
             state_file: self.state_file.clone(),
+            sap_profile: self.sap_profile,
             ..SandboxConfig::default()
         }
     }
