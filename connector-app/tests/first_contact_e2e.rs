@@ -77,6 +77,14 @@ async fn doctor_names_every_broken_setting_and_exits_3() {
         "customer = \"C-INACTIVE\"",
     );
     edit_config(&config, "[sap]\n", "[sap]\nkey_udf = \"U_MLC_KEY\"\n");
+    // And the posting period of today locked.
+    let today = Utc::now().date_naive();
+    sb.sap_set_finance_period(serde_json::json!({
+        "PeriodCode": "LOCKED", "PeriodName": "locked",
+        "PostingDateFrom": (today - chrono::Duration::days(20)).to_string(),
+        "PostingDateTo": (today + chrono::Duration::days(20)).to_string(),
+        "PeriodStatus": "ltLocked"
+    }));
     let cfg = config.clone();
     let (code, out) = blocking(move || cli(&cfg, &["doctor"])).await;
     assert_eq!(code, Some(3), "{out}");
@@ -86,6 +94,7 @@ async fn doctor_names_every_broken_setting_and_exits_3() {
         "customer C-INACTIVE is inactive",
         "key UDF U_MLC_KEY on A/R invoices",
         "no exchange rate for EUR",
+        "period LOCKED is ltLocked",
     ] {
         assert!(out.contains(finding), "missing {finding:?} in\n{out}");
     }

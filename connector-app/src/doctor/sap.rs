@@ -69,6 +69,13 @@ impl Engine {
                 "the Service Layer's own log; the error above is what it answered",
             ));
         }
+        if let Err(e) = self.doctor_periods(out).await {
+            out.push(fail(
+                "posting periods",
+                format!("{e:#}"),
+                "the Service Layer's own log; the error above is what it answered",
+            ));
+        }
         if let Err(e) = self.doctor_masters(out).await {
             out.push(fail(
                 "master data",
@@ -177,6 +184,73 @@ impl Engine {
                 )),
             }
         }
+        Ok(())
+    }
+
+    /// Posting periods for today and the week ahead (`CompanyService_GetFinancePeriods`): SAP
+    /// refuses a document dated in a locked period ("Posting period locked; specify an alternative
+    /// date") or outside every period.
+    async fn doctor_periods(&self, out: &mut Vec<Finding>) -> anyhow::Result<()> {
+        let request = sap_b1_client::Request::post("CompanyService_GetFinancePeriods")
+            .json_body(r#"{"PeriodCategoryParams":{}}"#)
+            .retry(sap_b1_client::Retry::Idempotent);
+        let answer: Value = match self.sap.send_json(request).await {
+            Ok(v) => v,
+            Err(e) => {
+                out.push(Finding::problem(
+                    AREA,
+                    Level::Warn,
+                    "posting periods",
+                    format!("not readable: {e}"),
+                    "a Service Layer user allowed to read the posting periods, or check them by hand",
+                ));
+                return Ok(());
+            }
+        };
+        let periods = answer["value"].as_array().cloned().unwrap_or_default();
+        if periods.is_empty() {
+            out.push(Finding::ok(
+                AREA,
+                "posting periods",
+                "none defined: every date posts",
+            ));
+            return Ok(());
+        }
+        let day = |v: &Value| {
+            v.as_str()
+                .and_then(|s| s.get(..10))
+                .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        };
+        let today = Utc::now().date_naive();
+        let mut problems = Vec::new();
+        for d in (0..8).map(|n| today + chrono::Duration::days(n)) {
+            let period = periods.iter().find(|p| {
+                day(&p["PostingDateFrom"]).is_some_and(|f| f <= d)
+                    && day(&p["PostingDateTo"]).is_some_and(|t| d <= t)
+            });
+            match period {
+                None => problems.push(format!("no posting period covers {d}")),
+                Some(p) => {
+                    let status = p["PeriodStatus"].as_str().unwrap_or_default();
+                    if matches!(status, "ltLocked" | "ltUnlockedExceptSales") {
+                        problems.push(format!(
+                            "period {} is {status} on {d}",
+                            p["PeriodCode"].as_str().unwrap_or("?")
+                        ));
+                    }
+                }
+            }
+        }
+        problems.dedup();
+        out.push(if problems.is_empty() {
+            Finding::ok(AREA, "posting periods", format!("open from {today} for a week"))
+        } else {
+            fail(
+                "posting periods",
+                format!("{}: SAP refuses documents dated then", problems.join("; ")),
+                "open the period (Administration > System Initialization > Posting Periods) before the first sync",
+            )
+        });
         Ok(())
     }
 
