@@ -9,7 +9,7 @@ mod common;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use common::{TIME_SCALE, bin, cli, start_sandbox, write_workspace};
+use common::{TIME_SCALE, bin, cli, since, start_sandbox, write_workspace};
 use connector_app::demo::run_flows;
 use connector_app::failpoint;
 use connector_app::ledger::{DocFilter, DocState, Ledger};
@@ -18,19 +18,6 @@ use sandbox::world::OrderStatus;
 use serde_json::Value;
 
 const ORDERS: usize = 1000;
-
-fn since(sb: &Sandbox) -> String {
-    let first = sb
-        .world()
-        .orders
-        .iter()
-        .map(|o| o.last_updated)
-        .min()
-        .unwrap();
-    (first - chrono::Duration::days(1))
-        .format("%Y-%m-%d")
-        .to_string()
-}
 
 /// `setup` creates the table; after the Service Layer restarts, `ping` sees it.
 fn set_up_key_table(sb: &Sandbox, config: &Path) {

@@ -5,22 +5,9 @@
 mod common;
 
 use chrono::{TimeZone, Utc};
-use common::{cli, edit_config, sandbox_config_in, start_sandbox_in, workspace};
+use common::{cli, edit_config, sandbox_config_in, since, start_sandbox_in, workspace};
 use sandbox::world::WorldKind;
 use sandbox::{Sandbox, SandboxConfig};
-
-fn since(sb: &Sandbox) -> String {
-    let first = sb
-        .world()
-        .orders
-        .iter()
-        .map(|o| o.last_updated)
-        .min()
-        .unwrap();
-    (first - chrono::Duration::days(1))
-        .format("%Y-%m-%d")
-        .to_string()
-}
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f).await.unwrap()

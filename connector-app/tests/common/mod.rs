@@ -143,3 +143,17 @@ pub fn sap_documents(sb: &Sandbox) -> [usize; 3] {
         sb.sap_count("JournalEntries"),
     ]
 }
+
+/// A `--since` date a day before the world's first order update: every order is in the window.
+pub fn since(sb: &Sandbox) -> String {
+    let first = sb
+        .world()
+        .orders
+        .iter()
+        .map(|o| o.last_updated)
+        .min()
+        .unwrap();
+    (first - chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string()
+}
