@@ -135,7 +135,15 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             file: path.to_owned(),
             key: None,
-            reason: format!("cannot read: {e} (create one with `ml-connector init`)"),
+            reason: if path.is_dir() {
+                // `--config` names the file, not the workspace folder it lives in.
+                format!(
+                    "is a directory: give the configuration file (e.g. {})",
+                    path.join("ml-connector.toml").display()
+                )
+            } else {
+                format!("cannot read: {e} (create one with `ml-connector init`)")
+            },
         })?;
         Self::parse(path, &text)
     }
@@ -210,6 +218,14 @@ mod tests {
                     .to_string()
                     .ends_with("(create one with `ml-connector init`)"),
             "{unreadable}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let e = Config::load(dir.path()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("is a directory: give the configuration file")
+                && !e.to_string().contains("ml-connector init"),
+            "{e}"
         );
         let bad = TEMPLATE.replace("sessions = 2", "sessions = 0");
         let e = parse_at(&bad).unwrap_err();

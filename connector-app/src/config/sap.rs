@@ -26,6 +26,9 @@ pub struct SapConfig {
     /// The user-defined table of idempotency keys (`MLC_KEYS`, created by `ml-connector setup`);
     /// `None` (`key_table = ""`) turns SAP-enforced exactly-once off.
     pub key_table: Option<String>,
+    /// ISO currency -> the company's own currency code, where `Currencies` does not say it
+    /// through `InternationalDescription` (`[sap.currencies] USD = "US$"`).
+    pub currencies: std::collections::BTreeMap<String, String>,
 }
 
 /// The default idempotency-key table.
@@ -48,6 +51,8 @@ pub(super) struct RawSap {
     key_udf: Option<String>,
     #[serde(default)]
     key_table: Option<String>,
+    #[serde(default)]
+    currencies: std::collections::BTreeMap<String, String>,
 }
 
 impl RawSap {
@@ -102,8 +107,20 @@ impl RawSap {
                 Some(t)
             }
         };
+        for (iso, code) in &self.currencies {
+            let iso_ok = iso.len() == 3 && iso.chars().all(|c| c.is_ascii_uppercase());
+            // SAP: a currency code is at most 3 characters (OCRN.CurrCode).
+            let code_ok = !code.trim().is_empty() && code.chars().count() <= 3;
+            if !iso_ok || !code_ok {
+                return Err(Invalid::new(
+                    format!("sap.currencies.{iso}"),
+                    "maps an ISO code (3 capital letters) to SAP's currency code (1 to 3 characters)",
+                ));
+            }
+        }
         Ok(SapConfig {
             key_table,
+            currencies: self.currencies,
             base_url: base,
             company_db: self.company_db,
             user: self.user,
@@ -127,6 +144,20 @@ mod tests {
         assert_eq!(
             parse_at(&bad).unwrap_err().to_string(),
             "/etc/mlc/ml-connector.toml: key `sap.base_url`: `https://sap.example.com:50000/api` must be the full Service Layer URL, http(s)://host:port/b1s/v1 or /b1s/v2"
+        );
+    }
+
+    #[test]
+    fn currency_codes_map_iso_to_sap() {
+        let text = format!("{TEMPLATE}\n[sap.currencies]\nUSD = \"US$\"\n");
+        let c = parse_at(&text).unwrap();
+        assert_eq!(c.sap.currencies["USD"], "US$");
+        let bad = format!("{TEMPLATE}\n[sap.currencies]\nusd = \"DOLLAR\"\n");
+        assert!(
+            parse_at(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("key `sap.currencies.usd`")
         );
     }
 

@@ -52,8 +52,12 @@ impl Engine {
             .as_slice())
     }
 
-    /// SAP's code for the ISO currency `iso`, `None` when the company has no such currency.
+    /// SAP's code for the ISO currency `iso`: the configured one (`[sap.currencies]`), else the
+    /// company's currency with that ISO code; `None` when the company has no such currency.
     pub async fn sap_currency(&self, iso: &str) -> Result<Option<String>> {
+        if let Some(code) = self.config.sap.currencies.get(iso) {
+            return Ok(Some(code.clone()));
+        }
         Ok(sap_code_of(self.sap_currencies().await?, iso).map(str::to_owned))
     }
 
