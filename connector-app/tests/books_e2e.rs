@@ -1,11 +1,12 @@
 //! Both worlds end to end, read the way an accountant reads the books after the settlements: each
 //! settlement posted in its own currency, each clearing account back to zero, the bank line of
-//! each deposit equal to the deposit, every invoice a settlement paid closed, and nothing on
-//! account. The NA world is a US company (USD, SAP code `$`) on .com, .ca (CAD) and .com.mx
+//! each deposit equal to the deposit, every invoice a settlement paid closed, nothing on account,
+//! and SAP's tax per code equal to the tax the seller charged. The NA world is a US company (USD, SAP code `$`) on .com, .ca (CAD) and .com.mx
 //! (MXN); the EU world a UK company (GBP) on .co.uk, .de and .fr (EUR).
 //!
-//! One gap of the right-books issue is pinned here so it cannot grow unseen: a cent of rounding
-//! may stay open or on account (freight charged VAT-inclusive goes to SAP net and SAP's VAT on it
+//! Two gaps of the right-books issue are pinned here so they cannot grow unseen: Colorado
+//! home-rule city tax (seller-collected beside Amazon's state tax) is not on the invoice, and a
+//! cent of rounding may stay open or on account (freight charged VAT-inclusive goes to SAP net and SAP's VAT on it
 //! rounds the other way; Amazon rounds deemed-supplier VAT per unit).
 
 mod common;
@@ -101,6 +102,52 @@ async fn books_of(world: WorldKind, currencies: &[&str]) {
     for b in clearing {
         assert!(b.lc.is_zero() && b.fc.is_zero(), "{world}: {b:?}");
     }
+    // SAP's tax per code (what the VAT return or sales-tax report shows) is the tax the seller
+    // charged on the invoiced orders, per the code Amazon's rate picks; where Amazon collects the
+    // tax (facilitator codes) SAP shows none. Local-currency marketplaces: SAP reports local amounts.
+    let local = world.local_currency();
+    let mut expected: std::collections::BTreeMap<&str, (Decimal, u32)> = Default::default();
+    for o in w
+        .orders
+        .iter()
+        .filter(|o| w.marketplaces[o.marketplace].currency == local)
+    {
+        if sb.sap_by_num_at_card("Invoices", &o.id).is_empty() {
+            continue;
+        }
+        for i in &o.items {
+            let tax = i.net_tax();
+            let e = expected.entry(i.tax_code).or_default();
+            e.0 += tax.total - tax.withheld;
+            e.1 += 1;
+        }
+    }
+    let report = sb.sap_tax_report("2000-01-01", "2100-12-31");
+    for (code, (tax, lines)) in &expected {
+        let in_sap = report
+            .iter()
+            .find(|l| l.code == *code)
+            .map_or(Decimal::ZERO, |l| l.tax);
+        // Known gap (right-books issue): Colorado home-rule cities, where Amazon collects the
+        // state's tax and the seller the city's, go out under the facilitated code, so the
+        // seller's part is not on the invoice. Pinned so it is seen when it changes.
+        if *code == "COHR" {
+            assert!(
+                in_sap.is_zero() && !tax.is_zero(),
+                "{world} COHR: {in_sap} vs {tax}"
+            );
+            continue;
+        }
+        // A cent per line at most: SAP computes the VAT of net freight itself.
+        assert!(
+            (in_sap - tax).abs() <= cent * Decimal::from(*lines),
+            "{world} tax code {code}: SAP {in_sap}, Amazon charged {tax} on {lines} lines"
+        );
+    }
+    assert!(
+        !expected.is_empty(),
+        "{world}: no local-currency invoice checked"
+    );
     sb.shutdown().await;
 }
 
