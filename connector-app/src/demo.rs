@@ -121,7 +121,9 @@ pub fn write_workspace(
     let mut seen = std::collections::BTreeSet::new();
     for m in &world.marketplaces {
         let account = sandbox::world::sap_company::clearing_account(world.kind, m.currency);
-        if account != "1420" && seen.insert(m.currency) {
+        let local =
+            sandbox::world::sap_company::clearing_account(world.kind, world.kind.local_currency());
+        if account != local && seen.insert(m.currency) {
             mapping.push_str(&format!(
                 "\"AmazonClearing.{}\" = \"{account}\"\n",
                 m.currency

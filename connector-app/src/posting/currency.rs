@@ -61,6 +61,16 @@ impl Engine {
         Ok(sap_code_of(self.sap_currencies().await?, iso).map(str::to_owned))
     }
 
+    /// Whether SAP's currency `code` is not the company's own (`false` when the company's
+    /// settings are unreadable: amounts then go as they are).
+    pub async fn is_foreign(&self, code: &str) -> Result<bool> {
+        Ok(self
+            .company()
+            .await?
+            .and_then(|c| c.local_currency)
+            .is_some_and(|local| local != code))
+    }
+
     /// SAP's rate of `code` (SAP's code) on `date`, `None` when the company has none for that day.
     pub async fn rate_on(&self, code: &str, date: NaiveDate) -> Result<Option<Decimal>> {
         let key = (code.to_owned(), date);

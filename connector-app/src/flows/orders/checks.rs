@@ -41,10 +41,7 @@ impl Engine {
             )));
         };
         doc.doc_currency = Some(code.clone());
-        let Some(local) = self.company().await?.and_then(|c| c.local_currency) else {
-            return Ok(Ok(()));
-        };
-        if code == local {
+        if !self.is_foreign(&code).await? {
             return Ok(Ok(()));
         }
         let date = doc

@@ -68,8 +68,7 @@ impl Engine {
                 postings.currency
             )),
             Some(code) => {
-                let local = self.company().await?.and_then(|c| c.local_currency);
-                if local.is_some_and(|l| l != code) {
+                if self.is_foreign(&code).await? {
                     let mut dates: BTreeSet<chrono::NaiveDate> =
                         postings.receipts.iter().map(|r| r.date).collect();
                     dates.extend(postings.journal_entries.iter().map(|je| je.date));
@@ -95,10 +94,8 @@ impl Engine {
             }
         }
         // Accounts: every line's, plus clearing for the payments, in the settlement's currency.
-        let in_currency = |symbol: &str, code: &str| match &foreign {
-            Some(f) => account_in(table, symbol, code, &f.iso),
-            None => code.to_owned(),
-        };
+        let iso = foreign.as_ref().map(|f| f.iso.as_str());
+        let in_currency = |symbol: &str, code: &str| account_in(table, symbol, code, iso);
         let clearing = settlement_mapper::mapping::CLEARING;
         let mut accounts = BTreeSet::new();
         accounts.insert((
@@ -284,7 +281,6 @@ impl Engine {
         fields.extend(["DocCurrency", "DocTotalFc"]);
         // A foreign-currency invoice is owed in its currency: DocTotalFc − PaidToDateFC (SDK
         // Documents~DocTotalFc; DocTotal and PaidToDate are local currency).
-        let local = self.company().await?.and_then(|c| c.local_currency);
         for chunk in order_ids.chunks(20) {
             let Some(filter) = chunk
                 .iter()
@@ -310,9 +306,10 @@ impl Engine {
                         continue;
                     }
                 }
-                let foreign = local
-                    .as_deref()
-                    .is_some_and(|l| d.doc_currency.as_deref().is_some_and(|c| c != l));
+                let foreign = match d.doc_currency.as_deref() {
+                    Some(c) => self.is_foreign(c).await?,
+                    None => false,
+                };
                 let (total, paid_field) = if foreign {
                     (d.doc_total_fc.unwrap_or_default(), "PaidToDateFC")
                 } else {

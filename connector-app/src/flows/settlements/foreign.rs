@@ -29,12 +29,11 @@ pub struct Foreign {
     pub rates: BTreeMap<NaiveDate, Decimal>,
 }
 
-/// The account for `symbol` in ISO currency `iso`: the mapping's `"{symbol}.{iso}"` when it has
-/// one (an account kept in that currency), else `code` (the symbol's own account).
-pub fn account_in(table: &MappingTable, symbol: &str, code: &str, iso: &str) -> String {
-    table
-        .accounts
-        .get(&format!("{symbol}.{iso}"))
+/// The account for `symbol` in a foreign ISO currency `iso`: the mapping's `"{symbol}.{iso}"` when
+/// it has one (an account kept in that currency), else `code` (the symbol's own account, which is
+/// also the answer for the company's currency, `iso = None`).
+pub fn account_in(table: &MappingTable, symbol: &str, code: &str, iso: Option<&str>) -> String {
+    iso.and_then(|iso| table.accounts.get(&format!("{symbol}.{iso}")))
         .cloned()
         .unwrap_or_else(|| code.to_owned())
 }
@@ -146,8 +145,15 @@ mod tests {
             "[accounts]\nAmazonClearing = \"1420\"\n\"AmazonClearing.EUR\" = \"1421\"\n",
         )
         .unwrap();
-        assert_eq!(account_in(&table, "AmazonClearing", "1420", "EUR"), "1421");
-        assert_eq!(account_in(&table, "AmazonClearing", "1420", "CAD"), "1420");
-        assert_eq!(account_in(&table, "Bank", "1200", "EUR"), "1200");
+        assert_eq!(
+            account_in(&table, "AmazonClearing", "1420", Some("EUR")),
+            "1421"
+        );
+        assert_eq!(
+            account_in(&table, "AmazonClearing", "1420", Some("CAD")),
+            "1420"
+        );
+        assert_eq!(account_in(&table, "AmazonClearing", "1420", None), "1420");
+        assert_eq!(account_in(&table, "Bank", "1200", Some("EUR")), "1200");
     }
 }

@@ -99,10 +99,8 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
     let p = input.postings;
     let mut held: Vec<String> = p.held.clone();
     let mut plan = SettlementPlan::default();
-    let mut clearing = input.table.resolve(CLEARING).to_owned();
-    if let Some(f) = input.foreign {
-        clearing = account_in(input.table, CLEARING, &clearing, &f.iso);
-    }
+    let iso = input.foreign.map(|f| f.iso.as_str());
+    let clearing = account_in(input.table, CLEARING, input.table.resolve(CLEARING), iso);
     let mut groups: BTreeMap<(String, NaiveDate, usize), PaymentGroup> = BTreeMap::new();
     let mut missing = Vec::new();
     for (n, r) in p.receipts.iter().enumerate() {
@@ -251,10 +249,7 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
             .iter()
             .filter(|l| !(l.debit.is_zero() && l.credit.is_zero()))
             .map(|l| JournalEntryLine {
-                account_code: Some(match input.foreign {
-                    Some(f) => account_in(input.table, &l.symbol, &l.account, &f.iso),
-                    None => l.account.clone(),
-                }),
+                account_code: Some(account_in(input.table, &l.symbol, &l.account, iso)),
                 debit: Some(l.debit),
                 credit: Some(l.credit),
                 line_memo: Some(truncate(&l.memo)),

@@ -155,17 +155,13 @@ impl Engine {
             .with_context(|| format!("settlement {settlement_id}"))?;
         // A settlement in another currency than the company's is read in its own currency: its
         // accounts (`AmazonClearing.EUR`) and the journal lines' FCDebit/FCCredit.
-        let code = self.sap_currency(&postings.currency).await?;
-        let local = self.company().await?.and_then(|c| c.local_currency);
-        let foreign = matches!((&code, &local), (Some(c), Some(l)) if c != l);
-        let in_currency = |symbol: &str| {
-            let code = table.resolve(symbol);
-            if foreign {
-                super::foreign::account_in(&table, symbol, code, &postings.currency)
-            } else {
-                code.to_owned()
-            }
+        let foreign = match self.sap_currency(&postings.currency).await? {
+            Some(code) => self.is_foreign(&code).await?,
+            None => false,
         };
+        let iso = foreign.then_some(postings.currency.as_str());
+        let in_currency =
+            |symbol: &str| super::foreign::account_in(&table, symbol, table.resolve(symbol), iso);
         let amounts = |l: &sap_b1_client::entities::JournalEntryLine| {
             if foreign {
                 (
