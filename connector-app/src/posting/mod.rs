@@ -257,7 +257,9 @@ impl Engine {
                 by_other_instance: found.by_other_instance,
             }));
         }
-        if let Some(e) = doc.requests()?.iter().find_map(|r| {
+        // SAP refuses a string longer than its field (never truncates): not sent at all.
+        let requests = doc.requests()?;
+        if let Some(e) = requests.iter().find_map(|r| {
             sap_b1_client::limits::type_of_set(r.set)
                 .and_then(|t| sap_b1_client::limits::too_long(t, &r.body))
         }) {
@@ -272,7 +274,7 @@ impl Engine {
             &redact(doc.request_summary()).to_string(),
         )?;
         crate::failpoint::hit_at(D::KIND, "after_sending_stored");
-        let sent = self.send(&doc, key, keys).await;
+        let sent = self.send::<D>(requests, key, keys).await;
         // A crash between the request and its answer is the same crash whatever SAP was about to
         // answer: the point fires after a normal 2xx too, not only when the answer was lost.
         match &sent {
@@ -378,13 +380,10 @@ impl Engine {
     /// atomic changeset.
     async fn send<D: SapDocument>(
         &self,
-        doc: &D,
+        requests: Vec<DocRequest>,
         key: &str,
         keys: Option<&KeyTable>,
     ) -> Result<Created, SendError> {
-        let requests = doc
-            .requests()
-            .map_err(|e| SendError::Request(SapError::Config(format!("{e:#}"))))?;
         if let (None, [only]) = (keys, requests.as_slice()) {
             let body = serde_json::to_vec(&only.body)
                 .map_err(|e| SendError::Request(SapError::Config(e.to_string())))?;
