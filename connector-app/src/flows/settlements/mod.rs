@@ -9,6 +9,7 @@
 
 mod checks;
 pub mod foreign;
+mod journal;
 mod outcome;
 pub mod parts;
 pub mod plan;

@@ -10,8 +10,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sap_b1_client::entities::DocEntry;
 use sap_b1_client::entities::{
-    IncomingPayment, JournalEntry, JournalEntryLine, PaymentInvoice, PaymentInvoiceType,
-    ReceiptType,
+    IncomingPayment, JournalEntry, PaymentInvoice, PaymentInvoiceType, ReceiptType,
 };
 use serde::{Deserialize, Serialize};
 use settlement_mapper::mapping::{CLEARING, MappingTable};
@@ -243,43 +242,12 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
             ..IncomingPayment::default()
         });
     }
-    for je in &p.journal_entries {
-        let mut lines: Vec<JournalEntryLine> = je
-            .lines
-            .iter()
-            .filter(|l| !(l.debit.is_zero() && l.credit.is_zero()))
-            .map(|l| JournalEntryLine {
-                account_code: Some(account_in(input.table, &l.symbol, &l.account, iso)),
-                debit: Some(l.debit),
-                credit: Some(l.credit),
-                line_memo: Some(truncate(&l.memo)),
-                ..JournalEntryLine::default()
-            })
-            .collect();
-        if lines.is_empty() {
-            continue;
-        }
-        if let Some(f) = input.foreign {
-            lines = match f.journal_lines(lines, je.date) {
-                Ok(lines) => lines,
-                Err(reason) => return Err(vec![reason]),
-            };
-        }
-        plan.journal_entries.push(JournalEntry {
-            reference_date: Some(je.date.into()),
-            tax_date: Some(je.date.into()),
-            due_date: Some(je.date.into()),
-            memo: Some(truncate(&je.memo)),
-            reference: Some(p.settlement_id.clone()),
-            journal_entry_lines: Some(lines),
-            ..JournalEntry::default()
-        });
-    }
+    plan.journal_entries = super::journal::journal_entries(input)?;
     Ok(plan)
 }
 
 /// SAP cuts memos at 50 characters; cut them ourselves, on a character boundary.
-fn truncate(s: &str) -> String {
+pub(super) fn truncate(s: &str) -> String {
     s.chars().take(MEMO_MAX).collect()
 }
 
