@@ -43,6 +43,7 @@ type Period = Option<(i32, u32)>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Dest {
     Receipt,
+    Refund,
     Account(usize),
     Unmapped,
     /// A receipt row without an order id: it cannot be applied to an invoice.
@@ -79,6 +80,8 @@ struct Pending {
 struct OrderAcc {
     marketplace: String,
     receipts: Vec<(Period, Sum)>,
+    /// Refund rows per period (negative: what the buyer got back).
+    refunds: Vec<(Period, Sum)>,
     /// Key ids of facilitator-tax rows seen for this order.
     facilitated: Vec<usize>,
     pending: Vec<Pending>,
@@ -196,10 +199,10 @@ impl<'t> Accumulator<'t> {
             return;
         };
         let rule = table.rule(rule_idx);
-        let needs_order =
-            rule.to == Target::Receipt || rule.facilitator || rule.when_facilitated.is_some();
+        let per_order = matches!(rule.to, Target::Receipt | Target::Refund);
+        let needs_order = per_order || rule.facilitator || rule.when_facilitated.is_some();
         if needs_order && row.order_id.is_empty() {
-            if rule.to == Target::Receipt {
+            if per_order {
                 self.orderless_receipts += 1;
                 if self.orderless_receipt_lines.len() < 10 {
                     self.orderless_receipt_lines.push(row.line);
@@ -243,7 +246,16 @@ impl<'t> Accumulator<'t> {
                     .add(1, row.amount, row.line);
                 let order = self.orders.entry(row.order_id.clone()).or_default();
                 note_marketplace(order, row);
-                add_receipt(order, period, 1, row.amount, row.line);
+                add_receipt(&mut order.receipts, period, 1, row.amount, row.line);
+            }
+            Target::Refund => {
+                self.categories
+                    .entry((key, Dest::Refund))
+                    .or_default()
+                    .add(1, row.amount, row.line);
+                let order = self.orders.entry(row.order_id.clone()).or_default();
+                note_marketplace(order, row);
+                add_receipt(&mut order.refunds, period, 1, row.amount, row.line);
             }
             Target::Account(symbol) => {
                 if rule.facilitator {
@@ -285,13 +297,20 @@ fn note_marketplace(order: &mut OrderAcc, row: &SettlementRow) {
     }
 }
 
-fn add_receipt(order: &mut OrderAcc, period: Period, rows: u64, amount: Decimal, line: u64) {
-    match order.receipts.iter_mut().find(|(p, _)| *p == period) {
+/// Adds to an order's receipts (or refunds) of one period.
+fn add_receipt(
+    sums: &mut Vec<(Period, Sum)>,
+    period: Period,
+    rows: u64,
+    amount: Decimal,
+    line: u64,
+) {
+    match sums.iter_mut().find(|(p, _)| *p == period) {
         Some((_, sum)) => sum.add(rows, amount, line),
         None => {
             let mut sum = Sum::default();
             sum.add(rows, amount, line);
-            order.receipts.push((period, sum));
+            sums.push((period, sum));
         }
     }
 }

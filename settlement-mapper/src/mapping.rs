@@ -32,6 +32,8 @@ pub const DEFAULT_TABLE_TOML: &str = include_str!("default_mapping.toml");
 pub enum Target {
     /// The order's customer receipt (applied to its A/R invoice).
     Receipt,
+    /// The order's refund to the buyer (an A/R credit note based on its invoice).
+    Refund,
     /// A symbolic account (mapped to a GL code by the table's `[accounts]`).
     Account(String),
 }
@@ -40,15 +42,18 @@ impl Target {
     fn parse(s: &str) -> Self {
         if s.eq_ignore_ascii_case("receipt") {
             Self::Receipt
+        } else if s.eq_ignore_ascii_case("refund") {
+            Self::Refund
         } else {
             Self::Account(s.to_owned())
         }
     }
 
-    /// `receipt` or the symbolic account name.
+    /// `receipt`, `refund` or the symbolic account name.
     pub fn label(&self) -> &str {
         match self {
             Self::Receipt => "receipt",
+            Self::Refund => "refund",
             Self::Account(a) => a,
         }
     }
@@ -322,10 +327,12 @@ impl MappingTable {
                 ));
             }
             if r.to.trim().is_empty() {
-                return Err(fail("`to` must name an account or `receipt`".into()));
+                return Err(fail(
+                    "`to` must name an account, `receipt` or `refund`".into(),
+                ));
             }
             let to = Target::parse(r.to.trim());
-            if to == Target::Receipt && r.facilitator {
+            if matches!(to, Target::Receipt | Target::Refund) && r.facilitator {
                 return Err(fail(
                     "a facilitator-tax rule must post to an account".into(),
                 ));
@@ -443,6 +450,10 @@ mod tests {
         );
         assert_eq!(
             target(&t, key("Refund", "ItemPrice", "Principal")).unwrap(),
+            "refund"
+        );
+        assert_eq!(
+            target(&t, key("Chargeback Refund", "ItemPrice", "Principal")).unwrap(),
             "Refunds"
         );
         assert_eq!(

@@ -41,6 +41,9 @@ pub struct SettlementPostings {
     pub held: Vec<String>,
     /// Per order (and posting period) the amount to apply to its invoice.
     pub receipts: Vec<Receipt>,
+    /// Per order (and posting period) what was refunded to the buyer (negative), to be credited
+    /// on its invoice by a credit note (rules with `to = "refund"`).
+    pub refunds: Vec<Receipt>,
     /// Balanced journal entries, deposit or carried balance included.
     pub journal_entries: Vec<JournalEntry>,
     /// The payout transfer, when the total is positive.
@@ -191,7 +194,12 @@ impl SettlementPostings {
 
     /// Net debit on clearing from receipts and all entries except the deposit / carried balance.
     pub fn clearing_movement_before_payout(&self) -> Decimal {
-        let receipts: Decimal = self.receipts.iter().map(|r| r.amount).sum();
+        let receipts: Decimal = self
+            .receipts
+            .iter()
+            .chain(&self.refunds)
+            .map(|r| r.amount)
+            .sum();
         receipts
             + self
                 .journal_entries
@@ -203,7 +211,12 @@ impl SettlementPostings {
 
     /// Net debit on clearing after everything, payout included: zero for a settlement that ties out.
     pub fn clearing_balance_after_payout(&self) -> Decimal {
-        let receipts: Decimal = self.receipts.iter().map(|r| r.amount).sum();
+        let receipts: Decimal = self
+            .receipts
+            .iter()
+            .chain(&self.refunds)
+            .map(|r| r.amount)
+            .sum();
         receipts
             + self
                 .journal_entries

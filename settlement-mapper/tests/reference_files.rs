@@ -48,7 +48,11 @@ fn assert_invariants(p: &SettlementPostings) {
         .flat_map(|je| &je.lines)
         .map(|l| l.rows)
         .sum::<u64>()
-        + p.receipts.iter().map(|r| r.rows).sum::<u64>();
+        + p.receipts
+            .iter()
+            .chain(&p.refunds)
+            .map(|r| r.rows)
+            .sum::<u64>();
     assert_eq!(
         on_lines, p.rows,
         "{}: every row on exactly one line",

@@ -59,7 +59,7 @@ impl Accumulator<'_> {
     pub(super) fn finish(mut self, mut warnings: Vec<String>) -> SettlementPostings {
         self.net_facilitator_tax(&mut warnings);
         let ctx = Context::new(&self);
-        let receipts = self.receipts(&ctx, &mut warnings);
+        let (receipts, refunds) = self.receipts(&ctx, &mut warnings);
         let mut journal_entries = self.journal_entries(&ctx);
         let deposit = payout(&ctx, &mut journal_entries, &mut warnings);
         let by_category = self.category_totals(&ctx);
@@ -86,6 +86,7 @@ impl Accumulator<'_> {
             status,
             held,
             receipts,
+            refunds,
             journal_entries,
             deposit,
             by_category,
@@ -131,18 +132,18 @@ impl Accumulator<'_> {
                         .add(p.sum.rows, p.sum.amount, p.sum.first_line);
                 } else {
                     match &rule.to {
-                        Target::Receipt => {
-                            self.categories
-                                .entry((p.key, Dest::Receipt))
-                                .or_default()
-                                .add(p.sum.rows, p.sum.amount, p.sum.first_line);
-                            add_receipt(
-                                order,
-                                p.period,
+                        Target::Receipt | Target::Refund => {
+                            let (dest, sums) = if rule.to == Target::Receipt {
+                                (Dest::Receipt, &mut order.receipts)
+                            } else {
+                                (Dest::Refund, &mut order.refunds)
+                            };
+                            self.categories.entry((p.key, dest)).or_default().add(
                                 p.sum.rows,
                                 p.sum.amount,
                                 p.sum.first_line,
                             );
+                            add_receipt(sums, p.period, p.sum.rows, p.sum.amount, p.sum.first_line);
                         }
                         Target::Account(symbol) => {
                             let acct = self.account_id(symbol);
@@ -167,21 +168,33 @@ impl Accumulator<'_> {
         not_netting
     }
 
-    /// Receipts: one per (order, period), sorted by date then order id; warns about negative ones.
-    fn receipts(&mut self, ctx: &Context<'_>, warnings: &mut Vec<String>) -> Vec<Receipt> {
+    /// Receipts and refunds: one per (order, period) each, sorted by date then order id; warns
+    /// about negative receipts.
+    fn receipts(
+        &mut self,
+        ctx: &Context<'_>,
+        warnings: &mut Vec<String>,
+    ) -> (Vec<Receipt>, Vec<Receipt>) {
         let mut receipts = Vec::new();
+        let mut refunds = Vec::new();
         for (order_id, order) in self.orders.drain() {
-            for (period, sum) in &order.receipts {
-                receipts.push(Receipt {
-                    order_id: order_id.clone(),
-                    marketplace: order.marketplace.clone(),
-                    amount: ctx.money(sum.amount),
-                    date: ctx.date_of(*period),
-                    rows: sum.rows,
-                });
+            for (out, sums) in [
+                (&mut receipts, &order.receipts),
+                (&mut refunds, &order.refunds),
+            ] {
+                for (period, sum) in sums {
+                    out.push(Receipt {
+                        order_id: order_id.clone(),
+                        marketplace: order.marketplace.clone(),
+                        amount: ctx.money(sum.amount),
+                        date: ctx.date_of(*period),
+                        rows: sum.rows,
+                    });
+                }
             }
         }
         receipts.sort_by(|a, b| (a.date, &a.order_id).cmp(&(b.date, &b.order_id)));
+        refunds.sort_by(|a, b| (a.date, &a.order_id).cmp(&(b.date, &b.order_id)));
         let negative = receipts
             .iter()
             .filter(|r| r.amount.is_sign_negative() && !r.amount.is_zero())
@@ -191,7 +204,7 @@ impl Accumulator<'_> {
                 "{negative} order(s) have a negative receipt in this settlement (promotions or adjustments without the sale): check them against their invoices"
             ));
         }
-        receipts
+        (receipts, refunds)
     }
 
     /// Journal groups: one entry per (journal, period), lines per (account, category), sorted by
@@ -272,6 +285,7 @@ impl Accumulator<'_> {
                     amount_description: k[2].clone(),
                     target: match dest {
                         Dest::Receipt => "receipt".to_owned(),
+                        Dest::Refund => "refund".to_owned(),
                         Dest::Account(a) => self.accounts[*a].clone(),
                         Dest::Unmapped => "unmapped".to_owned(),
                         Dest::OrderlessReceipt => "receipt without order-id".to_owned(),
