@@ -73,7 +73,19 @@ struct Pending {
     rule: usize,
     key: usize,
     period: Period,
+    /// The row's SKU when its rule routes to the order's refund (kept per SKU), else empty.
+    sku: String,
     sum: Sum,
+}
+
+/// What one SKU of an order gave back in one period (refund rows).
+#[derive(Debug)]
+struct RefundSku {
+    period: Period,
+    sku: String,
+    amount: Decimal,
+    /// The part of `amount` on tax rows (`*Tax`, `TaxDiscount`).
+    tax: Decimal,
 }
 
 #[derive(Debug, Default)]
@@ -82,6 +94,8 @@ struct OrderAcc {
     receipts: Vec<(Period, Sum)>,
     /// Refund rows per period (negative: what the buyer got back).
     refunds: Vec<(Period, Sum)>,
+    /// The same refunds per SKU, with their tax.
+    refund_skus: Vec<RefundSku>,
     /// Key ids of facilitator-tax rows seen for this order.
     facilitated: Vec<usize>,
     pending: Vec<Pending>,
@@ -219,10 +233,15 @@ impl<'t> Accumulator<'t> {
         if let Some(_reroute) = &rule.when_facilitated {
             let order = self.orders.entry(row.order_id.clone()).or_default();
             note_marketplace(order, row);
+            let sku = if rule.to == Target::Refund {
+                row.sku.as_str()
+            } else {
+                ""
+            };
             match order
                 .pending
                 .iter_mut()
-                .find(|p| p.rule == rule_idx && p.key == key && p.period == period)
+                .find(|p| p.rule == rule_idx && p.key == key && p.period == period && p.sku == sku)
             {
                 Some(p) => p.sum.add(1, row.amount, row.line),
                 None => {
@@ -232,6 +251,7 @@ impl<'t> Accumulator<'t> {
                         rule: rule_idx,
                         key,
                         period,
+                        sku: sku.to_owned(),
                         sum,
                     });
                 }
@@ -256,6 +276,7 @@ impl<'t> Accumulator<'t> {
                 let order = self.orders.entry(row.order_id.clone()).or_default();
                 note_marketplace(order, row);
                 add_receipt(&mut order.refunds, period, 1, row.amount, row.line);
+                add_refund_sku(order, period, &row.sku, row.amount, is_tax(row));
             }
             Target::Account(symbol) => {
                 if rule.facilitator {
@@ -294,6 +315,33 @@ impl<'t> Accumulator<'t> {
 fn note_marketplace(order: &mut OrderAcc, row: &SettlementRow) {
     if order.marketplace.is_empty() && !row.marketplace_name.is_empty() {
         order.marketplace = row.marketplace_name.clone();
+    }
+}
+
+/// Whether a row carries tax (Amazon names those `Tax`, `ShippingTax`, `GiftWrapTax`,
+/// `TaxDiscount`...).
+fn is_tax(row: &SettlementRow) -> bool {
+    row.amount_description.ends_with("Tax") || row.amount_description == "TaxDiscount"
+}
+
+/// Adds a refund amount to an order's SKU of one period.
+fn add_refund_sku(order: &mut OrderAcc, period: Period, sku: &str, amount: Decimal, tax: bool) {
+    let tax = if tax { amount } else { Decimal::ZERO };
+    match order
+        .refund_skus
+        .iter_mut()
+        .find(|r| r.period == period && r.sku == sku)
+    {
+        Some(r) => {
+            r.amount += amount;
+            r.tax += tax;
+        }
+        None => order.refund_skus.push(RefundSku {
+            period,
+            sku: sku.to_owned(),
+            amount,
+            tax,
+        }),
     }
 }
 

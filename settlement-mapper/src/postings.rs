@@ -43,7 +43,7 @@ pub struct SettlementPostings {
     pub receipts: Vec<Receipt>,
     /// Per order (and posting period) what was refunded to the buyer (negative), to be credited
     /// on its invoice by a credit note (rules with `to = "refund"`).
-    pub refunds: Vec<Receipt>,
+    pub refunds: Vec<Refund>,
     /// Balanced journal entries, deposit or carried balance included.
     pub journal_entries: Vec<JournalEntry>,
     /// The payout transfer, when the total is positive.
@@ -79,6 +79,34 @@ pub struct Receipt {
     pub date: NaiveDate,
     /// Rows summed into the receipt.
     pub rows: u64,
+}
+
+/// What one order gave back to its buyer in one posting period (refund rows routed to `refund`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refund {
+    /// Amazon order id.
+    pub order_id: String,
+    /// Marketplace of the order's rows.
+    pub marketplace: String,
+    /// The refund (negative: money back to the buyer).
+    pub amount: Decimal,
+    /// Posting date.
+    pub date: NaiveDate,
+    /// Rows summed into it.
+    pub rows: u64,
+    /// Per SKU: what it gave back and the tax in it; the lines sum to `amount`.
+    pub lines: Vec<RefundLine>,
+}
+
+/// One SKU of a refund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefundLine {
+    /// Amazon SKU (empty when the rows carry none).
+    pub sku: String,
+    /// Amount (negative), tax included where the seller collected it.
+    pub amount: Decimal,
+    /// The tax in `amount` (refund rows named `*Tax` or `TaxDiscount`).
+    pub tax: Decimal,
 }
 
 /// A balanced journal entry.
@@ -194,12 +222,8 @@ impl SettlementPostings {
 
     /// Net debit on clearing from receipts and all entries except the deposit / carried balance.
     pub fn clearing_movement_before_payout(&self) -> Decimal {
-        let receipts: Decimal = self
-            .receipts
-            .iter()
-            .chain(&self.refunds)
-            .map(|r| r.amount)
-            .sum();
+        let receipts: Decimal = self.receipts.iter().map(|r| r.amount).sum::<Decimal>()
+            + self.refunds.iter().map(|r| r.amount).sum::<Decimal>();
         receipts
             + self
                 .journal_entries
@@ -211,12 +235,8 @@ impl SettlementPostings {
 
     /// Net debit on clearing after everything, payout included: zero for a settlement that ties out.
     pub fn clearing_balance_after_payout(&self) -> Decimal {
-        let receipts: Decimal = self
-            .receipts
-            .iter()
-            .chain(&self.refunds)
-            .map(|r| r.amount)
-            .sum();
+        let receipts: Decimal = self.receipts.iter().map(|r| r.amount).sum::<Decimal>()
+            + self.refunds.iter().map(|r| r.amount).sum::<Decimal>();
         receipts
             + self
                 .journal_entries

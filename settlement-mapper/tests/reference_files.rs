@@ -48,11 +48,21 @@ fn assert_invariants(p: &SettlementPostings) {
         .flat_map(|je| &je.lines)
         .map(|l| l.rows)
         .sum::<u64>()
-        + p.receipts
-            .iter()
-            .chain(&p.refunds)
-            .map(|r| r.rows)
-            .sum::<u64>();
+        + p.receipts.iter().map(|r| r.rows).sum::<u64>()
+        + p.refunds.iter().map(|r| r.rows).sum::<u64>();
+    // A refund's SKU lines add up to it.
+    for r in &p.refunds {
+        assert_eq!(
+            r.lines
+                .iter()
+                .map(|l| l.amount)
+                .sum::<rust_decimal::Decimal>(),
+            r.amount,
+            "{} order {}",
+            p.settlement_id,
+            r.order_id
+        );
+    }
     assert_eq!(
         on_lines, p.rows,
         "{}: every row on exactly one line",
@@ -92,6 +102,21 @@ fn german_v2_file_ties_out_with_facilitator_vat_netting() {
         .find(|je| je.kind == Journal::FacilitatorTax)
         .unwrap();
     assert!(mf.clearing_movement().is_zero());
+    // Two refunds (rows 42-51), each the 54,20 principal to credit on the order's invoice: their
+    // Tax rows (-3,79) meet the withheld deemed-supplier VAT on the pass-through account.
+    let refunds: Vec<_> = p
+        .refunds
+        .iter()
+        .map(|r| (r.order_id.as_str(), r.amount, r.lines.len(), r.lines[0].tax))
+        .collect();
+    assert_eq!(
+        refunds,
+        [
+            ("305-1638807-3445127", dec("-54.20"), 1, dec("0")),
+            ("306-9893473-2175548", dec("-54.20"), 1, dec("0")),
+        ]
+    );
+    assert_eq!(p.refunds[0].lines[0].sku, "TM-ATRNS-LL");
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
     let deposit = p.deposit.as_ref().unwrap();
     assert_eq!(deposit.amount, dec("128.84"));

@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
-use super::{Accumulator, Dest, Period, Sum, add_receipt};
+use super::{Accumulator, Dest, Period, Sum, add_receipt, add_refund_sku};
 use crate::mapping::{
     BANK, CLEARING, FACILITATOR_TAX, Journal, MappingTable, RESERVE, Target, UnmappedPolicy,
 };
 use crate::postings::{
-    CategoryTotal, Deposit, JournalEntry, JournalLine, Receipt, SettlementPostings, Status,
-    UnmappedTriple,
+    CategoryTotal, Deposit, JournalEntry, JournalLine, Receipt, Refund, RefundLine,
+    SettlementPostings, Status, UnmappedTriple,
 };
 
 /// Settlement-wide values every finishing step formats with.
@@ -144,6 +144,10 @@ impl Accumulator<'_> {
                                 p.sum.first_line,
                             );
                             add_receipt(sums, p.period, p.sum.rows, p.sum.amount, p.sum.first_line);
+                            if rule.to == Target::Refund {
+                                // Only tax rows wait for the facilitator status.
+                                add_refund_sku(order, p.period, &p.sku, p.sum.amount, true);
+                            }
                         }
                         Target::Account(symbol) => {
                             let acct = self.account_id(symbol);
@@ -174,23 +178,39 @@ impl Accumulator<'_> {
         &mut self,
         ctx: &Context<'_>,
         warnings: &mut Vec<String>,
-    ) -> (Vec<Receipt>, Vec<Receipt>) {
+    ) -> (Vec<Receipt>, Vec<Refund>) {
         let mut receipts = Vec::new();
         let mut refunds = Vec::new();
         for (order_id, order) in self.orders.drain() {
-            for (out, sums) in [
-                (&mut receipts, &order.receipts),
-                (&mut refunds, &order.refunds),
-            ] {
-                for (period, sum) in sums {
-                    out.push(Receipt {
-                        order_id: order_id.clone(),
-                        marketplace: order.marketplace.clone(),
-                        amount: ctx.money(sum.amount),
-                        date: ctx.date_of(*period),
-                        rows: sum.rows,
-                    });
-                }
+            for (period, sum) in &order.receipts {
+                receipts.push(Receipt {
+                    order_id: order_id.clone(),
+                    marketplace: order.marketplace.clone(),
+                    amount: ctx.money(sum.amount),
+                    date: ctx.date_of(*period),
+                    rows: sum.rows,
+                });
+            }
+            for (period, sum) in &order.refunds {
+                let mut lines: Vec<RefundLine> = order
+                    .refund_skus
+                    .iter()
+                    .filter(|r| r.period == *period)
+                    .map(|r| RefundLine {
+                        sku: r.sku.clone(),
+                        amount: ctx.money(r.amount),
+                        tax: ctx.money(r.tax),
+                    })
+                    .collect();
+                lines.sort_by(|a, b| a.sku.cmp(&b.sku));
+                refunds.push(Refund {
+                    order_id: order_id.clone(),
+                    marketplace: order.marketplace.clone(),
+                    amount: ctx.money(sum.amount),
+                    date: ctx.date_of(*period),
+                    rows: sum.rows,
+                    lines,
+                });
             }
         }
         receipts.sort_by(|a, b| (a.date, &a.order_id).cmp(&(b.date, &b.order_id)));
