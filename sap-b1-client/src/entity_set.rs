@@ -256,6 +256,12 @@ impl SapClient {
         self.entity_set()
     }
 
+    /// `VendorPayments` (outgoing payments; SAP's `Payment` type, as incoming payments). With
+    /// `DocType` `rCustomer` they pay a customer back, e.g. credit notes above its invoices.
+    pub fn vendor_payments(&self) -> EntitySet<IncomingPayment> {
+        EntitySet::new(self.clone(), "VendorPayments")
+    }
+
     /// `JournalEntries`.
     pub fn journal_entries(&self) -> EntitySet<JournalEntry> {
         self.entity_set()

@@ -20,6 +20,9 @@ pub struct SettlementsConfig {
     pub max_documents_per_batch: usize,
     /// How far back to list settlement reports (Amazon keeps 90 days).
     pub lookback: Duration,
+    /// Whether a refund's credit note puts the units back into stock (default: no, "without
+    /// quantity posting": Amazon refunds many FBA orders without a return).
+    pub restock_refunds: bool,
 }
 
 /// How receipts are grouped into incoming payments.
@@ -54,6 +57,7 @@ pub(super) struct RawSettlements {
     missing_invoice: Option<String>,
     max_documents_per_batch: Option<usize>,
     lookback: Option<String>,
+    restock_refunds: Option<bool>,
 }
 
 impl RawSettlements {
@@ -83,6 +87,7 @@ impl RawSettlements {
             missing_invoice,
             max_documents_per_batch,
             lookback: duration("settlements.lookback", self.lookback.as_deref(), "90d")?,
+            restock_refunds: self.restock_refunds.unwrap_or(false),
         })
     }
 }

@@ -57,6 +57,7 @@ receipts = "per-settlement"          # per-settlement (one payment per customer)
 missing_invoice = "hold"             # hold | on-account | create-invoice
 max_documents_per_batch = 50         # larger settlements post in parts, each atomic
 lookback = "90d"                     # Amazon lists settlement reports for 90 days
+restock_refunds = false              # a refund's credit note puts the units back into stock
 
 [items]                              # SAP items -> Amazon prices and merchant-fulfilled (MFN) quantities
 # marketplaces = ["A1PA6795UKMFR9"]  # default: every amazon.marketplaces entry

@@ -36,7 +36,7 @@ pub struct TaxReportLine {
 /// What is still open on one A/R document or payment of a customer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenItem {
-    /// `Invoices`, `CreditNotes` or `IncomingPayments` (an amount paid on account).
+    /// `Invoices`, `CreditNotes`, or `IncomingPayments` / `VendorPayments` (an amount on account).
     pub set: String,
     /// The document's `DocEntry`.
     pub doc_entry: i64,
@@ -176,7 +176,16 @@ pub fn open_items(db: &SapDb, card_code: &str) -> Vec<OpenItem> {
             });
         }
     }
-    for p in active(db, "IncomingPayments") {
+    // Incoming payments credit the customer; outgoing ones (credit notes paid back) debit it.
+    let payments = active(db, "IncomingPayments")
+        .into_iter()
+        .map(|p| (p, Decimal::ONE))
+        .chain(
+            active(db, "VendorPayments")
+                .into_iter()
+                .map(|p| (p, Decimal::NEGATIVE_ONE)),
+        );
+    for (p, dir) in payments {
         if s(&p, "CardCode") != Some(card_code) {
             continue;
         }
@@ -184,9 +193,9 @@ pub fn open_items(db: &SapDb, card_code: &str) -> Vec<OpenItem> {
         let (mut applied_lc, mut applied_fc) = (Decimal::ZERO, Decimal::ZERO);
         for r in rows(&p, "PaymentInvoices") {
             let sign = if r.get("InvoiceType").and_then(Value::as_str) == Some("it_CredItnote") {
-                Decimal::NEGATIVE_ONE
+                -dir
             } else {
-                Decimal::ONE
+                dir
             };
             applied_lc += sign * decimal(r.get("SumApplied"));
             applied_fc += sign * decimal(r.get("AppliedFC"));
@@ -203,14 +212,19 @@ pub fn open_items(db: &SapDb, card_code: &str) -> Vec<OpenItem> {
         };
         if !open_lc.is_zero() || !open_fc.is_zero() {
             out.push(OpenItem {
-                set: "IncomingPayments".into(),
+                set: if dir == Decimal::ONE {
+                    "IncomingPayments"
+                } else {
+                    "VendorPayments"
+                }
+                .into(),
                 doc_entry: p
                     .get("DocEntry")
                     .and_then(Value::as_i64)
                     .unwrap_or_default(),
                 currency: s(&p, "DocCurrency").unwrap_or(&local).to_string(),
-                open_lc: -open_lc,
-                open_fc: -open_fc,
+                open_lc: -dir * open_lc,
+                open_fc: -dir * open_fc,
             });
         }
     }
@@ -329,7 +343,15 @@ pub fn account_balances(db: &SapDb) -> Vec<AccountBalance> {
             }
         }
     }
-    for p in active(db, "IncomingPayments") {
+    let payments = active(db, "IncomingPayments")
+        .into_iter()
+        .map(|p| (p, Decimal::ONE))
+        .chain(
+            active(db, "VendorPayments")
+                .into_iter()
+                .map(|p| (p, Decimal::NEGATIVE_ONE)),
+        );
+    for (p, dir) in payments {
         let cur = s(&p, "DocCurrency").unwrap_or_default().to_string();
         let rate = decimal(p.get("DocRate"));
         let fc_payment = s(&p, "LocalCurrency") == Some("tNO") && rate > Decimal::ZERO;
@@ -347,9 +369,9 @@ pub fn account_balances(db: &SapDb) -> Vec<AccountBalance> {
             } else {
                 amount
             };
-            l.post(s(&p, acct).unwrap_or_default(), &cur, lc, amount);
-            total.0 += lc;
-            total.1 += amount;
+            l.post(s(&p, acct).unwrap_or_default(), &cur, dir * lc, dir * amount);
+            total.0 += dir * lc;
+            total.1 += dir * amount;
         }
         let other = match s(&p, "CardCode") {
             Some(card) if s(&p, "DocType") != Some("rAccount") => control_account(db, card),

@@ -197,7 +197,10 @@ pub fn create_document(
             .or(s(item, "DefaultWarehouse"))
             .unwrap_or("01")
             .to_string();
-        if is_yes(item, "InventoryItem") {
+        // A credit note row "without quantity posting" credits the amount only (SDK
+        // Document_Lines~WithoutInventoryMovement; B1 9.1+).
+        let moves_stock = !(def.name == "CreditNotes" && is_yes(&l, "WithoutInventoryMovement"));
+        if is_yes(item, "InventoryItem") && moves_stock {
             stock_moves.push((code.clone(), wh.clone(), qty, i + 1));
         }
         l.insert("LineNum".into(), Value::from(i as i64));

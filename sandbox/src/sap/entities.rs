@@ -70,7 +70,9 @@ pub fn create_in(
     rules::check_posting(db, def.name, &e, &stamp.date)?;
     match def.name {
         "Invoices" | "CreditNotes" => return documents::create_document(db, def, e, stamp, undo),
-        "IncomingPayments" => return payments::create_payment(db, def, e, stamp, undo),
+        "IncomingPayments" | "VendorPayments" => {
+            return payments::create_payment(db, def, e, stamp, undo);
+        }
         "JournalEntries" => return journal::create_journal(db, def, e, stamp, undo),
         "UserTablesMD" => return user_tables::create_table(db, e, undo),
         "UserFieldsMD" => return user_tables::create_field(db, e, undo),
@@ -280,7 +282,7 @@ pub fn patch(
         .ok_or_else(|| SapError::not_found(404))?;
     if matches!(
         def.name,
-        "Invoices" | "CreditNotes" | "IncomingPayments" | "JournalEntries"
+        "Invoices" | "CreditNotes" | "IncomingPayments" | "VendorPayments" | "JournalEntries"
     ) && patch.contains_key("DocumentLines")
     {
         // INVENTED: the text for a line-level PATCH of a document; not quoted in our sources.

@@ -165,12 +165,23 @@ pub fn create_payment(
         .map(|d| d.get(..10).unwrap_or(d).to_string())
         .unwrap_or_else(|| stamp.date.clone());
     let money = pay_money(db, &e, card.as_ref(), &date)?;
+    // An outgoing payment to a customer pays its credit notes back; its invoices reduce it.
+    let outgoing = def.name == "VendorPayments";
     let mut paid = Decimal::ZERO;
     for (sum_key, acct_key) in [
         ("TransferSum", "TransferAccount"),
         ("CashSum", "CashAccount"),
     ] {
         let amount = decimal(e.get(sum_key));
+        if amount < Decimal::ZERO {
+            // INVENTED: the wording. SAP's payment means carry positive amounts: money going
+            // the other way is the other payment document (outgoing vs incoming), and negative
+            // totals are only made by the payment wizard with a "negative payment method"
+            // (SAP community, "Create negative payments by the wizard", B1 9.1).
+            return Err(SapError::rule(format!(
+                "{sum_key} cannot be negative ({amount}); pay money back with an outgoing payment"
+            )));
+        }
         if amount != Decimal::ZERO {
             // INVENTED: the text for a payment without its account; not quoted in our sources.
             let acct =
@@ -235,7 +246,7 @@ pub fn create_payment(
             None => {
                 let sum = decimal(pi.get("SumApplied"));
                 let open = decimal(doc.get("DocTotal")) - decimal(doc.get("PaidToDate"));
-                if set == "Invoices" && sum > open {
+                if sum > open {
                     return Err(overpaid(
                         &doc.get("DocNum").cloned().unwrap_or_default(),
                         sum,
@@ -253,7 +264,7 @@ pub fn create_payment(
                 }
             }
         };
-        if set == "Invoices" {
+        if (set == "Invoices") != outgoing {
             applied += row.in_payment_currency;
         } else {
             applied -= row.in_payment_currency;

@@ -48,7 +48,7 @@ pub fn posting_date<'a>(set: &str, e: &'a Entity, today: &'a str) -> &'a str {
 pub fn check_posting(db: &SapDb, set: &str, e: &Entity, today: &str) -> Result<(), SapError> {
     if !matches!(
         set,
-        "Invoices" | "CreditNotes" | "IncomingPayments" | "JournalEntries"
+        "Invoices" | "CreditNotes" | "IncomingPayments" | "VendorPayments" | "JournalEntries"
     ) {
         return Ok(());
     }
@@ -120,7 +120,7 @@ fn check_branches(db: &SapDb, set: &str, e: &Entity) -> Result<(), SapError> {
             "BPL_IDAssignedToInvoice",
             int(e, "BPL_IDAssignedToInvoice"),
         ),
-        "IncomingPayments" => check_branch(db, "BPLID", int(e, "BPLID")),
+        "IncomingPayments" | "VendorPayments" => check_branch(db, "BPLID", int(e, "BPLID")),
         "JournalEntries" => {
             let lines = e.get("JournalEntryLines").and_then(Value::as_array);
             for l in lines.into_iter().flatten().filter_map(Value::as_object) {

@@ -82,6 +82,14 @@ pub const SETS: &[SetDef] = &[
         int_key: true,
         series_start: Some(200_001),
     },
+    // Outgoing payments; to a customer (`DocType` `rCustomer`) they pay back credit notes.
+    SetDef {
+        name: "VendorPayments",
+        type_name: "Payment",
+        key: "DocEntry",
+        int_key: true,
+        series_start: Some(300_001),
+    },
     SetDef {
         name: "JournalEntries",
         type_name: "JournalEntry",

@@ -170,6 +170,9 @@ sap_type! {
         "BaseLine" => base_line: i32,
         /// Free text.
         "FreeText" => free_text: String,
+        /// A credit note row that does not put the quantity back into stock ("Without Qty
+        /// Posting").
+        "WithoutInventoryMovement" => without_inventory_movement: YesNo,
     }
 }
 

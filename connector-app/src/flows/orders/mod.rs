@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use sp_api_client::orders::{IncludedData, Order, OrderSearch};
 
-pub(crate) use self::plan::{LineSpec, build_invoice};
+pub(crate) use self::plan::{LineSpec, build_invoice, unit_price};
 pub use self::plan::{OrderPlan, invoice_key, plan_invoice};
 pub use self::post::Invoice;
 pub(crate) use self::post::{InvoiceState, invoice_state};

@@ -119,12 +119,15 @@ impl Engine {
                 problems.push(p.to_string());
             }
         }
-        let order_ids: Vec<String> = postings
+        let mut order_ids: Vec<String> = postings
             .receipts
             .iter()
             .filter(|r| !r.amount.is_zero())
             .map(|r| r.order_id.clone())
             .collect();
+        order_ids.extend(postings.refunds.iter().map(|r| r.order_id.clone()));
+        order_ids.sort();
+        order_ids.dedup();
         let (mut invoices, cancelled) = self.invoices_for(&order_ids).await?;
         for (order, doc_num) in &cancelled {
             problems.push(format!(
@@ -165,15 +168,38 @@ impl Engine {
                     .map(|(_, name)| ((*name).to_owned(), m.customer.clone()))
             })
             .collect();
-        let plan = plan_documents(&PlanInput {
-            postings: &in_sap_currency,
-            table,
-            invoices: &invoices,
-            customers: &customers,
-            grouping: self.config.settlements.receipts,
-            missing: self.config.settlements.missing_invoice,
-            foreign: foreign.as_ref(),
-        });
+        // Refunds: a credit note per order based on its invoice, planned now, posted only when
+        // nothing else holds the settlement (then the payments are planned with what SAP did).
+        let (credits, credit_problems) = self.plan_credit_notes(postings, &invoices).await?;
+        problems.extend(credit_problems);
+        let plan_with = |invoices: &HashMap<String, InvoiceInfo>, credit_notes| {
+            plan_documents(&PlanInput {
+                postings: &in_sap_currency,
+                table,
+                invoices,
+                customers: &customers,
+                grouping: self.config.settlements.receipts,
+                missing: self.config.settlements.missing_invoice,
+                foreign: foreign.as_ref(),
+                credit_notes,
+            })
+        };
+        let mut before = invoices.clone();
+        let simulated = Self::simulate_credit_notes(&credits, &mut before);
+        let plan = plan_with(&before, &simulated);
+        let plan = match plan {
+            Ok(_) if create_missing && problems.is_empty() && !credits.is_empty() => {
+                match self.post_credit_notes(postings, bytes, &credits).await? {
+                    Err(reasons) => Err(reasons),
+                    Ok(posted) => {
+                        // SAP applied each credit note to its invoice while it was open.
+                        let (after, _) = self.invoices_for(&order_ids).await?;
+                        plan_with(&after, &posted)
+                    }
+                }
+            }
+            plan => plan,
+        };
         Ok(match plan {
             Ok(plan) if problems.is_empty() => Ok(plan),
             Ok(_) => Err(problems),

@@ -8,12 +8,14 @@
 //! which a part is looked up before it is ever sent again.
 
 mod checks;
+mod credit_notes;
 pub mod foreign;
 mod journal;
 mod outcome;
 pub mod parts;
 pub mod plan;
 mod post;
+mod refunds;
 mod replay;
 pub mod report;
 

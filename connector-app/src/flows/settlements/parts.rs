@@ -19,6 +19,8 @@ pub fn part_reference(id: &str, part: usize) -> String {
 pub enum PartDocument {
     /// An incoming payment (`TransferReference` = the part's reference).
     IncomingPayments(IncomingPayment),
+    /// An outgoing payment to a customer (credit notes above its invoices), same fields.
+    VendorPayments(IncomingPayment),
     /// A journal entry (`Reference2` = the part's reference).
     JournalEntries(JournalEntry),
 }
@@ -28,6 +30,7 @@ impl PartDocument {
     pub fn entity_set(&self) -> &'static str {
         match self {
             Self::IncomingPayments(_) => "IncomingPayments",
+            Self::VendorPayments(_) => "VendorPayments",
             Self::JournalEntries(_) => "JournalEntries",
         }
     }
@@ -35,7 +38,7 @@ impl PartDocument {
     /// The part reference the document carries.
     pub fn reference(&self) -> Option<&str> {
         match self {
-            Self::IncomingPayments(p) => p.transfer_reference.as_deref(),
+            Self::IncomingPayments(p) | Self::VendorPayments(p) => p.transfer_reference.as_deref(),
             Self::JournalEntries(j) => j.reference2.as_deref(),
         }
     }
@@ -78,6 +81,12 @@ pub fn split_parts(plan: &SettlementPlan, id: &str, max: usize) -> Vec<Settlemen
         .cloned()
         .map(PartDocument::IncomingPayments)
         .chain(
+            plan.refund_payments
+                .iter()
+                .cloned()
+                .map(PartDocument::VendorPayments),
+        )
+        .chain(
             plan.journal_entries
                 .iter()
                 .cloned()
@@ -95,6 +104,10 @@ pub fn split_parts(plan: &SettlementPlan, id: &str, max: usize) -> Vec<Settlemen
                     PartDocument::IncomingPayments(mut p) => {
                         p.transfer_reference = Some(reference.clone());
                         PartDocument::IncomingPayments(p)
+                    }
+                    PartDocument::VendorPayments(mut p) => {
+                        p.transfer_reference = Some(reference.clone());
+                        PartDocument::VendorPayments(p)
                     }
                     PartDocument::JournalEntries(mut j) => {
                         j.reference2 = Some(reference.clone());

@@ -17,6 +17,7 @@ use settlement_mapper::mapping::{CLEARING, MappingTable};
 use settlement_mapper::postings::SettlementPostings;
 
 use super::foreign::{Foreign, account_in};
+use super::refunds::CreditInfo;
 use crate::config::{MissingInvoice, ReceiptGrouping};
 
 /// SAP's length limit of journal and line memos.
@@ -38,7 +39,7 @@ pub struct InvoiceInfo {
 }
 
 /// How one order's receipt is applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Application {
     /// Amazon order id.
     pub order_id: String,
@@ -56,6 +57,19 @@ pub struct Application {
     pub on_account: Decimal,
     /// Invoice open amount left after this receipt (partial payment), or zero.
     pub invoice_left_open: Decimal,
+    /// What Amazon gave the buyer back in this settlement (negative), credited by a credit note.
+    #[serde(default)]
+    pub refund: Decimal,
+    /// The credit note's DocNum, when there is a refund.
+    #[serde(default)]
+    pub credit_note: Option<i32>,
+    /// Amount of the credit note applied in the payment (the rest SAP set against the open
+    /// invoice when the credit note was added).
+    #[serde(default)]
+    pub credit_applied: Decimal,
+    /// What stays open on the credit note.
+    #[serde(default)]
+    pub credit_left_open: Decimal,
 }
 
 /// The documents of one settlement, in posting order: payments first, then journal entries.
@@ -63,6 +77,9 @@ pub struct Application {
 pub struct SettlementPlan {
     /// Incoming payments.
     pub payments: Vec<IncomingPayment>,
+    /// Outgoing payments to customers, where credit notes give back more than the customer's
+    /// invoices take in a group (`VendorPayments`, same `Payment` type).
+    pub refund_payments: Vec<IncomingPayment>,
     /// Journal entries (the deposit included).
     pub journal_entries: Vec<JournalEntry>,
     /// Per order: receipt vs invoice.
@@ -71,7 +88,7 @@ pub struct SettlementPlan {
     pub notes: Vec<String>,
 }
 
-/// One incoming payment being built: (invoice lines, transfer sum, orders), keyed by
+/// One payment being built: (invoice and credit-note lines, transfer sum, orders), keyed by
 /// (customer, date, order number or 0 when grouped per settlement).
 type PaymentGroup = (Vec<PaymentInvoice>, Decimal, usize);
 
@@ -91,6 +108,8 @@ pub struct PlanInput<'a> {
     pub missing: MissingInvoice,
     /// The settlement's currency and SAP's rates when it is not the company's (`None`: local).
     pub foreign: Option<&'a Foreign>,
+    /// The credit notes of the settlement's refunds, by (order id, posting date).
+    pub credit_notes: &'a HashMap<(String, NaiveDate), CreditInfo>,
 }
 
 /// Builds the SAP documents, or says everything that holds the settlement.
@@ -102,14 +121,44 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
     let clearing = account_in(input.table, CLEARING, input.table.resolve(CLEARING), iso);
     let mut groups: BTreeMap<(String, NaiveDate, usize), PaymentGroup> = BTreeMap::new();
     let mut missing = Vec::new();
-    for (n, r) in p.receipts.iter().enumerate() {
-        if r.amount.is_zero() {
+    // What each order moves in this settlement, per posting date: (marketplace, receipt, refund).
+    let mut orders: BTreeMap<(NaiveDate, &str), (&str, Decimal, Decimal)> = BTreeMap::new();
+    for r in &p.receipts {
+        let e = orders.entry((r.date, r.order_id.as_str())).or_insert((
+            r.marketplace.as_str(),
+            Decimal::ZERO,
+            Decimal::ZERO,
+        ));
+        e.1 += r.amount;
+    }
+    for r in &p.refunds {
+        let e = orders.entry((r.date, r.order_id.as_str())).or_insert((
+            r.marketplace.as_str(),
+            Decimal::ZERO,
+            Decimal::ZERO,
+        ));
+        e.2 += r.amount;
+    }
+    for (n, ((date, order_id), (marketplace, receipt, refund))) in orders.into_iter().enumerate() {
+        if receipt.is_zero() && refund.is_zero() {
             continue;
         }
-        if r.amount.is_sign_negative() {
+        let credit = if refund.is_zero() {
+            None
+        } else {
+            match input.credit_notes.get(&(order_id.to_owned(), date)) {
+                Some(c) => Some(c),
+                None => {
+                    held.push(format!(
+                        "order {order_id}: its refund ({refund}) on {date} has no credit note"
+                    ));
+                    continue;
+                }
+            }
+        };
+        if refund.is_zero() && receipt.is_sign_negative() {
             held.push(format!(
-                "order {} has a negative receipt ({}) in this settlement: a credit note or a manual entry is needed",
-                r.order_id, r.amount
+                "order {order_id} has a negative receipt ({receipt}) in this settlement: a credit note or a manual entry is needed"
             ));
             continue;
         }
@@ -117,95 +166,116 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
             ReceiptGrouping::PerSettlement => 0,
             ReceiptGrouping::PerOrder => n + 1,
         };
-        let app = match input.invoices.get(&r.order_id) {
+        // What the order brings into clearing, and the credit notes' part still to apply.
+        let cash = receipt + refund;
+        let credit_open = credit.map_or(Decimal::ZERO, |c| c.open);
+        let app = match input.invoices.get(order_id) {
             Some(inv) => {
-                let applied = r.amount.min(inv.open.max(Decimal::ZERO));
-                let on_account = r.amount - applied;
+                // The invoice takes the cash plus what the credit note gives back (the credit
+                // note is applied in the same payment), up to what it still owes.
+                let wanted = cash + credit_open;
+                let applied = wanted.clamp(Decimal::ZERO, inv.open.max(Decimal::ZERO));
+                let rest = wanted - applied;
+                let on_account = rest.max(Decimal::ZERO);
+                // Below zero: the credit note cannot be applied whole (nothing left to set it
+                // against in this order); what remains stays open on it.
+                let credit_applied = (credit_open + rest.min(Decimal::ZERO)).max(Decimal::ZERO);
+                let credit_left_open = credit_open - credit_applied;
                 let left = (inv.open - applied).max(Decimal::ZERO);
+                let num = inv.doc_num.unwrap_or(inv.doc_entry);
                 if !on_account.is_zero() {
                     plan.notes.push(format!(
-                        "order {}: Amazon paid {} but invoice {} had {} open; {} stays on account of {}",
-                        r.order_id,
-                        r.amount,
-                        inv.doc_num.unwrap_or(inv.doc_entry),
-                        inv.open,
-                        on_account,
-                        inv.card_code
+                        "order {order_id}: Amazon paid {cash} but invoice {num} had {} open; {on_account} stays on account of {}",
+                        inv.open, inv.card_code
                     ));
-                } else if !left.is_zero() {
+                } else if !left.is_zero() && !receipt.is_zero() {
                     plan.notes.push(format!(
-                        "order {}: Amazon paid {} of invoice {} ({} open); {} stays open",
-                        r.order_id,
-                        r.amount,
-                        inv.doc_num.unwrap_or(inv.doc_entry),
-                        inv.open,
-                        left
+                        "order {order_id}: Amazon paid {cash} of invoice {num} ({} open); {left} stays open",
+                        inv.open
+                    ));
+                }
+                if !credit_left_open.is_zero() {
+                    plan.notes.push(format!(
+                        "order {order_id}: its credit note keeps {credit_left_open} open (refund {refund}, invoice {num} had {} open)",
+                        inv.open
                     ));
                 }
                 let entry = groups
-                    .entry((inv.card_code.clone(), r.date, group_n))
+                    .entry((inv.card_code.clone(), date, group_n))
                     .or_default();
-                if !applied.is_zero() {
-                    // A foreign-currency invoice is paid in its currency (`AppliedFC`); SAP works
-                    // out the local amount and any exchange difference.
+                for (amount, kind, doc_entry) in [
+                    (applied, PaymentInvoiceType::Invoice, Some(inv.doc_entry)),
+                    (
+                        credit_applied,
+                        PaymentInvoiceType::CreditNote,
+                        credit.and_then(|c| c.doc_entry),
+                    ),
+                ] {
+                    if amount.is_zero() {
+                        continue;
+                    }
+                    // A foreign-currency document is paid in its currency (`AppliedFC`); SAP
+                    // works out the local amount and any exchange difference.
                     let (sum_applied, applied_fc) = match input.foreign {
-                        Some(_) => (None, Some(applied)),
-                        None => (Some(applied), None),
+                        Some(_) => (None, Some(amount)),
+                        None => (Some(amount), None),
                     };
                     entry.0.push(PaymentInvoice {
-                        doc_entry: Some(DocEntry(inv.doc_entry)),
+                        doc_entry: Some(DocEntry(doc_entry.unwrap_or_default())),
                         sum_applied,
                         applied_fc,
-                        invoice_type: Some(PaymentInvoiceType::Invoice),
+                        invoice_type: Some(kind),
                         ..PaymentInvoice::default()
                     });
                 }
-                entry.1 += r.amount;
+                entry.1 += applied - credit_applied + on_account;
                 entry.2 += 1;
                 Application {
-                    order_id: r.order_id.clone(),
-                    receipt: r.amount,
+                    order_id: order_id.to_owned(),
+                    receipt,
                     invoice: Some(inv.doc_entry),
                     invoice_num: inv.doc_num,
                     invoice_total: Some(inv.total),
                     applied,
                     on_account,
                     invoice_left_open: left,
+                    refund,
+                    credit_note: credit.and_then(|c| c.doc_num.or(c.doc_entry)),
+                    credit_applied,
+                    credit_left_open,
                 }
+            }
+            None if !refund.is_zero() => {
+                held.push(format!(
+                    "order {order_id}: its refund ({refund}) has no invoice in SAP to credit"
+                ));
+                continue;
             }
             None => match input.missing {
                 // Invoices to create were created before planning; one still missing holds.
                 MissingInvoice::Hold | MissingInvoice::CreateInvoice => {
-                    missing.push(r.order_id.clone());
+                    missing.push(order_id.to_owned());
                     continue;
                 }
                 MissingInvoice::OnAccount => {
-                    let Some(customer) = input.customers.get(&r.marketplace.to_ascii_lowercase())
+                    let Some(customer) = input.customers.get(&marketplace.to_ascii_lowercase())
                     else {
                         held.push(format!(
-                            "order {} ({}) has no invoice and its marketplace has no customer in [marketplaces]",
-                            r.order_id, r.marketplace
+                            "order {order_id} ({marketplace}) has no invoice and its marketplace has no customer in [marketplaces]"
                         ));
                         continue;
                     };
                     plan.notes.push(format!(
-                        "order {}: no invoice in SAP; {} posted on account of {customer}",
-                        r.order_id, r.amount
+                        "order {order_id}: no invoice in SAP; {receipt} posted on account of {customer}"
                     ));
-                    let entry = groups
-                        .entry((customer.clone(), r.date, group_n))
-                        .or_default();
-                    entry.1 += r.amount;
+                    let entry = groups.entry((customer.clone(), date, group_n)).or_default();
+                    entry.1 += receipt;
                     entry.2 += 1;
                     Application {
-                        order_id: r.order_id.clone(),
-                        receipt: r.amount,
-                        invoice: None,
-                        invoice_num: None,
-                        invoice_total: None,
-                        applied: Decimal::ZERO,
-                        on_account: r.amount,
-                        invoice_left_open: Decimal::ZERO,
+                        order_id: order_id.to_owned(),
+                        receipt,
+                        on_account: receipt,
+                        ..Application::default()
                     }
                 }
             },
@@ -223,16 +293,22 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
         return Err(held);
     }
     for ((customer, date, _), (lines, sum, orders)) in groups {
-        plan.payments.push(IncomingPayment {
+        // A payment that gives back more than it receives is an outgoing payment to the
+        // customer (SAP's incoming payments are never negative; a credit note is paid back by
+        // an outgoing payment, `VendorPayments` with `DocType` `rCustomer`); one that nets to
+        // zero only sets invoices against credit notes, without a payment means.
+        let outgoing = sum.is_sign_negative() && !sum.is_zero();
+        let amount = sum.abs();
+        let payment = IncomingPayment {
             doc_type: Some(ReceiptType::Customer),
             card_code: Some(customer),
             doc_date: Some(date.into()),
             due_date: Some(date.into()),
             tax_date: Some(date.into()),
             doc_currency: Some(p.currency.clone()),
-            transfer_account: Some(clearing.clone()),
-            transfer_sum: Some(sum),
-            transfer_date: Some(date.into()),
+            transfer_account: (!amount.is_zero()).then(|| clearing.clone()),
+            transfer_sum: (!amount.is_zero()).then_some(amount),
+            transfer_date: (!amount.is_zero()).then(|| date.into()),
             remarks: Some(format!(
                 "Amazon settlement {}: {orders} order(s)",
                 p.settlement_id
@@ -240,7 +316,12 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
             journal_remarks: Some(truncate(&format!("Amazon settlement {}", p.settlement_id))),
             payment_invoices: (!lines.is_empty()).then_some(lines),
             ..IncomingPayment::default()
-        });
+        };
+        if outgoing {
+            plan.refund_payments.push(payment);
+        } else {
+            plan.payments.push(payment);
+        }
     }
     plan.journal_entries = super::journal::journal_entries(input)?;
     Ok(plan)
@@ -326,285 +407,4 @@ pub fn invoice_from_rows(
 }
 
 #[cfg(test)]
-mod tests {
-    use settlement_mapper::map_settlement;
-    use settlement_mapper::synth::{SynthOptions, write_settlement};
-
-    use super::*;
-
-    const CUSTOMER: &str = "C-AMZ-DE";
-
-    /// A generated Amazon.de settlement of `orders` orders, mapped with the default table.
-    fn postings(orders: usize) -> (SettlementPostings, MappingTable) {
-        let mut file = Vec::new();
-        write_settlement(
-            &SynthOptions {
-                seed: 7,
-                orders,
-                ..SynthOptions::default()
-            },
-            &mut file,
-        )
-        .unwrap();
-        let table = MappingTable::default_table();
-        (map_settlement(file.as_slice(), &table).unwrap(), table)
-    }
-
-    /// Every paid order's invoice in SAP, open for exactly what Amazon paid.
-    fn invoices_for(p: &SettlementPostings) -> HashMap<String, InvoiceInfo> {
-        p.receipts
-            .iter()
-            .enumerate()
-            .map(|(n, r)| {
-                (
-                    r.order_id.clone(),
-                    InvoiceInfo {
-                        doc_entry: 100 + n as i32,
-                        doc_num: Some(5000 + n as i32),
-                        card_code: CUSTOMER.into(),
-                        total: r.amount,
-                        open: r.amount,
-                    },
-                )
-            })
-            .collect()
-    }
-
-    fn customers() -> HashMap<String, String> {
-        [("amazon.de".to_owned(), CUSTOMER.to_owned())].into()
-    }
-
-    fn plan(
-        p: &SettlementPostings,
-        table: &MappingTable,
-        invoices: &HashMap<String, InvoiceInfo>,
-        grouping: ReceiptGrouping,
-        missing: MissingInvoice,
-    ) -> Result<SettlementPlan, Vec<String>> {
-        plan_documents(&PlanInput {
-            postings: p,
-            table,
-            invoices,
-            customers: &customers(),
-            grouping,
-            missing,
-            foreign: None,
-        })
-    }
-
-    fn paid(p: &SettlementPostings) -> Vec<&settlement_mapper::postings::Receipt> {
-        p.receipts
-            .iter()
-            .filter(|r| r.amount > Decimal::ZERO)
-            .collect()
-    }
-
-    /// (TransferSum, the DocEntries and amounts applied) of each payment, as SAP receives them.
-    fn wire(plan: &SettlementPlan) -> Vec<serde_json::Value> {
-        plan.payments
-            .iter()
-            .map(|pay| serde_json::to_value(pay).unwrap())
-            .collect()
-    }
-
-    #[test]
-    fn per_settlement_receipts_are_one_payment_per_customer_and_day_applied_to_each_invoice() {
-        let (p, table) = postings(6);
-        let invoices = invoices_for(&p);
-        let plan = plan(
-            &p,
-            &table,
-            &invoices,
-            ReceiptGrouping::PerSettlement,
-            MissingInvoice::Hold,
-        )
-        .unwrap();
-        let paid = paid(&p);
-        assert!(paid.len() >= 2, "the settlement pays several orders");
-        let days: std::collections::BTreeSet<_> = paid.iter().map(|r| r.date).collect();
-        assert_eq!(plan.payments.len(), days.len(), "one per customer and day");
-        let wire = wire(&plan);
-        let lines: Vec<&serde_json::Value> = wire
-            .iter()
-            .flat_map(|w| w["PaymentInvoices"].as_array().unwrap())
-            .collect();
-        assert_eq!(lines.len(), paid.len(), "every invoice applied");
-        for r in &paid {
-            let inv = &invoices[&r.order_id];
-            assert!(
-                lines
-                    .iter()
-                    .any(|l| l["DocEntry"] == inv.doc_entry
-                        && l["SumApplied"] == r.amount.to_string()),
-                "{} applied in full",
-                r.order_id
-            );
-        }
-        for w in &wire {
-            assert_eq!(w["CardCode"], CUSTOMER);
-            assert_eq!(w["TransferAccount"], table.resolve(CLEARING));
-            assert_eq!(w["DocCurrency"], p.currency);
-        }
-        let transferred: Decimal = plan.payments.iter().filter_map(|x| x.transfer_sum).sum();
-        assert_eq!(transferred, paid.iter().map(|r| r.amount).sum::<Decimal>());
-        assert!(plan.notes.is_empty(), "{:?}", plan.notes);
-        assert!(plan.applications.iter().all(|a| a.on_account.is_zero()));
-        // Every journal entry of the mapper with an amount, balanced, memos within SAP's 50.
-        assert!(!plan.journal_entries.is_empty());
-        for je in &plan.journal_entries {
-            let lines = je.journal_entry_lines.as_ref().unwrap();
-            let debit: Decimal = lines.iter().filter_map(|l| l.debit).sum();
-            let credit: Decimal = lines.iter().filter_map(|l| l.credit).sum();
-            assert_eq!(debit, credit, "{:?}", je.memo);
-            assert!(je.memo.as_ref().unwrap().chars().count() <= MEMO_MAX);
-            assert_eq!(je.reference.as_deref(), Some(p.settlement_id.as_str()));
-        }
-    }
-
-    #[test]
-    fn per_order_receipts_are_one_payment_per_order() {
-        let (p, table) = postings(6);
-        let invoices = invoices_for(&p);
-        let plan = plan(
-            &p,
-            &table,
-            &invoices,
-            ReceiptGrouping::PerOrder,
-            MissingInvoice::Hold,
-        )
-        .unwrap();
-        let paid = paid(&p);
-        assert_eq!(plan.payments.len(), paid.len());
-        for (w, r) in wire(&plan).iter().zip(&paid) {
-            let lines = w["PaymentInvoices"].as_array().unwrap();
-            assert_eq!(lines.len(), 1, "{w}");
-            assert_eq!(lines[0]["DocEntry"], invoices[&r.order_id].doc_entry);
-            assert_eq!(w["TransferSum"], r.amount.to_string());
-            assert_eq!(
-                w["Remarks"],
-                format!("Amazon settlement {}: 1 order(s)", p.settlement_id)
-            );
-        }
-    }
-
-    #[test]
-    fn missing_invoices_hold_the_settlement_or_go_on_account() {
-        let (p, table) = postings(4);
-        let none = HashMap::new();
-        let held = plan(
-            &p,
-            &table,
-            &none,
-            ReceiptGrouping::PerSettlement,
-            MissingInvoice::Hold,
-        )
-        .unwrap_err();
-        assert!(
-            held.iter().any(|h| h.contains("have no invoice in SAP")
-                && paid(&p).iter().all(|r| h.contains(&r.order_id))),
-            "{held:?}"
-        );
-        let plan = plan(
-            &p,
-            &table,
-            &none,
-            ReceiptGrouping::PerSettlement,
-            MissingInvoice::OnAccount,
-        )
-        .unwrap();
-        // The receipts go to the customer's account: payments without invoice lines.
-        let wire = wire(&plan);
-        assert!(!wire.is_empty());
-        for w in &wire {
-            assert_eq!(w["CardCode"], CUSTOMER);
-            assert!(w.get("PaymentInvoices").is_none(), "{w}");
-        }
-        let transferred: Decimal = plan.payments.iter().filter_map(|x| x.transfer_sum).sum();
-        assert_eq!(
-            transferred,
-            paid(&p).iter().map(|r| r.amount).sum::<Decimal>()
-        );
-        assert!(plan.applications.iter().all(|a| a.on_account == a.receipt));
-        assert_eq!(plan.notes.len(), paid(&p).len());
-        assert!(plan.notes[0].contains("posted on account of C-AMZ-DE"));
-    }
-
-    #[test]
-    fn partial_and_over_payments_are_noted_not_absorbed() {
-        let (p, table) = postings(4);
-        let paid = paid(&p);
-        let mut invoices = invoices_for(&p);
-        let (over, short) = (&paid[0].order_id, &paid[1].order_id);
-        // Less open than paid: the rest stays on account. More open: the rest stays open.
-        invoices.get_mut(over).unwrap().open -= Decimal::ONE;
-        invoices.get_mut(short).unwrap().open += Decimal::TEN;
-        let plan = plan(
-            &p,
-            &table,
-            &invoices,
-            ReceiptGrouping::PerSettlement,
-            MissingInvoice::Hold,
-        )
-        .unwrap();
-        let app = |id: &str| plan.applications.iter().find(|a| a.order_id == id).unwrap();
-        assert_eq!(app(over).on_account, Decimal::ONE);
-        assert_eq!(app(over).applied, paid[0].amount - Decimal::ONE);
-        assert_eq!(app(short).invoice_left_open, Decimal::TEN);
-        assert_eq!(app(short).applied, paid[1].amount);
-        assert_eq!(plan.notes.len(), 2, "{:?}", plan.notes);
-        // What Amazon paid is transferred in full either way.
-        let transferred: Decimal = plan.payments.iter().filter_map(|x| x.transfer_sum).sum();
-        assert_eq!(transferred, paid.iter().map(|r| r.amount).sum::<Decimal>());
-    }
-
-    #[test]
-    fn a_negative_receipt_or_a_marketplace_without_customer_holds() {
-        let (mut p, table) = postings(4);
-        let invoices = invoices_for(&p);
-        let id = paid(&p)[0].order_id.clone();
-        p.receipts
-            .iter_mut()
-            .find(|r| r.order_id == id)
-            .unwrap()
-            .amount = Decimal::new(-500, 2);
-        let held = plan(
-            &p,
-            &table,
-            &invoices,
-            ReceiptGrouping::PerSettlement,
-            MissingInvoice::Hold,
-        )
-        .unwrap_err();
-        assert!(
-            held.iter()
-                .any(|h| h.contains(&id) && h.contains("negative receipt")),
-            "{held:?}"
-        );
-        let (p, table) = postings(4);
-        let held = plan_documents(&PlanInput {
-            postings: &p,
-            table: &table,
-            invoices: &HashMap::new(),
-            customers: &HashMap::new(),
-            grouping: ReceiptGrouping::PerSettlement,
-            missing: MissingInvoice::OnAccount,
-            foreign: None,
-        })
-        .unwrap_err();
-        assert!(
-            held.iter()
-                .any(|h| h.contains("has no customer in [marketplaces]")),
-            "{held:?}"
-        );
-    }
-
-    #[test]
-    fn memos_are_cut_at_fifty_characters_on_a_character_boundary() {
-        let long = "Ä".repeat(60);
-        assert_eq!(truncate(&long).chars().count(), MEMO_MAX);
-        assert_eq!(
-            abbreviate(&["a".into(), "b".into(), "c".into()], 2),
-            "a, b, and 1 more"
-        );
-    }
-}
+mod tests;

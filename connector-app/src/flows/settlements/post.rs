@@ -42,7 +42,9 @@ impl SapDocument for SettlementPart {
             .iter()
             .map(|d| {
                 let body = match d {
-                    PartDocument::IncomingPayments(p) => serde_json::to_value(p)?,
+                    PartDocument::IncomingPayments(p) | PartDocument::VendorPayments(p) => {
+                        serde_json::to_value(p)?
+                    }
                     PartDocument::JournalEntries(j) => serde_json::to_value(j)?,
                 };
                 Ok(DocRequest {
@@ -82,6 +84,18 @@ async fn find_part(sap: &SapClient, reference: &str) -> Result<Vec<(&'static str
     {
         if let Some(e) = p.doc_entry {
             found.push(("IncomingPayments", i64::from(e.0)));
+        }
+    }
+    // Outgoing payments to customers are rare: only a part that has one is worth the query, but
+    // the part's documents are not known here, so ask (one more GET per lookup, never per post).
+    for p in sap
+        .vendor_payments()
+        .stream(&q)
+        .try_collect::<Vec<_>>()
+        .await?
+    {
+        if let Some(e) = p.doc_entry {
+            found.push(("VendorPayments", i64::from(e.0)));
         }
     }
     let q = Query::new()

@@ -95,6 +95,13 @@ pub fn waterfall(p: &SettlementPostings) -> Vec<Step> {
         receipts,
         &mut steps,
     );
+    if !p.refunds.is_empty() {
+        push(
+            format!("Refunds, credit notes ({} orders)", p.refunds.len()),
+            p.refunds.iter().map(|r| r.amount).sum(),
+            &mut steps,
+        );
+    }
     let mut kinds: Vec<Journal> = p.journal_entries.iter().map(|j| j.kind).collect();
     kinds.sort();
     kinds.dedup();
@@ -333,6 +340,10 @@ pub fn to_csv(r: &Reconciliation) -> String {
             "applied",
             "on_account",
             "invoice_left_open",
+            "refund",
+            "credit_note",
+            "credit_applied",
+            "credit_left_open",
         ]
         .map(String::from)
         .to_vec(),
@@ -346,6 +357,10 @@ pub fn to_csv(r: &Reconciliation) -> String {
             a.applied.to_string(),
             a.on_account.to_string(),
             a.invoice_left_open.to_string(),
+            a.refund.to_string(),
+            text(a.credit_note),
+            a.credit_applied.to_string(),
+            a.credit_left_open.to_string(),
         ]
     }));
     sections.push(receipts);
@@ -438,11 +453,11 @@ svg text{{font:11px system-ui,sans-serif}}@media print{{body{{margin:0}}h2{{brea
             d.amount
         );
     }
-    h.push_str("</table><h2>Receipts per order</h2><table><tr><th>Order</th><th class=n>Amazon paid</th><th class=n>Invoice</th><th class=n>Invoice total</th><th class=n>Applied</th><th class=n>On account</th><th class=n>Left open</th></tr>");
+    h.push_str("</table><h2>Receipts per order</h2><table><tr><th>Order</th><th class=n>Amazon paid</th><th class=n>Invoice</th><th class=n>Invoice total</th><th class=n>Applied</th><th class=n>On account</th><th class=n>Left open</th><th class=n>Refund</th><th class=n>Credit note</th><th class=n>Credit applied</th><th class=n>Credit left open</th></tr>");
     for a in &r.receipts {
         let _ = write!(
             h,
-            "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+            "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
             esc(&a.order_id),
             a.receipt,
             a.invoice_num
@@ -452,7 +467,11 @@ svg text{{font:11px system-ui,sans-serif}}@media print{{body{{margin:0}}h2{{brea
             a.invoice_total.map(|n| n.to_string()).unwrap_or_default(),
             a.applied,
             a.on_account,
-            a.invoice_left_open
+            a.invoice_left_open,
+            a.refund,
+            a.credit_note.map(|n| n.to_string()).unwrap_or_default(),
+            a.credit_applied,
+            a.credit_left_open
         );
     }
     let _ = write!(
@@ -581,7 +600,7 @@ mod tests {
              document,key,number,description,amount\n\
              JournalEntry,7,,\"Amazon settlement\n22988491762\",5.00\n\
              \n\
-             order_id,receipt,invoice,invoice_total,applied,on_account,invoice_left_open\n"
+             order_id,receipt,invoice,invoice_total,applied,on_account,invoice_left_open,refund,credit_note,credit_applied,credit_left_open\n"
         );
     }
 }

@@ -1,0 +1,205 @@
+//! Pure: a settlement's refund of an order -> the A/R credit note based on the order's invoice.
+//!
+//! The credit note copies the invoice's rows (`BaseType` 13, `BaseEntry`, `BaseLine`: SAP takes
+//! the item, tax code and revenue account from them, notes sap-b1.md "Credit note from invoice"),
+//! so revenue, output tax and item follow the original sale and the tax report shows the refund's
+//! tax reduced. Its total is what Amazon gave the buyer back: the gross (`PriceAfterVAT`) where
+//! the seller charged VAT inside the price, the net (`UnitPrice`) otherwise. SAP applies a credit
+//! note to its base invoice while the invoice is open; once the invoice is paid the credit note
+//! stays open and the settlement's payment applies it (`InvoiceType` `it_CredItnote`).
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use sap_b1_client::entities::{Document, DocumentLine, YesNo};
+use serde_json::Value;
+use settlement_mapper::postings::Refund;
+
+use crate::config::{Config, MarketplaceMapping};
+use crate::flows::orders::unit_price;
+
+/// Ledger key of the credit note of an order's refund in a settlement (one per posting period).
+pub fn credit_note_key(seller: &str, settlement: &str, order: &str, date: NaiveDate) -> String {
+    format!("creditnote:{seller}:{settlement}:{order}:{date}")
+}
+
+/// A row of the invoice a credit note is based on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaseRow {
+    /// `LineNum`.
+    pub line_num: i32,
+    /// `ItemCode`.
+    pub item_code: String,
+    /// Quantity still open to credit (`RemainingOpenQuantity`, else `Quantity`).
+    pub open_quantity: Decimal,
+    /// The row's gross unit price (`PriceAfterVAT`), to count the units a refund gives back.
+    pub gross_price: Decimal,
+    /// The row's net unit price (`Price`).
+    pub net_price: Decimal,
+}
+
+/// The invoice a refund is credited on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaseInvoice {
+    /// DocEntry.
+    pub doc_entry: i32,
+    /// DocNum, for people.
+    pub doc_num: Option<i32>,
+    /// The invoice's customer.
+    pub card_code: String,
+    /// Its item rows.
+    pub rows: Vec<BaseRow>,
+}
+
+/// What the credit note of a refund needs besides the refund and its invoice.
+pub struct CreditNoteInput<'a> {
+    /// The configuration (item codes per SKU, key UDF, restocking).
+    pub config: &'a Config,
+    /// The marketplace's mapping (gross or net prices).
+    pub mapping: &'a MarketplaceMapping,
+    /// The ledger key (written into the key UDF and the comments).
+    pub key: &'a str,
+    /// Settlement id.
+    pub settlement_id: &'a str,
+    /// The settlement's currency (ISO code; the invoice's too), mapped to SAP's code on posting.
+    pub currency: &'a str,
+}
+
+/// The credit note of one refund, or why it cannot be built.
+pub fn credit_note(
+    input: &CreditNoteInput<'_>,
+    refund: &Refund,
+    invoice: &BaseInvoice,
+) -> Result<Document, String> {
+    let doc_num = invoice.doc_num.unwrap_or(invoice.doc_entry);
+    let mut lines = Vec::new();
+    let mut taken: Vec<(i32, Decimal)> = Vec::new();
+    for l in refund.lines.iter().filter(|l| !l.amount.is_zero()) {
+        if l.amount.is_sign_positive() {
+            return Err(format!(
+                "order {}: the refund of SKU {} is positive ({}) in settlement {}: a credit note cannot carry it; post it by hand",
+                refund.order_id, l.sku, l.amount, input.settlement_id
+            ));
+        }
+        let item_code = input.config.item_code(&l.sku);
+        let Some(row) = invoice
+            .rows
+            .iter()
+            .filter(|r| r.item_code == item_code)
+            .max_by_key(|r| r.open_quantity - open_taken(&taken, r.line_num))
+        else {
+            return Err(format!(
+                "order {}: refunded SKU {} (item {item_code}) is not on its invoice {doc_num}",
+                refund.order_id, l.sku
+            ));
+        };
+        let credit = -l.amount;
+        let tax = -l.tax;
+        // Where the seller charges the tax inside the price, the credit note carries the gross
+        // Amazon gave back (SAP derives net and tax from the base row's code), as the invoice did.
+        let gross = input.mapping.prices_include_tax && !tax.is_zero();
+        let value = if gross { credit } else { credit - tax };
+        let open = row.open_quantity - open_taken(&taken, row.line_num);
+        let unit = if gross {
+            row.gross_price
+        } else {
+            row.net_price
+        };
+        // The units given back: the refund over the row's unit price, at least one; a refund of
+        // part of a unit's price (a goodwill refund) credits one unit at that amount.
+        let units = if unit > Decimal::ZERO {
+            (value / unit).round().max(Decimal::ONE)
+        } else {
+            Decimal::ONE
+        };
+        let mut line = DocumentLine {
+            item_code: Some(item_code.to_owned()),
+            quantity: Some(units.min(open.max(Decimal::ONE))),
+            free_text: Some(format!("Amazon refund, SKU {}", l.sku)),
+            without_inventory_movement: Some(if input.config.settlements.restock_refunds {
+                YesNo::No
+            } else {
+                YesNo::Yes
+            }),
+            ..DocumentLine::default()
+        };
+        if open >= Decimal::ONE {
+            // Based on the invoice row while it has quantity left to credit.
+            line.base_type = Some(13);
+            line.base_entry = Some(invoice.doc_entry);
+            line.base_line = Some(row.line_num);
+            taken.push((row.line_num, line.quantity.unwrap_or(Decimal::ONE)));
+        }
+        let quantity = line.quantity.unwrap_or(Decimal::ONE);
+        if gross {
+            line.price_after_vat = Some(unit_price(credit, quantity));
+        } else {
+            line.unit_price = Some(unit_price(value, quantity));
+            line.line_total = Some(value);
+        }
+        lines.push(line);
+    }
+    if lines.is_empty() {
+        return Err(format!(
+            "order {}: its refund in settlement {} has no amount per SKU to credit",
+            refund.order_id, input.settlement_id
+        ));
+    }
+    let mut doc = Document {
+        card_code: Some(invoice.card_code.clone()),
+        num_at_card: Some(refund.order_id.clone()),
+        doc_date: Some(refund.date.into()),
+        doc_due_date: Some(refund.date.into()),
+        tax_date: Some(refund.date.into()),
+        doc_currency: Some(input.currency.to_owned()),
+        comments: Some(format!(
+            "Amazon refund of order {} (invoice {doc_num}) in settlement {} - ml-connector {}",
+            refund.order_id, input.settlement_id, input.key
+        )),
+        document_lines: Some(lines),
+        ..Document::default()
+    };
+    if let Some(udf) = &input.config.sap.key_udf {
+        doc.extra
+            .insert(udf.clone(), Value::String(input.key.to_owned()));
+    }
+    Ok(doc)
+}
+
+fn open_taken(taken: &[(i32, Decimal)], line: i32) -> Decimal {
+    taken
+        .iter()
+        .filter(|(l, _)| *l == line)
+        .map(|(_, q)| *q)
+        .sum()
+}
+
+/// A credit note as the payment planner sees it: posted (its DocEntry) or, in a dry run, as it
+/// would be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditInfo {
+    /// DocEntry (`None`: not posted yet, a dry run).
+    pub doc_entry: Option<i32>,
+    /// DocNum, for people.
+    pub doc_num: Option<i32>,
+    /// Its total (in the settlement's currency).
+    pub total: Decimal,
+    /// What is still open on it after SAP applied it to its base invoice.
+    pub open: Decimal,
+}
+
+/// What SAP does when a credit note based on an open invoice is added: it is applied to the
+/// invoice up to what the invoice still owes; the rest stays open on the credit note. Used to
+/// plan a dry run before anything is posted.
+pub fn simulate_credit(invoice_open: &mut Decimal, total: Decimal) -> CreditInfo {
+    let applied = total.min((*invoice_open).max(Decimal::ZERO));
+    *invoice_open -= applied;
+    CreditInfo {
+        doc_entry: None,
+        doc_num: None,
+        total,
+        open: total - applied,
+    }
+}
+
+#[cfg(test)]
+mod tests;

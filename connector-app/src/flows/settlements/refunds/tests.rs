@@ -1,0 +1,170 @@
+//! Credit notes of refunds, as SAP receives them.
+
+use std::str::FromStr;
+
+use serde_json::json;
+use settlement_mapper::postings::{Refund, RefundLine};
+
+use super::*;
+use crate::config::{Config, TEMPLATE};
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+fn config() -> Config {
+    Config::parse(std::path::Path::new("ml-connector.toml"), TEMPLATE).unwrap()
+}
+
+fn refund(lines: &[(&str, &str, &str)]) -> Refund {
+    let lines: Vec<RefundLine> = lines
+        .iter()
+        .map(|(sku, amount, tax)| RefundLine {
+            sku: (*sku).into(),
+            amount: dec(amount),
+            tax: dec(tax),
+        })
+        .collect();
+    Refund {
+        order_id: "202-1234567-1234567".into(),
+        marketplace: "Amazon.co.uk".into(),
+        amount: lines.iter().map(|l| l.amount).sum(),
+        date: NaiveDate::from_ymd_opt(2026, 10, 24).unwrap(),
+        rows: 3,
+        lines,
+    }
+}
+
+fn invoice() -> BaseInvoice {
+    BaseInvoice {
+        doc_entry: 17,
+        doc_num: Some(1017),
+        card_code: "C-AMZ-UK".into(),
+        rows: vec![
+            BaseRow {
+                line_num: 0,
+                item_code: "MUG-BLUE".into(),
+                open_quantity: dec("2"),
+                gross_price: dec("12.00"),
+                net_price: dec("10.00"),
+            },
+            BaseRow {
+                line_num: 1,
+                item_code: "BOOK-1".into(),
+                open_quantity: dec("1"),
+                gross_price: dec("8.99"),
+                net_price: dec("8.99"),
+            },
+        ],
+    }
+}
+
+fn build(
+    prices_include_tax: bool,
+    r: &Refund,
+    inv: &BaseInvoice,
+) -> Result<serde_json::Value, String> {
+    let config = config();
+    let mut mapping = config.marketplaces.values().next().unwrap().clone();
+    mapping.prices_include_tax = prices_include_tax;
+    let input = CreditNoteInput {
+        config: &config,
+        mapping: &mapping,
+        key: "creditnote:S:1:202-1234567-1234567:2026-10-24",
+        settlement_id: "1",
+        currency: "GBP",
+    };
+    credit_note(&input, r, inv).map(|d| serde_json::to_value(d).unwrap())
+}
+
+#[test]
+fn a_vat_inclusive_refund_is_credited_gross_on_the_invoice_row_without_stock() {
+    // One of two mugs back: 12.00 with 2.00 VAT inside.
+    let doc = build(
+        true,
+        &refund(&[("MUG-BLUE", "-12.00", "-2.00")]),
+        &invoice(),
+    )
+    .unwrap();
+    assert_eq!(doc["CardCode"], "C-AMZ-UK");
+    assert_eq!(doc["NumAtCard"], "202-1234567-1234567");
+    assert_eq!(doc["DocCurrency"], "GBP");
+    assert_eq!(doc["DocDate"], "2026-10-24");
+    let line = &doc["DocumentLines"][0];
+    assert_eq!(line["BaseType"], 13);
+    assert_eq!(line["BaseEntry"], 17);
+    assert_eq!(line["BaseLine"], 0);
+    assert_eq!(line["Quantity"], "1");
+    assert_eq!(line["PriceAfterVAT"], "12");
+    assert_eq!(line.get("UnitPrice"), None);
+    // No tax code sent: the row inherits the invoice row's.
+    assert_eq!(line.get("VatGroup"), None);
+    assert_eq!(line["WithoutInventoryMovement"], "tYES");
+    assert!(
+        doc["Comments"]
+            .as_str()
+            .unwrap()
+            .ends_with("creditnote:S:1:202-1234567-1234567:2026-10-24")
+    );
+}
+
+#[test]
+fn a_net_refund_goes_as_unit_price_and_total_and_a_full_refund_takes_every_unit() {
+    // Facilitated (tax went to the pass-through) or zero-rated: the refund is the net.
+    let doc = build(true, &refund(&[("MUG-BLUE", "-20.00", "0")]), &invoice()).unwrap();
+    let line = &doc["DocumentLines"][0];
+    assert_eq!(line["Quantity"], "2");
+    assert_eq!(line["UnitPrice"], "10");
+    assert_eq!(line["LineTotal"], "20.00");
+    assert_eq!(line.get("PriceAfterVAT"), None);
+    // US style: the seller-collected tax is taken out, SAP adds it back from the row's code.
+    let doc = build(
+        false,
+        &refund(&[("MUG-BLUE", "-10.83", "-0.83")]),
+        &invoice(),
+    )
+    .unwrap();
+    let line = &doc["DocumentLines"][0];
+    assert_eq!(
+        (&line["Quantity"], &line["LineTotal"]),
+        (&json!("1"), &json!("10.00"))
+    );
+}
+
+#[test]
+fn a_part_refund_credits_one_unit_at_the_amount_and_a_credited_row_is_not_a_base_again() {
+    let doc = build(true, &refund(&[("BOOK-1", "-3.00", "0")]), &invoice()).unwrap();
+    let line = &doc["DocumentLines"][0];
+    assert_eq!(
+        (&line["Quantity"], &line["UnitPrice"]),
+        (&json!("1"), &json!("3"))
+    );
+    assert_eq!(line["BaseLine"], 1);
+    let mut credited = invoice();
+    credited.rows[1].open_quantity = Decimal::ZERO;
+    let doc = build(true, &refund(&[("BOOK-1", "-3.00", "0")]), &credited).unwrap();
+    let line = &doc["DocumentLines"][0];
+    assert_eq!(line.get("BaseEntry"), None, "{line}");
+    assert_eq!(line["ItemCode"], "BOOK-1");
+}
+
+#[test]
+fn a_refund_the_invoice_cannot_carry_says_why() {
+    let err = build(true, &refund(&[("LAMP-9", "-5.00", "0")]), &invoice()).unwrap_err();
+    assert!(
+        err.contains("SKU LAMP-9") && err.contains("invoice 1017"),
+        "{err}"
+    );
+    let err = build(true, &refund(&[("MUG-BLUE", "4.00", "0")]), &invoice()).unwrap_err();
+    assert!(err.contains("is positive"), "{err}");
+}
+
+#[test]
+fn sap_applies_a_credit_note_to_its_open_invoice_first() {
+    let mut open = dec("30.00");
+    let c = simulate_credit(&mut open, dec("12.00"));
+    assert_eq!((open, c.open), (dec("18.00"), Decimal::ZERO));
+    let mut paid = Decimal::ZERO;
+    let c = simulate_credit(&mut paid, dec("12.00"));
+    assert_eq!((paid, c.open), (Decimal::ZERO, dec("12.00")));
+}
