@@ -133,7 +133,14 @@ pub fn generate(world: &World, rng: &mut StdRng) -> Vec<Settlement> {
                 .orders
                 .iter()
                 .enumerate()
-                .filter(|(_, o)| o.marketplace == mi && in_period(o.refunded))
+                // Only sales the world settles: a refund of a sale settled before the world's
+                // first settlement would meet an invoice that no settlement of the world paid
+                // (the cut-over case, which has its own tests).
+                .filter(|(_, o)| {
+                    o.marketplace == mi
+                        && in_period(o.refunded)
+                        && o.shipped.is_some_and(|s| s >= base)
+                })
                 .map(|(i, _)| i)
                 .collect();
             let mut s = Settlement {

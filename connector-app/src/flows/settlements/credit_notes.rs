@@ -120,8 +120,8 @@ impl Engine {
                 ));
                 continue;
             };
-            if !bases.contains_key(&inv.doc_entry) {
-                bases.insert(inv.doc_entry, self.base_invoice(inv).await?);
+            if let std::collections::hash_map::Entry::Vacant(slot) = bases.entry(inv.doc_entry) {
+                slot.insert(self.base_invoice(inv).await?);
             }
             let key = credit_note_key(
                 &self.config.amazon.seller_id,

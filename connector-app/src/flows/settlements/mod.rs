@@ -90,12 +90,15 @@ impl Engine {
             self.recover_parts(&mut report).await?;
         }
         let since = Utc::now() - Duration::from_std(self.config.settlements.lookback)?;
-        let reports: Vec<_> = self
+        let mut reports: Vec<_> = self
             .amazon
             .settlement_reports_since(since)
             .try_collect()
             .await
             .context("Amazon getReports (settlements)")?;
+        // Oldest period first, whatever order Amazon lists them in: a refund's settlement comes
+        // after the one that paid the sale, so its credit note meets a paid invoice.
+        reports.sort_by_key(|r| (r.data_end_time.unwrap_or(r.created_time), r.created_time));
         report.reports_listed = reports.len() as u64;
         // Amazon publishes overlapping reports: one settlement is handled once per run.
         let mut seen = BTreeSet::new();

@@ -172,18 +172,23 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
         let app = match input.invoices.get(order_id) {
             Some(inv) => {
                 // The invoice takes the cash plus what the credit note gives back (the credit
-                // note is applied in the same payment), up to what it still owes.
-                let wanted = cash + credit_open;
-                let applied = wanted.clamp(Decimal::ZERO, inv.open.max(Decimal::ZERO));
-                let rest = wanted - applied;
-                let on_account = rest.max(Decimal::ZERO);
-                // Below zero: the credit note cannot be applied whole (nothing left to set it
-                // against in this order); what remains stays open on it.
-                let credit_applied = (credit_open + rest.min(Decimal::ZERO)).max(Decimal::ZERO);
-                let credit_left_open = credit_open - credit_applied;
+                // note is applied whole in the same payment), up to what it still owes; the rest
+                // is on the customer's account: above zero paid in advance, below zero money
+                // given back that no document explains (a refund of a sale no settlement has
+                // paid yet: SAP set the credit note against the unpaid invoice).
+                let credit_applied = credit_open;
+                let credit_left_open = Decimal::ZERO;
+                let applied =
+                    (cash + credit_open).clamp(Decimal::ZERO, inv.open.max(Decimal::ZERO));
+                let on_account = cash - applied + credit_applied;
                 let left = (inv.open - applied).max(Decimal::ZERO);
                 let num = inv.doc_num.unwrap_or(inv.doc_entry);
-                if !on_account.is_zero() {
+                if on_account.is_sign_negative() && !on_account.is_zero() {
+                    plan.notes.push(format!(
+                        "order {order_id}: Amazon gave back {} more than its documents explain (invoice {num} had {} open, refund {refund}); it is charged to the account of {} until the sale's receipt arrives",
+                        -on_account, inv.open, inv.card_code
+                    ));
+                } else if !on_account.is_zero() {
                     plan.notes.push(format!(
                         "order {order_id}: Amazon paid {cash} but invoice {num} had {} open; {on_account} stays on account of {}",
                         inv.open, inv.card_code
@@ -194,12 +199,13 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
                         inv.open
                     ));
                 }
-                if !credit_left_open.is_zero() {
-                    plan.notes.push(format!(
-                        "order {order_id}: its credit note keeps {credit_left_open} open (refund {refund}, invoice {num} had {} open)",
-                        inv.open
-                    ));
-                }
+                // Money given back on account can only go out in an outgoing payment: such
+                // orders get their own.
+                let group_n = if on_account.is_sign_negative() && !on_account.is_zero() {
+                    usize::MAX - n
+                } else {
+                    group_n
+                };
                 let entry = groups
                     .entry((inv.card_code.clone(), date, group_n))
                     .or_default();

@@ -192,19 +192,29 @@ impl Engine {
         let q = Query::new()
             .filter(prop("TransferReference").starts_with(&prefix))
             .page_size(100);
-        let payments: Vec<_> = self
+        let incoming: Vec<_> = self
             .sap
             .incoming_payments()
             .stream(&q)
             .try_collect()
             .await?;
-        for p in payments {
-            let sum = p.transfer_sum.unwrap_or_default();
+        // Outgoing payments pay credit notes back to a customer out of clearing.
+        let outgoing: Vec<_> = self.sap.vendor_payments().stream(&q).try_collect().await?;
+        let payments = incoming
+            .into_iter()
+            .map(|p| (p, Decimal::ONE, "IncomingPayment"))
+            .chain(
+                outgoing
+                    .into_iter()
+                    .map(|p| (p, Decimal::NEGATIVE_ONE, "OutgoingPayment")),
+            );
+        for (p, sign, kind) in payments {
+            let sum = sign * p.transfer_sum.unwrap_or_default();
             if p.transfer_account.as_deref() == Some(clearing.as_str()) {
                 clearing_balance += sum;
             }
             documents.push(PostedDocument {
-                kind: "IncomingPayment".into(),
+                kind: kind.into(),
                 key: p.doc_entry.map_or(0, |e| i64::from(e.0)),
                 number: p.doc_num.map(i64::from),
                 description: format!(
