@@ -314,8 +314,11 @@ fn memos_are_cut_at_fifty_characters_on_a_character_boundary() {
     );
 }
 
-/// (invoice lines, credit-note lines) of a payment as SAP receives it: (DocEntry, SumApplied).
-fn applied(w: &serde_json::Value) -> (Vec<(i64, String)>, Vec<(i64, String)>) {
+/// (DocEntry, SumApplied) of payment lines.
+type Lines = Vec<(i64, String)>;
+
+/// (invoice lines, credit-note lines) of a payment as SAP receives it.
+fn applied(w: &serde_json::Value) -> (Lines, Lines) {
     let mut out = (Vec::new(), Vec::new());
     for l in w["PaymentInvoices"].as_array().into_iter().flatten() {
         let v = (
