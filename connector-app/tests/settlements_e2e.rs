@@ -130,12 +130,13 @@ async fn every_settlement_posts_ties_out_in_sap_and_a_second_run_posts_nothing()
                 s.total
             );
         }
-        // Each invoice's applied receipts equal what Amazon paid for its order, in the
-        // settlement's currency (AppliedFC and DocTotalFc for a foreign-currency invoice).
+        // Each invoice's applied receipts equal what Amazon paid for its order, net of its
+        // refund, in the settlement's currency (AppliedFC and DocTotalFc for a foreign-currency invoice).
         let mapped = map_settlement(file.as_bytes(), &table).unwrap();
         let applied: HashMap<i64, Decimal> = my_payments
             .iter()
             .flat_map(|p| p["PaymentInvoices"].as_array().cloned().unwrap_or_default())
+            .filter(|pi| pi["InvoiceType"] != "it_CredItnote")
             .map(|pi| {
                 let fc = dec(&pi["AppliedFC"]);
                 let amount = if fc.is_zero() {
@@ -161,9 +162,17 @@ async fn every_settlement_posts_ties_out_in_sap_and_a_second_run_posts_nothing()
             } else {
                 total_fc
             };
+            // A refund in the same settlement is a credit note SAP set against the invoice
+            // first: the payment applies the rest.
+            let refund: Decimal = mapped
+                .refunds
+                .iter()
+                .filter(|x| x.order_id == r.order_id)
+                .map(|x| x.amount)
+                .sum();
             assert_eq!(
-                applied[&entry],
-                r.amount.min(open_before),
+                applied.get(&entry).copied().unwrap_or_default(),
+                (r.amount + refund).min(open_before + refund),
                 "order {} in settlement {}",
                 r.order_id,
                 s.id

@@ -369,7 +369,12 @@ pub fn account_balances(db: &SapDb) -> Vec<AccountBalance> {
             } else {
                 amount
             };
-            l.post(s(&p, acct).unwrap_or_default(), &cur, dir * lc, dir * amount);
+            l.post(
+                s(&p, acct).unwrap_or_default(),
+                &cur,
+                dir * lc,
+                dir * amount,
+            );
             total.0 += dir * lc;
             total.1 += dir * amount;
         }
