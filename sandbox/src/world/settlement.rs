@@ -7,7 +7,7 @@
 //! `TaxDiscount` row for their tax (as in the genuine UK file), reserves carried between
 //! settlements and a negative settlement that the next one settles by card.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 use rand::RngExt;
 use rand::rngs::StdRng;
 use rust_decimal::Decimal;
@@ -109,11 +109,11 @@ fn other(name: &str, amount: Decimal, posted: DateTime<Utc>) -> Row {
 
 /// Builds every settlement of the world (four 14-day periods per marketplace; the last is open).
 pub fn generate(world: &World, rng: &mut StdRng) -> Vec<Settlement> {
-    let day0 = world.anchor - Duration::days(HISTORY_DAYS);
-    let base = day0
-        .date_naive()
-        .and_hms_opt(8, 59, 52)
-        .map_or(day0, |t| t.and_utc());
+    // The periods are fixed relative to the anchor (the third closes an hour before it), not
+    // to a time of day: which orders a settlement pays must not change with the hour a test runs
+    // (a fixed 08:59:52 start closed one more period per marketplace after 09:00 UTC).
+    let day0 = world.anchor - Duration::days(HISTORY_DAYS) - Duration::hours(1);
+    let base = day0.with_nanosecond(0).unwrap_or(day0);
     let mut out = Vec::new();
     for (mi, m) in world.marketplaces.iter().enumerate() {
         let mut prev_reserve = Decimal::ZERO;
