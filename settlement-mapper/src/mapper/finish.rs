@@ -51,13 +51,14 @@ impl<'t> Context<'t> {
     }
 }
 
-/// (account id, category key id, total) of one line of a journal entry.
-type Members<'a> = Vec<(usize, usize, &'a Sum)>;
+/// (account id, category key id, tax id, total) of one line of a journal entry.
+type Members<'a> = Vec<(usize, usize, Option<usize>, &'a Sum)>;
 
 impl Accumulator<'_> {
     /// Builds the postings from everything pushed so far.
     pub(super) fn finish(mut self, mut warnings: Vec<String>) -> SettlementPostings {
         self.net_facilitator_tax(&mut warnings);
+        self.resolve_untaxed_orders();
         let ctx = Context::new(&self);
         let receipts = self.receipts(&ctx, &mut warnings);
         let mut journal_entries = self.journal_entries(&ctx);
@@ -126,7 +127,7 @@ impl Accumulator<'_> {
                         .or_default()
                         .add(p.sum.rows, p.sum.amount, p.sum.first_line);
                     self.lines
-                        .entry((Journal::FacilitatorTax, p.period, acct, p.key))
+                        .entry((Journal::FacilitatorTax, p.period, acct, p.key, None))
                         .or_default()
                         .add(p.sum.rows, p.sum.amount, p.sum.first_line);
                 } else {
@@ -151,7 +152,7 @@ impl Accumulator<'_> {
                                 .or_default()
                                 .add(p.sum.rows, p.sum.amount, p.sum.first_line);
                             self.lines
-                                .entry((rule.journal, p.period, acct, p.key))
+                                .entry((rule.journal, p.period, acct, p.key, None))
                                 .or_default()
                                 .add(p.sum.rows, p.sum.amount, p.sum.first_line);
                         }
@@ -165,6 +166,21 @@ impl Accumulator<'_> {
         self.orders = orders;
         not_netting.sort();
         not_netting
+    }
+
+    /// Account rows whose tax code depends on their order's item tax: an order without a
+    /// non-zero item-tax row takes the untaxed-order code.
+    fn resolve_untaxed_orders(&mut self) {
+        for order in self.orders.values_mut() {
+            let untaxed = !order.item_taxed;
+            for p in std::mem::take(&mut order.tax_pending) {
+                let tax = if untaxed { p.untaxed } else { p.taxed };
+                self.lines
+                    .entry((p.journal, p.period, p.acct, p.key, tax))
+                    .or_default()
+                    .add(p.sum.rows, p.sum.amount, p.sum.first_line);
+            }
+        }
     }
 
     /// Receipts: one per (order, period), sorted by date then order id; warns about negative ones.
@@ -198,11 +214,11 @@ impl Accumulator<'_> {
     /// account and category, with a clearing line that balances the entry.
     fn journal_entries(&self, ctx: &Context<'_>) -> Vec<JournalEntry> {
         let mut groups: BTreeMap<(Journal, Period), Members<'_>> = BTreeMap::new();
-        for ((journal, period, acct, key), sum) in &self.lines {
+        for ((journal, period, acct, key, tax), sum) in &self.lines {
             groups
                 .entry((*journal, *period))
                 .or_default()
-                .push((*acct, *key, sum));
+                .push((*acct, *key, *tax, sum));
         }
         groups
             .into_iter()
@@ -219,12 +235,17 @@ impl Accumulator<'_> {
         mut members: Members<'_>,
     ) -> JournalEntry {
         let reference = &ctx.reference;
+        let tax = |t: Option<usize>| t.map(|i| &self.taxes[i]);
         members.sort_by(|a, b| {
-            (&self.accounts[a.0], &self.keys[a.1]).cmp(&(&self.accounts[b.0], &self.keys[b.1]))
+            (&self.accounts[a.0], &self.keys[a.1], tax(a.2)).cmp(&(
+                &self.accounts[b.0],
+                &self.keys[b.1],
+                tax(b.2),
+            ))
         });
         let mut lines = Vec::with_capacity(members.len() + 1);
         let mut net = Decimal::ZERO;
-        for (acct, key, sum) in members {
+        for (acct, key, tax_id, sum) in members {
             let symbol = &self.accounts[acct];
             let k = &self.keys[key];
             net += sum.amount;
@@ -236,6 +257,7 @@ impl Accumulator<'_> {
                 credit: ctx.money(credit),
                 memo: format!("{} - {} / {}", k[2], k[0], k[1]),
                 rows: sum.rows,
+                tax: tax(tax_id).cloned(),
             });
         }
         if !net.is_zero() {
@@ -248,6 +270,7 @@ impl Accumulator<'_> {
                 credit: ctx.money(credit),
                 memo: format!("Amazon clearing, settlement {reference}"),
                 rows: 0,
+                tax: None,
             });
         }
         JournalEntry {
@@ -416,6 +439,7 @@ fn payout(
                     credit: ctx.money(Decimal::ZERO),
                     memo: format!("Amazon payout, settlement {reference}"),
                     rows: 0,
+                    tax: None,
                 },
                 JournalLine {
                     account: clearing_gl.clone(),
@@ -424,6 +448,7 @@ fn payout(
                     credit: ctx.money(total),
                     memo: format!("Amazon payout, settlement {reference}"),
                     rows: 0,
+                    tax: None,
                 },
             ],
         });
@@ -442,6 +467,7 @@ fn payout(
                     credit: ctx.money(Decimal::ZERO),
                     memo: format!("Negative settlement {reference} carried"),
                     rows: 0,
+                    tax: None,
                 },
                 JournalLine {
                     account: table.resolve(RESERVE).to_owned(),
@@ -450,6 +476,7 @@ fn payout(
                     credit: ctx.money(owed),
                     memo: format!("Owed to Amazon after settlement {reference}"),
                     rows: 0,
+                    tax: None,
                 },
             ],
         });
