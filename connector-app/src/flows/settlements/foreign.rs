@@ -13,9 +13,11 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use sap_b1_client::entities::JournalEntryLine;
 use settlement_mapper::mapping::MappingTable;
+
+use super::journal::{round2, tax_on};
 
 /// A settlement's currency when it is not the company's: its ISO and SAP codes and SAP's rates
 /// (local units per one foreign unit) on the dates it posts on.
@@ -38,9 +40,6 @@ pub fn account_in(table: &MappingTable, symbol: &str, code: &str, iso: Option<&s
         .unwrap_or_else(|| code.to_owned())
 }
 
-fn round2(d: Decimal) -> Decimal {
-    d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
-}
 
 impl Foreign {
     /// SAP's rate on `date`, or the hold reason.
@@ -54,11 +53,14 @@ impl Foreign {
     }
 
     /// Journal lines with foreign amounts (`FCDebit`/`FCCredit` = what the settlement says) and
-    /// local amounts at the rate of `date`, balanced in local currency.
+    /// local amounts at the rate of `date`, balanced in local currency — counting the tax line
+    /// SAP adds for each line with a tax group (`tax_rates`: the group's rate in percent), which
+    /// SAP computes on the line's local amount as on its foreign one.
     pub fn journal_lines(
         &self,
         mut lines: Vec<JournalEntryLine>,
         date: NaiveDate,
+        tax_rates: &BTreeMap<String, Decimal>,
     ) -> Result<Vec<JournalEntryLine>, String> {
         let rate = self.rate(date)?;
         for l in &mut lines {
@@ -69,10 +71,22 @@ impl Foreign {
             l.debit = Some(round2(d * rate));
             l.credit = Some(round2(c * rate));
         }
-        let sum = |f: fn(&JournalEntryLine) -> Option<Decimal>| -> Decimal {
-            lines.iter().filter_map(f).sum()
+        // The tax SAP adds on a taxed line, in local currency (a group without a rate here adds
+        // nothing the connector expects: such lines are net at 0 %).
+        let tax_of = |l: &JournalEntryLine, amount: Option<Decimal>| -> Decimal {
+            l.tax_group
+                .as_ref()
+                .and_then(|g| tax_rates.get(g))
+                .map_or(Decimal::ZERO, |r| tax_on(amount.unwrap_or_default(), *r))
         };
-        let diff = sum(|l| l.debit) - sum(|l| l.credit);
+        let diff: Decimal = lines
+            .iter()
+            .map(|l| {
+                l.debit.unwrap_or_default() + tax_of(l, l.debit)
+                    - l.credit.unwrap_or_default()
+                    - tax_of(l, l.credit)
+            })
+            .sum();
         if !diff.is_zero() {
             // Debits over credits: the largest credit line takes the difference (and the other way
             // round), the way SAP's own rounding puts it on one line.
@@ -80,9 +94,10 @@ impl Foreign {
             let side = |l: &JournalEntryLine| {
                 if credit_side { l.credit } else { l.debit }.unwrap_or_default()
             };
+            // A taxed line is never the one: its tax would move with it.
             if let Some(l) = lines
                 .iter_mut()
-                .filter(|l| !side(l).is_zero())
+                .filter(|l| !side(l).is_zero() && l.tax_group.is_none())
                 .max_by_key(|l| side(l))
             {
                 if credit_side {
@@ -124,7 +139,7 @@ mod tests {
             line("6120", "0.45", "0"),
             line("1421", "0", "3.95"),
         ];
-        let out = f.journal_lines(lines, date).unwrap();
+        let out = f.journal_lines(lines, date, &BTreeMap::new()).unwrap();
         let d: Decimal = out.iter().filter_map(|l| l.debit).sum();
         let c: Decimal = out.iter().filter_map(|l| l.credit).sum();
         assert_eq!(d, c, "{out:?}");
@@ -134,9 +149,64 @@ mod tests {
         // 1.15 × 0.8451 = 0.971865 → 0.97; the credit is where the cent goes, if any.
         assert_eq!(out[0].debit, Some("0.97".parse().unwrap()));
         let missing = f
-            .journal_lines(vec![], NaiveDate::from_ymd_opt(2026, 11, 21).unwrap())
+            .journal_lines(
+                vec![],
+                NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+                &BTreeMap::new(),
+            )
             .unwrap_err();
         assert!(missing.contains("no exchange rate for EUR"), "{missing}");
+    }
+
+    #[test]
+    fn taxed_foreign_lines_balance_with_the_tax_sap_adds_in_both_currencies() {
+        use super::super::journal::net_of;
+        let rate: Decimal = "20".parse().unwrap();
+        let rates = BTreeMap::from([("I1".to_owned(), rate)]);
+        let date = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let mut unbalanced_without_tax = 0;
+        for fx in ["0.8451", "0.8399", "0.8573"] {
+            let f = Foreign {
+                iso: "EUR".into(),
+                code: "EUR".into(),
+                rates: BTreeMap::from([(date, fx.parse().unwrap())]),
+            };
+            for cents in (100..3000i64).step_by(7) {
+                // A gross fee in EUR, posted net with I1, and the reserve beside it, against clearing.
+                let gross = Decimal::new(cents, 2);
+                let (net, rest) = net_of(gross, rate);
+                if !rest.is_zero() {
+                    continue; // no net reaches it: journal.rs adds an untaxed line
+                }
+                let mut fee = line("6100", &net.to_string(), "0");
+                fee.tax_group = Some("I1".into());
+                let lines = vec![
+                    fee,
+                    line("1425", "1.37", "0"),
+                    line("1421", "0", &(gross + Decimal::new(137, 2)).to_string()),
+                ];
+                let out = f.journal_lines(lines.clone(), date, &rates).unwrap();
+                let tax = |l: &JournalEntryLine, v: Option<Decimal>| {
+                    if l.tax_group.is_some() {
+                        super::tax_on(v.unwrap_or_default(), rate)
+                    } else {
+                        Decimal::ZERO
+                    }
+                };
+                let side = |pick: fn(&JournalEntryLine) -> Option<Decimal>| -> Decimal {
+                    out.iter().map(|l| pick(l).unwrap_or_default() + tax(l, pick(l))).sum()
+                };
+                assert_eq!(side(|l| l.debit), side(|l| l.credit), "{gross} at {fx}");
+                assert_eq!(side(|l| l.fc_debit), side(|l| l.fc_credit), "{gross} at {fx}");
+                // The taxed line keeps its own rate-converted amount.
+                assert_eq!(out[0].debit, Some(round2(net * f.rates[&date])));
+                let plain = f.journal_lines(lines, date, &BTreeMap::new()).unwrap();
+                if plain[2].credit != out[2].credit {
+                    unbalanced_without_tax += 1;
+                }
+            }
+        }
+        assert!(unbalanced_without_tax > 0, "the tax must matter to the balance");
     }
 
     #[test]
