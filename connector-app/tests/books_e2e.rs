@@ -1,7 +1,8 @@
 //! Both worlds end to end, read the way an accountant reads the books after the settlements: each
 //! settlement posted in its own currency, each clearing account back to zero, the bank line of
 //! each deposit equal to the deposit, every invoice a settlement paid closed, nothing on account,
-//! and SAP's tax per code equal to the tax the seller charged. The NA world is a US company (USD, SAP code `$`) on .com, .ca (CAD) and .com.mx
+//! SAP's tax per code equal to the tax the seller charged, and the input tax on fees equal to the
+//! VAT inside Amazon's fees. The NA world is a US company (USD, SAP code `$`) on .com, .ca (CAD) and .com.mx
 //! (MXN); the EU world a UK company (GBP) on .co.uk, .de and .fr (EUR).
 //!
 //! Two gaps of the right-books issue are pinned here so they cannot grow unseen: Colorado
@@ -180,7 +181,9 @@ fn fee_input_tax(sb: &sandbox::Sandbox, world: WorldKind, posted: &BTreeSet<Stri
             if !fee || r.amount_description.starts_with("MarketplaceFacilitator") {
                 continue;
             }
-            let code = if r.fee_vat.is_zero() { "I0" } else { m.fee_tax_code };
+            let untaxed_fba =
+                r.fee_vat.is_zero() && r.amount_description == "FBAPerUnitFulfillmentFee";
+            let code = if untaxed_fba { "I0" } else { m.fee_tax_code };
             let e = truth
                 .entry((code.to_owned(), s.currency.clone()))
                 .or_default();
@@ -201,11 +204,13 @@ fn fee_input_tax(sb: &sandbox::Sandbox, world: WorldKind, posted: &BTreeSet<Stri
             .iter()
             .find(|l| l.code == *code && l.currency == *currency)
             .map(|l| l.tax);
-        eprintln!("{world} {code} {currency}: SAP {sap:?}, Amazon {vat} on {rows} rows");
         let sap = sap.unwrap_or_else(|| panic!("{world}: no {code} input tax in {currency}"));
+        // Amazon rounds the VAT of each fee row, SAP the VAT of each journal line (a sum of
+        // rows): they differ by less than half a cent a row (seed 5: 0.17 on 106 GBP rows, 0.05
+        // on 95 EUR rows). Fees posted gross, or a zero-rated FBA fee taxed, miss by far more.
         assert!(
-            (sap - vat).abs() <= Decimal::new(1, 2) * Decimal::from(*rows),
-            "{world} {code} in {currency}: SAP {sap}, inside Amazon's fees {vat}"
+            (sap - vat).abs() <= Decimal::new(5, 3) * Decimal::from(*rows),
+            "{world} {code} in {currency}: SAP {sap}, inside Amazon's fees {vat} ({rows} rows)"
         );
     }
     assert_eq!(in_sap.len(), truth.len(), "{world}: {in_sap:?}");

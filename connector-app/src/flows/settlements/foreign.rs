@@ -31,6 +31,16 @@ pub struct Foreign {
     pub rates: BTreeMap<NaiveDate, Decimal>,
 }
 
+/// The clearing account of a foreign-currency settlement and how far (in the foreign currency)
+/// the settlement's entries planned so far have moved it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClearingRun {
+    /// The clearing account's code.
+    pub account: String,
+    /// Net foreign-currency debit so far.
+    pub moved: Decimal,
+}
+
 /// The account for `symbol` in a foreign ISO currency `iso`: the mapping's `"{symbol}.{iso}"` when
 /// it has one (an account kept in that currency), else `code` (the symbol's own account, which is
 /// also the answer for the company's currency, `iso = None`).
@@ -56,20 +66,41 @@ impl Foreign {
     /// local amounts at the rate of `date`, balanced in local currency — counting the tax line
     /// SAP adds for each line with a tax group (`tax_rates`: the group's rate in percent), which
     /// SAP computes on the line's local amount as on its foreign one.
+    ///
+    /// With `clearing`, the clearing account's lines move it in local currency by the rounded
+    /// running total of the settlement's entries (not each by its own rounding), so that the
+    /// entries together move it by the local value of their foreign total: what the settlement's
+    /// payment (one amount, one rate) brings in goes out to the cent.
     pub fn journal_lines(
         &self,
         mut lines: Vec<JournalEntryLine>,
         date: NaiveDate,
         tax_rates: &BTreeMap<String, Decimal>,
+        mut clearing: Option<&mut ClearingRun>,
     ) -> Result<Vec<JournalEntryLine>, String> {
         let rate = self.rate(date)?;
-        for l in &mut lines {
+        let mut pinned = vec![false; lines.len()];
+        for (i, l) in lines.iter_mut().enumerate() {
             let (d, c) = (l.debit.unwrap_or_default(), l.credit.unwrap_or_default());
             l.fc_currency = Some(self.code.clone());
             l.fc_debit = Some(d);
             l.fc_credit = Some(c);
             l.debit = Some(round2(d * rate));
             l.credit = Some(round2(c * rate));
+            if let Some(run) = clearing.as_deref_mut()
+                && l.account_code.as_deref() == Some(run.account.as_str())
+                && l.tax_group.is_none()
+            {
+                let before = round2(run.moved * rate);
+                run.moved += d - c;
+                let step = round2(run.moved * rate) - before;
+                if d.is_zero() {
+                    l.credit = Some(-step);
+                } else {
+                    l.debit = Some(step);
+                }
+                pinned[i] = true;
+            }
         }
         // The tax SAP adds on a taxed line, in local currency (a group without a rate here adds
         // nothing the connector expects: such lines are net at 0 %).
@@ -112,7 +143,9 @@ impl Foreign {
                 let pick = lines
                     .iter()
                     .enumerate()
-                    .filter(|(_, l)| !amount(l, credit).is_zero() && keeps_tax(l, credit))
+                    .filter(|(i, l)| {
+                        !pinned[*i] && !amount(l, credit).is_zero() && keeps_tax(l, credit)
+                    })
                     .max_by_key(|(_, l)| amount(l, credit))
                     .map(|(i, _)| i);
                 if let Some(i) = pick {
@@ -158,7 +191,7 @@ mod tests {
             line("6120", "0.45", "0"),
             line("1421", "0", "3.95"),
         ];
-        let out = f.journal_lines(lines, date, &BTreeMap::new()).unwrap();
+        let out = f.journal_lines(lines, date, &BTreeMap::new(), None).unwrap();
         let d: Decimal = out.iter().filter_map(|l| l.debit).sum();
         let c: Decimal = out.iter().filter_map(|l| l.credit).sum();
         assert_eq!(d, c, "{out:?}");
@@ -172,6 +205,7 @@ mod tests {
                 vec![],
                 NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
                 &BTreeMap::new(),
+                None,
             )
             .unwrap_err();
         assert!(missing.contains("no exchange rate for EUR"), "{missing}");
@@ -209,7 +243,7 @@ mod tests {
                 if reserve > 0 {
                     lines.insert(1, line("1425", "1.37", "0"));
                 }
-                let out = f.journal_lines(lines.clone(), date, &rates).unwrap();
+                let out = f.journal_lines(lines.clone(), date, &rates, None).unwrap();
                 let tax = |l: &JournalEntryLine, v: Option<Decimal>| {
                     if l.tax_group.is_some() {
                         super::tax_on(v.unwrap_or_default(), rate)
@@ -227,13 +261,59 @@ mod tests {
                 let lc = out[0].debit.unwrap();
                 assert!((lc - converted).abs() <= Decimal::new(1, 2), "{gross} at {fx}");
                 assert_eq!(super::tax_on(lc, rate), super::tax_on(converted, rate));
-                let plain = f.journal_lines(lines, date, &BTreeMap::new()).unwrap();
+                let plain = f.journal_lines(lines, date, &BTreeMap::new(), None).unwrap();
                 if plain.last().unwrap().credit != out.last().unwrap().credit {
                     unbalanced_without_tax += 1;
                 }
             }
         }
         assert!(unbalanced_without_tax > 0, "the tax must matter to the balance");
+    }
+
+    #[test]
+    fn the_clearing_moves_by_the_local_value_of_the_settlement_total() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let f = Foreign {
+            iso: "EUR".into(),
+            code: "EUR".into(),
+            rates: BTreeMap::from([(date, "0.845718".parse().unwrap())]),
+        };
+        // Fees, reserves, storage and the deposit of a settlement whose payment brought 1071.56.
+        let entries = [
+            ("6100", "1103.01"),
+            ("1425", "61.87"),
+            ("7000", "49.12"),
+            ("6120", "12.55"),
+            ("1200", "-155.0"),
+        ];
+        let mut run = ClearingRun {
+            account: "1421".into(),
+            moved: Decimal::ZERO,
+        };
+        let (mut lc, mut each) = (Decimal::ZERO, Decimal::ZERO);
+        for (account, amount) in entries {
+            let a: Decimal = amount.parse().unwrap();
+            let (d, c) = if a.is_sign_negative() {
+                ("0".to_owned(), (-a).to_string())
+            } else {
+                (a.to_string(), "0".to_owned())
+            };
+            let lines = vec![line(account, &d, &c), line("1421", &c, &d)];
+            let out = f
+                .journal_lines(lines.clone(), date, &BTreeMap::new(), Some(&mut run))
+                .unwrap();
+            let sum = |pick: fn(&JournalEntryLine) -> Option<Decimal>| -> Decimal {
+                out.iter().filter_map(pick).sum()
+            };
+            assert_eq!(sum(|l| l.debit), sum(|l| l.credit));
+            lc += out[1].debit.unwrap() - out[1].credit.unwrap();
+            let alone = f.journal_lines(lines, date, &BTreeMap::new(), None).unwrap();
+            each += alone[1].debit.unwrap() - alone[1].credit.unwrap();
+        }
+        let total: Decimal = "-1071.55".parse().unwrap();
+        assert_eq!(run.moved, total);
+        assert_eq!(lc, round2(total * f.rates[&date]));
+        assert_ne!(each, lc, "rounded one by one, the entries miss by a cent here");
     }
 
     #[test]

@@ -14,15 +14,19 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use sap_b1_client::entities::{JournalEntry, JournalEntryLine, YesNo};
-use settlement_mapper::mapping::{LineTax, MappingTable};
+use settlement_mapper::mapping::{CLEARING, LineTax, MappingTable};
 
-use super::foreign::account_in;
+use super::foreign::{ClearingRun, account_in};
 use super::plan::{PlanInput, truncate};
 
 /// One SAP journal entry per mapper entry that moves anything, in the mapper's order.
 pub fn journal_entries(input: &PlanInput<'_>) -> Result<Vec<JournalEntry>, Vec<String>> {
     let p = input.postings;
     let iso = input.foreign.map(|f| f.iso.as_str());
+    let mut clearing = ClearingRun {
+        account: account_in(input.table, CLEARING, input.table.resolve(CLEARING), iso),
+        moved: Decimal::ZERO,
+    };
     let mut out = Vec::new();
     for je in &p.journal_entries {
         let mut lines = Vec::with_capacity(je.lines.len());
@@ -48,7 +52,12 @@ pub fn journal_entries(input: &PlanInput<'_>) -> Result<Vec<JournalEntry>, Vec<S
         }
         let auto_vat = lines.iter().any(|l| l.tax_group.is_some());
         if let Some(f) = input.foreign {
-            lines = match f.journal_lines(lines, je.date, &input.table.tax_rates) {
+            lines = match f.journal_lines(
+                lines,
+                je.date,
+                &input.table.tax_rates,
+                Some(&mut clearing),
+            ) {
                 Ok(lines) => lines,
                 Err(reason) => return Err(vec![reason]),
             };
