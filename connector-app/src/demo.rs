@@ -75,13 +75,19 @@ fn fee_tax_mapping(world: &sandbox::world::World) -> String {
     if codes.is_empty() {
         return out;
     }
-    out.push_str("\n# Amazon's fees with their VAT (input tax codes of the sandbox company).\n[tax_rates]\n");
+    out.push_str(
+        "\n# Amazon's fees with their VAT (input tax codes of the sandbox company).\n[tax_rates]\n",
+    );
     for code in codes.iter().copied().chain([UNTAXED_FEE_CODE]) {
         if let Some(r) = rate(code) {
             out.push_str(&format!("{code} = \"{r}\"\n"));
         }
     }
-    for m in world.marketplaces.iter().filter(|m| !m.fee_tax_code.is_empty()) {
+    for m in world
+        .marketplaces
+        .iter()
+        .filter(|m| !m.fee_tax_code.is_empty())
+    {
         // Storage and inbound fees come without a marketplace-name: one code for every
         // marketplace covers them too.
         let marketplace = if codes.len() == 1 { "*" } else { m.name };

@@ -153,7 +153,9 @@ async fn books_of(world: WorldKind, currencies: &[&str]) {
     sb.shutdown().await;
 }
 
-fn posted_ids(posted: &[&connector_app::flows::settlements::SettlementOutcome]) -> BTreeSet<String> {
+fn posted_ids(
+    posted: &[&connector_app::flows::settlements::SettlementOutcome],
+) -> BTreeSet<String> {
     posted.iter().map(|s| s.settlement_id.clone()).collect()
 }
 
@@ -196,9 +198,18 @@ fn fee_input_tax(sb: &sandbox::Sandbox, world: WorldKind, posted: &BTreeSet<Stri
         assert!(truth.is_empty() && in_sap.is_empty(), "{world}: {in_sap:?}");
         return;
     }
-    assert!(truth.contains_key(&("I1".into(), "GBP".into())), "{world}: {truth:?}");
-    assert!(truth.contains_key(&("I1".into(), "EUR".into())), "{world}: {truth:?}");
-    assert!(truth.contains_key(&("I0".into(), "GBP".into())), "{world}: no zero-rated FBA fee");
+    assert!(
+        truth.contains_key(&("I1".into(), "GBP".into())),
+        "{world}: {truth:?}"
+    );
+    assert!(
+        truth.contains_key(&("I1".into(), "EUR".into())),
+        "{world}: {truth:?}"
+    );
+    assert!(
+        truth.contains_key(&("I0".into(), "GBP".into())),
+        "{world}: no zero-rated FBA fee"
+    );
     for ((code, currency), (vat, rows)) in &truth {
         let sap = in_sap
             .iter()

@@ -75,6 +75,9 @@ const ITEM_TAX: (&str, &str) = ("ItemPrice", "Tax");
 /// Where a journal line's amount is summed: (journal, period, account id, category key id, tax id).
 type LineKey = (Journal, Period, usize, usize, Option<usize>);
 
+/// A row's tax ids: (any order, an order without item tax when that differs).
+type TaxIds = (Option<usize>, Option<Option<usize>>);
+
 /// An account row whose tax code depends on whether its order carries item tax.
 #[derive(Debug)]
 struct TaxPending {
@@ -129,7 +132,7 @@ struct Accumulator<'t> {
     /// Interned (marketplace, fulfilment) pairs.
     channels: Vec<(String, String)>,
     /// Resolved tax per (rule, channel id): (tax id, tax id for an untaxed order if it differs).
-    tax_cache: HashMap<(usize, usize), (Option<usize>, Option<Option<usize>>)>,
+    tax_cache: HashMap<(usize, usize), TaxIds>,
     orders: HashMap<String, OrderAcc>,
     orderless_receipt_lines: Vec<u64>,
     orderless_receipts: u64,
@@ -202,12 +205,7 @@ impl<'t> Accumulator<'t> {
 
     /// The tax ids of rows of rule `rule` posting to `symbol` from the row's marketplace and
     /// fulfilment channel: (any order, an order without item tax when that differs).
-    fn tax_of(
-        &mut self,
-        rule: usize,
-        symbol: &str,
-        row: &SettlementRow,
-    ) -> (Option<usize>, Option<Option<usize>>) {
+    fn tax_of(&mut self, rule: usize, symbol: &str, row: &SettlementRow) -> TaxIds {
         let channel = match self
             .channels
             .iter()
@@ -223,9 +221,9 @@ impl<'t> Accumulator<'t> {
         if let Some(hit) = self.tax_cache.get(&(rule, channel)) {
             return *hit;
         }
-        let choice =
-            self.table
-                .tax_for(rule, symbol, &row.marketplace_name, &row.fulfillment_id);
+        let choice = self
+            .table
+            .tax_for(rule, symbol, &row.marketplace_name, &row.fulfillment_id);
         let taxed = self.tax_id(choice.taxed);
         let untaxed = match choice.untaxed_order {
             Some(t) => {

@@ -77,7 +77,10 @@ fn fee_lines_carry_their_code_and_untaxed_orders_take_theirs() {
     let d = |s: &str| s.parse::<Decimal>().unwrap();
     assert_eq!(line("FbaFees", "I1"), Some((d("7.92"), 2, gross("I1"))));
     assert_eq!(line("FbaFees", "I0"), Some((d("3.30"), 1, gross("I0"))));
-    assert_eq!(line("ReferralFees", "I1"), Some((d("17.28"), 2, gross("I1"))));
+    assert_eq!(
+        line("ReferralFees", "I1"),
+        Some((d("17.28"), 2, gross("I1")))
+    );
     let clearing = fees.lines.iter().find(|l| l.tax.is_none()).unwrap();
     assert_eq!(clearing.credit, d("28.50"));
     assert!(fees.is_balanced());
@@ -92,9 +95,10 @@ fn without_tax_settings_lines_carry_none() {
         row("A", "ItemFees", "FBAPerUnitFulfillmentFee", "-3.96"),
     );
     let p = map_settlement(text.as_bytes(), &MappingTable::default_table()).unwrap();
-    assert!(p
-        .journal_entries
-        .iter()
-        .flat_map(|je| &je.lines)
-        .all(|l| l.tax.is_none()));
+    assert!(
+        p.journal_entries
+            .iter()
+            .flat_map(|je| &je.lines)
+            .all(|l| l.tax.is_none())
+    );
 }

@@ -195,7 +195,11 @@ pub fn generate(world: &World, rng: &mut StdRng) -> Vec<Settlement> {
                 // the margin above the running total is 20.00 or more).
                 let net =
                     round2(fee * Decimal::ONE_HUNDRED / (Decimal::ONE_HUNDRED + m.fee_vat_rate));
-                let row = other("Inbound Transportation Fee", Decimal::ZERO, start + Duration::days(5));
+                let row = other(
+                    "Inbound Transportation Fee",
+                    Decimal::ZERO,
+                    start + Duration::days(5),
+                );
                 s.others.push(fee_row(row, net, m, true));
                 prev_reserve = Decimal::ZERO;
             } else if running > Decimal::ZERO {

@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-
 use super::Pattern;
 
 /// The tax a journal line's amount carries.
@@ -214,7 +213,9 @@ pub(super) fn check_rates(
 }
 
 /// Parses `[tax_rates]` (`code = "percent"`).
-pub(super) fn parse_rates(raw: BTreeMap<String, String>) -> Result<BTreeMap<String, Decimal>, String> {
+pub(super) fn parse_rates(
+    raw: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, Decimal>, String> {
     raw.into_iter()
         .map(|(code, rate)| {
             rate.trim()
@@ -322,16 +323,23 @@ mod tests {
         );
         let err = MappingTable::from_toml(&TABLE.replace("\"20\"", "\"20%\"")).unwrap_err();
         assert!(
-            err.to_string().contains("[tax_rates] I1 = \"20%\" is not a rate"),
+            err.to_string()
+                .contains("[tax_rates] I1 = \"20%\" is not a rate"),
             "{err}"
         );
-        let err =
-            MappingTable::from_toml("[[tax]]\naccount = \"FbaFees\"\n").unwrap_err();
-        assert!(err.to_string().contains("[[tax]] 1 (FbaFees / * / *) sets none"), "{err}");
+        let err = MappingTable::from_toml("[[tax]]\naccount = \"FbaFees\"\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("[[tax]] 1 (FbaFees / * / *) sets none"),
+            "{err}"
+        );
         let err = MappingTable::from_toml(
             "[[rule]]\ntransaction_type = \"Order\"\namount_type = \"ItemPrice\"\nto = \"receipt\"\ntax_code = \"O1\"\n",
         )
         .unwrap_err();
-        assert!(err.to_string().contains("a receipt rule takes no tax code"), "{err}");
+        assert!(
+            err.to_string().contains("a receipt rule takes no tax code"),
+            "{err}"
+        );
     }
 }

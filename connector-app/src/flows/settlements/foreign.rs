@@ -50,7 +50,6 @@ pub fn account_in(table: &MappingTable, symbol: &str, code: &str, iso: Option<&s
         .unwrap_or_else(|| code.to_owned())
 }
 
-
 impl Foreign {
     /// SAP's rate on `date`, or the hold reason.
     pub fn rate(&self, date: NaiveDate) -> Result<Decimal, String> {
@@ -191,7 +190,9 @@ mod tests {
             line("6120", "0.45", "0"),
             line("1421", "0", "3.95"),
         ];
-        let out = f.journal_lines(lines, date, &BTreeMap::new(), None).unwrap();
+        let out = f
+            .journal_lines(lines, date, &BTreeMap::new(), None)
+            .unwrap();
         let d: Decimal = out.iter().filter_map(|l| l.debit).sum();
         let c: Decimal = out.iter().filter_map(|l| l.credit).sum();
         assert_eq!(d, c, "{out:?}");
@@ -252,22 +253,36 @@ mod tests {
                     }
                 };
                 let side = |pick: fn(&JournalEntryLine) -> Option<Decimal>| -> Decimal {
-                    out.iter().map(|l| pick(l).unwrap_or_default() + tax(l, pick(l))).sum()
+                    out.iter()
+                        .map(|l| pick(l).unwrap_or_default() + tax(l, pick(l)))
+                        .sum()
                 };
                 assert_eq!(side(|l| l.debit), side(|l| l.credit), "{gross} at {fx}");
-                assert_eq!(side(|l| l.fc_debit), side(|l| l.fc_credit), "{gross} at {fx}");
+                assert_eq!(
+                    side(|l| l.fc_debit),
+                    side(|l| l.fc_credit),
+                    "{gross} at {fx}"
+                );
                 // The taxed line moves by a cent at most, and never so that its tax changes.
                 let converted = round2(net * f.rates[&date]);
                 let lc = out[0].debit.unwrap();
-                assert!((lc - converted).abs() <= Decimal::new(1, 2), "{gross} at {fx}");
+                assert!(
+                    (lc - converted).abs() <= Decimal::new(1, 2),
+                    "{gross} at {fx}"
+                );
                 assert_eq!(super::tax_on(lc, rate), super::tax_on(converted, rate));
-                let plain = f.journal_lines(lines, date, &BTreeMap::new(), None).unwrap();
+                let plain = f
+                    .journal_lines(lines, date, &BTreeMap::new(), None)
+                    .unwrap();
                 if plain.last().unwrap().credit != out.last().unwrap().credit {
                     unbalanced_without_tax += 1;
                 }
             }
         }
-        assert!(unbalanced_without_tax > 0, "the tax must matter to the balance");
+        assert!(
+            unbalanced_without_tax > 0,
+            "the tax must matter to the balance"
+        );
     }
 
     #[test]
@@ -307,13 +322,18 @@ mod tests {
             };
             assert_eq!(sum(|l| l.debit), sum(|l| l.credit));
             lc += out[1].debit.unwrap() - out[1].credit.unwrap();
-            let alone = f.journal_lines(lines, date, &BTreeMap::new(), None).unwrap();
+            let alone = f
+                .journal_lines(lines, date, &BTreeMap::new(), None)
+                .unwrap();
             each += alone[1].debit.unwrap() - alone[1].credit.unwrap();
         }
         let total: Decimal = "-1071.55".parse().unwrap();
         assert_eq!(run.moved, total);
         assert_eq!(lc, round2(total * f.rates[&date]));
-        assert_ne!(each, lc, "rounded one by one, the entries miss by a cent here");
+        assert_ne!(
+            each, lc,
+            "rounded one by one, the entries miss by a cent here"
+        );
     }
 
     #[test]

@@ -195,7 +195,10 @@ mod tests {
         };
         let out = taxed_lines(line("8.64", "0"), &gross, &table).unwrap();
         assert_eq!(out.len(), 1);
-        assert_eq!((out[0].debit, out[0].credit), (Some(d("7.20")), Some(d("0"))));
+        assert_eq!(
+            (out[0].debit, out[0].credit),
+            (Some(d("7.20")), Some(d("0")))
+        );
         assert_eq!(out[0].tax_group.as_deref(), Some("I1"));
         // A refunded commission is a credit on the fee account: net on the credit side.
         let out = taxed_lines(line("0", "2.09"), &gross, &table).unwrap();
@@ -212,7 +215,10 @@ mod tests {
             gross: false,
         };
         let out = taxed_lines(line("3.30", "0"), &net, &table).unwrap();
-        assert_eq!((out[0].debit, out[0].tax_group.as_deref()), (Some(d("3.30")), Some("I0")));
+        assert_eq!(
+            (out[0].debit, out[0].tax_group.as_deref()),
+            (Some(d("3.30")), Some("I0"))
+        );
         let unknown = LineTax {
             code: "I9".into(),
             gross: true,
