@@ -511,6 +511,43 @@ mod tests {
     use proptest::prelude::*;
     use std::str::FromStr;
 
+    #[test]
+    fn eu_fees_carry_uk_vat_except_the_fba_fee_of_an_untaxed_order() {
+        let anchor = Utc.with_ymd_and_hms(2026, 1, 15, 9, 30, 0).unwrap();
+        let world = World::generate(WorldKind::Eu, 5, 300, anchor);
+        let (mut untaxed_fba, mut taxed_fba) = (0, 0);
+        for s in &world.settlements {
+            for r in rows(&world, s) {
+                let fee = r.amount_type == "ItemFees"
+                    || ["Storage Fee", "Inbound Transportation Fee"]
+                        .contains(&r.amount_description.as_str());
+                if !fee {
+                    assert!(r.fee_vat.is_zero(), "{r:?}");
+                    continue;
+                }
+                // The VAT is the gross less the net, the gross being the net × 1.20 to the cent.
+                let net = r.amount - r.fee_vat;
+                if r.fee_vat.is_zero() {
+                    let o = world.orders.iter().find(|o| o.id == r.order_id).unwrap();
+                    assert_eq!(r.amount_description, "FBAPerUnitFulfillmentFee", "{r:?}");
+                    assert!(o.items.iter().all(|i| i.item_tax.is_zero()), "{r:?}");
+                    untaxed_fba += 1;
+                } else {
+                    assert_eq!(r.amount, round2(net * Decimal::new(120, 2)), "{r:?}");
+                    if r.amount_description == "FBAPerUnitFulfillmentFee" {
+                        taxed_fba += 1;
+                    }
+                }
+            }
+        }
+        assert!(untaxed_fba > 0 && taxed_fba > 0, "{untaxed_fba} {taxed_fba}");
+        // No VAT on fees in the NA world.
+        let na = World::generate(WorldKind::Na, 5, 300, anchor);
+        for s in &na.settlements {
+            assert!(rows(&na, s).iter().all(|r| r.fee_vat.is_zero()));
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
         #[test]

@@ -77,8 +77,8 @@ pub fn journal_entries(input: &PlanInput<'_>) -> Result<Vec<JournalEntry>, Vec<S
 }
 
 /// SAP's rounding of a tax amount: to the cent, half away from zero.
-// INVENTED: SAP's rounding of journal tax is a company setting; half away from zero to the cent is
-// the default the sandbox follows.
+// Assumed, not documented: SAP rounds per its company settings; half away from zero to the cent is
+// what the sandbox does. A company that rounds otherwise gets the cent SAP refuses as unbalanced.
 pub(super) fn round2(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
