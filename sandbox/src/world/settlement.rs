@@ -540,7 +540,10 @@ mod tests {
                 }
             }
         }
-        assert!(untaxed_fba > 0 && taxed_fba > 0, "{untaxed_fba} {taxed_fba}");
+        assert!(
+            untaxed_fba > 0 && taxed_fba > 0,
+            "{untaxed_fba} {taxed_fba}"
+        );
         // No VAT on fees in the NA world.
         let na = World::generate(WorldKind::Na, 5, 300, anchor);
         for s in &na.settlements {

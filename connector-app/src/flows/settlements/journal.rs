@@ -10,7 +10,10 @@
 //! account"; `VatAmount`: "SAP Business One calculates the tax according to the selected
 //! TaxGroup"), which the tax report counts. One document per settlement stays one document (no
 //! vendor, no outgoing payment, no vendor balance to keep at zero, no second exactly-once key),
-//! and foreign-currency settlements keep working through the same FC fields.
+//! and foreign-currency settlements keep working through the same FC fields. The price: SAP
+//! offers no acquisition/reverse (reverse-charge) tax code on a manual journal entry (Tax Groups –
+//! Setup: "supported only by the creation of purchasing documents such as A/P Invoice"), so fees
+//! Amazon reverse-charges would need the A/P invoice form.
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use sap_b1_client::entities::{JournalEntry, JournalEntryLine, YesNo};
