@@ -138,12 +138,21 @@ impl Foreign {
                 let old = Some(amount(l, credit));
                 l.tax_group.is_none() || tax_of(l, new) == tax_of(l, old)
             };
-            for credit in [credit_side, !credit_side] {
+            // A pinned clearing line gives up its running total only when nothing else can.
+            let passes = [
+                (credit_side, false),
+                (!credit_side, false),
+                (credit_side, true),
+                (!credit_side, true),
+            ];
+            for (credit, unpin) in passes {
                 let pick = lines
                     .iter()
                     .enumerate()
                     .filter(|(i, l)| {
-                        !pinned[*i] && !amount(l, credit).is_zero() && keeps_tax(l, credit)
+                        (unpin || !pinned[*i])
+                            && !amount(l, credit).is_zero()
+                            && keeps_tax(l, credit)
                     })
                     .max_by_key(|(_, l)| amount(l, credit))
                     .map(|(i, _)| i);
@@ -244,7 +253,16 @@ mod tests {
                 if reserve > 0 {
                     lines.insert(1, line("1425", "1.37", "0"));
                 }
-                let out = f.journal_lines(lines.clone(), date, &rates, None).unwrap();
+                // The fee alone against a pinned clearing line: clearing gives way when the fee
+                // cannot take the cent without its tax moving.
+                let mut run = ClearingRun {
+                    account: "1421".into(),
+                    moved: Decimal::ZERO,
+                };
+                let pinned = (reserve == 0).then_some(&mut run);
+                let out = f
+                    .journal_lines(lines.clone(), date, &rates, pinned)
+                    .unwrap();
                 let tax = |l: &JournalEntryLine, v: Option<Decimal>| {
                     if l.tax_group.is_some() {
                         super::tax_on(v.unwrap_or_default(), rate)
