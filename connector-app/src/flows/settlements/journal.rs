@@ -141,18 +141,13 @@ fn taxed_lines(
     Ok(out)
 }
 
-/// (net, rest) of a gross amount at `rate` percent: `net + tax_on(net) + rest == gross`, with the
-/// net nearest the exact one and `rest` zero whenever a net reaches the gross to the cent.
+/// (net, rest) of a gross amount at `rate` percent: `net + tax_on(net) + rest == gross`, the net
+/// being the gross taken back at the rate, to the cent. No other net does better: where this one's
+/// tax misses the gross, its neighbours' miss too (checked for 0 to 300.00 at 20, 19, 7, 5.5, 21
+/// and 25 %), so `rest` is then the cent left over.
 pub(super) fn net_of(gross: Decimal, rate: Decimal) -> (Decimal, Decimal) {
-    let exact = round2(gross * Decimal::ONE_HUNDRED / (Decimal::ONE_HUNDRED + rate));
-    let cent = Decimal::new(1, 2);
-    for k in [0i64, -1, 1, -2, 2] {
-        let n = exact + cent * Decimal::from(k);
-        if !n.is_sign_negative() && n + tax_on(n, rate) == gross {
-            return (n, Decimal::ZERO);
-        }
-    }
-    (exact, gross - exact - tax_on(exact, rate))
+    let net = round2(gross * Decimal::ONE_HUNDRED / (Decimal::ONE_HUNDRED + rate));
+    (net, gross - net - tax_on(net, rate))
 }
 
 #[cfg(test)]
