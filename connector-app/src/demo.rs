@@ -1,5 +1,7 @@
 //! `ml-connector demo`: the whole job against the sandbox, on a throw-away (or given) workspace.
 
+mod fee_tax;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -48,65 +50,6 @@ OtherFees = "6190"
 Loans = "6190"
 AmazonSuspense = "6190"
 "#;
-
-/// The input tax code of Amazon's fees without VAT (the FBA fee of an order the buyer paid no VAT
-/// on) in the sandbox's UK company.
-const UNTAXED_FEE_CODE: &str = "I0";
-
-/// The mapping's fee tax for the sandbox world: where Amazon's fees carry VAT (the UK seller of
-/// the EU world, on every marketplace) every fee account takes the company's input code with the
-/// VAT inside the amount, and the FBA fee of an untaxed order the zero-rated code; fees bear no
-/// tax in the NA world, so nothing is written there.
-fn fee_tax_mapping(world: &sandbox::world::World) -> String {
-    let codes: std::collections::BTreeSet<&str> = world
-        .marketplaces
-        .iter()
-        .map(|m| m.fee_tax_code)
-        .filter(|c| !c.is_empty())
-        .collect();
-    let rate = |code: &str| {
-        sandbox::world::sap_company::VAT_GROUPS
-            .iter()
-            .find(|g| g.0 == code)
-            .and_then(|g| g.4.last())
-            .map(|(_, r)| *r)
-    };
-    let mut out = String::new();
-    if codes.is_empty() {
-        return out;
-    }
-    out.push_str(
-        "\n# Amazon's fees with their VAT (input tax codes of the sandbox company).\n[tax_rates]\n",
-    );
-    for code in codes.iter().copied().chain([UNTAXED_FEE_CODE]) {
-        if let Some(r) = rate(code) {
-            out.push_str(&format!("{code} = \"{r}\"\n"));
-        }
-    }
-    for m in world
-        .marketplaces
-        .iter()
-        .filter(|m| !m.fee_tax_code.is_empty())
-    {
-        // Storage and inbound fees come without a marketplace-name: one code for every
-        // marketplace covers them too.
-        let marketplace = if codes.len() == 1 { "*" } else { m.name };
-        for account in ["ReferralFees", "SellingFees", "Storage"] {
-            out.push_str(&format!(
-                "\n[[tax]]\naccount = \"{account}\"\nmarketplace = \"{marketplace}\"\ntax_code = \"{}\"\ntax_gross = true\n",
-                m.fee_tax_code
-            ));
-        }
-        out.push_str(&format!(
-            "\n[[tax]]\naccount = \"FbaFees\"\nmarketplace = \"{marketplace}\"\ntax_code = \"{}\"\ntax_gross = true\ntax_code_untaxed_order = \"{UNTAXED_FEE_CODE}\"\n",
-            m.fee_tax_code
-        ));
-        if codes.len() == 1 {
-            break;
-        }
-    }
-    out
-}
 
 /// Writes (or rewrites) a workspace whose configuration points at a running sandbox: config with
 /// the sandbox's URLs, marketplaces and SKU map, a key file, and the sandbox's credentials.
@@ -189,7 +132,7 @@ pub fn write_workspace(
             ));
         }
     }
-    mapping.push_str(&fee_tax_mapping(&world));
+    mapping.push_str(&fee_tax::fee_tax_mapping(&world));
     std::fs::write(dir.join(MAPPING_FILE), mapping)
         .with_context(|| format!("cannot write {}", dir.join(MAPPING_FILE).display()))?;
     text.push_str(&format!("[settlements]\nmapping = \"{MAPPING_FILE}\"\n\n"));
