@@ -105,6 +105,14 @@ fn taxed_lines(
         ..line
     };
     if !tax.gross {
+        // SAP adds the code's tax to a net amount: with a rate, the entry would take tax that is
+        // in no row of the settlement, and not balance.
+        if let Some(rate) = table.tax_rate(&tax.code).filter(|r| !r.is_zero()) {
+            return Err(vec![format!(
+                "tax code {} is net (tax_gross = false) but the mapping's [tax_rates] gives it {rate} %: SAP would add tax Amazon did not charge; set tax_gross = true if the amounts include it",
+                tax.code
+            )]);
+        }
         return Ok(vec![line]);
     }
     let rate = table.tax_rate(&tax.code).ok_or_else(|| {
@@ -217,6 +225,12 @@ mod tests {
             (out[0].debit, out[0].tax_group.as_deref()),
             (Some(d("3.30")), Some("I0"))
         );
+        let net_with_rate = LineTax {
+            code: "I1".into(),
+            gross: false,
+        };
+        let err = taxed_lines(line("3.30", "0"), &net_with_rate, &table).unwrap_err();
+        assert!(err[0].contains("tax code I1 is net"), "{err:?}");
         let unknown = LineTax {
             code: "I9".into(),
             gross: true,
