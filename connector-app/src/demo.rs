@@ -1,5 +1,7 @@
 //! `ml-connector demo`: the whole job against the sandbox, on a throw-away (or given) workspace.
 
+mod fee_tax;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -130,6 +132,7 @@ pub fn write_workspace(
             ));
         }
     }
+    mapping.push_str(&fee_tax::fee_tax_mapping(&world));
     std::fs::write(dir.join(MAPPING_FILE), mapping)
         .with_context(|| format!("cannot write {}", dir.join(MAPPING_FILE).display()))?;
     text.push_str(&format!("[settlements]\nmapping = \"{MAPPING_FILE}\"\n\n"));

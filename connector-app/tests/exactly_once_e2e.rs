@@ -195,7 +195,14 @@ async fn a_crash_inside_the_changeset_is_resolved_by_the_key_row() {
         "settlement_part.after_2xx_before_posted",
     ] {
         // Each run posts the few refunds' credit notes left: theirs fire at the first.
-        failpoint::arm(point, if point.starts_with("credit_note") { 1 } else { 3 });
+        failpoint::arm(
+            point,
+            if point.starts_with("credit_note") {
+                1
+            } else {
+                3
+            },
+        );
         let (sb2, config2) = (sb.clone(), config.clone());
         let crashed =
             tokio::spawn(async move { run_flows(&sb2, &config2, SEED, TIME_SCALE).await })

@@ -99,7 +99,11 @@ async fn a_credit_note_on_a_paid_invoice_stays_open_until_a_payment_applies_it()
         .into_iter()
         .filter(|b| b.account == "1420")
         .collect();
-    assert_eq!(clearing[0].lc.normalize().to_string(), "12.6", "25.20 in, 12.60 out");
+    assert_eq!(
+        clearing[0].lc.normalize().to_string(),
+        "12.6",
+        "25.20 in, 12.60 out"
+    );
     sb.shutdown().await;
 }
 

@@ -307,6 +307,54 @@ async fn automatic_vat_adds_the_tax_line_to_the_groups_tax_account() {
 }
 
 #[tokio::test]
+async fn automatic_vat_on_a_foreign_currency_line_keeps_both_currencies() {
+    let co = vat_company(json!({})).await;
+    co.rate("EUR", "20260215", "0.85").await;
+    // A fee of 8.64 EUR posted net (7.20) with the input group, against 8.64 EUR of clearing.
+    let je = json!({"ReferenceDate": "2026-02-15", "AutoVAT": "tYES", "JournalEntryLines": [
+        {"AccountCode": "T-EXP", "Debit": 6.12, "FCCurrency": "EUR", "FCDebit": 7.20, "TaxGroup": "T-I20"},
+        {"AccountCode": "T-BANK", "Credit": 7.34, "FCCurrency": "EUR", "FCCredit": 8.64}]});
+    let a = co.add("JournalEntries", je).await;
+    let lines = a["JournalEntryLines"].as_array().unwrap();
+    let t = lines.iter().find(|l| l["VatLine"] == "tYES").unwrap();
+    assert_eq!(
+        (t["Debit"].clone(), t["FCDebit"].clone()),
+        (json!(1.22), json!(1.44))
+    );
+    let tax = co.sb.sap_journal_tax("2026-02-01", "2026-02-28");
+    assert_eq!(tax.len(), 1, "{tax:?}");
+    assert_eq!(
+        (tax[0].code.as_str(), tax[0].currency.as_str(), tax[0].tax),
+        ("T-I20", "EUR", dec("-1.44"))
+    );
+    let report = co.sb.sap_tax_report("2026-02-01", "2026-02-28");
+    assert_eq!(
+        report[0].tax,
+        dec("-1.22"),
+        "the VAT return is in local currency"
+    );
+    co.sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn reverse_charge_groups_are_not_for_journal_entries() {
+    let co = vat_company(json!({})).await;
+    co.add(
+        "VatGroups",
+        json!({"Code": "T-RC", "Name": "reverse charge", "Category": "bovcInputTax",
+               "TaxAccount": "T-VATIN", "AcquisitionReverse": "tYES", "Inactive": "tNO",
+               "VatGroups_Lines": [{"Effectivefrom": "2020-01-01", "Rate": 20}]}),
+    )
+    .await;
+    let je = json!({"ReferenceDate": "2026-02-15", "AutoVAT": "tYES", "JournalEntryLines": [
+        {"AccountCode": "T-EXP", "Debit": 100, "TaxGroup": "T-RC"},
+        {"AccountCode": "T-BANK", "Credit": 100}]});
+    co.refused("JournalEntries", je, "-10", "acquisition/reverse")
+        .await;
+    co.sb.shutdown().await;
+}
+
+#[tokio::test]
 async fn negative_stock_is_refused_when_the_company_blocks_it() {
     let co = vat_company(json!({"BlockStockNegativeQuantity": "tYES"})).await;
     assert!(co.sb.set_item_stock("T-ITEM", "T1", 1));

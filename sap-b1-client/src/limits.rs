@@ -37,6 +37,7 @@ pub const MAX_LENGTHS: &[(&str, &str, usize)] = &[
     ("JournalEntryLine", "ShortName", 15),
     ("JournalEntryLine", "LineMemo", 50),
     ("JournalEntryLine", "FCCurrency", 3),
+    ("JournalEntryLine", "TaxGroup", 8),
     ("JournalEntryLine", "Reference1", 100),
     ("JournalEntryLine", "Reference2", 100),
 ];

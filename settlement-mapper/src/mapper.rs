@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use crate::error::ReadError;
 use crate::mapping::{
-    Journal, LookupCache, MappingTable, PostingDate, RowKey, Target, UnmappedPolicy,
+    Journal, LineTax, LookupCache, MappingTable, PostingDate, RowKey, Target, UnmappedPolicy,
 };
 use crate::postings::SettlementPostings;
 use crate::reader::{SettlementReader, SettlementRow, Summary};
@@ -67,6 +67,32 @@ impl Sum {
     }
 }
 
+/// The amount-type and amount-description of an order's item tax: an order none of whose rows of
+/// it is non-zero (a sale and its refund in one settlement still count as taxed) is untaxed (zero-rated or exported), and Amazon charges its FBA fee without VAT
+/// (reviews/accounting.md B2: the genuine UK file's zero-rated order has no Tax row and an FBA fee
+/// of −3.30 where the others pay 3.30 × 1.20).
+const ITEM_TAX: (&str, &str) = ("ItemPrice", "Tax");
+
+/// Where a journal line's amount is summed: (journal, period, account id, category key id, tax id).
+type LineKey = (Journal, Period, usize, usize, Option<usize>);
+
+/// A row's tax ids: (any order, an order without item tax when that differs).
+type TaxIds = (Option<usize>, Option<Option<usize>>);
+
+/// An account row whose tax code depends on whether its order carries item tax.
+#[derive(Debug)]
+struct TaxPending {
+    journal: Journal,
+    period: Period,
+    acct: usize,
+    key: usize,
+    /// Tax id when the order carries item tax.
+    taxed: Option<usize>,
+    /// Tax id when it carries none.
+    untaxed: Option<usize>,
+    sum: Sum,
+}
+
 /// A row whose target depends on whether its order carries facilitator tax.
 #[derive(Debug)]
 struct Pending {
@@ -100,6 +126,10 @@ struct OrderAcc {
     facilitated: Vec<usize>,
     pending: Vec<Pending>,
     pass_through: Decimal,
+    /// Whether any of the order's item-tax rows in this settlement is non-zero.
+    item_taxed: bool,
+    /// Account rows waiting for the order's item-tax status.
+    tax_pending: Vec<TaxPending>,
 }
 
 struct Accumulator<'t> {
@@ -113,7 +143,13 @@ struct Accumulator<'t> {
     rows: u64,
     rows_sum: Decimal,
     categories: HashMap<(usize, Dest), Sum>,
-    lines: HashMap<(Journal, Period, usize, usize), Sum>,
+    lines: HashMap<LineKey, Sum>,
+    /// Interned line taxes (tax ids index it).
+    taxes: Vec<LineTax>,
+    /// Interned (marketplace, fulfilment) pairs.
+    channels: Vec<(String, String)>,
+    /// Resolved tax per (rule, channel id): (tax id, tax id for an untaxed order if it differs).
+    tax_cache: HashMap<(usize, usize), TaxIds>,
     orders: HashMap<String, OrderAcc>,
     orderless_receipt_lines: Vec<u64>,
     orderless_receipts: u64,
@@ -133,6 +169,9 @@ impl<'t> Accumulator<'t> {
             rows_sum: Decimal::ZERO,
             categories: HashMap::new(),
             lines: HashMap::new(),
+            taxes: Vec::new(),
+            channels: Vec::new(),
+            tax_cache: HashMap::new(),
             orders: HashMap::new(),
             orderless_receipt_lines: Vec::new(),
             orderless_receipts: 0,
@@ -172,6 +211,48 @@ impl<'t> Accumulator<'t> {
         id
     }
 
+    fn tax_id(&mut self, tax: Option<LineTax>) -> Option<usize> {
+        let tax = tax?;
+        if let Some(i) = self.taxes.iter().position(|t| *t == tax) {
+            return Some(i);
+        }
+        self.taxes.push(tax);
+        Some(self.taxes.len() - 1)
+    }
+
+    /// The tax ids of rows of rule `rule` posting to `symbol` from the row's marketplace and
+    /// fulfilment channel: (any order, an order without item tax when that differs).
+    fn tax_of(&mut self, rule: usize, symbol: &str, row: &SettlementRow) -> TaxIds {
+        let channel = match self
+            .channels
+            .iter()
+            .position(|(m, f)| *m == row.marketplace_name && *f == row.fulfillment_id)
+        {
+            Some(i) => i,
+            None => {
+                self.channels
+                    .push((row.marketplace_name.clone(), row.fulfillment_id.clone()));
+                self.channels.len() - 1
+            }
+        };
+        if let Some(hit) = self.tax_cache.get(&(rule, channel)) {
+            return *hit;
+        }
+        let choice = self
+            .table
+            .tax_for(rule, symbol, &row.marketplace_name, &row.fulfillment_id);
+        let taxed = self.tax_id(choice.taxed);
+        let untaxed = match choice.untaxed_order {
+            Some(t) => {
+                let id = self.tax_id(t);
+                (id != taxed).then_some(id)
+            }
+            None => None,
+        };
+        self.tax_cache.insert((rule, channel), (taxed, untaxed));
+        (taxed, untaxed)
+    }
+
     fn period(&self, row: &SettlementRow) -> Period {
         match self.table.policy.posting_date {
             PostingDate::DepositDate => None,
@@ -206,13 +287,20 @@ impl<'t> Accumulator<'t> {
             if table.policy.unmapped == UnmappedPolicy::Suspense {
                 let acct = self.account_id(&table.policy.suspense_account);
                 self.lines
-                    .entry((Journal::Suspense, period, acct, key))
+                    .entry((Journal::Suspense, period, acct, key, None))
                     .or_default()
                     .add(1, row.amount, row.line);
             }
             return;
         };
         let rule = table.rule(rule_idx);
+        if !row.order_id.is_empty()
+            && (row.amount_type.as_str(), row.amount_description.as_str()) == ITEM_TAX
+        {
+            let order = self.orders.entry(row.order_id.clone()).or_default();
+            note_marketplace(order, row);
+            order.item_taxed |= !row.amount.is_zero();
+        }
         let per_order = matches!(rule.to, Target::Receipt | Target::Refund);
         let needs_order = per_order || rule.facilitator || rule.when_facilitated.is_some();
         if needs_order && row.order_id.is_empty() {
@@ -227,7 +315,8 @@ impl<'t> Accumulator<'t> {
                     .add(1, row.amount, row.line);
                 return;
             }
-            self.post_account(rule.to.label(), rule.journal, period, key, row);
+            let (tax, _) = self.tax_of(rule_idx, rule.to.label(), row);
+            self.post_account(rule.to.label(), rule.journal, (period, key, tax), row);
             return;
         }
         if let Some(_reroute) = &rule.when_facilitated {
@@ -287,7 +376,13 @@ impl<'t> Accumulator<'t> {
                     }
                     order.pass_through += row.amount;
                 }
-                self.post_account(symbol, rule.journal, period, key, row);
+                let (tax, untaxed) = self.tax_of(rule_idx, symbol, row);
+                match untaxed {
+                    Some(untaxed) if !row.order_id.is_empty() => {
+                        self.defer_tax(symbol, rule.journal, (period, key, tax), untaxed, row);
+                    }
+                    _ => self.post_account(symbol, rule.journal, (period, key, tax), row),
+                }
             }
         }
     }
@@ -296,8 +391,7 @@ impl<'t> Accumulator<'t> {
         &mut self,
         symbol: &str,
         journal: Journal,
-        period: Period,
-        key: usize,
+        (period, key, tax): (Period, usize, Option<usize>),
         row: &SettlementRow,
     ) {
         let acct = self.account_id(symbol);
@@ -306,9 +400,46 @@ impl<'t> Accumulator<'t> {
             .or_default()
             .add(1, row.amount, row.line);
         self.lines
-            .entry((journal, period, acct, key))
+            .entry((journal, period, acct, key, tax))
             .or_default()
             .add(1, row.amount, row.line);
+    }
+
+    /// An account row whose tax waits for its order's item-tax status (resolved in `finish`).
+    fn defer_tax(
+        &mut self,
+        symbol: &str,
+        journal: Journal,
+        (period, key, taxed): (Period, usize, Option<usize>),
+        untaxed: Option<usize>,
+        row: &SettlementRow,
+    ) {
+        let acct = self.account_id(symbol);
+        self.categories
+            .entry((key, Dest::Account(acct)))
+            .or_default()
+            .add(1, row.amount, row.line);
+        let order = self.orders.entry(row.order_id.clone()).or_default();
+        note_marketplace(order, row);
+        match order.tax_pending.iter_mut().find(|p| {
+            (p.journal, p.period, p.acct, p.key, p.taxed, p.untaxed)
+                == (journal, period, acct, key, taxed, untaxed)
+        }) {
+            Some(p) => p.sum.add(1, row.amount, row.line),
+            None => {
+                let mut sum = Sum::default();
+                sum.add(1, row.amount, row.line);
+                order.tax_pending.push(TaxPending {
+                    journal,
+                    period,
+                    acct,
+                    key,
+                    taxed,
+                    untaxed,
+                    sum,
+                });
+            }
+        }
     }
 }
 

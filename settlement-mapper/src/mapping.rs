@@ -7,13 +7,16 @@
 
 use std::collections::BTreeMap;
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 mod cache;
 mod pattern;
+mod tax;
 
 pub(crate) use cache::LookupCache;
 pub use pattern::Pattern;
+pub use tax::{LineTax, TaxChoice, TaxOverride, TaxSpec};
 
 /// Symbolic account of the Amazon clearing ("Amazon as a bank") account.
 pub const CLEARING: &str = "AmazonClearing";
@@ -130,6 +133,8 @@ pub struct Rule {
     pub when_facilitated: Option<String>,
     /// This row is marketplace-facilitator tax.
     pub facilitator: bool,
+    /// The tax code its account lines carry (and whether their amounts include it).
+    pub tax: TaxSpec,
 }
 
 impl Rule {
@@ -207,6 +212,10 @@ impl Default for Policy {
 #[derive(Debug, Clone)]
 pub struct MappingTable {
     rules: Vec<Rule>,
+    /// `[[tax]]` overrides of the rules' tax per (account, marketplace, fulfilment).
+    tax_overrides: Vec<TaxOverride>,
+    /// `[tax_rates]`: tax code -> rate in percent (for taking the tax out of gross amounts).
+    pub tax_rates: BTreeMap<String, Decimal>,
     /// Symbolic account -> SAP GL account code.
     pub accounts: BTreeMap<String, String>,
     /// Policies.
@@ -230,6 +239,9 @@ pub enum MappingError {
         /// What is wrong.
         reason: String,
     },
+    /// `[tax_rates]` or a `[[tax]]` override is not usable.
+    #[error("{0}")]
+    Tax(String),
 }
 
 #[derive(Deserialize)]
@@ -243,6 +255,10 @@ struct RawTable {
     accounts: BTreeMap<String, String>,
     #[serde(default)]
     rule: Vec<RawRule>,
+    #[serde(default)]
+    tax_rates: BTreeMap<String, String>,
+    #[serde(default)]
+    tax: Vec<tax::RawTaxOverride>,
 }
 
 fn yes() -> bool {
@@ -275,6 +291,12 @@ struct RawRule {
     when_facilitated: Option<String>,
     #[serde(default)]
     facilitator: bool,
+    #[serde(default)]
+    tax_code: Option<String>,
+    #[serde(default)]
+    tax_gross: Option<bool>,
+    #[serde(default)]
+    tax_code_untaxed_order: Option<String>,
 }
 
 fn star() -> String {
@@ -337,6 +359,16 @@ impl MappingTable {
                     "a facilitator-tax rule must post to an account".into(),
                 ));
             }
+            let tax = TaxSpec {
+                tax_code: r.tax_code,
+                tax_gross: r.tax_gross,
+                tax_code_untaxed_order: r.tax_code_untaxed_order,
+            };
+            if to == Target::Receipt && tax != TaxSpec::default() {
+                return Err(fail(
+                    "a receipt rule takes no tax code (the invoice carries the tax)".into(),
+                ));
+            }
             let rule = Rule {
                 transaction_type: Pattern::parse(&r.transaction_type),
                 amount_type: Pattern::parse(&r.amount_type),
@@ -347,14 +379,39 @@ impl MappingTable {
                 to,
                 when_facilitated: r.when_facilitated,
                 facilitator: r.facilitator,
+                tax,
             };
             if rules.iter().any(|o: &Rule| o.key() == rule.key()) {
                 return Err(fail("another rule in this file has the same key".into()));
             }
             rules.push(rule);
         }
+        let tax_rates = tax::parse_rates(raw.tax_rates).map_err(MappingError::Tax)?;
+        let tax_overrides = raw
+            .tax
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| o.parse(i + 1))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(MappingError::Tax)?;
+        for (i, r) in rules.iter().enumerate() {
+            tax::check_rates("", &r.tax, &tax_rates).map_err(|reason| MappingError::Rule {
+                index: i + 1,
+                key: format!(
+                    "{} / {} / {}",
+                    r.transaction_type, r.amount_type, r.amount_description
+                ),
+                reason,
+            })?;
+        }
+        for (i, o) in tax_overrides.iter().enumerate() {
+            tax::check_rates(&format!("[[tax]] {}", i + 1), &o.spec, &tax_rates)
+                .map_err(MappingError::Tax)?;
+        }
         let mut table = Self {
             rules,
+            tax_overrides,
+            tax_rates,
             accounts: raw.accounts,
             policy: Policy::default(),
         };
@@ -401,6 +458,29 @@ impl MappingTable {
     /// Rule by index (from [`MappingTable::lookup`]).
     pub fn rule(&self, index: usize) -> &Rule {
         &self.rules[index]
+    }
+
+    /// The tax of rows of rule `index` posting to `account` (symbolic) from `marketplace` and
+    /// `fulfillment`: the most specific `[[tax]]` override over the rule's own tax.
+    pub fn tax_for(
+        &self,
+        index: usize,
+        account: &str,
+        marketplace: &str,
+        fulfillment: &str,
+    ) -> TaxChoice {
+        tax::resolve(
+            &self.rules[index].tax,
+            &self.tax_overrides,
+            account,
+            marketplace,
+            fulfillment,
+        )
+    }
+
+    /// The rate in percent of tax code `code` from `[tax_rates]`.
+    pub fn tax_rate(&self, code: &str) -> Option<Decimal> {
+        self.tax_rates.get(code).copied()
     }
 
     /// The GL code for a symbolic account, or the symbol itself when unmapped.

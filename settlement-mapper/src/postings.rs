@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::mapping::{CLEARING, Journal};
+use crate::mapping::{CLEARING, Journal, LineTax};
 use crate::reader::Layout;
 
 /// Everything one settlement posts, plus what a person needs to check it.
@@ -139,6 +139,10 @@ pub struct JournalLine {
     pub memo: String,
     /// Detail rows summed into the line (0 for balancing lines).
     pub rows: u64,
+    /// The tax code the amount carries and whether the amount includes that tax (Amazon's fees
+    /// with their VAT); `None`: no tax code (the amount posts as it is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tax: Option<LineTax>,
 }
 
 /// The payout transfer from clearing to bank.

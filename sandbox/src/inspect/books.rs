@@ -33,6 +33,18 @@ pub struct TaxReportLine {
     pub tax: Decimal,
 }
 
+/// The tax of one tax code's automatic-VAT journal lines in one currency: the settlement's own
+/// currency for foreign-currency entries (`FCDebit`/`FCCredit` of the tax lines), else local.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JournalTaxLine {
+    /// The `TaxGroup`.
+    pub code: String,
+    /// The currency of the amounts.
+    pub currency: String,
+    /// Tax: output positive, input negative.
+    pub tax: Decimal,
+}
+
 /// What is still open on one A/R document or payment of a customer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenItem {
@@ -144,6 +156,50 @@ pub fn tax_report(db: &SapDb, from: &str, to: &str) -> Vec<TaxReportLine> {
         }
     }
     by_code.into_values().collect()
+}
+
+/// The tax of automatic-VAT journal lines per code and currency whose `TaxDate` lies in
+/// `from..=to`: for checking fee VAT per settlement currency against what Amazon charged.
+pub fn journal_tax(db: &SapDb, from: &str, to: &str) -> Vec<JournalTaxLine> {
+    let local = company::local_currency(db).unwrap_or_default().to_string();
+    let mut by: BTreeMap<(String, String), JournalTaxLine> = BTreeMap::new();
+    for je in active(db, "JournalEntries") {
+        let date = day(&je, "TaxDate");
+        if date.as_str() < from || date.as_str() > to {
+            continue;
+        }
+        for r in rows(&je, "JournalEntryLines") {
+            if r.get("VatLine").and_then(Value::as_str) != Some("tYES") {
+                continue;
+            }
+            let Some(code) = code_of(r, "TaxGroup", "TaxCode") else {
+                continue;
+            };
+            let fc = r
+                .get("FCCurrency")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty() && *c != local);
+            let (currency, t) = match fc {
+                Some(c) => (
+                    c.to_string(),
+                    decimal(r.get("FCCredit")) - decimal(r.get("FCDebit")),
+                ),
+                None => (
+                    local.clone(),
+                    decimal(r.get("Credit")) - decimal(r.get("Debit")),
+                ),
+            };
+            let line = by
+                .entry((code.clone(), currency.clone()))
+                .or_insert_with(|| JournalTaxLine {
+                    code,
+                    currency,
+                    ..JournalTaxLine::default()
+                });
+            line.tax += t;
+        }
+    }
+    by.into_values().collect()
 }
 
 /// Open A/R items of customer `card_code`: invoices and credit notes not fully settled, and
@@ -418,6 +474,12 @@ impl Sandbox {
     /// `from..=to` (`YYYY-MM-DD`), in local currency: what a VAT return or sales-tax report shows.
     pub fn sap_tax_report(&self, from: &str, to: &str) -> Vec<TaxReportLine> {
         tax_report(&self.shared.sap.db.lock().expect("db"), from, to)
+    }
+
+    /// Tax of automatic-VAT journal lines per code and currency (the settlement currency of
+    /// foreign-currency entries) whose tax date lies in `from..=to`.
+    pub fn sap_journal_tax(&self, from: &str, to: &str) -> Vec<JournalTaxLine> {
+        journal_tax(&self.shared.sap.db.lock().expect("db"), from, to)
     }
 
     /// Open A/R items of a customer (local and foreign currency), including amounts paid on

@@ -196,6 +196,7 @@ pub fn create_journal(
             (None, None) => return Err(SapError::not_found(400)),
         }
         let account = s(&l, "AccountCode").unwrap_or_default().to_string();
+        tax::check_journal_group(db, s(&l, "TaxGroup"))?;
         line_currency(db, &mut l, &account, &date, i + 1)?;
         let d = decimal(l.get("Debit"));
         let c = decimal(l.get("Credit"));

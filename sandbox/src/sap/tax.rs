@@ -141,3 +141,21 @@ pub fn check_output_group(db: &SapDb, code: &str) -> Result<(), SapError> {
         _ => Ok(()),
     }
 }
+
+/// Checks that a journal line's tax group can be used on a manual journal entry: SAP's Tax
+/// Groups – Setup window, "Acquisition/Reverse": "The unique structure of journal entry that
+/// involves acquisition tax, is supported only by the creation of purchasing documents such as
+/// A/P Invoice or A/P Down Payment Invoice. Acquisition tax codes are not available for selection
+/// in manual journal entry" (help.sap.com, SAP Business One 2005 online help).
+// INVENTED: the refusal's code and text (SAP's answer over the Service Layer is not quoted).
+pub fn check_journal_group(db: &SapDb, code: Option<&str>) -> Result<(), SapError> {
+    let Some(code) = code else {
+        return Ok(());
+    };
+    match db.get("VatGroups", &Key::Str(code.to_string())) {
+        Some(g) if is_yes(g, "AcquisitionReverse") => Err(SapError::rule(format!(
+            "Tax code '{code}' is an acquisition/reverse tax code; it is available on A/P documents only [JDT1.VatGroup]"
+        ))),
+        _ => Ok(()),
+    }
+}

@@ -458,8 +458,9 @@ pub fn marketplaces(kind: WorldKind) -> Vec<Marketplace> {
 /// seller (../shared/reference/settlements/thetis_EU-DE_V2_22988491762.txt) `Commission −10,44`
 /// is 15 % of 57,99 (8,70) × 1.20, `RefundCommission −2,09` = 1,74 × 1.20; a genuine UK file has
 /// `FBAPerUnitFulfillmentFee −3.96` = 3.30 × 1.20 (reviews/accounting.md B2).
-// INVENTED: that every fee row (storage, inbound and the rest too) carries the VAT; Amazon's fee
-// invoices zero-rate some (international FBA shipments), which is not modelled.
+// INVENTED: that every fee row (storage, inbound and the rest too) carries the VAT, except the FBA
+// fee of an order with no VAT on any item (the genuine UK file's zero-rated order); Amazon's fee
+// invoices zero-rate some others (international FBA shipments), which is not modelled.
 const FEE_VAT: Decimal = Decimal::from_parts(20, 0, 0, false, 0);
 
 /// `responsibleParty` of EU deemed-supplier VAT.

@@ -47,6 +47,9 @@ pub struct Row {
     pub quantity: Option<u32>,
     /// promotion-id.
     pub promotion_id: String,
+    /// The VAT inside `amount` when it is one of Amazon's fees (not a column of the file: what
+    /// Amazon's fee VAT invoice states, for tests of the input tax).
+    pub fee_vat: Decimal,
 }
 
 /// One settlement period of one marketplace.
@@ -94,6 +97,15 @@ fn scaled(m: &Marketplace, d: Decimal) -> Decimal {
 /// A fee with the VAT Amazon adds to it on this marketplace (see `marketplaces::FEE_VAT`).
 fn with_fee_vat(m: &Marketplace, net: Decimal) -> Decimal {
     round2(net * (Decimal::ONE_HUNDRED + m.fee_vat_rate) / Decimal::ONE_HUNDRED)
+}
+
+/// A fee row's amount (negative: charged) with the VAT inside it: `gross` of the net fee, or the
+/// net itself when the fee bears no VAT.
+fn fee_row(mut r: Row, net: Decimal, m: &Marketplace, vat: bool) -> Row {
+    let gross = if vat { with_fee_vat(m, net) } else { net };
+    r.amount = -gross;
+    r.fee_vat = -(gross - net);
+    r
 }
 
 fn other(name: &str, amount: Decimal, posted: DateTime<Utc>) -> Row {
@@ -178,22 +190,24 @@ pub fn generate(world: &World, rng: &mut StdRng) -> Vec<Settlement> {
             }
             if k % 2 == 1 {
                 let fee = Decimal::new(rng.random_range(500..4000), 2);
-                s.others.push(other(
-                    "Storage Fee",
-                    -with_fee_vat(m, scaled(m, fee)),
-                    start + Duration::days(3),
-                ));
+                let row = other("Storage Fee", Decimal::ZERO, start + Duration::days(3));
+                s.others.push(fee_row(row, scaled(m, fee), m, true));
             }
             let running: Decimal = rows(world, &s).iter().map(|r| r.amount).sum();
             // One marketplace's second period: a large inbound fee makes the settlement negative.
             if mi == world.kind.negative_marketplace() && k == 1 {
-                let fee = -(running.max(Decimal::ZERO)
-                    + scaled(m, Decimal::new(rng.random_range(2000..9000), 2)));
-                s.others.push(other(
+                let fee = running.max(Decimal::ZERO)
+                    + scaled(m, Decimal::new(rng.random_range(2000..9000), 2));
+                // The fee with its VAT is at least `fee` (the net rounds down by a cent at most,
+                // the margin above the running total is 20.00 or more).
+                let net =
+                    round2(fee * Decimal::ONE_HUNDRED / (Decimal::ONE_HUNDRED + m.fee_vat_rate));
+                let row = other(
                     "Inbound Transportation Fee",
-                    fee,
+                    Decimal::ZERO,
                     start + Duration::days(5),
-                ));
+                );
+                s.others.push(fee_row(row, net, m, true));
                 prev_reserve = Decimal::ZERO;
             } else if running > Decimal::ZERO {
                 let reserve = round2(running * Decimal::new(5, 2));
@@ -233,6 +247,11 @@ pub fn rows(world: &World, s: &Settlement) -> Vec<Row> {
     let mut out = Vec::new();
     for &oi in &s.orders {
         let o = &world.orders[oi];
+        // An order on which the buyer paid no VAT (zero-rated goods): Amazon charges its FBA fee
+        // without VAT, its commission with it — the genuine UK file's zero-rated order (no Tax
+        // row) has `FBAPerUnitFulfillmentFee −3.30` where the others have 3.30 × 1.20
+        // (reviews/accounting.md B2).
+        let untaxed = o.items.iter().all(|it| it.item_tax.is_zero());
         for it in &o.items {
             let p = &world.catalog[it.product];
             let base = Row {
@@ -309,22 +328,25 @@ pub fn rows(world: &World, s: &Settlement) -> Vec<Row> {
             if o.channel == Channel::Afn {
                 let fee = Decimal::new(285 + (it.order_item_id.as_bytes()[3] as i64 % 5) * 61, 2)
                     * Decimal::from(it.quantity);
-                out.push(row(
-                    "ItemFees",
-                    "FBAPerUnitFulfillmentFee",
-                    -with_fee_vat(m, scaled(m, fee)),
+                out.push(fee_row(
+                    row("ItemFees", "FBAPerUnitFulfillmentFee", Decimal::ZERO),
+                    scaled(m, fee),
+                    m,
+                    !untaxed,
                 ));
             }
-            out.push(row(
-                "ItemFees",
-                "Commission",
-                -with_fee_vat(m, commission(it.item_price + it.shipping)),
+            out.push(fee_row(
+                row("ItemFees", "Commission", Decimal::ZERO),
+                commission(it.item_price + it.shipping),
+                m,
+                true,
             ));
             if m.digital_services_fee {
-                out.push(row(
-                    "ItemFees",
-                    "DigitalServicesFee",
-                    -with_fee_vat(m, round2(commission(it.item_price) * Decimal::new(3, 2))),
+                out.push(fee_row(
+                    row("ItemFees", "DigitalServicesFee", Decimal::ZERO),
+                    round2(commission(it.item_price) * Decimal::new(3, 2)),
+                    m,
+                    true,
                 ));
             }
         }
@@ -384,12 +406,21 @@ pub fn rows(world: &World, s: &Settlement) -> Vec<Row> {
                 withheld,
             ));
         }
-        let c = with_fee_vat(m, commission(it.item_price + it.shipping));
-        out.push(row("ItemFees", "Commission", c));
-        out.push(row(
-            "ItemFees",
-            "RefundCommission",
-            -round2(c * Decimal::new(20, 2)).min(scaled(m, Decimal::from(5))),
+        // The commission comes back with its VAT; Amazon keeps a refund commission (20 % of it,
+        // at most 5.00), VAT on top: the genuine DE file's `RefundCommission −2,09` = 1,74 × 1.20.
+        let net = commission(it.item_price + it.shipping);
+        let back = fee_row(row("ItemFees", "Commission", Decimal::ZERO), net, m, true);
+        out.push(Row {
+            amount: -back.amount,
+            fee_vat: -back.fee_vat,
+            ..back
+        });
+        let kept = round2(net * Decimal::new(20, 2)).min(scaled(m, Decimal::from(5)));
+        out.push(fee_row(
+            row("ItemFees", "RefundCommission", Decimal::ZERO),
+            kept,
+            m,
+            true,
         ));
     }
     out.extend(s.others.iter().cloned());
@@ -486,6 +517,46 @@ mod tests {
     use chrono::TimeZone;
     use proptest::prelude::*;
     use std::str::FromStr;
+
+    #[test]
+    fn eu_fees_carry_uk_vat_except_the_fba_fee_of_an_untaxed_order() {
+        let anchor = Utc.with_ymd_and_hms(2026, 1, 15, 9, 30, 0).unwrap();
+        let world = World::generate(WorldKind::Eu, 5, 300, anchor);
+        let (mut untaxed_fba, mut taxed_fba) = (0, 0);
+        for s in &world.settlements {
+            for r in rows(&world, s) {
+                let fee = r.amount_type == "ItemFees"
+                    || ["Storage Fee", "Inbound Transportation Fee"]
+                        .contains(&r.amount_description.as_str());
+                if !fee {
+                    assert!(r.fee_vat.is_zero(), "{r:?}");
+                    continue;
+                }
+                // The VAT is the gross less the net, the gross being the net × 1.20 to the cent.
+                let net = r.amount - r.fee_vat;
+                if r.fee_vat.is_zero() {
+                    let o = world.orders.iter().find(|o| o.id == r.order_id).unwrap();
+                    assert_eq!(r.amount_description, "FBAPerUnitFulfillmentFee", "{r:?}");
+                    assert!(o.items.iter().all(|i| i.item_tax.is_zero()), "{r:?}");
+                    untaxed_fba += 1;
+                } else {
+                    assert_eq!(r.amount, round2(net * Decimal::new(120, 2)), "{r:?}");
+                    if r.amount_description == "FBAPerUnitFulfillmentFee" {
+                        taxed_fba += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            untaxed_fba > 0 && taxed_fba > 0,
+            "{untaxed_fba} {taxed_fba}"
+        );
+        // No VAT on fees in the NA world.
+        let na = World::generate(WorldKind::Na, 5, 300, anchor);
+        for s in &na.settlements {
+            assert!(rows(&na, s).iter().all(|r| r.fee_vat.is_zero()));
+        }
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]

@@ -31,6 +31,9 @@ sap_type! {
         "ProjectCode" => project_code: String,
         /// Numbering series.
         "Series" => series: i32,
+        /// Automatic VAT: SAP adds a tax line for every line with a `TaxGroup` (SDK
+        /// `JournalEntries~AutoVAT`: "whether or not to use automatic VAT calculation").
+        "AutoVAT" => auto_vat: YesNo,
         /// Lines.
         "JournalEntryLines" => journal_entry_lines: Vec<JournalEntryLine>,
     }
@@ -73,6 +76,13 @@ sap_type! {
         "CostingCode" => costing_code: String,
         /// Branch.
         "BPLID" => bpl_id: i32,
+        /// Tax group of the line's amount (SDK `JournalEntries_Lines~TaxGroup`; VAT
+        /// localisations). With the entry's `AutoVAT`, SAP posts the tax on a line of its own.
+        "TaxGroup" => tax_group: String,
+        /// `tYES` on the tax lines SAP adds (SDK `JournalEntries_Lines~VatLine`).
+        "VatLine" => vat_line: YesNo,
+        /// Base amount of a tax line.
+        "BaseSum" => base_sum: Decimal,
     }
 }
 

@@ -51,13 +51,14 @@ impl<'t> Context<'t> {
     }
 }
 
-/// (account id, category key id, total) of one line of a journal entry.
-type Members<'a> = Vec<(usize, usize, &'a Sum)>;
+/// (account id, category key id, tax id, total) of one line of a journal entry.
+type Members<'a> = Vec<(usize, usize, Option<usize>, &'a Sum)>;
 
 impl Accumulator<'_> {
     /// Builds the postings from everything pushed so far.
     pub(super) fn finish(mut self, mut warnings: Vec<String>) -> SettlementPostings {
         self.net_facilitator_tax(&mut warnings);
+        self.resolve_untaxed_orders();
         let ctx = Context::new(&self);
         let (receipts, refunds) = self.receipts(&ctx, &mut warnings);
         let mut journal_entries = self.journal_entries(&ctx);
@@ -127,7 +128,7 @@ impl Accumulator<'_> {
                         .or_default()
                         .add(p.sum.rows, p.sum.amount, p.sum.first_line);
                     self.lines
-                        .entry((Journal::FacilitatorTax, p.period, acct, p.key))
+                        .entry((Journal::FacilitatorTax, p.period, acct, p.key, None))
                         .or_default()
                         .add(p.sum.rows, p.sum.amount, p.sum.first_line);
                 } else {
@@ -156,7 +157,7 @@ impl Accumulator<'_> {
                                 .or_default()
                                 .add(p.sum.rows, p.sum.amount, p.sum.first_line);
                             self.lines
-                                .entry((rule.journal, p.period, acct, p.key))
+                                .entry((rule.journal, p.period, acct, p.key, None))
                                 .or_default()
                                 .add(p.sum.rows, p.sum.amount, p.sum.first_line);
                         }
@@ -170,6 +171,21 @@ impl Accumulator<'_> {
         self.orders = orders;
         not_netting.sort();
         not_netting
+    }
+
+    /// Account rows whose tax code depends on their order's item tax: an order without a
+    /// non-zero item-tax row takes the untaxed-order code.
+    fn resolve_untaxed_orders(&mut self) {
+        for order in self.orders.values_mut() {
+            let untaxed = !order.item_taxed;
+            for p in std::mem::take(&mut order.tax_pending) {
+                let tax = if untaxed { p.untaxed } else { p.taxed };
+                self.lines
+                    .entry((p.journal, p.period, p.acct, p.key, tax))
+                    .or_default()
+                    .add(p.sum.rows, p.sum.amount, p.sum.first_line);
+            }
+        }
     }
 
     /// Receipts and refunds: one per (order, period) each, sorted by date then order id; warns
@@ -231,11 +247,11 @@ impl Accumulator<'_> {
     /// account and category, with a clearing line that balances the entry.
     fn journal_entries(&self, ctx: &Context<'_>) -> Vec<JournalEntry> {
         let mut groups: BTreeMap<(Journal, Period), Members<'_>> = BTreeMap::new();
-        for ((journal, period, acct, key), sum) in &self.lines {
+        for ((journal, period, acct, key, tax), sum) in &self.lines {
             groups
                 .entry((*journal, *period))
                 .or_default()
-                .push((*acct, *key, sum));
+                .push((*acct, *key, *tax, sum));
         }
         groups
             .into_iter()
@@ -252,12 +268,17 @@ impl Accumulator<'_> {
         mut members: Members<'_>,
     ) -> JournalEntry {
         let reference = &ctx.reference;
+        let tax = |t: Option<usize>| t.map(|i| &self.taxes[i]);
         members.sort_by(|a, b| {
-            (&self.accounts[a.0], &self.keys[a.1]).cmp(&(&self.accounts[b.0], &self.keys[b.1]))
+            (&self.accounts[a.0], &self.keys[a.1], tax(a.2)).cmp(&(
+                &self.accounts[b.0],
+                &self.keys[b.1],
+                tax(b.2),
+            ))
         });
         let mut lines = Vec::with_capacity(members.len() + 1);
         let mut net = Decimal::ZERO;
-        for (acct, key, sum) in members {
+        for (acct, key, tax_id, sum) in members {
             let symbol = &self.accounts[acct];
             let k = &self.keys[key];
             net += sum.amount;
@@ -269,6 +290,7 @@ impl Accumulator<'_> {
                 credit: ctx.money(credit),
                 memo: format!("{} - {} / {}", k[2], k[0], k[1]),
                 rows: sum.rows,
+                tax: tax(tax_id).cloned(),
             });
         }
         if !net.is_zero() {
@@ -281,6 +303,7 @@ impl Accumulator<'_> {
                 credit: ctx.money(credit),
                 memo: format!("Amazon clearing, settlement {reference}"),
                 rows: 0,
+                tax: None,
             });
         }
         JournalEntry {
@@ -450,6 +473,7 @@ fn payout(
                     credit: ctx.money(Decimal::ZERO),
                     memo: format!("Amazon payout, settlement {reference}"),
                     rows: 0,
+                    tax: None,
                 },
                 JournalLine {
                     account: clearing_gl.clone(),
@@ -458,6 +482,7 @@ fn payout(
                     credit: ctx.money(total),
                     memo: format!("Amazon payout, settlement {reference}"),
                     rows: 0,
+                    tax: None,
                 },
             ],
         });
@@ -476,6 +501,7 @@ fn payout(
                     credit: ctx.money(Decimal::ZERO),
                     memo: format!("Negative settlement {reference} carried"),
                     rows: 0,
+                    tax: None,
                 },
                 JournalLine {
                     account: table.resolve(RESERVE).to_owned(),
@@ -484,6 +510,7 @@ fn payout(
                     credit: ctx.money(owed),
                     memo: format!("Owed to Amazon after settlement {reference}"),
                     rows: 0,
+                    tax: None,
                 },
             ],
         });

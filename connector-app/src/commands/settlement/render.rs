@@ -165,12 +165,12 @@ pub fn preview(name: &str, p: &SettlementPostings) -> String {
                         d.to_string()
                     }
                 };
-                vec![
-                    l.account.clone(),
-                    blank(l.debit),
-                    blank(l.credit),
-                    l.memo.clone(),
-                ]
+                let memo = match &l.tax {
+                    Some(t) if t.gross => format!("{} [tax {}, incl.]", l.memo, t.code),
+                    Some(t) => format!("{} [tax {}]", l.memo, t.code),
+                    None => l.memo.clone(),
+                };
+                vec![l.account.clone(), blank(l.debit), blank(l.credit), memo]
             })
             .collect();
         let mut sub = String::new();
@@ -386,5 +386,16 @@ mod tests {
         assert!(text.contains("By category\n  transaction-type "), "{text}");
         assert!(text.contains("\n    account "), "{text}");
         assert!(text.ends_with("Status: READY to post\n"), "{text}");
+        assert!(!text.contains("[tax "), "{text}");
+        let taxed = settlement_mapper::MappingTable::from_toml(
+            "[tax_rates]\nI1 = \"20\"\n[[tax]]\naccount = \"ReferralFees\"\ntax_code = \"I1\"\ntax_gross = true\n",
+        )
+        .unwrap();
+        let p = settlement_mapper::map_settlement(&sample[..], &taxed).unwrap();
+        let text = preview("sample", &p);
+        assert!(
+            text.contains("Commission - Order / ItemFees [tax I1, incl.]"),
+            "{text}"
+        );
     }
 }
