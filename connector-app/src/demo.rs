@@ -1,5 +1,6 @@
 //! `ml-connector demo`: the whole job against the sandbox, on a throw-away (or given) workspace.
 
+mod books;
 mod fee_tax;
 
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use sandbox::{Sandbox, SandboxConfig};
 use secrecy::SecretString;
 use serde::Serialize;
 
+pub use self::books::BooksCheck;
 use crate::config::Config;
 use crate::connect::{Secrets, amazon_client, sap_client};
 use crate::credentials::{CredentialError, CredentialKey, CredentialStore};
@@ -49,6 +51,7 @@ ShippingServices = "6190"
 OtherFees = "6190"
 Loans = "6190"
 AmazonSuspense = "6190"
+RoundingDifferences = "8110"
 "#;
 
 /// Writes (or rewrites) a workspace whose configuration points at a running sandbox: config with
@@ -135,7 +138,10 @@ pub fn write_workspace(
     mapping.push_str(&fee_tax::fee_tax_mapping(&world));
     std::fs::write(dir.join(MAPPING_FILE), mapping)
         .with_context(|| format!("cannot write {}", dir.join(MAPPING_FILE).display()))?;
-    text.push_str(&format!("[settlements]\nmapping = \"{MAPPING_FILE}\"\n\n"));
+    // Cent residues (SAP's VAT on net freight, Amazon's per-unit rounding) are written off.
+    text.push_str(&format!(
+        "[settlements]\nmapping = \"{MAPPING_FILE}\"\nwrite_off = \"0.05\"\n\n"
+    ));
     // Prices from the sandbox company's price list per marketplace, stock from warehouse 01.
     text.push_str("[items]\nwarehouses = [\"01\"]\nfeed_threshold = 100\nverify_after = \"1s\"\nfeed_poll = \"1s\"\n\n[items.price_lists]\n");
     for m in &world.marketplaces {
@@ -250,6 +256,9 @@ pub struct DemoSummary {
     pub documents_in_sap: [usize; 3],
     /// SHA-256 over every document's identity and amount, sorted: equal for equal end states.
     pub documents_fingerprint: String,
+    /// The books after the settlements: credit notes, invoices left open, amounts on account,
+    /// residues written off.
+    pub books: BooksCheck,
     /// Rounds run, including those that ended in an error (more than one when faults left
     /// documents to resolve).
     pub rounds: u32,
@@ -321,7 +330,10 @@ pub async fn run_flows(
         settlements_already_posted: settlements.already_posted,
         settlements_held: settlements.held.len(),
         duplicates_in_sap: sb.sap_duplicates("Invoices", "NumAtCard").len()
+            + sb.sap_duplicates("CreditNotes", "Comments").len()
             + sb.sap_duplicates("IncomingPayments", "TransferReference")
+                .len()
+            + sb.sap_duplicates("VendorPayments", "TransferReference")
                 .len()
             + duplicate_journals(sb),
         documents_in_sap: [
@@ -330,6 +342,7 @@ pub async fn run_flows(
             sb.sap_count("JournalEntries"),
         ],
         documents_fingerprint: fingerprint(sb),
+        books: BooksCheck::of(&settlements),
         rounds: 1,
         round_errors: Vec::new(),
         seconds,
@@ -373,6 +386,7 @@ pub async fn run_rounds(
                         invoices_found_in_sap: t.invoices_found_in_sap + s.invoices_found_in_sap,
                         settlements_tied_out: t.settlements_tied_out + s.settlements_tied_out,
                         listings_updated: t.listings_updated + s.listings_updated,
+                        books: t.books.add(s.books.clone()),
                         ..s
                     },
                 });

@@ -144,6 +144,14 @@ fn print_summary(s: &DemoSummary, kept: bool) {
     for p in s.settlements.held.iter().take(10) {
         println!("    {}  {}", p.key, p.reason);
     }
+    let b = &s.books;
+    println!("  refunds (credit notes) {:>6}", b.credit_notes);
+    println!(
+        "  invoices left open     {:>6}  ({} in all)",
+        b.invoices_left_open, b.amount_left_open
+    );
+    println!("  on account             {:>6}", b.amount_on_account);
+    println!("  written off            {:>6}", b.written_off);
     println!("SAP items -> Amazon listings");
     println!("  listings updated       {:>6}", s.listings_updated);
     for p in s.items.issues.iter().take(10) {

@@ -23,6 +23,8 @@ pub struct SettlementsConfig {
     /// Whether a refund's credit note puts the units back into stock (default: no, "without
     /// quantity posting": Amazon refunds many FBA orders without a return).
     pub restock_refunds: bool,
+    /// Residues up to this much per order are written off to `RoundingDifferences` (0: none).
+    pub write_off: rust_decimal::Decimal,
 }
 
 /// How receipts are grouped into incoming payments.
@@ -58,6 +60,7 @@ pub(super) struct RawSettlements {
     max_documents_per_batch: Option<usize>,
     lookback: Option<String>,
     restock_refunds: Option<bool>,
+    write_off: Option<String>,
 }
 
 impl RawSettlements {
@@ -88,8 +91,30 @@ impl RawSettlements {
             max_documents_per_batch,
             lookback: duration("settlements.lookback", self.lookback.as_deref(), "90d")?,
             restock_refunds: self.restock_refunds.unwrap_or(false),
+            write_off: write_off(self.write_off.as_deref())?,
         })
     }
+}
+
+/// `settlements.write_off`: an amount from 0 to 1.00 (a tolerance for cent residues, not a way to
+/// hide differences).
+fn write_off(v: Option<&str>) -> Result<rust_decimal::Decimal, Invalid> {
+    let Some(v) = v else {
+        return Ok(rust_decimal::Decimal::ZERO);
+    };
+    let amount: rust_decimal::Decimal = v.trim().parse().map_err(|_| {
+        Invalid::new(
+            "settlements.write_off",
+            format!("`{v}` is not an amount (e.g. \"0.05\")"),
+        )
+    })?;
+    if amount.is_sign_negative() || amount > rust_decimal::Decimal::ONE {
+        return Err(Invalid::new(
+            "settlements.write_off",
+            format!("{amount} is outside 0-1.00 per order"),
+        ));
+    }
+    Ok(amount)
 }
 
 #[cfg(test)]

@@ -58,6 +58,7 @@ missing_invoice = "hold"             # hold | on-account | create-invoice
 max_documents_per_batch = 50         # larger settlements post in parts, each atomic
 lookback = "90d"                     # Amazon lists settlement reports for 90 days
 restock_refunds = false              # a refund's credit note puts the units back into stock
+write_off = "0.00"                   # residues up to this per order go to RoundingDifferences
 
 [items]                              # SAP items -> Amazon prices and merchant-fulfilled (MFN) quantities
 # marketplaces = ["A1PA6795UKMFR9"]  # default: every amazon.marketplaces entry

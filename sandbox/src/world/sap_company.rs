@@ -99,6 +99,7 @@ pub fn accounts(kind: WorldKind) -> Vec<Account> {
         ),
         ("6190", "Other Amazon charges", true, false, "##", false, E),
         ("7000", "Refunds and returns", true, false, "##", false, R),
+        ("8110", "Rounding differences", true, false, "##", false, E),
         (
             "8100",
             "Exchange rate differences",

@@ -107,6 +107,13 @@ impl Engine {
                 accounts.insert((in_currency(&l.symbol, &l.account), l.symbol.clone()));
             }
         }
+        if !self.config.settlements.write_off.is_zero() {
+            let symbol = super::journal::WRITE_OFF;
+            accounts.insert((
+                in_currency(symbol, table.resolve(symbol)),
+                symbol.to_owned(),
+            ));
+        }
         let currency = foreign.as_ref().map(|f| f.code.as_str());
         for (code, symbol) in &accounts {
             if let Some(p) = self.check_account_in(code, symbol, currency).await? {
@@ -182,6 +189,7 @@ impl Engine {
                 missing: self.config.settlements.missing_invoice,
                 foreign: foreign.as_ref(),
                 credit_notes,
+                write_off: self.config.settlements.write_off,
             })
         };
         let mut before = invoices.clone();

@@ -22,8 +22,16 @@ use settlement_mapper::mapping::{CLEARING, LineTax, MappingTable};
 use super::foreign::{ClearingRun, account_in};
 use super::plan::{PlanInput, truncate};
 
-/// One SAP journal entry per mapper entry that moves anything, in the mapper's order.
-pub fn journal_entries(input: &PlanInput<'_>) -> Result<Vec<JournalEntry>, Vec<String>> {
+/// Symbolic account of the write-offs of cent residues (`settlements.write_off`).
+pub const WRITE_OFF: &str = "RoundingDifferences";
+
+/// One SAP journal entry per mapper entry that moves anything, in the mapper's order, then one per
+/// posting date of the residues written off (`write_offs`: debit on the write-off account when an
+/// invoice was closed with less than it owed, credit when Amazon paid a little more).
+pub fn journal_entries(
+    input: &PlanInput<'_>,
+    write_offs: &std::collections::BTreeMap<chrono::NaiveDate, Decimal>,
+) -> Result<Vec<JournalEntry>, Vec<String>> {
     let p = input.postings;
     let iso = input.foreign.map(|f| f.iso.as_str());
     let mut clearing = ClearingRun {
@@ -31,7 +39,45 @@ pub fn journal_entries(input: &PlanInput<'_>) -> Result<Vec<JournalEntry>, Vec<S
         moved: Decimal::ZERO,
     };
     let mut out = Vec::new();
-    for je in &p.journal_entries {
+    let written_off = write_offs
+        .iter()
+        .filter(|(_, amount)| !amount.is_zero())
+        .map(|(date, amount)| {
+            let (debit, credit) = if amount.is_sign_positive() {
+                (*amount, Decimal::ZERO)
+            } else {
+                (Decimal::ZERO, -*amount)
+            };
+            let memo = format!("Residues written off, settlement {}", p.settlement_id);
+            settlement_mapper::postings::JournalEntry {
+                kind: settlement_mapper::mapping::Journal::Other,
+                memo: format!("Amazon settlement {}: write-offs", p.settlement_id),
+                reference: p.settlement_id.clone(),
+                date: *date,
+                lines: vec![
+                    settlement_mapper::postings::JournalLine {
+                        account: input.table.resolve(WRITE_OFF).to_owned(),
+                        symbol: WRITE_OFF.to_owned(),
+                        debit,
+                        credit,
+                        memo: memo.clone(),
+                        rows: 0,
+                        tax: None,
+                    },
+                    settlement_mapper::postings::JournalLine {
+                        account: input.table.resolve(CLEARING).to_owned(),
+                        symbol: CLEARING.to_owned(),
+                        debit: credit,
+                        credit: debit,
+                        memo,
+                        rows: 0,
+                        tax: None,
+                    },
+                ],
+            }
+        })
+        .collect::<Vec<_>>();
+    for je in p.journal_entries.iter().chain(&written_off) {
         let mut lines = Vec::with_capacity(je.lines.len());
         for l in je
             .lines

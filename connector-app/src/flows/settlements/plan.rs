@@ -70,6 +70,10 @@ pub struct Application {
     /// What stays open on the credit note.
     #[serde(default)]
     pub credit_left_open: Decimal,
+    /// Residue written off (positive: the invoice closed with less than it owed; negative: Amazon
+    /// paid that much more).
+    #[serde(default)]
+    pub written_off: Decimal,
 }
 
 /// The documents of one settlement, in posting order: payments first, then journal entries.
@@ -110,6 +114,9 @@ pub struct PlanInput<'a> {
     pub foreign: Option<&'a Foreign>,
     /// The credit notes of the settlement's refunds, by (order id, posting date).
     pub credit_notes: &'a HashMap<(String, NaiveDate), CreditInfo>,
+    /// Residues up to this much per order (an invoice a few cents short of paid, a few cents over)
+    /// are written off to the write-off account so the invoice closes; 0 writes nothing off.
+    pub write_off: Decimal,
 }
 
 /// Builds the SAP documents, or says everything that holds the settlement.
@@ -121,6 +128,14 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
     let clearing = account_in(input.table, CLEARING, input.table.resolve(CLEARING), iso);
     let mut groups: BTreeMap<(String, NaiveDate, usize), PaymentGroup> = BTreeMap::new();
     let mut missing = Vec::new();
+    let mut write_offs: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
+    // Local-currency settlements only: in a foreign currency SAP books the payment's local
+    // amount at one rate and a write-off entry at its date's rate, which would leave a local cent
+    // on the clearing account (a residue there is left open and reported).
+    let tolerance = match input.foreign {
+        Some(_) => Decimal::ZERO,
+        None => input.write_off,
+    };
     // What each order moves in this settlement, per posting date: (marketplace, receipt, refund).
     let mut orders: BTreeMap<(NaiveDate, &str), (&str, Decimal, Decimal)> = BTreeMap::new();
     for r in &p.receipts {
@@ -178,9 +193,24 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
                 // paid yet: SAP set the credit note against the unpaid invoice).
                 let credit_applied = credit_open;
                 let credit_left_open = Decimal::ZERO;
-                let applied =
+                let mut applied =
                     (cash + credit_open).clamp(Decimal::ZERO, inv.open.max(Decimal::ZERO));
-                let on_account = cash - applied + credit_applied;
+                let mut on_account = cash - applied + credit_applied;
+                // A residue within the tolerance is written off: the invoice closes.
+                let short = (inv.open - applied).max(Decimal::ZERO);
+                let mut written_off = Decimal::ZERO;
+                if on_account.is_zero() && !short.is_zero() && short <= tolerance {
+                    applied += short;
+                    written_off = short;
+                } else if !on_account.is_zero() && on_account.abs() <= tolerance {
+                    // A few cents over (Amazon paid more) or under (a credit note SAP made a
+                    // cent larger than the refund).
+                    written_off = -on_account;
+                    on_account = Decimal::ZERO;
+                }
+                if !written_off.is_zero() {
+                    *write_offs.entry(date).or_default() += written_off;
+                }
                 let left = (inv.open - applied).max(Decimal::ZERO);
                 let num = inv.doc_num.unwrap_or(inv.doc_entry);
                 if on_account.is_sign_negative() && !on_account.is_zero() {
@@ -234,6 +264,8 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
                         ..PaymentInvoice::default()
                     });
                 }
+                // The payment carries what it applies; the write-off entry takes the residue
+                // back out of (or into) clearing.
                 entry.1 += applied - credit_applied + on_account;
                 entry.2 += 1;
                 Application {
@@ -249,6 +281,7 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
                     credit_note: credit.and_then(|c| c.doc_num.or(c.doc_entry)),
                     credit_applied,
                     credit_left_open,
+                    written_off,
                 }
             }
             None if !refund.is_zero() => {
@@ -329,7 +362,7 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
             plan.payments.push(payment);
         }
     }
-    plan.journal_entries = super::journal::journal_entries(input)?;
+    plan.journal_entries = super::journal::journal_entries(input, &write_offs)?;
     Ok(plan)
 }
 

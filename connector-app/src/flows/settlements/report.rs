@@ -354,6 +354,7 @@ pub fn to_csv(r: &Reconciliation) -> String {
             "credit_note",
             "credit_applied",
             "credit_left_open",
+            "written_off",
         ]
         .map(String::from)
         .to_vec(),
@@ -371,6 +372,7 @@ pub fn to_csv(r: &Reconciliation) -> String {
             text(a.credit_note),
             a.credit_applied.to_string(),
             a.credit_left_open.to_string(),
+            a.written_off.to_string(),
         ]
     }));
     sections.push(receipts);
@@ -610,7 +612,7 @@ mod tests {
              document,key,number,description,amount\n\
              JournalEntry,7,,\"Amazon settlement\n22988491762\",5.00\n\
              \n\
-             order_id,receipt,invoice,invoice_total,applied,on_account,invoice_left_open,refund,credit_note,credit_applied,credit_left_open\n"
+             order_id,receipt,invoice,invoice_total,applied,on_account,invoice_left_open,refund,credit_note,credit_applied,credit_left_open,written_off\n"
         );
     }
 }

@@ -95,6 +95,7 @@ fn plan(
         missing,
         foreign: None,
         credit_notes: &credit_notes,
+        write_off: Decimal::ZERO,
     })
 }
 
@@ -295,6 +296,7 @@ fn a_negative_receipt_or_a_marketplace_without_customer_holds() {
         missing: MissingInvoice::OnAccount,
         foreign: None,
         credit_notes: &HashMap::new(),
+        write_off: Decimal::ZERO,
     })
     .unwrap_err();
     assert!(
@@ -436,10 +438,82 @@ fn a_refund_without_its_credit_note_or_invoice_holds() {
         missing: MissingInvoice::Hold,
         foreign: None,
         credit_notes: &HashMap::new(),
+        write_off: Decimal::ZERO,
     })
     .unwrap_err();
     assert!(
         held.iter().any(|h| h.contains("has no credit note")),
         "{held:?}"
     );
+}
+
+#[test]
+fn cent_residues_within_the_tolerance_are_written_off_and_the_invoice_closes() {
+    let (p, table) = postings(4);
+    let paid = paid(&p);
+    let mut invoices = invoices_for(&p);
+    let (short, over) = (&paid[0].order_id, &paid[1].order_id);
+    let cent2 = Decimal::new(2, 2);
+    invoices.get_mut(short).unwrap().open += cent2;
+    invoices.get_mut(over).unwrap().open -= Decimal::new(3, 2);
+    let plan_with = |write_off: Decimal| {
+        plan_documents(&PlanInput {
+            postings: &p,
+            table: &table,
+            invoices: &invoices,
+            customers: &customers(),
+            grouping: ReceiptGrouping::PerSettlement,
+            missing: MissingInvoice::Hold,
+            foreign: None,
+            credit_notes: &HashMap::new(),
+            write_off,
+        })
+        .unwrap()
+    };
+    let off = plan_with(Decimal::ZERO);
+    let app = |plan: &SettlementPlan, id: &str| {
+        plan.applications
+            .iter()
+            .find(|a| a.order_id == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(app(&off, short).invoice_left_open, cent2);
+    assert_eq!(app(&off, over).on_account, Decimal::new(3, 2));
+    let on = plan_with(Decimal::new(5, 2));
+    let (s, o) = (app(&on, short), app(&on, over));
+    assert_eq!((s.invoice_left_open, s.written_off), (Decimal::ZERO, cent2));
+    assert_eq!(
+        s.applied,
+        paid[0].amount + cent2,
+        "the invoice is paid in full"
+    );
+    assert_eq!(
+        (o.on_account, o.written_off),
+        (Decimal::ZERO, Decimal::new(-3, 2))
+    );
+    // The payment carries what it applies; one entry moves the net residue out of clearing.
+    let transferred: Decimal = on.payments.iter().filter_map(|x| x.transfer_sum).sum();
+    let received: Decimal = paid.iter().map(|r| r.amount).sum();
+    assert_eq!(transferred, received - Decimal::new(1, 2));
+    let je = on
+        .journal_entries
+        .iter()
+        .find(|j| j.memo.as_deref().is_some_and(|m| m.ends_with("write-offs")))
+        .expect("a write-off entry");
+    let lines = je.journal_entry_lines.as_ref().unwrap();
+    let clearing = table.resolve(CLEARING);
+    let on_clearing: Decimal = lines
+        .iter()
+        .filter(|l| l.account_code.as_deref() == Some(clearing))
+        .map(|l| l.debit.unwrap_or_default() - l.credit.unwrap_or_default())
+        .sum();
+    assert_eq!(
+        on_clearing,
+        Decimal::new(1, 2),
+        "clearing moves by the receipts only"
+    );
+    // Beyond the tolerance nothing is written off.
+    let tight = plan_with(Decimal::new(1, 2));
+    assert_eq!(app(&tight, short).invoice_left_open, cent2);
 }
