@@ -6,6 +6,7 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use super::allocation::{AllocationConfig, RawAllocation};
 use super::{Invalid, duration};
 
 /// SAP items -> Amazon listings (`[items]`; absent = the flow is off).
@@ -21,6 +22,8 @@ pub struct ItemsConfig {
     pub warehouses: Vec<String>,
     /// Units held back from Amazon per SKU.
     pub safety_buffer: u32,
+    /// How an item's stock is shared between the marketplaces it is offered on.
+    pub allocation: AllocationConfig,
     /// How prices are rounded (default: to the cent).
     pub rounding: Rounding,
     /// More changes than this in one marketplace go as one `JSON_LISTINGS_FEED`.
@@ -101,6 +104,7 @@ pub(super) struct RawItems {
     feed_timeout: Option<String>,
     #[serde(default)]
     price_lists: BTreeMap<String, RawItemPriceList>,
+    allocation: Option<RawAllocation>,
 }
 
 #[derive(Deserialize)]
@@ -185,8 +189,13 @@ impl RawItems {
                 ),
             ));
         }
+        let allocation = self
+            .allocation
+            .unwrap_or_default()
+            .validate(&marketplaces)?;
         Ok(ItemsConfig {
             enabled: true,
+            allocation,
             marketplaces,
             price_lists,
             warehouses: self.warehouses,

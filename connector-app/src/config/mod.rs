@@ -15,8 +15,10 @@
 //! - [`sku_map`]: `[sku_map]`, SKU -> ItemCode overrides.
 //! - [`settlements`]: `[settlements]`, settlements -> receipts and journal entries.
 //! - [`items`]: `[items]`, SAP items -> Amazon prices and quantities.
+//! - [`allocation`]: `[items.allocation]`, how an item's stock is shared between marketplaces.
 //! - [`template`]: the commented file `ml-connector init` writes.
 
+pub mod allocation;
 pub mod amazon;
 pub mod items;
 pub mod marketplaces;
@@ -34,6 +36,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use allocation::{AllocationConfig, AllocationGroup, AllocationPolicy};
 pub use amazon::{AmazonConfig, RegionName};
 pub use items::{ItemPriceList, ItemsConfig, Rounding};
 pub use marketplaces::MarketplaceMapping;

@@ -71,6 +71,18 @@ verify_after = "5m"                  # read accepted changes back from Amazon af
 
 [items.price_lists]                  # marketplace -> SAP price list (gross prices) and its currency
 A1PA6795UKMFR9 = { price_list = 2, currency = "EUR" }
+
+# [items.allocation]                 # how one item's MFN stock is shared between marketplaces
+# policy = "shares"                  # full (each offers all of it: can oversell; the default) | shares | priority | single
+# shares = { A1PA6795UKMFR9 = 2, A13V1IB3VIYZZH = 1 }   # the sum offered never exceeds the stock
+# priority = ["A1PA6795UKMFR9", "A13V1IB3VIYZZH"]       # policy priority: `minimum` each in order, the rest to the first
+# minimum = 2
+# marketplace = "A1PA6795UKMFR9"     # policy single: only there
+# open_orders = true                 # open MFN orders on Amazon (one searchOrders per run) leave the pool first
+# [[items.allocation.groups]]        # another policy for some SKUs (exact, or a prefix ending in *)
+# skus = ["MUG-*"]
+# policy = "single"
+# marketplace = "A1PA6795UKMFR9"
 "#;
 
 #[cfg(test)]

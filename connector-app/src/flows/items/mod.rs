@@ -4,7 +4,9 @@
 //! read the Items changed since the cursor (`UpdateDate`/`UpdateTime`, minute granularity, minus
 //! an overlap) with their prices, and the stock of every item in the configured warehouses (stock
 //! moves do not touch `UpdateDate`); work out what every SKU should show in every marketplace
-//! ([`plan`]); compare with what the ledger says Amazon has; send only the differences, by
+//! ([`plan`]), sharing each item's merchant-fulfilled stock between its marketplaces and SKUs
+//! after the orders SAP does not know yet (`plan::allocation`, `reserve`); compare with what the
+//! ledger says Amazon has; send only the differences, by
 //! `patchListingsItem` per SKU or, above `feed_threshold` changes in a marketplace, as one
 //! `JSON_LISTINGS_FEED`. Every push is audited under the listing's key
 //! (`amz:{seller}:listing:{marketplace}:{sku}`) with before, after, Amazon's answer and issues; a
@@ -19,6 +21,7 @@
 
 pub mod plan;
 mod push;
+mod reserve;
 mod verify;
 
 use std::collections::{BTreeMap, HashMap};
@@ -77,6 +80,11 @@ pub struct ItemsReport {
     pub listings_read: u64,
     /// SKU and marketplace pairs without a listing on Amazon (nothing sent).
     pub not_listed: u64,
+    /// Merchant-fulfilled orders SAP has not booked yet (open on Amazon, or invoice not posted)
+    /// whose units were taken out of the stock offered.
+    pub orders_reserved: u64,
+    /// Their units.
+    pub units_reserved: u64,
     /// The changes this run plans (sent unless a dry run).
     pub planned: Vec<PlannedChange>,
     /// Listing changes Amazon accepted in this run (patches and feed messages).
@@ -249,6 +257,24 @@ impl Engine {
         let (all_targets, problems) =
             plan::targets(&items.values().cloned().collect::<Vec<_>>(), &config);
         targets = all_targets;
+        // One item's stock is shared by every marketplace and SKU it is offered on
+        // merchant-fulfilled, after the orders SAP does not know yet.
+        if !cfg.warehouses.is_empty() {
+            let reserved = self.unbooked_units(&mut report).await?;
+            let merchant = |t: &Target| {
+                states
+                    .get(&(t.sku.clone(), t.marketplace.clone()))
+                    .and_then(|s| s.channel.as_deref())
+                    == Some(plan::MERCHANT_CHANNEL)
+            };
+            plan::allocation::allocate(
+                &mut targets,
+                &cfg.allocation,
+                &cfg.marketplaces,
+                &reserved,
+                merchant,
+            );
+        }
         for p in problems {
             report.issue(
                 format!(

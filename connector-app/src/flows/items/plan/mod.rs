@@ -2,6 +2,8 @@
 //! should have on Amazon, what differs from what the ledger says Amazon has, and how a read-back
 //! listing answers a push. No I/O here.
 
+pub mod allocation;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::{Decimal, RoundingStrategy};
