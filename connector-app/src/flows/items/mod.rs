@@ -163,6 +163,8 @@ impl Engine {
             return Ok(report);
         }
         let started = Utc::now();
+        // Frozen and active windows are whole days of the company's calendar.
+        let today = started.date_naive();
         self.sap.connect().await.context("SAP login")?;
         let mut states: HashMap<(String, String), ListingState> = self
             .ledger()
@@ -205,7 +207,8 @@ impl Engine {
             return Ok(report);
         }
 
-        let (mut targets, _) = plan::targets(&items.values().cloned().collect::<Vec<_>>(), &config);
+        let (mut targets, _) =
+            plan::targets(&items.values().cloned().collect::<Vec<_>>(), &config, today);
         // First sight of a listing: read it from Amazon (channel, product type, current values).
         let recheck = started - Duration::hours(NOT_LISTED_RECHECK_HOURS);
         let mut unseen: Vec<(String, String, String)> = targets
@@ -255,7 +258,7 @@ impl Engine {
             }
         }
         let (all_targets, problems) =
-            plan::targets(&items.values().cloned().collect::<Vec<_>>(), &config);
+            plan::targets(&items.values().cloned().collect::<Vec<_>>(), &config, today);
         targets = all_targets;
         // One item's stock is shared by every marketplace and SKU it is offered on
         // merchant-fulfilled, after the orders SAP does not know yet.
@@ -428,7 +431,11 @@ impl Engine {
             .select([
                 "ItemCode",
                 "Valid",
+                "ValidFrom",
+                "ValidTo",
                 "Frozen",
+                "FrozenFrom",
+                "FrozenTo",
                 "SalesItem",
                 "ItemPrices",
                 "ItemWarehouseInfoCollection",
@@ -466,7 +473,11 @@ impl Engine {
             .select([
                 "ItemCode",
                 "Valid",
+                "ValidFrom",
+                "ValidTo",
                 "Frozen",
+                "FrozenFrom",
+                "FrozenTo",
                 "SalesItem",
                 "ItemWarehouseInfoCollection",
             ])
@@ -492,7 +503,11 @@ impl Engine {
                 .select([
                     "ItemCode",
                     "Valid",
+                    "ValidFrom",
+                    "ValidTo",
                     "Frozen",
+                    "FrozenFrom",
+                    "FrozenTo",
                     "SalesItem",
                     "ItemPrices",
                     "ItemWarehouseInfoCollection",

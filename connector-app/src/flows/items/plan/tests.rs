@@ -37,6 +37,10 @@ fn config(items: &str) -> Config {
     Config::parse(Path::new("/tmp/t.toml"), &text).unwrap()
 }
 
+fn today() -> chrono::NaiveDate {
+    "2026-12-02".parse().unwrap()
+}
+
 fn item(v: serde_json::Value) -> Item {
     serde_json::from_value(v).unwrap()
 }
@@ -101,7 +105,7 @@ fn one_item_feeds_its_mapped_skus_and_identity_is_the_default() {
 
 #[test]
 fn targets_carry_price_per_marketplace_currency_and_stock_over_configured_warehouses() {
-    let (targets, problems) = targets(&[mug()], &config(""));
+    let (targets, problems) = targets(&[mug()], &config(""), today());
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(targets.len(), 4, "2 SKUs x 2 marketplaces");
     let de = targets
@@ -124,18 +128,18 @@ fn inactive_frozen_oversold_and_unread_stock() {
     let cfg = config("");
     let mut frozen = mug();
     frozen.frozen = Some(YesNo::Yes);
-    assert_eq!(available_quantity(&frozen, &cfg.items), Some(0));
+    assert_eq!(available_quantity(&frozen, &cfg.items, today()), Some(0));
     let mut inactive = mug();
     inactive.valid = Some(YesNo::No);
-    assert_eq!(available_quantity(&inactive, &cfg.items), Some(0));
+    assert_eq!(available_quantity(&inactive, &cfg.items, today()), Some(0));
     let oversold = item(json!({"ItemCode": "X", "ItemWarehouseInfoCollection": [
         {"WarehouseCode": "01", "InStock": 1, "Committed": 4}]}));
-    assert_eq!(available_quantity(&oversold, &cfg.items), Some(0));
+    assert_eq!(available_quantity(&oversold, &cfg.items, today()), Some(0));
     let unread = item(json!({"ItemCode": "X"}));
-    assert_eq!(available_quantity(&unread, &cfg.items), None);
+    assert_eq!(available_quantity(&unread, &cfg.items, today()), None);
     // Prices not read (stock-only pass): the target carries no price.
     let stock_only = item(json!({"ItemCode": "A00042", "ItemWarehouseInfoCollection": []}));
-    let (t, _) = targets(&[stock_only], &cfg);
+    let (t, _) = targets(&[stock_only], &cfg, today());
     assert!(t.iter().all(|t| t.price.is_none() && t.quantity == Some(0)));
 }
 
@@ -145,7 +149,7 @@ fn price_problems_are_reported_not_guessed() {
     let wrong_currency = item(json!({"ItemCode": "A00042", "ItemPrices": [
         {"PriceList": 2, "Price": 20, "Currency": "USD"},
         {"PriceList": 3, "Price": 0, "Currency": "GBP"}]}));
-    let (t, problems) = targets(&[wrong_currency], &cfg);
+    let (t, problems) = targets(&[wrong_currency], &cfg, today());
     assert!(t.is_empty(), "no price and no stock read: nothing to send");
     assert_eq!(problems.len(), 2);
     assert!(problems[0].reason.contains("priced in USD"), "{problems:?}");
