@@ -62,7 +62,8 @@ lookback = "90d"                     # Amazon lists settlement reports for 90 da
 # marketplaces = ["A1PA6795UKMFR9"]  # default: every amazon.marketplaces entry
 warehouses = ["01"]                  # quantity = InStock - Committed summed over these (MFN SKUs only)
 safety_buffer = 0                    # units held back per SKU (never below 0)
-# rounding = "ending 0.99"           # or "nearest 0.05" / "up 0.10"; default: to the cent
+# rounding = "ending 0.99"           # or "nearest 0.05" / "up 0.10"; default: to the cent (the currency's minor unit)
+# rounding_by_currency = { JPY = "nearest 10" }   # a rule per ISO currency (JPY has no cents)
 feed_threshold = 100                 # more changes than this in a marketplace go as one JSON_LISTINGS_FEED
 overlap = "10m"                      # each run re-reads items changed this long before the cursor
 verify_after = "5m"                  # read accepted changes back from Amazon after this long

@@ -123,10 +123,13 @@ impl ItemsReport {
 /// What the prices read depend on; a cursor is only valid for the same.
 fn price_fingerprint(cfg: &crate::config::ItemsConfig) -> String {
     use sha2::{Digest, Sha256};
-    let text = format!(
+    let mut text = format!(
         "{:?}|{:?}|{:?}",
         cfg.price_lists, cfg.rounding, cfg.marketplaces
     );
+    if !cfg.rounding_by_currency.is_empty() {
+        text.push_str(&format!("|{:?}", cfg.rounding_by_currency));
+    }
     Sha256::digest(text.as_bytes())
         .iter()
         .take(6)

@@ -129,8 +129,10 @@ pub fn available_quantity(item: &Item, cfg: &ItemsConfig, today: NaiveDate) -> O
     })
 }
 
-/// Applies the rounding rule; the result always has two decimals or fewer.
-pub fn round_price(price: Decimal, rule: Rounding) -> Decimal {
+/// Applies the rounding rule, then rounds to the currency's minor unit (ISO 4217: JPY has no
+/// decimals, so 1234.5 yen is 1235): the result never has more decimals than the currency. An
+/// `up` rule stays up at that last step.
+pub fn round_price(price: Decimal, rule: Rounding, currency: &str) -> Decimal {
     let rounded = match rule {
         Rounding::Nearest(step) => {
             (price / step).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero) * step
@@ -145,8 +147,12 @@ pub fn round_price(price: Decimal, rule: Rounding) -> Decimal {
             }
         }
     };
+    let last = match rule {
+        Rounding::Up(_) => RoundingStrategy::AwayFromZero,
+        _ => RoundingStrategy::MidpointAwayFromZero,
+    };
     rounded
-        .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+        .round_dp_with_strategy(crate::iso4217::minor_units(currency), last)
         .normalize()
 }
 
@@ -185,7 +191,7 @@ pub fn price_for(
         )));
     }
     Some(Ok(Money::new(
-        round_price(price, cfg.rounding),
+        round_price(price, cfg.rounding_for(&list.currency), &list.currency),
         list.currency.clone(),
     )))
 }
