@@ -84,6 +84,10 @@ A1PA6795UKMFR9 = { price_list = 2, currency = "EUR" }
 # skus = ["MUG-*"]
 # policy = "single"
 # marketplace = "A1PA6795UKMFR9"
+
+# [fba]                              # a SAP warehouse mirroring Amazon's FBA stock: `ml-connector fba reconcile`
+# warehouse = "FBA"
+# marketplace = "A1PA6795UKMFR9"     # whose FBA inventory is read (default: the first amazon.marketplaces)
 "#;
 
 #[cfg(test)]
