@@ -297,6 +297,7 @@ pub async fn run_flows(
             FlowReport::Orders(r) => report = r,
             FlowReport::Settlements(r) => settlements = r,
             FlowReport::Items(r) => items = r,
+            FlowReport::Fba(_) => {}
         }
     }
     let seconds = started.elapsed().as_secs_f64();

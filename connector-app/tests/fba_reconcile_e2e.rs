@@ -96,6 +96,15 @@ async fn reconciliation_lists_the_difference_per_item(world: WorldKind) {
         second.amazon_on_hand
     );
 
+    // The registered `fba` flow (what `run` schedules) gives the same report.
+    let flow = engine
+        .run_flow(connector_app::flows::Flow::Fba, &Default::default())
+        .await
+        .unwrap();
+    let connector_app::flows::FlowReport::Fba(flow) = flow else {
+        panic!("the fba flow reports an FbaReport")
+    };
+    assert_eq!(flow.differences, second.differences);
     let out = bin(&config)
         .args(["fba", "reconcile", "--json"])
         .output()

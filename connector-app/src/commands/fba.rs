@@ -34,6 +34,11 @@ pub struct ReconcileArgs {
 pub fn run(config_path: &Path, cmd: FbaCommand) -> Result<ExitCode> {
     let FbaCommand::Reconcile(args) = cmd;
     let engine = load_engine(config_path)?;
+    if !engine.config.fba.enabled {
+        anyhow::bail!(
+            "no [fba] section in the configuration: name the SAP warehouse that holds the units at Amazon (warehouse = \"FBA\")"
+        );
+    }
     let report = runtime()?.block_on(engine.reconcile_fba())?;
     let text = if args.json {
         serde_json::to_string_pretty(&report)? + "\n"

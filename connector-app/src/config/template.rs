@@ -32,6 +32,7 @@ marketplaces = ["A1PA6795UKMFR9"]    # Amazon.de
 orders = "15m"
 settlements = "6h"
 items = "30m"
+# fba = "1d"                         # with [fba]: Amazon's FBA stock against SAP's FBA warehouse
 
 [orders]
 invoice_when = "shipped"             # shipped | accepted

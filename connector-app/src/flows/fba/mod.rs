@@ -1,12 +1,13 @@
 //! FBA stock: Amazon's units per SKU (`getInventorySummaries`, FBA Inventory v1) against SAP's
 //! FBA warehouse (`Items` `ItemWarehouseInfoCollection` `InStock` of `[fba] warehouse`), per item.
-//! Read-only: it reports the difference per item; nothing is posted.
+//! Read-only: it reports the difference per item; nothing is posted. Registered as the `fba` flow
+//! (`run` on `schedule.fba`, default daily, when `[fba]` is configured) and as `fba reconcile`.
 
 pub mod plan;
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use futures::TryStreamExt;
 use rust_decimal::Decimal;
 use sap_b1_client::Query;
@@ -17,12 +18,17 @@ use sp_api_client::fba_inventory::InventoryQuery;
 use super::{Engine, Problem};
 pub use plan::{FbaComparison, FbaLine, compare};
 
+/// Flow name (ledger, logs, `status`).
+pub const FLOW: &str = "fba";
+
 /// Items per Service Layer page.
 const PAGE_SIZE: u32 = 500;
 
 /// What one reconciliation found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FbaReport {
+    /// False when the configuration has no `[fba]` section (nothing was read).
+    pub enabled: bool,
     /// Marketplace whose FBA inventory was read.
     pub marketplace: String,
     /// SAP warehouse compared.
@@ -53,9 +59,7 @@ impl Engine {
     pub async fn reconcile_fba(&self) -> Result<FbaReport> {
         let cfg = &self.config.fba;
         if !cfg.enabled {
-            bail!(
-                "no [fba] section in the configuration: name the SAP warehouse that holds the units at Amazon (warehouse = \"FBA\")"
-            );
+            return Ok(FbaReport::default());
         }
         let summaries: Vec<_> = self
             .amazon
@@ -89,6 +93,7 @@ impl Engine {
             .collect();
         let comparison = compare(&summaries, &sap, &self.config);
         let mut report = FbaReport {
+            enabled: true,
             marketplace: cfg.marketplace.clone(),
             warehouse: cfg.warehouse.clone(),
             skus_read: summaries.len() as u64,
