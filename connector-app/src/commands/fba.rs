@@ -78,6 +78,7 @@ pub fn render(r: &FbaReport) -> String {
             "AMAZON",
             "INBOUND",
             "SAP",
+            "NOT INVOICED",
             "DIFFERENCE",
         ]);
         for l in &r.differences {
@@ -87,6 +88,7 @@ pub fn render(r: &FbaReport) -> String {
                 l.amazon_on_hand.to_string(),
                 l.amazon_inbound.to_string(),
                 l.sap_in_stock.normalize().to_string(),
+                l.sap_unbooked.to_string(),
                 format!("{:+}", l.difference.normalize()),
             ]);
         }

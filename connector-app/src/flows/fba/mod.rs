@@ -18,6 +18,8 @@ use sp_api_client::fba_inventory::InventoryQuery;
 use super::{Engine, Problem};
 pub use plan::{FbaComparison, FbaLine, compare};
 
+use super::items::plan::allocation::unbooked_fba_units;
+
 /// Flow name (ledger, logs, `status`).
 pub const FLOW: &str = "fba";
 
@@ -43,6 +45,8 @@ pub struct FbaReport {
     pub amazon_on_hand: i64,
     /// Units in SAP's FBA warehouse over all items.
     pub sap_in_stock: Decimal,
+    /// Units of shipped FBA orders not invoiced in SAP yet, over all items (not differences).
+    pub sap_unbooked: i64,
     /// Summaries that could not be compared.
     pub problems: Vec<Problem>,
 }
@@ -91,7 +95,8 @@ impl Engine {
                 (!units.is_zero()).then_some((code, units))
             })
             .collect();
-        let comparison = compare(&summaries, &sap, &self.config);
+        let unbooked = unbooked_fba_units(&self.orders_not_in_sap()?, &self.config);
+        let comparison = compare(&summaries, &sap, &unbooked, &self.config);
         let mut report = FbaReport {
             enabled: true,
             marketplace: cfg.marketplace.clone(),
@@ -102,6 +107,7 @@ impl Engine {
         for line in comparison.lines {
             report.amazon_on_hand += line.amazon_on_hand;
             report.sap_in_stock += line.sap_in_stock;
+            report.sap_unbooked += line.sap_unbooked;
             if line.difference.is_zero() {
                 report.matched += 1;
             } else {

@@ -22,8 +22,11 @@ pub struct FbaLine {
     pub amazon_inbound: i64,
     /// `InStock` of the FBA warehouse in SAP (0 when the item has no row there).
     pub sap_in_stock: Decimal,
-    /// Amazon on hand minus SAP: positive when SAP is short (a receipt would fix it), negative
-    /// when SAP holds units Amazon no longer has (an issue would).
+    /// Units of shipped FBA orders whose invoice is not in SAP yet (held, failed, in doubt):
+    /// gone from Amazon, still in SAP until the invoice posts; not a difference.
+    pub sap_unbooked: i64,
+    /// Amazon on hand minus what SAP will hold once those invoices post: positive when SAP is
+    /// short (a receipt would fix it), negative when SAP holds units Amazon no longer has.
     pub difference: Decimal,
 }
 
@@ -37,10 +40,12 @@ pub struct FbaComparison {
 }
 
 /// Compares Amazon's summaries (SKUs, mapped to items by `[sku_map]`) with SAP's FBA warehouse
-/// `InStock` per ItemCode (`sap`, items without a row left out).
+/// `InStock` per ItemCode (`sap`, items without a row left out), less `unbooked` units per
+/// ItemCode (shipped FBA orders whose invoice SAP does not have yet).
 pub fn compare(
     summaries: &[InventorySummary],
     sap: &BTreeMap<String, Decimal>,
+    unbooked: &BTreeMap<String, u32>,
     config: &Config,
 ) -> FbaComparison {
     let mut out = FbaComparison::default();
@@ -69,13 +74,15 @@ pub fn compare(
     for code in codes {
         let (skus, on_hand, inbound) = amazon.get(code).cloned().unwrap_or_default();
         let in_stock = sap.get(code).copied().unwrap_or_default();
+        let pending = i64::from(unbooked.get(code).copied().unwrap_or(0));
         out.lines.push(FbaLine {
             item_code: code.clone(),
             skus,
             amazon_on_hand: on_hand,
             amazon_inbound: inbound,
             sap_in_stock: in_stock,
-            difference: Decimal::from(on_hand) - in_stock,
+            sap_unbooked: pending,
+            difference: Decimal::from(on_hand) - (in_stock - Decimal::from(pending)),
         });
     }
     out
@@ -124,7 +131,19 @@ mod tests {
             ("B".to_owned(), Decimal::from(4)),
             ("D".to_owned(), Decimal::from(3)),
         ]);
-        let c = compare(&summaries, &sap, &config);
+        // One unit of B shipped by Amazon, its invoice held: SAP's 5 will be 4, as Amazon has.
+        let sap = sap
+            .into_iter()
+            .map(|(k, v)| {
+                if k == "B" {
+                    (k, v + Decimal::ONE)
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
+        let unbooked = BTreeMap::from([("B".to_owned(), 1)]);
+        let c = compare(&summaries, &sap, &unbooked, &config);
         let diff: Vec<(&str, i64, i64, Decimal)> = c
             .lines
             .iter()

@@ -48,7 +48,7 @@ impl Engine {
     }
 
     /// Orders whose invoice is in the ledger but not in SAP.
-    fn orders_not_in_sap(&self) -> Result<Vec<Order>> {
+    pub(crate) fn orders_not_in_sap(&self) -> Result<Vec<Order>> {
         let ledger = self.ledger();
         let mut out = Vec::new();
         for state in [

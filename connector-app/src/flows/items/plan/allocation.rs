@@ -150,6 +150,24 @@ pub fn unbooked_units<'a>(
     orders: impl IntoIterator<Item = &'a Order>,
     config: &Config,
 ) -> BTreeMap<String, u32> {
+    units_by_item(orders, config, false)
+}
+
+/// Units per ItemCode in Amazon-fulfilled orders among `orders` (each once): shipped from
+/// Amazon's stock, still in SAP's FBA warehouse while their invoice is not posted.
+pub fn unbooked_fba_units<'a>(
+    orders: impl IntoIterator<Item = &'a Order>,
+    config: &Config,
+) -> BTreeMap<String, u32> {
+    units_by_item(orders, config, true)
+}
+
+/// Units per ItemCode of the orders fulfilled by Amazon (`fba`) or not (unknown counts as not).
+fn units_by_item<'a>(
+    orders: impl IntoIterator<Item = &'a Order>,
+    config: &Config,
+    fba: bool,
+) -> BTreeMap<String, u32> {
     let mut seen = BTreeSet::new();
     let mut out: BTreeMap<String, u32> = BTreeMap::new();
     for order in orders {
@@ -158,7 +176,7 @@ pub fn unbooked_units<'a>(
             .as_ref()
             .and_then(|f| f.fulfilled_by.as_ref())
             == Some(&FulfilledBy::Amazon);
-        if by_amazon || !seen.insert(order.order_id.as_str().to_owned()) {
+        if by_amazon != fba || !seen.insert(order.order_id.as_str().to_owned()) {
             continue;
         }
         for line in &order.order_items {

@@ -160,6 +160,8 @@ fn unbooked_units_count_merchant_orders_once_by_item() {
         units,
         BTreeMap::from([("A00042".into(), 3), ("X".into(), 4)])
     );
+    let fba_units = unbooked_fba_units([&a, &fba], &c);
+    assert_eq!(fba_units, BTreeMap::from([("A00042".into(), 5)]));
 }
 
 fn policy() -> impl Strategy<Value = AllocationPolicy> {
