@@ -86,6 +86,9 @@ enum Command {
     /// Amazon settlements: preview offline, check against SAP, import a file.
     #[command(subcommand)]
     Settlement(commands::settlement::SettlementCommand),
+    /// Amazon's FBA stock against SAP's FBA warehouse (`[fba]`).
+    #[command(subcommand)]
+    Fba(commands::fba::FbaCommand),
     /// Run every flow against the built-in sandbox on a throw-away workspace and report.
     Demo(commands::demo::DemoArgs),
     /// The offline fakes of SAP and Amazon.
@@ -225,6 +228,7 @@ pub fn main() -> ExitCode {
         Command::Status(args) => commands::status::run(&config, args),
         Command::Audit(cmd) => commands::audit::run(&config, cmd),
         Command::Settlement(cmd) => commands::settlement::run(&config, cmd),
+        Command::Fba(cmd) => commands::fba::run(&config, cmd),
         Command::Sandbox(SandboxCommand::Serve(args)) => serve_sandbox(args.into()),
         Command::Demo(args) => commands::demo::run(args),
     };

@@ -309,6 +309,7 @@ pub async fn run_flows(
             FlowReport::Orders(r) => report = r,
             FlowReport::Settlements(r) => settlements = r,
             FlowReport::Items(r) => items = r,
+            FlowReport::Fba(_) => {}
         }
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -386,7 +387,7 @@ pub async fn run_rounds(
                         invoices_found_in_sap: t.invoices_found_in_sap + s.invoices_found_in_sap,
                         settlements_tied_out: t.settlements_tied_out + s.settlements_tied_out,
                         listings_updated: t.listings_updated + s.listings_updated,
-                        books: t.books.add(s.books.clone()),
+                        books: t.books.plus(s.books.clone()),
                         ..s
                     },
                 });

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod doctor;
 pub mod failpoint;
 pub mod flows;
+pub mod iso4217;
 pub mod ledger;
 pub mod posting;
 pub mod schedule;

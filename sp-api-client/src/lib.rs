@@ -11,7 +11,7 @@
 //!   never waits less than 1/rate, a bounded number of times; writes are retried only on 429.
 //! * **APIs**: Orders v2026-01-01 (with a v0 fallback producing the same types), Reports
 //!   (including gzip and charset handling of documents, settlement report listing), Finances,
-//!   Listings Items, Feeds (`JSON_LISTINGS_FEED`) and Sellers.
+//!   Listings Items, Feeds (`JSON_LISTINGS_FEED`), FBA Inventory and Sellers.
 //!
 //! # Layout
 //!
@@ -28,6 +28,7 @@
 //! | [`order_report`] | parser of the all-orders report used for backfill |
 //! | [`finances`] | financial event groups, transactions |
 //! | [`listings`], [`feeds`] | listings items, JSON listings feeds |
+//! | [`fba_inventory`] | FBA inventory summaries per SKU |
 //! | [`sellers`] | marketplace participations (connection check) |
 //!
 //! # Example
@@ -60,6 +61,7 @@ mod builder;
 pub mod client;
 pub mod document;
 pub mod error;
+pub mod fba_inventory;
 pub mod feeds;
 pub mod finances;
 pub mod listings;

@@ -51,6 +51,8 @@ pub enum Operation {
     GetFeedDocument,
     /// Sellers `getMarketplaceParticipations`.
     GetMarketplaceParticipations,
+    /// FBA Inventory v1 `getInventorySummaries`.
+    GetInventorySummaries,
     /// Finances v0 `listFinancialEventGroups`.
     ListFinancialEventGroups,
     /// Finances 2024-06-19 `listTransactions`.
@@ -82,6 +84,7 @@ impl Operation {
         Operation::GetFeed,
         Operation::GetFeedDocument,
         Operation::GetMarketplaceParticipations,
+        Operation::GetInventorySummaries,
         Operation::ListFinancialEventGroups,
         Operation::ListTransactions,
         Operation::DownloadDocument,
@@ -109,6 +112,7 @@ impl Operation {
             Operation::GetFeed => "getFeed",
             Operation::GetFeedDocument => "getFeedDocument",
             Operation::GetMarketplaceParticipations => "getMarketplaceParticipations",
+            Operation::GetInventorySummaries => "getInventorySummaries",
             Operation::ListFinancialEventGroups => "listFinancialEventGroups",
             Operation::ListTransactions => "listTransactions",
             Operation::DownloadDocument => "downloadDocument",
@@ -153,6 +157,9 @@ impl Operation {
             Operation::GetFeed => (2.0, 15),
             Operation::GetFeedDocument => (0.0222, 10),
             Operation::GetMarketplaceParticipations => (0.016, 15),
+            // fba-inventory-api-model/fbaInventory.json, getInventorySummaries "Usage Plan":
+            // rate 2, burst 2.
+            Operation::GetInventorySummaries => (2.0, 2),
             Operation::ListFinancialEventGroups => (0.5, 30),
             Operation::ListTransactions => (0.5, 10),
             Operation::DownloadDocument | Operation::UploadDocument => return None,
@@ -390,15 +397,16 @@ mod scale_tests {
             Operation::GetFeed => 15,
             Operation::GetFeedDocument => 16,
             Operation::GetMarketplaceParticipations => 17,
-            Operation::ListFinancialEventGroups => 18,
-            Operation::ListTransactions => 19,
-            Operation::DownloadDocument => 20,
-            Operation::UploadDocument => 21,
+            Operation::GetInventorySummaries => 18,
+            Operation::ListFinancialEventGroups => 19,
+            Operation::ListTransactions => 20,
+            Operation::DownloadDocument => 21,
+            Operation::UploadDocument => 22,
         };
         for (i, op) in Operation::ALL.iter().enumerate() {
             assert_eq!(index(*op), i, "{op} out of place in Operation::ALL");
         }
-        assert_eq!(Operation::ALL.len(), 22);
+        assert_eq!(Operation::ALL.len(), 23);
     }
 
     #[test]

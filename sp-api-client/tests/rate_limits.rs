@@ -40,7 +40,10 @@ type Plan = (f64, u32);
 
 /// Limits the models do not carry, published in Amazon's changelogs (sources in `rate_limit.rs`):
 /// previews 1 rps (2024-01-31), `JSON_LISTINGS_FEED` 5 feeds per 5 minutes per region (2025-05-06).
+/// `getInventorySummaries` too: its model (`fba-inventory-api-model/fbaInventory.json`, usage plan
+/// 2 rps, burst 2) is not among the reference models.
 const CHANGELOG_LIMITS: &[(Operation, Plan)] = &[
+    (Operation::GetInventorySummaries, (2.0, 2)),
     (Operation::PatchListingsItemPreview, (1.0, 1)),
     (Operation::JsonListingsFeed, (5.0 / 300.0, 5)),
 ];

@@ -92,6 +92,12 @@ pub fn print_plan(report: &ItemsReport) {
             report.verified, report.awaiting_verification
         );
     }
+    if report.orders_reserved > 0 {
+        println!(
+            "  held back for {} merchant orders SAP does not know yet: {} units",
+            report.orders_reserved, report.units_reserved
+        );
+    }
     if report.not_listed > 0 {
         println!("  SKUs without a listing (not sent): {}", report.not_listed);
     }

@@ -6,6 +6,7 @@ pub mod daemon;
 pub mod demo;
 pub mod doctor;
 pub mod engine;
+pub mod fba;
 pub mod init;
 pub mod items;
 pub mod ping;

@@ -106,6 +106,7 @@ pub fn run(config_path: &Path, cmd: SyncCommand) -> Result<ExitCode> {
             FlowReport::Orders(r) => print_report(r, options.dry_run),
             FlowReport::Settlements(r) => super::settlement::print_settlements_report(r),
             FlowReport::Items(r) => super::items::print_plan(r),
+            FlowReport::Fba(r) => print!("{}", super::fba::render(r)),
         }
     }
     Ok(if report.needs_attention() {

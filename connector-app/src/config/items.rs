@@ -6,6 +6,7 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use super::allocation::{AllocationConfig, RawAllocation};
 use super::{Invalid, duration};
 
 /// SAP items -> Amazon listings (`[items]`; absent = the flow is off).
@@ -21,8 +22,12 @@ pub struct ItemsConfig {
     pub warehouses: Vec<String>,
     /// Units held back from Amazon per SKU.
     pub safety_buffer: u32,
-    /// How prices are rounded (default: to the cent).
+    /// How an item's stock is shared between the marketplaces it is offered on.
+    pub allocation: AllocationConfig,
+    /// How prices are rounded (default: to the cent, or the currency's minor unit).
     pub rounding: Rounding,
+    /// Per ISO currency, a rule instead of `rounding` (e.g. `JPY = "nearest 10"`).
+    pub rounding_by_currency: BTreeMap<String, Rounding>,
     /// More changes than this in one marketplace go as one `JSON_LISTINGS_FEED`.
     pub feed_threshold: usize,
     /// Each run re-reads items changed this long before the cursor.
@@ -33,6 +38,16 @@ pub struct ItemsConfig {
     pub feed_poll: Duration,
     /// How long a run waits for a feed (its result is read on a later run otherwise).
     pub feed_timeout: Duration,
+}
+
+impl ItemsConfig {
+    /// The rounding rule of prices in an ISO currency.
+    pub fn rounding_for(&self, currency: &str) -> Rounding {
+        self.rounding_by_currency
+            .get(currency)
+            .copied()
+            .unwrap_or(self.rounding)
+    }
 }
 
 /// A marketplace's SAP price list.
@@ -94,6 +109,8 @@ pub(super) struct RawItems {
     warehouses: Vec<String>,
     safety_buffer: Option<u32>,
     rounding: Option<String>,
+    #[serde(default)]
+    rounding_by_currency: BTreeMap<String, String>,
     feed_threshold: Option<usize>,
     overlap: Option<String>,
     verify_after: Option<String>,
@@ -101,6 +118,7 @@ pub(super) struct RawItems {
     feed_timeout: Option<String>,
     #[serde(default)]
     price_lists: BTreeMap<String, RawItemPriceList>,
+    allocation: Option<RawAllocation>,
 }
 
 #[derive(Deserialize)]
@@ -176,6 +194,36 @@ impl RawItems {
             Some(r) => r.parse().map_err(|e| fail("items.rounding", e))?,
             None => Rounding::default(),
         };
+        let mut rounding_by_currency = BTreeMap::new();
+        for (currency, rule) in &self.rounding_by_currency {
+            let key = format!("items.rounding_by_currency.{currency}");
+            if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+                return Err(fail(
+                    &key,
+                    format!("`{currency}` is not an ISO code like JPY"),
+                ));
+            }
+            rounding_by_currency.insert(currency.clone(), rule.parse().map_err(|e| fail(&key, e))?);
+        }
+        // A price ending in a fraction the currency does not have cannot be sent (0.99 yen).
+        for list in price_lists.values() {
+            let c = &list.currency;
+            let (key, rule) = match rounding_by_currency.get(c) {
+                Some(rule) => (format!("items.rounding_by_currency.{c}"), *rule),
+                None => ("items.rounding".to_owned(), rounding),
+            };
+            let units = crate::iso4217::minor_units(c);
+            if let Rounding::Ending(f) = rule
+                && !(f * Decimal::from(10u64.pow(units))).fract().is_zero()
+            {
+                return Err(fail(
+                    &key,
+                    format!(
+                        "prices in {c} have {units} decimals, so none ends in {f}: set items.rounding_by_currency.{c} (e.g. \"nearest 10\")"
+                    ),
+                ));
+            }
+        }
         let feed_threshold = self.feed_threshold.unwrap_or(100);
         if !(1..=25_000).contains(&feed_threshold) {
             return Err(fail(
@@ -185,13 +233,19 @@ impl RawItems {
                 ),
             ));
         }
+        let allocation = self
+            .allocation
+            .unwrap_or_default()
+            .validate(&marketplaces)?;
         Ok(ItemsConfig {
             enabled: true,
+            allocation,
             marketplaces,
             price_lists,
             warehouses: self.warehouses,
             safety_buffer: self.safety_buffer.unwrap_or(0),
             rounding,
+            rounding_by_currency,
             feed_threshold,
             overlap: duration("items.overlap", self.overlap.as_deref(), "10m")?,
             verify_after: duration("items.verify_after", self.verify_after.as_deref(), "5m")?,
@@ -235,6 +289,26 @@ mod tests {
         assert!(parse_at(&bad).unwrap_err().to_string().contains(
             "key `items.price_lists.A1PA6795UKMFR9`: currency `euro` is not an ISO code"
         ));
+        let yen = TEMPLATE.replace("currency = \"EUR\"", "currency = \"JPY\"");
+        let bad = yen.replace(
+            "feed_threshold = 100",
+            "feed_threshold = 100\nrounding = \"ending 0.99\"",
+        );
+        let e = parse_at(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("key `items.rounding`") && e.contains("prices in JPY have 0 decimals"),
+            "{e}"
+        );
+        let fixed = bad.replace(
+            "[items.price_lists]",
+            "[items.rounding_by_currency]\nJPY = \"nearest 10\"\n\n[items.price_lists]",
+        );
+        let items = parse_at(&fixed).unwrap().items;
+        assert_eq!(items.rounding_for("JPY"), Rounding::Nearest(10.into()));
+        assert_eq!(
+            items.rounding_for("EUR"),
+            Rounding::Ending("0.99".parse().unwrap())
+        );
         let bad = TEMPLATE.replace("feed_threshold = 100", "feed_threshold = 0");
         assert!(
             parse_at(&bad)

@@ -15,9 +15,13 @@
 //! - [`sku_map`]: `[sku_map]`, SKU -> ItemCode overrides.
 //! - [`settlements`]: `[settlements]`, settlements -> receipts and journal entries.
 //! - [`items`]: `[items]`, SAP items -> Amazon prices and quantities.
+//! - [`allocation`]: `[items.allocation]`, how an item's stock is shared between marketplaces.
+//! - [`fba`]: `[fba]`, the SAP warehouse that mirrors Amazon's FBA stock.
 //! - [`template`]: the commented file `ml-connector init` writes.
 
+pub mod allocation;
 pub mod amazon;
+pub mod fba;
 pub mod items;
 pub mod marketplaces;
 pub mod orders;
@@ -34,7 +38,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use allocation::{AllocationConfig, AllocationGroup, AllocationPolicy};
 pub use amazon::{AmazonConfig, RegionName};
+pub use fba::FbaConfig;
 pub use items::{ItemPriceList, ItemsConfig, Rounding};
 pub use marketplaces::MarketplaceMapping;
 pub use orders::{InvoiceWhen, OrdersConfig, Shipping, TaxField};
@@ -79,6 +85,8 @@ pub struct Config {
     pub settlements: SettlementsConfig,
     /// SAP items -> Amazon prices and quantities.
     pub items: ItemsConfig,
+    /// The SAP warehouse that mirrors Amazon's FBA stock.
+    pub fba: FbaConfig,
 }
 
 /// A problem found in one section: the dotted key and the reason ([`Config::parse`] adds the file).
@@ -127,6 +135,8 @@ struct Raw {
     settlements: settlements::RawSettlements,
     #[serde(default)]
     items: Option<items::RawItems>,
+    #[serde(default)]
+    fba: Option<fba::RawFba>,
 }
 
 impl Config {
@@ -175,6 +185,10 @@ impl Config {
             Some(items) => items.validate(&amazon.marketplaces)?,
             None => ItemsConfig::default(),
         };
+        let fba = match raw.fba {
+            Some(fba) => fba.validate(&amazon.marketplaces)?,
+            None => FbaConfig::default(),
+        };
         let schedule = raw.schedule.validate()?;
         Ok(Self {
             path: path.to_owned(),
@@ -187,6 +201,7 @@ impl Config {
             sku_map: raw.sku_map,
             settlements,
             items,
+            fba,
         })
     }
 

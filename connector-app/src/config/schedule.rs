@@ -14,6 +14,8 @@ pub struct Schedules {
     pub settlements: Schedule,
     /// SAP items -> Amazon listings.
     pub items: Schedule,
+    /// Amazon's FBA stock against SAP's FBA warehouse (report only).
+    pub fba: Schedule,
 }
 
 /// `[schedule]` as written.
@@ -23,10 +25,11 @@ pub(super) struct RawSchedule {
     orders: Option<String>,
     settlements: Option<String>,
     items: Option<String>,
+    fba: Option<String>,
 }
 
 impl RawSchedule {
-    /// Parses each flow's schedule, defaulting to 15m / 6h / 30m.
+    /// Parses each flow's schedule, defaulting to 15m / 6h / 30m / 1d.
     pub(super) fn validate(self) -> Result<Schedules, Invalid> {
         let schedule = |key: &str, v: Option<String>, default: &str| {
             Schedule::parse(v.as_deref().unwrap_or(default)).map_err(|e| Invalid::new(key, e))
@@ -35,6 +38,7 @@ impl RawSchedule {
             orders: schedule("schedule.orders", self.orders, "15m")?,
             settlements: schedule("schedule.settlements", self.settlements, "6h")?,
             items: schedule("schedule.items", self.items, "30m")?,
+            fba: schedule("schedule.fba", self.fba, "1d")?,
         })
     }
 }

@@ -32,6 +32,7 @@ marketplaces = ["A1PA6795UKMFR9"]    # Amazon.de
 orders = "15m"
 settlements = "6h"
 items = "30m"
+# fba = "1d"                         # with [fba]: Amazon's FBA stock against SAP's FBA warehouse
 
 [orders]
 invoice_when = "shipped"             # shipped | accepted
@@ -64,7 +65,8 @@ write_off = "0.00"                   # residues up to this per order go to Round
 # marketplaces = ["A1PA6795UKMFR9"]  # default: every amazon.marketplaces entry
 warehouses = ["01"]                  # quantity = InStock - Committed summed over these (MFN SKUs only)
 safety_buffer = 0                    # units held back per SKU (never below 0)
-# rounding = "ending 0.99"           # or "nearest 0.05" / "up 0.10"; default: to the cent
+# rounding = "ending 0.99"           # or "nearest 0.05" / "up 0.10"; default: to the cent (the currency's minor unit)
+# rounding_by_currency = { JPY = "nearest 10" }   # a rule per ISO currency (JPY has no cents)
 feed_threshold = 100                 # more changes than this in a marketplace go as one JSON_LISTINGS_FEED
 overlap = "10m"                      # each run re-reads items changed this long before the cursor
 verify_after = "5m"                  # read accepted changes back from Amazon after this long
@@ -73,6 +75,22 @@ verify_after = "5m"                  # read accepted changes back from Amazon af
 
 [items.price_lists]                  # marketplace -> SAP price list (gross prices) and its currency
 A1PA6795UKMFR9 = { price_list = 2, currency = "EUR" }
+
+# [items.allocation]                 # how one item's MFN stock is shared between marketplaces
+# policy = "shares"                  # full (each offers all of it: can oversell; the default) | shares | priority | single
+# shares = { A1PA6795UKMFR9 = 2, A13V1IB3VIYZZH = 1 }   # the sum offered never exceeds the stock
+# priority = ["A1PA6795UKMFR9", "A13V1IB3VIYZZH"]       # policy priority: `minimum` each in order, the rest to the first
+# minimum = 2
+# marketplace = "A1PA6795UKMFR9"     # policy single: only there
+# open_orders = true                 # open MFN orders on Amazon (one searchOrders per run) leave the pool first
+# [[items.allocation.groups]]        # another policy for some SKUs (exact, or a prefix ending in *)
+# skus = ["MUG-*"]
+# policy = "single"
+# marketplace = "A1PA6795UKMFR9"
+
+# [fba]                              # a SAP warehouse mirroring Amazon's FBA stock: `ml-connector fba reconcile`
+# warehouse = "FBA"
+# marketplace = "A1PA6795UKMFR9"     # whose FBA inventory is read (default: the first amazon.marketplaces)
 "#;
 
 #[cfg(test)]

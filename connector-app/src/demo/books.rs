@@ -39,7 +39,7 @@ impl BooksCheck {
     }
 
     /// Two runs' checks together (each run posts other settlements).
-    pub fn add(self, other: Self) -> Self {
+    pub fn plus(self, other: Self) -> Self {
         Self {
             credit_notes: self.credit_notes + other.credit_notes,
             invoices_left_open: self.invoices_left_open + other.invoices_left_open,

@@ -6,6 +6,7 @@
 
 mod amazon;
 mod sap;
+mod stock;
 
 use std::fmt;
 
@@ -104,6 +105,7 @@ impl Engine {
         let mut d = Diagnosis::default();
         let currencies = self.doctor_amazon(&mut d.findings).await;
         self.doctor_sap(&currencies, &mut d.findings).await;
+        d.findings.extend(stock::allocation_finding(&self.config));
         d
     }
 }

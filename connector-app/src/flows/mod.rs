@@ -4,6 +4,7 @@
 //! machinery: a document's key is planned in the ledger first, looked up in SAP before it is sent, moved
 //! to SENDING before the POST, and to POSTED / FAILED / UNKNOWN from what SAP answered.
 
+pub mod fba;
 pub mod items;
 pub mod orders;
 mod registry;

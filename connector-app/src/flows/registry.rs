@@ -10,6 +10,7 @@ use serde::Serialize;
 use tracing::{Instrument, info, info_span};
 
 use super::Engine;
+use super::fba::FbaReport;
 use super::items::{ItemsOptions, ItemsReport};
 use super::orders::{OrdersReport, SyncOptions};
 use super::settlements::{SettlementOptions, SettlementsReport};
@@ -26,11 +27,13 @@ pub enum Flow {
     Settlements,
     /// SAP item prices and stock -> Amazon listings.
     Items,
+    /// Amazon's FBA stock against SAP's FBA warehouse (a report; nothing is posted).
+    Fba,
 }
 
 impl Flow {
     /// Every flow, in the order a full run takes them.
-    pub const ALL: [Flow; 3] = [Flow::Orders, Flow::Settlements, Flow::Items];
+    pub const ALL: [Flow; 4] = [Flow::Orders, Flow::Settlements, Flow::Items, Flow::Fba];
 
     /// The flow's name in the ledger, the CLI and logs.
     pub fn name(self) -> &'static str {
@@ -38,6 +41,7 @@ impl Flow {
             Flow::Orders => super::orders::FLOW,
             Flow::Settlements => super::settlements::FLOW,
             Flow::Items => super::items::FLOW,
+            Flow::Fba => super::fba::FLOW,
         }
     }
 
@@ -47,6 +51,7 @@ impl Flow {
             Flow::Orders => Some(&config.schedule.orders),
             Flow::Settlements => Some(&config.schedule.settlements),
             Flow::Items => config.items.enabled.then_some(&config.schedule.items),
+            Flow::Fba => config.fba.enabled.then_some(&config.schedule.fba),
         }
     }
 }
@@ -76,6 +81,8 @@ pub enum FlowReport {
     Settlements(SettlementsReport),
     /// Items.
     Items(ItemsReport),
+    /// FBA reconciliation.
+    Fba(FbaReport),
 }
 
 impl FlowReport {
@@ -85,6 +92,7 @@ impl FlowReport {
             FlowReport::Orders(r) => r.needs_attention(),
             FlowReport::Settlements(r) => r.needs_attention(),
             FlowReport::Items(r) => r.needs_attention(),
+            FlowReport::Fba(r) => r.needs_attention(),
         }
     }
 
@@ -112,6 +120,12 @@ impl FlowReport {
                 updated = r.listings_updated,
                 issues = r.issues.len(),
                 "items sync done"
+            ),
+            FlowReport::Fba(r) => info!(
+                enabled = r.enabled,
+                matched = r.matched,
+                differences = r.differences.len(),
+                "fba reconciliation done"
             ),
         }
     }
@@ -142,6 +156,8 @@ impl Engine {
                         .await?,
                 ),
                 Flow::Items => FlowReport::Items(self.sync_items(&ItemsOptions { dry_run }).await?),
+                // Read-only: a dry run does the same.
+                Flow::Fba => FlowReport::Fba(self.reconcile_fba().await?),
             })
         }
         .instrument(span)
@@ -156,7 +172,7 @@ mod tests {
     #[test]
     fn every_flow_has_its_ledger_name_and_a_schedule_unless_turned_off() {
         let names: Vec<_> = Flow::ALL.iter().map(|f| f.name()).collect();
-        assert_eq!(names, ["orders", "settlements", "items"]);
+        assert_eq!(names, ["orders", "settlements", "items", "fba"]);
         let text = r#"
             [sap]
             base_url = "https://sap.example.com:50000/b1s/v2"
@@ -176,5 +192,6 @@ mod tests {
             Flow::Items.schedule(&cfg).is_none(),
             "no [items] section: the items flow is off"
         );
+        assert!(Flow::Fba.schedule(&cfg).is_none(), "no [fba] section");
     }
 }

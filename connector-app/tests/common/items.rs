@@ -138,3 +138,21 @@ pub fn minus_overlap(config: &Path, cursor: &str) -> String {
         .format("%Y-%m-%dT%H:%M:%S")
         .to_string()
 }
+
+/// Units of the world's open (pending, unshipped) merchant orders of an item: SAP does not know
+/// them, so the items flow offers that many fewer.
+pub fn open_units(sb: &Sandbox, item_code: &str) -> i64 {
+    use sandbox::world::{Channel, OrderStatus};
+    let world = sb.world();
+    world
+        .orders
+        .iter()
+        .filter(|o| {
+            o.channel == Channel::Mfn
+                && matches!(o.status, OrderStatus::Pending | OrderStatus::Unshipped)
+        })
+        .flat_map(|o| &o.items)
+        .filter(|it| world.catalog[it.product].item_code == item_code)
+        .map(|it| i64::from(it.quantity))
+        .sum()
+}

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::ratelimit::{GET_LISTINGS_ITEM, PATCH_LISTINGS_ITEM, PATCH_LISTINGS_ITEM_PREVIEW};
 use super::{Params, gate, iso};
 use crate::Shared;
-use crate::world::{Channel, World};
+use crate::world::{Channel, OrderStatus, World};
 
 /// One offer of a SKU in one marketplace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,8 +62,25 @@ pub struct Catalog {
 impl Catalog {
     /// The catalog that matches the world.
     pub fn from_world(world: &World, delay: chrono::Duration) -> Self {
+        // INVENTED: the seeded starting point, not an Amazon behaviour: each merchant offer shows
+        // what the seller last set, SAP's stock less the units of the world's open (pending,
+        // unshipped) merchant orders, which SAP does not know yet. FBA offers show Amazon's stock.
+        let mut open = vec![0i64; world.catalog.len()];
+        for o in world.orders.iter().filter(|o| {
+            o.channel == Channel::Mfn
+                && matches!(o.status, OrderStatus::Pending | OrderStatus::Unshipped)
+        }) {
+            for it in &o.items {
+                open[it.product] += i64::from(it.quantity);
+            }
+        }
         let mut listings = Vec::new();
-        for p in &world.catalog {
+        for (i, p) in world.catalog.iter().enumerate() {
+            let quantity = if p.channel == Channel::Mfn {
+                (p.stock - open[i]).max(0)
+            } else {
+                p.stock
+            };
             for m in &world.marketplaces {
                 listings.push(Listing {
                     sku: p.sku.clone(),
@@ -82,7 +99,7 @@ impl Catalog {
                         p.price_eur
                     },
                     currency: m.currency.to_string(),
-                    quantity: p.stock,
+                    quantity,
                     last_updated: None,
                 });
             }

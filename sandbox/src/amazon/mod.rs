@@ -2,6 +2,7 @@
 //! token buckets, Orders (v2026-01-01 and v0), Reports with gzip documents, Finances, Listings,
 //! Feeds and Sellers.
 
+pub mod fba_inventory;
 pub mod feeds;
 pub mod finances;
 pub mod listings;
@@ -129,6 +130,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/auth/o2/token", post(lwa::token))
         .route("/orders/2026-01-01/orders", get(orders::search_orders))
+        .route("/fba/inventory/v1/summaries", get(fba_inventory::summaries))
         .route(
             "/orders/2026-01-01/orders/{order_id}",
             get(orders::get_order),

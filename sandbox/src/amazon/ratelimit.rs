@@ -47,6 +47,7 @@ ops! {
     GET_FEED = "getFeed", 2.0, 15.0;
     GET_FEED_DOCUMENT = "getFeedDocument", 0.0222, 10.0;
     GET_MARKETPLACE_PARTICIPATIONS = "getMarketplaceParticipations", 0.016, 15.0;
+    GET_INVENTORY_SUMMARIES = "getInventorySummaries", 2.0, 2.0;
 }
 
 /// `patchListingsItem` with `mode=VALIDATION_PREVIEW`, on top of `patchListingsItem`'s own

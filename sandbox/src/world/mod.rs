@@ -4,10 +4,11 @@
 //! (`na`, the default) and a UK seller in the EU account (`eu`).
 //!
 //! Layout: `marketplaces` (marketplaces, tax jurisdictions, [`WorldKind`]), `catalog`, `orders`,
-//! `settlement` (periods, rows, the V2 flat file), `rates` (daily exchange rates), `sap_seed` and
+//! `settlement` (periods, rows, the V2 flat file), `fba` (Amazon's FBA stock per SKU), `rates` (daily exchange rates), `sap_seed` and
 //! `sap_company` (the SAP company of the world).
 
 pub mod catalog;
+pub mod fba;
 pub mod marketplaces;
 pub mod orders;
 pub mod rates;
@@ -44,6 +45,8 @@ pub struct World {
     pub orders: Vec<Order>,
     /// Settlements, oldest first (the last ones per marketplace are still open at `anchor`).
     pub settlements: Vec<Settlement>,
+    /// Events of Amazon's fulfilment network besides orders (see [`fba`]).
+    pub fba_events: Vec<fba::FbaEvent>,
 }
 
 /// Rounds money to cents, half away from zero.
@@ -98,8 +101,10 @@ impl World {
             catalog,
             orders: list,
             settlements: vec![],
+            fba_events: vec![],
         };
         world.settlements = settlement::generate(&world, &mut rng);
+        world.fba_events = fba::generate(&world);
         world
     }
 

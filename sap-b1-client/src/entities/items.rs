@@ -25,8 +25,16 @@ sap_type! {
         "PurchaseItem" => purchase_item: YesNo,
         /// Active flag.
         "Valid" => valid: YesNo,
+        /// Active from (with `Valid`: active only from this day).
+        "ValidFrom" => valid_from: SapDate,
+        /// Active to (with `Valid`: active only up to this day).
+        "ValidTo" => valid_to: SapDate,
         /// Inactive flag.
         "Frozen" => frozen: YesNo,
+        /// Inactive from (with `Frozen`: inactive only from this day).
+        "FrozenFrom" => frozen_from: SapDate,
+        /// Inactive to (with `Frozen`: inactive only up to this day).
+        "FrozenTo" => frozen_to: SapDate,
         /// Total in stock over all warehouses.
         "QuantityOnStock" => quantity_on_stock: Decimal,
         /// Ordered from suppliers.

@@ -4,7 +4,9 @@
 //! read the Items changed since the cursor (`UpdateDate`/`UpdateTime`, minute granularity, minus
 //! an overlap) with their prices, and the stock of every item in the configured warehouses (stock
 //! moves do not touch `UpdateDate`); work out what every SKU should show in every marketplace
-//! ([`plan`]); compare with what the ledger says Amazon has; send only the differences, by
+//! ([`plan`]), sharing each item's merchant-fulfilled stock between its marketplaces and SKUs
+//! after the orders SAP does not know yet (`plan::allocation`, `reserve`); compare with what the
+//! ledger says Amazon has; send only the differences, by
 //! `patchListingsItem` per SKU or, above `feed_threshold` changes in a marketplace, as one
 //! `JSON_LISTINGS_FEED`. Every push is audited under the listing's key
 //! (`amz:{seller}:listing:{marketplace}:{sku}`) with before, after, Amazon's answer and issues; a
@@ -19,6 +21,7 @@
 
 pub mod plan;
 mod push;
+mod reserve;
 mod verify;
 
 use std::collections::{BTreeMap, HashMap};
@@ -77,6 +80,11 @@ pub struct ItemsReport {
     pub listings_read: u64,
     /// SKU and marketplace pairs without a listing on Amazon (nothing sent).
     pub not_listed: u64,
+    /// Merchant-fulfilled orders SAP has not booked yet (open on Amazon, or invoice not posted)
+    /// whose units were taken out of the stock offered.
+    pub orders_reserved: u64,
+    /// Their units.
+    pub units_reserved: u64,
     /// The changes this run plans (sent unless a dry run).
     pub planned: Vec<PlannedChange>,
     /// Listing changes Amazon accepted in this run (patches and feed messages).
@@ -115,10 +123,13 @@ impl ItemsReport {
 /// What the prices read depend on; a cursor is only valid for the same.
 fn price_fingerprint(cfg: &crate::config::ItemsConfig) -> String {
     use sha2::{Digest, Sha256};
-    let text = format!(
+    let mut text = format!(
         "{:?}|{:?}|{:?}",
         cfg.price_lists, cfg.rounding, cfg.marketplaces
     );
+    if !cfg.rounding_by_currency.is_empty() {
+        text.push_str(&format!("|{:?}", cfg.rounding_by_currency));
+    }
     Sha256::digest(text.as_bytes())
         .iter()
         .take(6)
@@ -155,6 +166,8 @@ impl Engine {
             return Ok(report);
         }
         let started = Utc::now();
+        // Frozen and active windows are whole days of the company's calendar.
+        let today = started.date_naive();
         self.sap.connect().await.context("SAP login")?;
         let mut states: HashMap<(String, String), ListingState> = self
             .ledger()
@@ -197,7 +210,8 @@ impl Engine {
             return Ok(report);
         }
 
-        let (mut targets, _) = plan::targets(&items.values().cloned().collect::<Vec<_>>(), &config);
+        let (mut targets, _) =
+            plan::targets(&items.values().cloned().collect::<Vec<_>>(), &config, today);
         // First sight of a listing: read it from Amazon (channel, product type, current values).
         let recheck = started - Duration::hours(NOT_LISTED_RECHECK_HOURS);
         let mut unseen: Vec<(String, String, String)> = targets
@@ -247,8 +261,26 @@ impl Engine {
             }
         }
         let (all_targets, problems) =
-            plan::targets(&items.values().cloned().collect::<Vec<_>>(), &config);
+            plan::targets(&items.values().cloned().collect::<Vec<_>>(), &config, today);
         targets = all_targets;
+        // One item's stock is shared by every marketplace and SKU it is offered on
+        // merchant-fulfilled, after the orders SAP does not know yet.
+        if !cfg.warehouses.is_empty() {
+            let reserved = self.unbooked_units(&mut report).await?;
+            let merchant = |t: &Target| {
+                states
+                    .get(&(t.sku.clone(), t.marketplace.clone()))
+                    .and_then(|s| s.channel.as_deref())
+                    == Some(plan::MERCHANT_CHANNEL)
+            };
+            plan::allocation::allocate(
+                &mut targets,
+                &cfg.allocation,
+                &cfg.marketplaces,
+                &reserved,
+                merchant,
+            );
+        }
         for p in problems {
             report.issue(
                 format!(
@@ -402,7 +434,11 @@ impl Engine {
             .select([
                 "ItemCode",
                 "Valid",
+                "ValidFrom",
+                "ValidTo",
                 "Frozen",
+                "FrozenFrom",
+                "FrozenTo",
                 "SalesItem",
                 "ItemPrices",
                 "ItemWarehouseInfoCollection",
@@ -440,7 +476,11 @@ impl Engine {
             .select([
                 "ItemCode",
                 "Valid",
+                "ValidFrom",
+                "ValidTo",
                 "Frozen",
+                "FrozenFrom",
+                "FrozenTo",
                 "SalesItem",
                 "ItemWarehouseInfoCollection",
             ])
@@ -466,7 +506,11 @@ impl Engine {
                 .select([
                     "ItemCode",
                     "Valid",
+                    "ValidFrom",
+                    "ValidTo",
                     "Frozen",
+                    "FrozenFrom",
+                    "FrozenTo",
                     "SalesItem",
                     "ItemPrices",
                     "ItemWarehouseInfoCollection",
@@ -512,57 +556,4 @@ async fn collect_readable(
 }
 
 #[cfg(test)]
-mod tests {
-    use std::path::Path;
-
-    use crate::config::{Config, Rounding, TEMPLATE};
-
-    fn parse(items: &str) -> Result<Config, String> {
-        let text = TEMPLATE.replace(
-            &TEMPLATE[TEMPLATE.find("\n[items]").unwrap()..],
-            &format!("\n{items}"),
-        );
-        Config::parse(Path::new("/etc/mlc/ml-connector.toml"), &text).map_err(|e| e.to_string())
-    }
-
-    #[test]
-    fn the_template_turns_the_flow_on_and_no_section_turns_it_off() {
-        let c = Config::parse(Path::new("/etc/mlc/ml-connector.toml"), TEMPLATE).unwrap();
-        assert!(c.items.enabled);
-        assert_eq!(c.items.marketplaces, ["A1PA6795UKMFR9"]);
-        assert_eq!(c.items.price_lists["A1PA6795UKMFR9"].price_list, 2);
-        assert_eq!(c.items.warehouses, ["01"]);
-        assert_eq!(c.items.feed_threshold, 100);
-        assert_eq!(c.items.rounding, Rounding::default());
-        assert!(!parse("").unwrap().items.enabled);
-    }
-
-    #[test]
-    fn items_errors_name_file_key_and_reason() {
-        let e = parse("[items]\nwarehouses = [\"01\"]\nmarketplaces = [\"ATVPDKIKX0DER\"]")
-            .unwrap_err();
-        assert!(
-            e.starts_with("/etc/mlc/ml-connector.toml: key `items.marketplaces`")
-                && e.contains("not in amazon.marketplaces"),
-            "{e}"
-        );
-        let e = parse("[items]\n[items.price_lists]\nA1PA6795UKMFR9 = { price_list = 2, currency = \"euro\" }").unwrap_err();
-        assert!(
-            e.contains("key `items.price_lists.A1PA6795UKMFR9`") && e.contains("euro"),
-            "{e}"
-        );
-        let e = parse("[items]\nwarehouses = [\"01\"]\nrounding = \"ceil 0.99\"").unwrap_err();
-        assert!(e.contains("key `items.rounding`"), "{e}");
-        let e = parse("[items]\nwarehouses = [\"01\"]\nfeed_threshold = 0").unwrap_err();
-        assert!(e.contains("key `items.feed_threshold`"), "{e}");
-        let e = parse("[items]\nwarehouses = [\"01\"]\noverlap = \"soon\"").unwrap_err();
-        assert!(e.contains("key `items.overlap`"), "{e}");
-        let e = parse("[items]").unwrap_err();
-        assert!(
-            e.contains("key `items`") && e.contains("nothing to sync"),
-            "{e}"
-        );
-        let e = parse("[items]\nwarehouses = [\"01\"]\nsafety_bufer = 2").unwrap_err();
-        assert!(e.contains("safety_bufer"), "{e}");
-    }
-}
+mod tests;

@@ -2,8 +2,14 @@
 //! should have on Amazon, what differs from what the ledger says Amazon has, and how a read-back
 //! listing answers a push. No I/O here.
 
+mod activity;
+pub mod allocation;
+
+pub use activity::is_active;
+
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 use sap_b1_client::entities::{Item, YesNo};
 use serde::Serialize;
@@ -95,20 +101,15 @@ pub fn channel_of(listing: &ListingsItem) -> String {
         .to_owned()
 }
 
-/// Whether an item may be sold: not inactive (`Valid = tNO`) and not frozen.
-pub fn is_active(item: &Item) -> bool {
-    item.valid != Some(YesNo::No) && item.frozen != Some(YesNo::Yes)
-}
-
 /// Sellable stock: InStock - Committed summed over the configured warehouses, minus the safety
-/// buffer, never below zero; 0 for inactive or frozen items. `None` when stock was not read or no
-/// warehouse is configured.
-pub fn available_quantity(item: &Item, cfg: &ItemsConfig) -> Option<u32> {
+/// buffer, never below zero; 0 for items inactive or frozen on `today` ([`is_active`]). `None`
+/// when stock was not read or no warehouse is configured.
+pub fn available_quantity(item: &Item, cfg: &ItemsConfig, today: NaiveDate) -> Option<u32> {
     if cfg.warehouses.is_empty() {
         return None;
     }
     let rows = item.item_warehouse_info_collection.as_ref()?;
-    if !is_active(item) {
+    if !is_active(item, today) {
         return Some(0);
     }
     let available: Decimal = rows
@@ -128,8 +129,10 @@ pub fn available_quantity(item: &Item, cfg: &ItemsConfig) -> Option<u32> {
     })
 }
 
-/// Applies the rounding rule; the result always has two decimals or fewer.
-pub fn round_price(price: Decimal, rule: Rounding) -> Decimal {
+/// Applies the rounding rule, then rounds to the currency's minor unit (ISO 4217: JPY has no
+/// decimals, so 1234.5 yen is 1235): the result never has more decimals than the currency. An
+/// `up` rule stays up at that last step.
+pub fn round_price(price: Decimal, rule: Rounding, currency: &str) -> Decimal {
     let rounded = match rule {
         Rounding::Nearest(step) => {
             (price / step).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero) * step
@@ -144,8 +147,12 @@ pub fn round_price(price: Decimal, rule: Rounding) -> Decimal {
             }
         }
     };
+    let last = match rule {
+        Rounding::Up(_) => RoundingStrategy::AwayFromZero,
+        _ => RoundingStrategy::MidpointAwayFromZero,
+    };
     rounded
-        .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+        .round_dp_with_strategy(crate::iso4217::minor_units(currency), last)
         .normalize()
 }
 
@@ -184,13 +191,17 @@ pub fn price_for(
         )));
     }
     Some(Ok(Money::new(
-        round_price(price, cfg.rounding),
+        round_price(price, cfg.rounding_for(&list.currency), &list.currency),
         list.currency.clone(),
     )))
 }
 
-/// What every SKU of these items should show in every items marketplace.
-pub fn targets(items: &[Item], config: &Config) -> (Vec<Target>, Vec<ItemProblem>) {
+/// What every SKU of these items should show in every items marketplace on `today`.
+pub fn targets(
+    items: &[Item],
+    config: &Config,
+    today: NaiveDate,
+) -> (Vec<Target>, Vec<ItemProblem>) {
     let cfg = &config.items;
     let index = SkuIndex::new(config);
     let mut targets = Vec::new();
@@ -206,7 +217,7 @@ pub fn targets(items: &[Item], config: &Config) -> (Vec<Target>, Vec<ItemProblem
         if skus.is_empty() {
             continue;
         }
-        let quantity = available_quantity(item, cfg);
+        let quantity = available_quantity(item, cfg, today);
         for marketplace in &cfg.marketplaces {
             let price = match price_for(item, marketplace, cfg) {
                 None => None,

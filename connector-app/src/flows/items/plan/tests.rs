@@ -37,6 +37,10 @@ fn config(items: &str) -> Config {
     Config::parse(Path::new("/tmp/t.toml"), &text).unwrap()
 }
 
+fn today() -> chrono::NaiveDate {
+    "2026-12-02".parse().unwrap()
+}
+
 fn item(v: serde_json::Value) -> Item {
     serde_json::from_value(v).unwrap()
 }
@@ -101,7 +105,7 @@ fn one_item_feeds_its_mapped_skus_and_identity_is_the_default() {
 
 #[test]
 fn targets_carry_price_per_marketplace_currency_and_stock_over_configured_warehouses() {
-    let (targets, problems) = targets(&[mug()], &config(""));
+    let (targets, problems) = targets(&[mug()], &config(""), today());
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(targets.len(), 4, "2 SKUs x 2 marketplaces");
     let de = targets
@@ -124,18 +128,18 @@ fn inactive_frozen_oversold_and_unread_stock() {
     let cfg = config("");
     let mut frozen = mug();
     frozen.frozen = Some(YesNo::Yes);
-    assert_eq!(available_quantity(&frozen, &cfg.items), Some(0));
+    assert_eq!(available_quantity(&frozen, &cfg.items, today()), Some(0));
     let mut inactive = mug();
     inactive.valid = Some(YesNo::No);
-    assert_eq!(available_quantity(&inactive, &cfg.items), Some(0));
+    assert_eq!(available_quantity(&inactive, &cfg.items, today()), Some(0));
     let oversold = item(json!({"ItemCode": "X", "ItemWarehouseInfoCollection": [
         {"WarehouseCode": "01", "InStock": 1, "Committed": 4}]}));
-    assert_eq!(available_quantity(&oversold, &cfg.items), Some(0));
+    assert_eq!(available_quantity(&oversold, &cfg.items, today()), Some(0));
     let unread = item(json!({"ItemCode": "X"}));
-    assert_eq!(available_quantity(&unread, &cfg.items), None);
+    assert_eq!(available_quantity(&unread, &cfg.items, today()), None);
     // Prices not read (stock-only pass): the target carries no price.
     let stock_only = item(json!({"ItemCode": "A00042", "ItemWarehouseInfoCollection": []}));
-    let (t, _) = targets(&[stock_only], &cfg);
+    let (t, _) = targets(&[stock_only], &cfg, today());
     assert!(t.iter().all(|t| t.price.is_none() && t.quantity == Some(0)));
 }
 
@@ -145,7 +149,7 @@ fn price_problems_are_reported_not_guessed() {
     let wrong_currency = item(json!({"ItemCode": "A00042", "ItemPrices": [
         {"PriceList": 2, "Price": 20, "Currency": "USD"},
         {"PriceList": 3, "Price": 0, "Currency": "GBP"}]}));
-    let (t, problems) = targets(&[wrong_currency], &cfg);
+    let (t, problems) = targets(&[wrong_currency], &cfg, today());
     assert!(t.is_empty(), "no price and no stock read: nothing to send");
     assert_eq!(problems.len(), 2);
     assert!(problems[0].reason.contains("priced in USD"), "{problems:?}");
@@ -159,15 +163,50 @@ fn price_problems_are_reported_not_guessed() {
 fn rounding_rules() {
     let d = |s: &str| s.parse::<Decimal>().unwrap();
     let r = |s: &str| s.parse::<Rounding>().unwrap();
-    assert_eq!(round_price(d("12.345"), Rounding::default()), d("12.35"));
-    assert_eq!(round_price(d("12.32"), r("nearest 0.05")), d("12.30"));
-    assert_eq!(round_price(d("12.33"), r("nearest 0.05")), d("12.35"));
-    assert_eq!(round_price(d("12.31"), r("up 0.10")), d("12.40"));
-    assert_eq!(round_price(d("12.30"), r("ending 0.99")), d("12.99"));
-    assert_eq!(round_price(d("12.99"), r("ending 0.99")), d("12.99"));
-    assert_eq!(round_price(d("13.00"), r("ending 0.99")), d("13.99"));
+    let eur = |p: &str, rule: Rounding| round_price(d(p), rule, "EUR");
+    assert_eq!(eur("12.345", Rounding::default()), d("12.35"));
+    assert_eq!(eur("12.32", r("nearest 0.05")), d("12.30"));
+    assert_eq!(eur("12.33", r("nearest 0.05")), d("12.35"));
+    assert_eq!(eur("12.31", r("up 0.10")), d("12.40"));
+    assert_eq!(eur("12.30", r("ending 0.99")), d("12.99"));
+    assert_eq!(eur("12.99", r("ending 0.99")), d("12.99"));
+    assert_eq!(eur("13.00", r("ending 0.99")), d("13.99"));
+    assert_eq!(
+        eur("12.3456", r("nearest 0.001")),
+        d("12.35"),
+        "never below a cent"
+    );
     assert!("sometimes 1".parse::<Rounding>().is_err());
     assert!("ending 1.5".parse::<Rounding>().is_err());
+}
+
+#[test]
+fn currencies_without_cents_get_whole_prices() {
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    let r = |s: &str| s.parse::<Rounding>().unwrap();
+    let yen = |p: &str, rule: Rounding| round_price(d(p), rule, "JPY");
+    assert_eq!(yen("1980.40", Rounding::default()), d("1980"));
+    assert_eq!(yen("1980.50", Rounding::default()), d("1981"));
+    assert_eq!(yen("1234.2", r("up 0.10")), d("1235"), "up stays up");
+    assert_eq!(yen("1234", r("nearest 10")), d("1230"));
+    assert_eq!(yen("1235", r("up 100")), d("1300"));
+    assert_eq!(yen("1980", Rounding::default()).to_string(), "1980");
+    // Three-decimal currencies keep their third decimal.
+    assert_eq!(
+        round_price(d("12.3456"), Rounding::Nearest(d("0.001")), "KWD"),
+        d("12.346")
+    );
+    // The marketplace's price list in JPY: a whole-yen price goes out, with the per-currency rule.
+    let cfg = config("[items.rounding_by_currency]\nJPY = \"nearest 10\"\n");
+    let mut items = cfg.items.clone();
+    items.price_lists.get_mut(UK).unwrap().currency = "JPY".into();
+    let priced = item(json!({"ItemCode": "A00042", "ItemPrices": [
+        {"PriceList": 3, "Price": 1984.5, "Currency": "JPY"}]}));
+    let money = price_for(&priced, UK, &items).unwrap().unwrap();
+    assert_eq!(
+        (money.amount, money.currency_code.as_str()),
+        (d("1980"), "JPY")
+    );
 }
 
 #[test]

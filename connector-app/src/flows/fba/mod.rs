@@ -1,0 +1,127 @@
+//! FBA stock: Amazon's units per SKU (`getInventorySummaries`, FBA Inventory v1) against SAP's
+//! FBA warehouse (`Items` `ItemWarehouseInfoCollection` `InStock` of `[fba] warehouse`), per item.
+//! Read-only: it reports the difference per item; nothing is posted. Registered as the `fba` flow
+//! (`run` on `schedule.fba`, default daily, when `[fba]` is configured) and as `fba reconcile`.
+
+pub mod plan;
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use futures::TryStreamExt;
+use rust_decimal::Decimal;
+use sap_b1_client::Query;
+use sap_b1_client::entities::Item;
+use serde::Serialize;
+use sp_api_client::fba_inventory::InventoryQuery;
+
+use super::{Engine, Problem};
+pub use plan::{FbaComparison, FbaLine, compare};
+
+use super::items::plan::allocation::unbooked_fba_units;
+
+/// Flow name (ledger, logs, `status`).
+pub const FLOW: &str = "fba";
+
+/// Items per Service Layer page.
+const PAGE_SIZE: u32 = 500;
+
+/// What one reconciliation found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FbaReport {
+    /// False when the configuration has no `[fba]` section (nothing was read).
+    pub enabled: bool,
+    /// Marketplace whose FBA inventory was read.
+    pub marketplace: String,
+    /// SAP warehouse compared.
+    pub warehouse: String,
+    /// Inventory summaries Amazon sent.
+    pub skus_read: u64,
+    /// Items whose units agree.
+    pub matched: u64,
+    /// Items whose units differ (Amazon on hand minus SAP).
+    pub differences: Vec<FbaLine>,
+    /// Units at Amazon over all items.
+    pub amazon_on_hand: i64,
+    /// Units in SAP's FBA warehouse over all items.
+    pub sap_in_stock: Decimal,
+    /// Units of shipped FBA orders not invoiced in SAP yet, over all items (not differences).
+    pub sap_unbooked: i64,
+    /// Summaries that could not be compared.
+    pub problems: Vec<Problem>,
+}
+
+impl FbaReport {
+    /// Whether a person should look (a difference or a problem).
+    pub fn needs_attention(&self) -> bool {
+        !self.differences.is_empty() || !self.problems.is_empty()
+    }
+}
+
+impl Engine {
+    /// Reads both sides and compares them per item.
+    pub async fn reconcile_fba(&self) -> Result<FbaReport> {
+        let cfg = &self.config.fba;
+        if !cfg.enabled {
+            return Ok(FbaReport::default());
+        }
+        let summaries: Vec<_> = self
+            .amazon
+            .get_inventory_summaries(InventoryQuery::marketplace(&cfg.marketplace))
+            .try_collect()
+            .await
+            .context("Amazon getInventorySummaries")?;
+        self.sap.connect().await.context("SAP login")?;
+        let query = Query::new()
+            .select(["ItemCode", "ItemWarehouseInfoCollection"])
+            .page_size(PAGE_SIZE);
+        let items: Vec<Item> = self
+            .sap
+            .items()
+            .stream(&query)
+            .try_collect()
+            .await
+            .context("SAP Items (FBA warehouse stock)")?;
+        let sap: BTreeMap<String, Decimal> = items
+            .iter()
+            .filter_map(|i| {
+                let row = i
+                    .item_warehouse_info_collection
+                    .as_ref()?
+                    .iter()
+                    .find(|r| r.warehouse_code.as_deref() == Some(cfg.warehouse.as_str()))?;
+                let units = row.in_stock.unwrap_or_default();
+                let code = i.item_code.clone()?;
+                (!units.is_zero()).then_some((code, units))
+            })
+            .collect();
+        let unbooked = unbooked_fba_units(&self.orders_not_in_sap()?, &self.config);
+        let comparison = compare(&summaries, &sap, &unbooked, &self.config);
+        let mut report = FbaReport {
+            enabled: true,
+            marketplace: cfg.marketplace.clone(),
+            warehouse: cfg.warehouse.clone(),
+            skus_read: summaries.len() as u64,
+            ..FbaReport::default()
+        };
+        for line in comparison.lines {
+            report.amazon_on_hand += line.amazon_on_hand;
+            report.sap_in_stock += line.sap_in_stock;
+            report.sap_unbooked += line.sap_unbooked;
+            if line.difference.is_zero() {
+                report.matched += 1;
+            } else {
+                report.differences.push(line);
+            }
+        }
+        report.problems = comparison
+            .problems
+            .into_iter()
+            .map(|(sku, reason)| Problem {
+                key: format!("amazon:fba:{sku}"),
+                reason,
+            })
+            .collect();
+        Ok(report)
+    }
+}
