@@ -17,6 +17,7 @@ user = "manager"
 sessions = 2                         # parallel Service Layer sessions for posting
 # key_udf = "U_MLC_Key"              # also write the ledger key into this UDF
 # key_table = "MLC_KEYS"             # idempotency keys in SAP (`ml-connector setup`); "" turns it off
+# invoices_per_batch = 20            # new invoices per $batch request (each its own changeset)
 # Currency codes are read from SAP (Currencies, by their ISO code in InternationalDescription);
 # where a currency has none, say which SAP code an ISO code is:
 # currencies = { USD = "US$" }

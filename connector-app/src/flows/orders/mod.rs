@@ -128,28 +128,35 @@ impl Engine {
             drop(tx);
             Ok::<bool, anyhow::Error>(complete)
         };
+        // New invoices go several per `$batch` request (each in its own changeset with its key
+        // row), as many requests at once as there are sessions.
+        let per_batch = cfg.sap.invoices_per_batch.max(1);
         let post =
             futures::stream::unfold(
                 rx,
                 |mut rx| async move { rx.recv().await.map(|key| (key, rx)) },
             )
             .filter(|_| std::future::ready(!self.stopping()))
-            .map(|key| async move {
-                let outcome = self.post_invoice(&key).await;
-                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            .ready_chunks(per_batch)
+            .map(|keys| async move {
+                let outcomes = self.post_invoices(&keys).await;
+                let n = done.fetch_add(keys.len(), std::sync::atomic::Ordering::Relaxed)
+                    + keys.len();
                 self.progress(|| {
                     format!(
                         "invoices: {n}/{} sent to SAP",
                         planned.load(std::sync::atomic::Ordering::Relaxed)
                     )
                 });
-                (key, outcome)
+                outcomes
             })
             .buffer_unordered(sessions)
-            .collect::<Vec<(String, Result<PostOutcome>)>>();
+            .collect::<Vec<Result<Vec<(String, PostOutcome)>>>>();
         let (complete, outcomes) = futures::join!(read, post);
-        for (key, outcome) in outcomes {
-            report.count(&key, outcome?);
+        for batch in outcomes {
+            for (key, outcome) in batch? {
+                report.count(&key, outcome);
+            }
         }
         if !complete? || self.stopping() {
             return Ok(report);
