@@ -53,6 +53,10 @@ pub struct OrdersConfig {
     /// A `sync orders --since` window longer than this is read from the all-orders report
     /// instead of `searchOrders` pages.
     pub report_backfill_after: Duration,
+    /// A backfill also reads the lines of orders a report lacks line data for (promotions) with
+    /// the deprecated v0 `getOrderItems`, whose bucket is apart from `getOrder`'s (default on;
+    /// Amazon retires v0 after 2027-03-27).
+    pub backfill_order_items_v0: bool,
 }
 
 /// `[orders]` as written.
@@ -68,6 +72,7 @@ pub(super) struct RawOrders {
     warehouse: Option<String>,
     tax_field: Option<TaxField>,
     report_backfill_after: Option<String>,
+    backfill_order_items_v0: Option<bool>,
 }
 
 impl RawOrders {
@@ -102,6 +107,7 @@ impl RawOrders {
                 self.report_backfill_after.as_deref(),
                 "14d",
             )?,
+            backfill_order_items_v0: self.backfill_order_items_v0.unwrap_or(true),
         })
     }
 }

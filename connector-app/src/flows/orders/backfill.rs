@@ -9,8 +9,9 @@
 //! pieces of [`REPORT_WINDOW_DAYS`] (old MWS guidance capped a request at about 30 days; the
 //! SP-API documentation does not say: reference notes sp-api.md §6), all requested at once so
 //! Amazon generates them in parallel, and read in order. The few orders the report cannot invoice
-//! (see [`super::from_report`]) are read with `getOrder` (0.5 /s, burst 30), several at a time:
-//! the client's rate limiter paces them.
+//! (see [`super::from_report`]) are read with `getOrder` (0.5 /s, burst 30) and, for those that
+//! lack only line data (a promotion's tax), v0 `getOrderItems` (its own 0.5 /s bucket), several
+//! at a time: the client's rate limiter paces them.
 //!
 //! The orders are the same as `searchOrders` gives (same shape, same keys), so a backfill and the
 //! incremental sync plan the same invoices under the same ledger keys and never post one twice.
@@ -25,7 +26,10 @@ use sp_api_client::reports::{ReportHandle, ReportOutcome};
 use sp_api_client::{Error as SpError, Marketplace};
 use tracing::info;
 
-use super::from_report::orders_from_report;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use super::from_report::{NeedApi, order_with_items, orders_from_report};
 use crate::flows::Engine;
 
 /// The longest window one all-orders report is asked for.
@@ -36,8 +40,8 @@ pub const REPORT_WINDOW_DAYS: i64 = 30;
 const POLL_EVERY: StdDuration = StdDuration::from_secs(30);
 const GENERATION_TIMEOUT: StdDuration = StdDuration::from_secs(4 * 3600);
 
-/// `getOrder` calls in flight at once for orders the report cannot invoice.
-const GET_ORDER_CONCURRENCY: usize = 8;
+/// Calls in flight at once on each lane that completes what a report lacks.
+const LANE_CONCURRENCY: usize = 4;
 
 /// `[start, end]` cut into windows of at most [`REPORT_WINDOW_DAYS`], oldest first.
 pub fn report_windows(
@@ -142,19 +146,58 @@ impl Engine {
             "all-orders report read"
         );
         let mut orders = read.orders;
-        let fetched: Vec<Result<Order, SpError>> = stream::iter(read.need_api)
-            .map(|(id, _why)| async move {
-                self.amazon
-                    .get_order(&id, &[IncludedData::Proceeds, IncludedData::Fulfillment])
-                    .await
-            })
-            .buffered(GET_ORDER_CONCURRENCY)
-            .collect()
-            .await;
-        for order in fetched {
-            orders.push(order?);
-        }
+        orders.extend(self.complete_orders(read.need_api).await?);
         Ok(orders)
+    }
+
+    /// Reads the orders a report cannot invoice, on two lanes at once, each paced by its own
+    /// bucket (Amazon's usage plans are per operation): `getOrder` (v2026, 0.5 /s, burst 30) for
+    /// any of them, and, with `orders.backfill_order_items_v0`, v0 `getOrderItems` (0.5 /s, burst
+    /// 30) for those whose gap is only in their lines, joined with the report's order data.
+    /// v0 is deprecated (Amazon: migrate by 2027-03-27; reference notes sp-api.md), so the second
+    /// lane is a switch: off, every such order waits for the `getOrder` lane.
+    async fn complete_orders(&self, need: Vec<NeedApi>) -> Result<Vec<Order>, SpError> {
+        let queue = Mutex::new(VecDeque::from(need));
+        let take = |lines_only: bool| {
+            let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
+            let at = if lines_only {
+                q.iter().position(|n| n.lines_only)?
+            } else {
+                0
+            };
+            q.remove(at)
+        };
+        let included = [IncludedData::Proceeds, IncludedData::Fulfillment];
+        let by_get_order = |_| async {
+            let mut out = Vec::new();
+            while let Some(n) = take(false) {
+                out.push(self.amazon.get_order(&n.id, &included).await?);
+            }
+            Ok::<_, SpError>(out)
+        };
+        let by_items_v0 = |_| async {
+            let mut out = Vec::new();
+            while let Some(n) = take(true) {
+                let items = self.amazon.get_order_items_v0(&n.id).await?;
+                let items = items.into_iter().map(|i| i.into_order_item()).collect();
+                match order_with_items(&n.rows, items) {
+                    Ok(order) => out.push(order),
+                    // The lines do not match the report's: the order as getOrder gives it.
+                    Err(_) => out.push(self.amazon.get_order(&n.id, &included).await?),
+                }
+            }
+            Ok::<_, SpError>(out)
+        };
+        let v0_lanes = if self.config.orders.backfill_order_items_v0 {
+            LANE_CONCURRENCY
+        } else {
+            0
+        };
+        let (a, b) = futures::join!(
+            futures::future::try_join_all((0..LANE_CONCURRENCY).map(by_get_order)),
+            futures::future::try_join_all((0..v0_lanes).map(by_items_v0)),
+        );
+        Ok(a?.into_iter().chain(b?).flatten().collect())
     }
 }
 

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sp_api_client::order_report::AllOrdersReportRow;
-use sp_api_client::orders::Order;
+use sp_api_client::orders::{Order, OrderItem};
 use sp_api_client::{AmazonOrderId, Marketplace};
 
 /// What the report gives for its orders.
@@ -27,8 +27,22 @@ use sp_api_client::{AmazonOrderId, Marketplace};
 pub struct ReportOrders {
     /// Orders read from the report alone, in the report's order.
     pub orders: Vec<Order>,
-    /// Orders whose invoice needs a field the report lacks: read them with `getOrder`.
-    pub need_api: Vec<(AmazonOrderId, String)>,
+    /// Orders whose invoice needs a field the report lacks.
+    pub need_api: Vec<NeedApi>,
+}
+
+/// An order the report alone cannot invoice.
+#[derive(Debug, Clone)]
+pub struct NeedApi {
+    /// The order.
+    pub id: AmazonOrderId,
+    /// What the report lacks.
+    pub why: String,
+    /// Its rows in the report.
+    pub rows: Vec<AllOrdersReportRow>,
+    /// Only its lines lack something (a promotion's tax, gift wrap): the report's order data with
+    /// the lines of an order-items call ([`order_with_items`]) make the whole order.
+    pub lines_only: bool,
 }
 
 /// The v2026 fulfilment status of a report's `order-status` (v0 names), `None` when unknown.
@@ -69,17 +83,37 @@ pub fn orders_from_report(rows: Vec<AllOrdersReportRow>) -> ReportOrders {
     }
     let mut out = ReportOrders::default();
     for group in groups {
-        let id = group[0].amazon_order_id.clone();
-        match order_of(&group) {
+        match order_of(&group, false) {
             Ok(order) => out.orders.push(order),
-            Err(why) => out.need_api.push((id, why)),
+            Err(why) => out.need_api.push(NeedApi {
+                id: group[0].amazon_order_id.clone(),
+                lines_only: order_of(&group, true).is_ok(),
+                why,
+                rows: group,
+            }),
         }
     }
     out
 }
 
-/// One order from its rows, or why the report is not enough for it.
-fn order_of(rows: &[AllOrdersReportRow]) -> Result<Order, String> {
+/// The order of `rows` with the lines an order-items call gave (`getOrderItems`, mapped onto the
+/// v2026 item type), for an order whose only gap is in its lines.
+pub fn order_with_items(rows: &[AllOrdersReportRow], items: Vec<OrderItem>) -> Result<Order, String> {
+    let mut order = order_of(rows, true)?;
+    if items.len() != rows.len() {
+        return Err(format!(
+            "{} lines in the report, {} from the order items",
+            rows.len(),
+            items.len()
+        ));
+    }
+    order.order_items = items;
+    Ok(order)
+}
+
+/// One order from its rows, or why the report is not enough for it. With `lines_elsewhere`, what
+/// only the lines lack is not a gap (the caller replaces the lines).
+fn order_of(rows: &[AllOrdersReportRow], lines_elsewhere: bool) -> Result<Order, String> {
     let first = &rows[0];
     let id = first.amazon_order_id.as_str();
     let status = status_of(&first.order_status)
@@ -101,10 +135,12 @@ fn order_of(rows: &[AllOrdersReportRow]) -> Result<Order, String> {
         }
         let sku = row.sku.as_ref().ok_or("a line has no SKU")?;
         let quantity = row.quantity.ok_or("a line has no quantity")?;
-        if nonzero(row.item_promotion_discount) || nonzero(row.ship_promotion_discount) {
+        if !lines_elsewhere
+            && (nonzero(row.item_promotion_discount) || nonzero(row.ship_promotion_discount))
+        {
             return Err("a promotion: the report does not give the tax it takes off".into());
         }
-        if nonzero(row.gift_wrap_price) || nonzero(row.gift_wrap_tax) {
+        if !lines_elsewhere && (nonzero(row.gift_wrap_price) || nonzero(row.gift_wrap_tax)) {
             return Err("gift wrap".into());
         }
         // The report has no order item id; the line's position stands in for it (it appears only
@@ -219,8 +255,13 @@ mod tests {
             row("028-5", "Shipped", "Amazon.de", "MUG", ["", "", "", "", "", ""]),
             row("028-6", "Pending", "Amazon.de", "MUG", ["", "", "", "", "", ""]),
         ]);
-        let ids: Vec<(&str, &str)> =
-            r.need_api.iter().map(|(id, why)| (id.as_str(), why.as_str())).collect();
+        let ids: Vec<(&str, &str)> = r
+            .need_api
+            .iter()
+            .map(|n| (n.id.as_str(), n.why.as_str()))
+            .collect();
+        let lines_only: Vec<bool> = r.need_api.iter().map(|n| n.lines_only).collect();
+        assert_eq!(lines_only, [true, false, false, false], "only the promotion is in the lines");
         assert_eq!(ids.len(), 4, "{ids:?}");
         assert!(ids[0].1.contains("promotion"), "{ids:?}");
         assert!(ids[1].1.contains("Non-Amazon"), "{ids:?}");
