@@ -7,7 +7,7 @@
 //! cargo run --release -p connector-app --example bench_batch_posting -- [--orders 3000] [--latency-ms 50] [--sessions 1] [--per-batch 20]
 //! ```
 //! The invoices are planned into the ledger first (as the orders flow plans them, from
-//! `searchOrders`), untimed; then the timed phase posts them all: chunks of `--per-batch` keys,
+//! `searchOrders`, checked against SAP's masters), untimed; then the timed phase posts them all: chunks of `--per-batch` keys,
 //! `--sessions` chunks in flight (as the orders flow does). Prints invoices/s against the
 //! ceiling `sessions x per-batch / latency`, SAP requests per invoice, and asserts every planned
 //! invoice is in SAP once.
@@ -68,7 +68,11 @@ async fn main() -> Result<(), BoxError> {
     let mut keys = Vec::new();
     for order in &found {
         let key = invoice_key(&engine.config.amazon.seller_id, order.order_id.as_str());
-        if let OrderPlan::Invoice(doc) = plan_invoice(order, &engine.config, &key) {
+        let plan = engine
+            .check_plan(plan_invoice(order, &engine.config, &key))
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        if let OrderPlan::Invoice(doc) = plan {
             let payload = serde_json::to_string(&Invoice(*doc))?;
             engine.ledger().plan_or_replan(&PlanRequest {
                 key: &key,
@@ -100,7 +104,16 @@ async fn main() -> Result<(), BoxError> {
         .flatten()
         .filter(|(_, o)| matches!(o, PostOutcome::Posted { .. }))
         .count();
+    let mut other: Vec<String> = outcomes
+        .iter()
+        .flatten()
+        .filter(|(_, o)| !matches!(o, PostOutcome::Posted { .. }))
+        .map(|(_, o)| format!("{o:?}").chars().take(200).collect())
+        .collect();
+    other.dedup();
+    other.truncate(3);
     if posted != keys.len() {
+        eprintln!("not posted: {other:?}");
         return Err(format!("{posted} of {} posted", keys.len()).into());
     }
     if !sb.sap_duplicates("Invoices", "NumAtCard").is_empty() {

@@ -206,13 +206,17 @@ impl Engine {
                 }
                 batch = batch.changeset(changeset);
             }
-            for m in &members {
-                self.record_sending(
-                    &m.key,
-                    DocState::Planned,
-                    &redact(m.doc.request_summary()).to_string(),
-                )?;
-            }
+            // Every document of the request is SENDING, in one ledger transaction, before it goes.
+            let summaries: Vec<String> = members
+                .iter()
+                .map(|m| redact(m.doc.request_summary()).to_string())
+                .collect();
+            self.ledger().group(|l| {
+                for (m, summary) in members.iter().zip(&summaries) {
+                    l.transition(&m.key, DocState::Sending, summary)?;
+                }
+                Ok(())
+            })?;
             crate::failpoint::hit_at(D::KIND, "after_sending_stored");
             let answer = self.sap.batch(&batch).await;
             let resp = match answer {
@@ -257,6 +261,8 @@ impl Engine {
             let parts = read_answer(&resp.results, members.len());
             let mut again = Vec::new();
             let mut session_rejected = false;
+            // What SAP committed is recorded POSTED in one ledger transaction.
+            let mut committed = Vec::new();
             for (m, part) in members.into_iter().zip(parts) {
                 let outcome = match part {
                     Part::Committed(parts) => {
@@ -265,17 +271,8 @@ impl Engine {
                             Value::String(text) => text,
                             other => redact(other).to_string(),
                         };
-                        self.ledger().mark_posted(
-                            &m.key,
-                            created.doc_entry,
-                            created.doc_num,
-                            &detail,
-                        )?;
-                        info!(key = %m.key, doc_entry = created.doc_entry, "posted");
-                        PostOutcome::Posted {
-                            doc_entry: created.doc_entry,
-                            doc_num: created.doc_num,
-                        }
+                        committed.push((m.key, created.doc_entry, created.doc_num, detail));
+                        continue;
                     }
                     Part::RolledBack(e) if is_duplicate_key(&e) => {
                         self.key_taken(&m.doc, table, &m.key, &e).await?
@@ -309,6 +306,16 @@ impl Engine {
                     }
                 };
                 outcomes.push((m.key, outcome));
+            }
+            self.ledger().group(|l| {
+                for (key, doc_entry, doc_num, detail) in &committed {
+                    l.mark_posted(key, *doc_entry, *doc_num, detail)?;
+                }
+                Ok(())
+            })?;
+            for (key, doc_entry, doc_num, _) in committed {
+                info!(key = %key, doc_entry, "posted");
+                outcomes.push((key, PostOutcome::Posted { doc_entry, doc_num }));
             }
             if session_rejected {
                 if session_attempt >= SESSION_ATTEMPTS {
@@ -351,10 +358,12 @@ impl Engine {
     }
 
     fn back_to_planned<D>(&self, members: &[Member<D>], detail: &str) -> Result<()> {
-        let mut ledger = self.ledger();
-        for m in members {
-            ledger.transition(&m.key, DocState::Planned, detail)?;
-        }
+        self.ledger().group(|l| {
+            for m in members {
+                l.transition(&m.key, DocState::Planned, detail)?;
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 
@@ -364,9 +373,13 @@ impl Engine {
         reason: &str,
         outcomes: &mut Vec<(String, PostOutcome)>,
     ) -> Result<()> {
-        let mut ledger = self.ledger();
+        self.ledger().group(|l| {
+            for m in members {
+                l.transition(&m.key, DocState::Unknown, reason)?;
+            }
+            Ok(())
+        })?;
         for m in members {
-            ledger.transition(&m.key, DocState::Unknown, reason)?;
             outcomes.push((m.key.clone(), PostOutcome::Unknown(reason.to_owned())));
         }
         warn!(count = members.len(), %reason, "outcome unknown");
