@@ -108,7 +108,11 @@ async fn main() -> Result<(), BoxError> {
     let config = write_workspace(dir.path(), &sb, 1, scale).map_err(|e| format!("{e:#}"))?;
     if no_v0 {
         let text = std::fs::read_to_string(&config)?;
-        let text = text.replacen("[orders]\n", "[orders]\nbackfill_order_items_v0 = false\n", 1);
+        let text = text.replacen(
+            "[orders]\n",
+            "[orders]\nbackfill_order_items_v0 = false\n",
+            1,
+        );
         std::fs::write(&config, text)?;
     }
     let engine = connector_app::commands::engine::load_writer(&config, "bench")

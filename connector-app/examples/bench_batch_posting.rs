@@ -87,8 +87,14 @@ async fn main() -> Result<(), BoxError> {
     }
     // Warm up: one login per session, the key table detected, one invoice posted.
     let warm = keys.split_off(keys.len() - 1);
-    engine.posting_warnings().await.map_err(|e| format!("{e:#}"))?;
-    engine.post_invoices(&warm).await.map_err(|e| format!("{e:#}"))?;
+    engine
+        .posting_warnings()
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    engine
+        .post_invoices(&warm)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
     let before = sb.sap_requests();
 
     let started = Instant::now();

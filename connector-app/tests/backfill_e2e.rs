@@ -50,13 +50,27 @@ fn invoices(sb: &Sandbox) -> BTreeMap<String, Value> {
                 .unwrap()
                 .iter()
                 .map(|l| {
-                    serde_json::json!([l["ItemCode"], l["Quantity"], l["Price"], l["PriceAfterVAT"],
-                        l["LineTotal"], l["VatGroup"], l["TaxCode"]])
+                    serde_json::json!([
+                        l["ItemCode"],
+                        l["Quantity"],
+                        l["Price"],
+                        l["PriceAfterVAT"],
+                        l["LineTotal"],
+                        l["VatGroup"],
+                        l["TaxCode"]
+                    ])
                 })
                 .collect();
             let key = d["NumAtCard"].as_str().unwrap().to_owned();
-            let what = serde_json::json!([d["CardCode"], d["DocDate"], d["DocTotal"],
-                d["VatSum"], d["DocCurrency"], lines, d["DocumentAdditionalExpenses"]]);
+            let what = serde_json::json!([
+                d["CardCode"],
+                d["DocDate"],
+                d["DocTotal"],
+                d["VatSum"],
+                d["DocCurrency"],
+                lines,
+                d["DocumentAdditionalExpenses"]
+            ]);
             (key, what)
         })
         .collect()
@@ -100,7 +114,10 @@ async fn a_backfill_through_the_report_posts_the_invoices_search_orders_would() 
             &format!("[orders]\nbackfill_order_items_v0 = {v0}\n"),
         );
         let since = since_of(&by_report);
-        assert!(Utc::now() - since > Duration::days(31), "two report windows");
+        assert!(
+            Utc::now() - since > Duration::days(31),
+            "two report windows"
+        );
         let a = sync(&report_config, since).await;
         let b = sync(&search_config, since).await;
         assert!(!a.needs_attention() && !b.needs_attention(), "{a:?}\n{b:?}");
@@ -117,10 +134,16 @@ async fn a_backfill_through_the_report_posts_the_invoices_search_orders_would() 
             .filter(|o| o.items.iter().any(|i| !i.promotion.is_zero()))
             .count() as u64;
         assert!(promoted > 0);
-        let (get_order, items_v0) = (calls(&by_report, "getOrder"), calls(&by_report, "getOrderItems"));
+        let (get_order, items_v0) = (
+            calls(&by_report, "getOrder"),
+            calls(&by_report, "getOrderItems"),
+        );
         assert_eq!(get_order + items_v0, promoted, "{world:?}");
         if v0 {
-            assert!(items_v0 > 0 && get_order > 0, "both lanes worked: {get_order} / {items_v0}");
+            assert!(
+                items_v0 > 0 && get_order > 0,
+                "both lanes worked: {get_order} / {items_v0}"
+            );
         } else {
             assert_eq!(items_v0, 0);
         }
@@ -151,7 +174,10 @@ async fn a_backfill_and_the_incremental_sync_never_post_an_invoice_twice() {
     // Then the backfill of everything: the recent invoices are in the ledger already.
     let backfill = sync(&config, since).await;
     assert_eq!(calls(&sb, "createReport"), 2);
-    assert_eq!(backfill.already_posted, recent.invoices_posted, "{backfill:?}");
+    assert_eq!(
+        backfill.already_posted, recent.invoices_posted,
+        "{backfill:?}"
+    );
     assert_eq!(
         recent.invoices_posted + backfill.invoices_posted,
         shipped(&sb) as u64

@@ -102,13 +102,12 @@ fn order_of(key: &str) -> String {
 
 /// One invoice per shipped order, one key row per invoice (plus the lease), nothing in doubt.
 fn assert_every_invoice_once(s: &Setup) {
-    let shipped = s
-        .sb
-        .world()
-        .orders
-        .iter()
-        .filter(|o| o.status == OrderStatus::Shipped)
-        .count();
+    let shipped =
+        s.sb.world()
+            .orders
+            .iter()
+            .filter(|o| o.status == OrderStatus::Shipped)
+            .count();
     assert_eq!(s.sb.sap_count("Invoices"), shipped);
     assert!(s.sb.sap_duplicates("Invoices", "NumAtCard").is_empty());
     assert_eq!(s.sb.sap_count("U_MLC_KEYS"), shipped + 1);
@@ -173,15 +172,15 @@ fn plan_copies(config: &Path, n: usize, bad: Option<usize>) -> Vec<String> {
 }
 
 fn copies_in_sap(sb: &Sandbox, i: usize) -> usize {
-    sb.sap_by_num_at_card("Invoices", &format!("COPY-{i}")).len()
+    sb.sap_by_num_at_card("Invoices", &format!("COPY-{i}"))
+        .len()
 }
 
 /// Posts `keys` in one call with `point` armed for its first hit; asserts it died there.
 async fn post_and_crash(config: &Path, keys: &[String], point: &str) {
     failpoint::arm(point, 1);
     let (config, keys) = (config.to_owned(), keys.to_vec());
-    let result =
-        tokio::spawn(async move { writer_for(&config).post_invoices(&keys).await }).await;
+    let result = tokio::spawn(async move { writer_for(&config).post_invoices(&keys).await }).await;
     failpoint::clear();
     let panic = result.expect_err("the call crashed").into_panic();
     let message = panic
@@ -209,7 +208,13 @@ async fn a_crash_after_a_batch_of_six_committed_finds_all_six_by_their_key_rows(
     let outcomes = writer_for(&s.config).post_invoices(&keys).await.unwrap();
     for (key, outcome) in &outcomes {
         assert!(
-            matches!(outcome, PostOutcome::FoundExisting { by_other_instance: None, .. }),
+            matches!(
+                outcome,
+                PostOutcome::FoundExisting {
+                    by_other_instance: None,
+                    ..
+                }
+            ),
             "{key}: {outcome:?}"
         );
     }
@@ -232,7 +237,10 @@ async fn a_crash_before_a_batch_of_six_went_out_sends_each_once_after_reading_ke
     }
     let outcomes = writer_for(&s.config).post_invoices(&keys).await.unwrap();
     for (key, outcome) in &outcomes {
-        assert!(matches!(outcome, PostOutcome::Posted { .. }), "{key}: {outcome:?}");
+        assert!(
+            matches!(outcome, PostOutcome::Posted { .. }),
+            "{key}: {outcome:?}"
+        );
     }
     for i in 0..6 {
         assert_eq!(copies_in_sap(&s.sb, i), 1);
@@ -240,7 +248,9 @@ async fn a_crash_before_a_batch_of_six_went_out_sends_each_once_after_reading_ke
     let audit = audit_text(&s.config);
     for key in &keys {
         assert!(
-            audit.contains(&format!("{key} the process stopped while sending; not found in SAP")),
+            audit.contains(&format!(
+                "{key} the process stopped while sending; not found in SAP"
+            )),
             "{key}: {audit}"
         );
     }
@@ -262,10 +272,16 @@ async fn a_refused_invoice_rolls_back_alone_and_the_rest_of_its_batch_is_sent_ag
         let i: usize = key.rsplit(':').next().unwrap().parse().unwrap();
         let copies = copies_in_sap(&s.sb, i);
         if i == 2 {
-            assert!(matches!(outcome, PostOutcome::Failed(r) if r.contains("SAP refused the invoice")), "{outcome:?}");
+            assert!(
+                matches!(outcome, PostOutcome::Failed(r) if r.contains("SAP refused the invoice")),
+                "{outcome:?}"
+            );
             assert_eq!(copies, 0, "the refused invoice is not in SAP");
         } else {
-            assert!(matches!(outcome, PostOutcome::Posted { .. }), "{key}: {outcome:?}");
+            assert!(
+                matches!(outcome, PostOutcome::Posted { .. }),
+                "{key}: {outcome:?}"
+            );
             assert_eq!(copies, 1, "{key} once");
         }
     }
@@ -292,7 +308,8 @@ async fn a_crash_with_a_batch_stored_sending_sends_it_after_reading_its_key_rows
     );
     for key in &sending {
         assert!(
-            s.sb.sap_by_num_at_card("Invoices", &order_of(key)).is_empty(),
+            s.sb.sap_by_num_at_card("Invoices", &order_of(key))
+                .is_empty(),
             "{key} never reached SAP"
         );
     }
@@ -331,7 +348,9 @@ async fn a_crash_after_a_batch_committed_finds_every_invoice_of_it_by_its_key_ro
     let audit = audit_text(&s.config);
     for key in &sending {
         assert!(
-            audit.contains(&format!("{key} its key row in SAP says this connector posted it")),
+            audit.contains(&format!(
+                "{key} its key row in SAP says this connector posted it"
+            )),
             "{key}: {audit}"
         );
     }

@@ -124,7 +124,10 @@ mod tests {
         let c = parse_at(TEMPLATE).unwrap();
         assert_eq!(c.orders.shipping, Shipping::ItemLine("SHIPPING".into()));
         assert_eq!(c.orders.lookback, Duration::from_secs(7 * 86_400));
-        assert_eq!(c.orders.report_backfill_after, Duration::from_secs(14 * 86_400));
+        assert_eq!(
+            c.orders.report_backfill_after,
+            Duration::from_secs(14 * 86_400)
+        );
         let bad = TEMPLATE.replace("shipping = \"item-line\"", "shipping = \"expense\"");
         assert!(
             parse_at(&bad)

@@ -232,7 +232,10 @@ impl Engine {
                     match ErrorClass::of(&e) {
                         ErrorClass::NotExecuted if session_attempt < SESSION_ATTEMPTS => {
                             session_attempt += 1;
-                            self.back_to_planned(&members, &format!("not executed by SAP ({e}); retrying"))?;
+                            self.back_to_planned(
+                                &members,
+                                &format!("not executed by SAP ({e}); retrying"),
+                            )?;
                             continue;
                         }
                         ErrorClass::NotExecuted => {
@@ -388,7 +391,11 @@ impl Engine {
 }
 
 /// SAP rolled one changeset back for a reason of its document: that document alone is FAILED.
-fn refused<D: SapDocument>(engine: &Engine, m: &Member<D>, error: &SapError) -> Result<PostOutcome> {
+fn refused<D: SapDocument>(
+    engine: &Engine,
+    m: &Member<D>,
+    error: &SapError,
+) -> Result<PostOutcome> {
     let reason = m.doc.refusal(error);
     engine
         .ledger()
@@ -454,6 +461,11 @@ mod tests {
         }];
         let c = created_from(&parts, &requests, Some(&t));
         assert_eq!((c.doc_entry, c.doc_num), (7, Some(70)));
-        assert!(c.detail.as_str().unwrap().starts_with("posted Invoices(7) with its key row"));
+        assert!(
+            c.detail
+                .as_str()
+                .unwrap()
+                .starts_with("posted Invoices(7) with its key row")
+        );
     }
 }

@@ -73,7 +73,11 @@ pub(crate) fn all_orders_text(
     let mut rows = 0;
     for o in &world.orders {
         let m = &world.marketplaces[o.marketplace];
-        let at = if by_update { o.last_updated } else { o.purchased };
+        let at = if by_update {
+            o.last_updated
+        } else {
+            o.purchased
+        };
         if at < start || at > end || !marketplace_ids.iter().any(|id| id == m.id) {
             continue;
         }
@@ -107,7 +111,11 @@ pub(crate) fn all_orders_text(
             };
             // INVENTED: the world has no buyer addresses; the ship-to country is the
             // marketplace's and the state its tax jurisdiction where that is a US state.
-            let state = if m.country == "US" { o.jurisdiction } else { "" };
+            let state = if m.country == "US" {
+                o.jurisdiction
+            } else {
+                ""
+            };
             let cells: [String; 31] = [
                 o.id.clone(),
                 String::new(),

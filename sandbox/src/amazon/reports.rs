@@ -133,8 +133,7 @@ fn created_report(r: &CreatedReport, world: &World, now: DateTime<Utc>) -> Value
         let has_data = created_report_data(r, world).is_some();
         v["processingStatus"] = Value::from(if has_data { "DONE" } else { "CANCELLED" });
         v["processingStartTime"] = Value::from(iso(r.created));
-        v["processingEndTime"] =
-            Value::from(iso(r.created + r.processing()));
+        v["processingEndTime"] = Value::from(iso(r.created + r.processing()));
         if has_data {
             v["reportDocumentId"] = Value::from(r.document_id());
         }

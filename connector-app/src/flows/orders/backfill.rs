@@ -113,10 +113,7 @@ impl Engine {
     async fn window_orders(&self, handle: ReportHandle) -> Result<Vec<Order>, SpError> {
         let scale = self.config.amazon.rate_scale.max(1.0);
         let report = match handle
-            .wait(
-                POLL_EVERY.div_f64(scale),
-                GENERATION_TIMEOUT.div_f64(scale),
-            )
+            .wait(POLL_EVERY.div_f64(scale), GENERATION_TIMEOUT.div_f64(scale))
             .await?
         {
             // Amazon cancels a report without data.
@@ -135,7 +132,10 @@ impl Engine {
             .marketplaces
             .first()
             .and_then(|id| Marketplace::by_id(id))
-            .map_or(encoding_rs::WINDOWS_1252, Marketplace::fallback_report_encoding);
+            .map_or(
+                encoding_rs::WINDOWS_1252,
+                Marketplace::fallback_report_encoding,
+            );
         let text = self.amazon.download_report(&report, fallback).await?.text;
         let rows = parse_all_orders_report(&text)?;
         let read = orders_from_report(rows);
@@ -207,7 +207,9 @@ mod tests {
 
     #[test]
     fn windows_are_at_most_thirty_days_and_cover_the_range() {
-        let start = DateTime::parse_from_rfc3339("2026-09-01T00:00:00Z").unwrap().to_utc();
+        let start = DateTime::parse_from_rfc3339("2026-09-01T00:00:00Z")
+            .unwrap()
+            .to_utc();
         let end = start + Duration::days(90) + Duration::hours(5);
         let w = report_windows(start, end);
         assert_eq!(w.len(), 4);

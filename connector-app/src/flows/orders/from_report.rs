@@ -98,7 +98,10 @@ pub fn orders_from_report(rows: Vec<AllOrdersReportRow>) -> ReportOrders {
 
 /// The order of `rows` with the lines an order-items call gave (`getOrderItems`, mapped onto the
 /// v2026 item type), for an order whose only gap is in its lines.
-pub fn order_with_items(rows: &[AllOrdersReportRow], items: Vec<OrderItem>) -> Result<Order, String> {
+pub fn order_with_items(
+    rows: &[AllOrdersReportRow],
+    items: Vec<OrderItem>,
+) -> Result<Order, String> {
     let mut order = order_of(rows, true)?;
     if items.len() != rows.len() {
         return Err(format!(
@@ -116,8 +119,12 @@ pub fn order_with_items(rows: &[AllOrdersReportRow], items: Vec<OrderItem>) -> R
 fn order_of(rows: &[AllOrdersReportRow], lines_elsewhere: bool) -> Result<Order, String> {
     let first = &rows[0];
     let id = first.amazon_order_id.as_str();
-    let status = status_of(&first.order_status)
-        .ok_or_else(|| format!("order status `{}` is not one this connector reads", first.order_status))?;
+    let status = status_of(&first.order_status).ok_or_else(|| {
+        format!(
+            "order status `{}` is not one this connector reads",
+            first.order_status
+        )
+    })?;
     let channel = first.sales_channel.as_deref().unwrap_or_default();
     let marketplace = Marketplace::by_sales_channel(channel)
         .ok_or_else(|| format!("sales channel `{channel}` names no Amazon marketplace"))?;
@@ -227,13 +234,31 @@ mod tests {
     #[test]
     fn a_shipped_order_reads_as_the_orders_api_gives_it() {
         let r = read(&[
-            row("028-1", "Shipped", "Amazon.de", "MUG", ["23.80", "3.80", "4.76", "0.76", "0.00", "0.00"]),
-            row("028-1", "Shipped", "Amazon.de", "CUP", ["11.90", "1.90", "0.00", "0.00", "", ""]),
+            row(
+                "028-1",
+                "Shipped",
+                "Amazon.de",
+                "MUG",
+                ["23.80", "3.80", "4.76", "0.76", "0.00", "0.00"],
+            ),
+            row(
+                "028-1",
+                "Shipped",
+                "Amazon.de",
+                "CUP",
+                ["11.90", "1.90", "0.00", "0.00", "", ""],
+            ),
         ]);
         assert!(r.need_api.is_empty(), "{:?}", r.need_api);
         let o = &r.orders[0];
-        assert_eq!(o.sales_channel.marketplace_id.as_deref(), Some("A1PA6795UKMFR9"));
-        assert_eq!(o.status(), Some(&sp_api_client::orders::FulfillmentStatus::Shipped));
+        assert_eq!(
+            o.sales_channel.marketplace_id.as_deref(),
+            Some("A1PA6795UKMFR9")
+        );
+        assert_eq!(
+            o.status(),
+            Some(&sp_api_client::orders::FulfillmentStatus::Shipped)
+        );
         assert_eq!(o.order_items.len(), 2);
         let v = serde_json::to_value(o).unwrap();
         let b = &v["orderItems"][0]["proceeds"]["breakdowns"];
@@ -243,17 +268,50 @@ mod tests {
         assert_eq!(v["orderItems"][0]["fulfillment"]["quantityFulfilled"], 2);
         assert_eq!(v["proceeds"]["grandTotal"]["amount"], "40.46");
         // No shipping on the second line: no SHIPPING breakdown, as the Orders API leaves it out.
-        assert_eq!(v["orderItems"][1]["proceeds"]["breakdowns"][1]["type"], "TAX");
+        assert_eq!(
+            v["orderItems"][1]["proceeds"]["breakdowns"][1]["type"],
+            "TAX"
+        );
     }
 
     #[test]
     fn what_the_report_lacks_goes_to_the_api_and_pending_orders_need_no_price() {
         let r = read(&[
-            row("028-2", "Shipped", "Amazon.de", "MUG", ["23.80", "3.80", "0.00", "0.00", "-2.00", "0.00"]),
-            row("028-3", "Shipped", "Non-Amazon", "MUG", ["23.80", "3.80", "0.00", "0.00", "", ""]),
-            row("028-4", "Shipping", "Amazon.de", "MUG", ["23.80", "3.80", "0.00", "0.00", "", ""]),
-            row("028-5", "Shipped", "Amazon.de", "MUG", ["", "", "", "", "", ""]),
-            row("028-6", "Pending", "Amazon.de", "MUG", ["", "", "", "", "", ""]),
+            row(
+                "028-2",
+                "Shipped",
+                "Amazon.de",
+                "MUG",
+                ["23.80", "3.80", "0.00", "0.00", "-2.00", "0.00"],
+            ),
+            row(
+                "028-3",
+                "Shipped",
+                "Non-Amazon",
+                "MUG",
+                ["23.80", "3.80", "0.00", "0.00", "", ""],
+            ),
+            row(
+                "028-4",
+                "Shipping",
+                "Amazon.de",
+                "MUG",
+                ["23.80", "3.80", "0.00", "0.00", "", ""],
+            ),
+            row(
+                "028-5",
+                "Shipped",
+                "Amazon.de",
+                "MUG",
+                ["", "", "", "", "", ""],
+            ),
+            row(
+                "028-6",
+                "Pending",
+                "Amazon.de",
+                "MUG",
+                ["", "", "", "", "", ""],
+            ),
         ]);
         let ids: Vec<(&str, &str)> = r
             .need_api
@@ -261,7 +319,11 @@ mod tests {
             .map(|n| (n.id.as_str(), n.why.as_str()))
             .collect();
         let lines_only: Vec<bool> = r.need_api.iter().map(|n| n.lines_only).collect();
-        assert_eq!(lines_only, [true, false, false, false], "only the promotion is in the lines");
+        assert_eq!(
+            lines_only,
+            [true, false, false, false],
+            "only the promotion is in the lines"
+        );
         assert_eq!(ids.len(), 4, "{ids:?}");
         assert!(ids[0].1.contains("promotion"), "{ids:?}");
         assert!(ids[1].1.contains("Non-Amazon"), "{ids:?}");

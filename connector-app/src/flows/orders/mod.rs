@@ -16,8 +16,8 @@ mod report;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
-use tracing::info;
 use sp_api_client::orders::{IncludedData, Order, OrderSearch};
+use tracing::info;
 
 pub(crate) use self::plan::{LineSpec, build_invoice};
 pub use self::plan::{OrderPlan, invoice_key, plan_invoice};
@@ -157,8 +157,8 @@ impl Engine {
             .ready_chunks(per_batch)
             .map(|keys| async move {
                 let outcomes = self.post_invoices(&keys).await;
-                let n = done.fetch_add(keys.len(), std::sync::atomic::Ordering::Relaxed)
-                    + keys.len();
+                let n =
+                    done.fetch_add(keys.len(), std::sync::atomic::Ordering::Relaxed) + keys.len();
                 self.progress(|| {
                     format!(
                         "invoices: {n}/{} sent to SAP",
