@@ -54,7 +54,7 @@ pub struct OrdersConfig {
     /// instead of `searchOrders` pages.
     pub report_backfill_after: Duration,
     /// A backfill also reads the lines of orders a report lacks line data for (promotions) with
-    /// the deprecated v0 `getOrderItems`, whose bucket is apart from `getOrder`'s (default on;
+    /// the deprecated v0 `getOrderItems`, whose bucket is apart from `getOrder`'s (default off:
     /// Amazon retires v0 after 2027-03-27).
     pub backfill_order_items_v0: bool,
 }
@@ -107,7 +107,7 @@ impl RawOrders {
                 self.report_backfill_after.as_deref(),
                 "14d",
             )?,
-            backfill_order_items_v0: self.backfill_order_items_v0.unwrap_or(true),
+            backfill_order_items_v0: self.backfill_order_items_v0.unwrap_or(false),
         })
     }
 }

@@ -39,7 +39,7 @@ invoice_when = "shipped"             # shipped | accepted
 lookback = "7d"                      # first run
 overlap = "10m"                      # each run re-reads this much before the cursor
 # report_backfill_after = "14d"      # a longer `sync orders --since` window is read from the all-orders report
-# backfill_order_items_v0 = true     # also use v0 getOrderItems (deprecated; own rate bucket) for promotions
+# backfill_order_items_v0 = false    # also use v0 getOrderItems (deprecated; own rate bucket) for promotions
 shipping = "item-line"               # item-line | expense
 shipping_item = "SHIPPING"           # ItemCode for shipping lines
 # shipping_expense_code = 1          # with shipping = "expense"

@@ -155,7 +155,7 @@ impl Engine {
     /// any of them, and, with `orders.backfill_order_items_v0`, v0 `getOrderItems` (0.5 /s, burst
     /// 30) for those whose gap is only in their lines, joined with the report's order data.
     /// v0 is deprecated (Amazon: migrate by 2027-03-27; reference notes sp-api.md), so the second
-    /// lane is a switch: off, every such order waits for the `getOrder` lane.
+    /// lane is a switch, off by default: then every such order waits for the `getOrder` lane.
     async fn complete_orders(&self, need: Vec<NeedApi>) -> Result<Vec<Order>, SpError> {
         let queue = Mutex::new(VecDeque::from(need));
         let take = |lines_only: bool| {
