@@ -2,7 +2,7 @@
 //! backfill through the all-orders report, under Amazon's published limits (time-scaled).
 //!
 //! ```text
-//! cargo run --release -p connector-app --example bench_backfill -- [--orders 10000] [--scale 1000] [--days 90]
+//! cargo run --release -p connector-app --example bench_backfill -- [--orders 10000] [--scale 1000] [--days 90] [--v0]
 //! ```
 //! 1. Pages every order updated in the last `--days` through `SpApiClient::search_orders` (100
 //!    per page, the maximum) with the client's limiter and the sandbox's buckets both at `scale`:
@@ -15,7 +15,7 @@
 //!    report generation (not published; the sandbox's 30 s, and 5 / 15 min for comparison) +
 //!    the waits of every operation past its burst: max(0, calls - burst) / rate, summed, except
 //!    that `getOrder` and v0 `getOrderItems` run at once on their own buckets (the longer counts).
-//!    `--no-v0` turns the `getOrderItems` lane off (`orders.backfill_order_items_v0 = false`).
+//!    `--v0` turns the `getOrderItems` lane on (`orders.backfill_order_items_v0 = true`).
 
 use std::time::Instant;
 
@@ -30,7 +30,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let (mut orders, mut scale, mut days, mut no_v0) = (10_000usize, 1000.0f64, 90i64, false);
+    let (mut orders, mut scale, mut days, mut v0) = (10_000usize, 1000.0f64, 90i64, false);
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{a} needs a value"));
@@ -38,7 +38,7 @@ async fn main() -> Result<(), BoxError> {
             "--orders" => orders = value()?.parse()?,
             "--scale" => scale = value()?.parse()?,
             "--days" => days = value()?.parse()?,
-            "--no-v0" => no_v0 = true,
+            "--v0" => v0 = true,
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
