@@ -106,11 +106,11 @@ async fn main() -> Result<(), BoxError> {
     // The report path, as `sync orders --since` takes it for a long window.
     let dir = tempfile::tempdir()?;
     let config = write_workspace(dir.path(), &sb, 1, scale).map_err(|e| format!("{e:#}"))?;
-    if no_v0 {
+    if v0 {
         let text = std::fs::read_to_string(&config)?;
         let text = text.replacen(
             "[orders]\n",
-            "[orders]\nbackfill_order_items_v0 = false\n",
+            "[orders]\nbackfill_order_items_v0 = true\n",
             1,
         );
         std::fs::write(&config, text)?;
