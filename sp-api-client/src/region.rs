@@ -109,6 +109,44 @@ impl Marketplace {
             .find(|m| m.country_code.eq_ignore_ascii_case(code))
     }
 
+    /// Looks a marketplace up by the sales channel reports print for it (`Amazon.de`,
+    /// `Amazon.co.uk`): the marketplace's domain as in Amazon's Marketplace IDs table
+    /// (https://developer-docs.amazon.com/sp-api/docs/marketplace-ids, "www.amazon.de"), with or
+    /// without `www.`, case-insensitively. `Non-Amazon` and unknown names give `None`.
+    pub fn by_sales_channel(name: &str) -> Option<Marketplace> {
+        const DOMAINS: [(&str, &str); 23] = [
+            ("amazon.ca", "CA"),
+            ("amazon.com", "US"),
+            ("amazon.com.mx", "MX"),
+            ("amazon.com.br", "BR"),
+            ("amazon.ie", "IE"),
+            ("amazon.es", "ES"),
+            ("amazon.co.uk", "UK"),
+            ("amazon.fr", "FR"),
+            ("amazon.com.be", "BE"),
+            ("amazon.nl", "NL"),
+            ("amazon.de", "DE"),
+            ("amazon.it", "IT"),
+            ("amazon.se", "SE"),
+            ("amazon.co.za", "ZA"),
+            ("amazon.pl", "PL"),
+            ("amazon.eg", "EG"),
+            ("amazon.com.tr", "TR"),
+            ("amazon.sa", "SA"),
+            ("amazon.ae", "AE"),
+            ("amazon.in", "IN"),
+            ("amazon.sg", "SG"),
+            ("amazon.com.au", "AU"),
+            ("amazon.co.jp", "JP"),
+        ];
+        let name = name.trim().to_ascii_lowercase();
+        let name = name.strip_prefix("www.").unwrap_or(&name);
+        DOMAINS
+            .iter()
+            .find(|(domain, _)| *domain == name)
+            .and_then(|(_, country)| Marketplace::by_country(country))
+    }
+
     /// Looks a marketplace up by its id.
     pub fn by_id(id: &str) -> Option<Marketplace> {
         MARKETPLACES.iter().copied().find(|m| m.id == id)
@@ -127,6 +165,23 @@ impl Marketplace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sales_channels_name_their_marketplace() {
+        assert_eq!(
+            Marketplace::by_sales_channel("Amazon.de").map(|m| m.id),
+            Some("A1PA6795UKMFR9")
+        );
+        assert_eq!(
+            Marketplace::by_sales_channel("www.amazon.co.uk").map(|m| m.id),
+            Some("A1F83G8C2ARO7P")
+        );
+        assert_eq!(
+            Marketplace::by_sales_channel("Amazon.com").map(|m| m.id),
+            Some("ATVPDKIKX0DER")
+        );
+        assert_eq!(Marketplace::by_sales_channel("Non-Amazon"), None);
+    }
 
     #[test]
     fn marketplace_table_is_complete_and_consistent() {

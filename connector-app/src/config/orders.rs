@@ -50,6 +50,13 @@ pub struct OrdersConfig {
     pub warehouse: Option<String>,
     /// Which line field carries the marketplace's tax code.
     pub tax_field: TaxField,
+    /// A `sync orders --since` window longer than this is read from the all-orders report
+    /// instead of `searchOrders` pages.
+    pub report_backfill_after: Duration,
+    /// A backfill also reads the lines of orders a report lacks line data for (promotions) with
+    /// the deprecated v0 `getOrderItems`, whose bucket is apart from `getOrder`'s (default off:
+    /// Amazon retires v0 after 2027-03-27).
+    pub backfill_order_items_v0: bool,
 }
 
 /// `[orders]` as written.
@@ -64,6 +71,8 @@ pub(super) struct RawOrders {
     shipping_expense_code: Option<i32>,
     warehouse: Option<String>,
     tax_field: Option<TaxField>,
+    report_backfill_after: Option<String>,
+    backfill_order_items_v0: Option<bool>,
 }
 
 impl RawOrders {
@@ -93,6 +102,12 @@ impl RawOrders {
             shipping,
             warehouse: self.warehouse,
             tax_field: self.tax_field.unwrap_or(TaxField::VatGroup),
+            report_backfill_after: duration(
+                "orders.report_backfill_after",
+                self.report_backfill_after.as_deref(),
+                "14d",
+            )?,
+            backfill_order_items_v0: self.backfill_order_items_v0.unwrap_or(false),
         })
     }
 }
@@ -109,6 +124,10 @@ mod tests {
         let c = parse_at(TEMPLATE).unwrap();
         assert_eq!(c.orders.shipping, Shipping::ItemLine("SHIPPING".into()));
         assert_eq!(c.orders.lookback, Duration::from_secs(7 * 86_400));
+        assert_eq!(
+            c.orders.report_backfill_after,
+            Duration::from_secs(14 * 86_400)
+        );
         let bad = TEMPLATE.replace("shipping = \"item-line\"", "shipping = \"expense\"");
         assert!(
             parse_at(&bad)

@@ -29,7 +29,13 @@ pub struct SapConfig {
     /// ISO currency -> the company's own currency code, where `Currencies` does not say it
     /// through `InternationalDescription` (`[sap.currencies] USD = "US$"`).
     pub currencies: std::collections::BTreeMap<String, String>,
+    /// New invoices of the orders flow per `$batch` request, each in its own changeset with its
+    /// key row (needs the key table; 1 sends each alone).
+    pub invoices_per_batch: usize,
 }
+
+/// The default of `sap.invoices_per_batch`.
+pub const DEFAULT_INVOICES_PER_BATCH: usize = 20;
 
 /// The default idempotency-key table.
 pub const DEFAULT_KEY_TABLE: &str = "MLC_KEYS";
@@ -53,6 +59,8 @@ pub(super) struct RawSap {
     key_table: Option<String>,
     #[serde(default)]
     currencies: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    invoices_per_batch: Option<usize>,
 }
 
 impl RawSap {
@@ -118,7 +126,19 @@ impl RawSap {
                 ));
             }
         }
+        let invoices_per_batch = self
+            .invoices_per_batch
+            .unwrap_or(DEFAULT_INVOICES_PER_BATCH);
+        // SAP documents no limit on a $batch's size; a request of 100 invoices stays well inside
+        // the 300 s a batch may take (B1SLayer's timeout) and keeps a lost answer's doubt small.
+        if !(1..=100).contains(&invoices_per_batch) {
+            return Err(Invalid::new(
+                "sap.invoices_per_batch",
+                format!("{invoices_per_batch} is outside 1-100"),
+            ));
+        }
         Ok(SapConfig {
+            invoices_per_batch,
             key_table,
             currencies: self.currencies,
             base_url: base,
@@ -176,6 +196,20 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("key `sap.key_udf`")
+        );
+    }
+
+    #[test]
+    fn invoices_per_batch_defaults_to_20_and_is_bounded() {
+        assert_eq!(parse_at(TEMPLATE).unwrap().sap.invoices_per_batch, 20);
+        let five = TEMPLATE.replace("# invoices_per_batch = 20", "invoices_per_batch = 5");
+        assert_eq!(parse_at(&five).unwrap().sap.invoices_per_batch, 5);
+        let bad = TEMPLATE.replace("# invoices_per_batch = 20", "invoices_per_batch = 0");
+        assert!(
+            parse_at(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("key `sap.invoices_per_batch`: 0 is outside 1-100")
         );
     }
 }

@@ -17,6 +17,7 @@ user = "manager"
 sessions = 2                         # parallel Service Layer sessions for posting
 # key_udf = "U_MLC_Key"              # also write the ledger key into this UDF
 # key_table = "MLC_KEYS"             # idempotency keys in SAP (`ml-connector setup`); "" turns it off
+# invoices_per_batch = 20            # new invoices per $batch request (each its own changeset)
 # Currency codes are read from SAP (Currencies, by their ISO code in InternationalDescription);
 # where a currency has none, say which SAP code an ISO code is:
 # currencies = { USD = "US$" }
@@ -38,6 +39,8 @@ items = "30m"
 invoice_when = "shipped"             # shipped | accepted
 lookback = "7d"                      # first run
 overlap = "10m"                      # each run re-reads this much before the cursor
+# report_backfill_after = "14d"      # a longer `sync orders --since` window is read from the all-orders report
+# backfill_order_items_v0 = false    # also use v0 getOrderItems (deprecated; own rate bucket) for promotions
 shipping = "item-line"               # item-line | expense
 shipping_item = "SHIPPING"           # ItemCode for shipping lines
 # shipping_expense_code = 1          # with shipping = "expense"

@@ -70,6 +70,25 @@ fn now() -> String {
 }
 
 impl SqliteLedger {
+    /// Runs `f` as one transaction: its changes are committed together (one disk sync instead of
+    /// one per change), or none of them when it fails.
+    pub fn group<R>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<R, LedgerError>,
+    ) -> Result<R, LedgerError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        match f(self) {
+            Ok(r) => {
+                self.conn.execute_batch("COMMIT")?;
+                Ok(r)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
     /// Opens (creating and migrating) the ledger file.
     pub fn open(path: &Path) -> Result<Self, LedgerError> {
         // The ledger holds the seller's financial data: a new one is private to its owner (SQLite
@@ -148,7 +167,7 @@ impl SqliteLedger {
         key: &str,
         to: DocState,
         detail: &str,
-        update: impl FnOnce(&rusqlite::Transaction<'_>, &str) -> rusqlite::Result<usize>,
+        update: impl FnOnce(&rusqlite::Connection, &str) -> rusqlite::Result<usize>,
     ) -> Result<(), LedgerError> {
         let from = self.state_of(key)?;
         if !from.can_move_to(to) {
@@ -159,7 +178,8 @@ impl SqliteLedger {
             });
         }
         let at = now();
-        let tx = self.conn.transaction()?;
+        // A savepoint: its own transaction, or part of an enclosing [`SqliteLedger::group`].
+        let tx = self.conn.savepoint()?;
         update(&tx, &at)?;
         tx.execute(
             "INSERT INTO audit (at, key, event, from_state, to_state, detail) VALUES (?1, ?2, 'state', ?3, ?4, ?5)",

@@ -18,12 +18,15 @@
 //! means another writer posted it (recorded as found, with who and when), and a document in doubt
 //! is resolved by reading its key row. Without the table, the lookup by key before each first send
 //! is what keeps documents single, which holds only while one connector writes to the company.
+//! [`Engine::post_batch`] sends several new documents in one `$batch` request, each in its own
+//! changeset with its key row, and reads each one's outcome from its own part of SAP's answer.
 //!
 //! Crash points (`failpoints` feature) sit between those steps for every kind:
 //! `{kind}.after_sending_stored`, `{kind}.after_send_before_response` (after any request that may
 //! have reached SAP: a 2xx or an answer lost after SAP may have committed),
 //! `{kind}.after_2xx_before_posted`.
 
+mod batch;
 mod classify;
 mod currency;
 mod keys;
@@ -423,46 +426,8 @@ impl Engine {
                 SendError::RolledBack(err)
             });
         }
-        let created: Vec<(&str, i64)> = resp
-            .parts()
-            .skip(usize::from(keys.is_some()))
-            .zip(&requests)
-            .map(|(p, r)| {
-                let entry = p
-                    .json::<Value>()
-                    .ok()
-                    .and_then(|v| entry_of(&v))
-                    .or_else(|| {
-                        p.location_key().and_then(|k| {
-                            k.to_path_segment()
-                                .trim_matches(|c| c == '(' || c == ')')
-                                .parse()
-                                .ok()
-                        })
-                    })
-                    .unwrap_or_default();
-                (r.set, entry)
-            })
-            .collect();
-        let doc_num = resp
-            .parts()
-            .nth(usize::from(keys.is_some()))
-            .and_then(|p| p.json::<Value>().ok())
-            .and_then(|v| v.get("DocNum").and_then(Value::as_i64));
-        let mut detail = format!("posted {}", describe(&created));
-        if let Some(table) = keys {
-            detail.push_str(&format!(
-                " with its key row in {} (instance {}, {})",
-                table.entity_set(),
-                table.instance(),
-                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            ));
-        }
-        Ok(Created {
-            doc_entry: created.first().map_or(0, |c| c.1),
-            doc_num: if requests.len() == 1 { doc_num } else { None },
-            detail: Value::String(detail),
-        })
+        let parts: Vec<_> = resp.parts().cloned().collect();
+        Ok(batch::created_from(&parts, &requests, keys))
     }
 
     /// What a person should know before this run posts: the key table is missing (exactly-once

@@ -7,6 +7,7 @@ pub mod feeds;
 pub mod finances;
 pub mod listings;
 pub mod lwa;
+pub mod order_reports;
 pub mod orders;
 pub mod ratelimit;
 pub mod reports;

@@ -14,7 +14,6 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -33,16 +32,12 @@ pub const SETTLEMENT_V2: &str = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2";
 // client must expect.
 const REPORT_DELAY_MINUTES: i64 = 60;
 
-/// How long a created report stays IN_QUEUE before it is DONE (or CANCELLED).
+/// How long a created report stays IN_QUEUE before it is DONE (or CANCELLED), in Amazon's time;
+/// the sandbox divides it by `time_scale`, as its buckets refill `time_scale` times faster.
 // INVENTED: the Reports API gives no processing time; 30 s makes a client poll getReport.
 const CREATE_PROCESSING_SECONDS: i64 = 30;
 
-/// Report types createReport can generate data for: the all-orders flat files (tab-separated,
-/// one row per order item), which sp-api-client's `order_report` parses.
-pub const ALL_ORDERS_REPORTS: [&str; 2] = [
-    "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
-    "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL",
-];
+pub use super::order_reports::ALL_ORDERS_REPORTS;
 
 /// A report made with createReport.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,6 +56,9 @@ pub struct CreatedReport {
     /// dataEndTime (default: createdTime).
     #[serde(default)]
     pub data_end: Option<DateTime<Utc>>,
+    /// How long it is IN_QUEUE, in sandbox milliseconds (default: 30 s).
+    #[serde(default)]
+    pub processing_ms: Option<i64>,
 }
 
 impl CreatedReport {
@@ -68,6 +66,13 @@ impl CreatedReport {
         (
             self.data_start.unwrap_or(self.created - Duration::days(30)),
             self.data_end.unwrap_or(self.created),
+        )
+    }
+
+    fn processing(&self) -> Duration {
+        self.processing_ms.map_or(
+            Duration::seconds(CREATE_PROCESSING_SECONDS),
+            Duration::milliseconds,
         )
     }
 
@@ -85,64 +90,8 @@ fn created_report_data(r: &CreatedReport, world: &World) -> Option<String> {
         // generate them.
         return None;
     }
-    let by_update = r.report_type == ALL_ORDERS_REPORTS[0];
     let (start, end) = r.window();
-    let mut out = String::from(
-        "amazon-order-id\tmerchant-order-id\tpurchase-date\tlast-updated-date\torder-status\tfulfillment-channel\tsales-channel\tsku\tasin\titem-status\tquantity\tcurrency\titem-price\titem-tax\tshipping-price\tshipping-tax\tgift-wrap-price\tgift-wrap-tax\titem-promotion-discount\tship-promotion-discount\tis-business-order\n",
-    );
-    let mut rows = 0;
-    for o in &world.orders {
-        let m = &world.marketplaces[o.marketplace];
-        let at = if by_update {
-            o.last_updated
-        } else {
-            o.purchased
-        };
-        if at < start || at > end || !r.marketplace_ids.iter().any(|id| id == m.id) {
-            continue;
-        }
-        let status = super::orders::status_v0(o.status);
-        let channel = match o.channel {
-            crate::world::Channel::Afn => "Amazon",
-            crate::world::Channel::Mfn => "Merchant",
-        };
-        let pending = status == "Pending";
-        for it in &o.items {
-            let p = &world.catalog[it.product];
-            let money = |d: Decimal| {
-                if pending {
-                    String::new()
-                } else {
-                    format!("{:.2}", d)
-                }
-            };
-            out.push_str(&format!(
-                "{}\t\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t\t\t{}\t\tfalse\n",
-                o.id,
-                iso(o.purchased),
-                iso(o.last_updated),
-                status,
-                channel,
-                m.name,
-                p.sku,
-                p.asin,
-                if status == "Canceled" {
-                    "Cancelled"
-                } else {
-                    status
-                },
-                it.quantity,
-                m.currency,
-                money(it.item_price),
-                money(it.item_tax),
-                money(it.shipping),
-                money(it.shipping_tax),
-                money(-it.promotion),
-            ));
-            rows += 1;
-        }
-    }
-    (rows > 0).then_some(out)
+    super::order_reports::all_orders_text(world, &r.report_type, &r.marketplace_ids, start, end)
 }
 
 fn visible(s: &Settlement, now: DateTime<Utc>) -> bool {
@@ -165,7 +114,7 @@ fn settlement_report(s: &Settlement) -> Value {
 }
 
 fn created_done(r: &CreatedReport, now: DateTime<Utc>) -> bool {
-    now - r.created > Duration::seconds(CREATE_PROCESSING_SECONDS)
+    now - r.created > r.processing()
 }
 
 fn created_report(r: &CreatedReport, world: &World, now: DateTime<Utc>) -> Value {
@@ -184,8 +133,7 @@ fn created_report(r: &CreatedReport, world: &World, now: DateTime<Utc>) -> Value
         let has_data = created_report_data(r, world).is_some();
         v["processingStatus"] = Value::from(if has_data { "DONE" } else { "CANCELLED" });
         v["processingStartTime"] = Value::from(iso(r.created));
-        v["processingEndTime"] =
-            Value::from(iso(r.created + Duration::seconds(CREATE_PROCESSING_SECONDS)));
+        v["processingEndTime"] = Value::from(iso(r.created + r.processing()));
         if has_data {
             v["reportDocumentId"] = Value::from(r.document_id());
         }
@@ -340,6 +288,25 @@ pub(crate) async fn create_report(
         return fin.error(400, "InvalidInput", "marketplaceIds is required.");
     }
     let time = |k: &str| v.get(k).and_then(Value::as_str).and_then(parse_iso);
+    let now = shared.clock.now();
+    let (start, end) = (time("dataStartTime"), time("dataEndTime"));
+    if ALL_ORDERS_REPORTS.contains(&rt)
+        && end.unwrap_or(now) - start.unwrap_or(now - Duration::days(30))
+            > Duration::days(super::order_reports::MAX_WINDOW_DAYS)
+    {
+        // INVENTED (see `MAX_WINDOW_DAYS`): the text of Amazon's 400 for an invalid input.
+        return fin.error(
+            400,
+            "InvalidInput",
+            &format!(
+                "The date range of {rt} cannot exceed {} days.",
+                super::order_reports::MAX_WINDOW_DAYS
+            ),
+        );
+    }
+    let scale = shared.config.time_scale;
+    let processing_ms = (scale.is_finite() && scale > 0.0)
+        .then(|| (CREATE_PROCESSING_SECONDS as f64 * 1000.0 / scale).round() as i64);
     let id = format!("{}", 90_000_000_000u64 + shared.next_counter());
     shared
         .amazon
@@ -350,9 +317,10 @@ pub(crate) async fn create_report(
             id: id.clone(),
             report_type: rt.to_string(),
             marketplace_ids: ids,
-            created: shared.clock.now(),
-            data_start: time("dataStartTime"),
-            data_end: time("dataEndTime"),
+            created: now,
+            data_start: start,
+            data_end: end,
+            processing_ms,
         });
     fin.json(202, &json!({"reportId": id}))
 }

@@ -11,7 +11,7 @@ use crate::posting::{MasterProblem, hold_reason};
 
 impl Engine {
     /// The plan after SAP's masters: an invoice whose customer or items cannot be used is held.
-    pub(crate) async fn check_plan(&self, plan: OrderPlan) -> Result<OrderPlan> {
+    pub async fn check_plan(&self, plan: OrderPlan) -> Result<OrderPlan> {
         let OrderPlan::Invoice(mut doc) = plan else {
             return Ok(plan);
         };

@@ -6,7 +6,9 @@
 //! partially shipped ones wait (they are seen again when Amazon updates them). Masters are checked
 //! before posting; a problem holds that order and the flow goes on with the next.
 
+pub mod backfill;
 mod checks;
+pub mod from_report;
 pub mod plan;
 mod post;
 mod report;
@@ -15,6 +17,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use sp_api_client::orders::{IncludedData, Order, OrderSearch};
+use tracing::info;
 
 pub(crate) use self::plan::{LineSpec, build_invoice, unit_price};
 pub use self::plan::{OrderPlan, invoice_key, plan_invoice};
@@ -82,6 +85,15 @@ impl Engine {
             .before(end)
             .marketplace_ids(cfg.amazon.marketplaces.clone())
             .included_data([IncludedData::Proceeds, IncludedData::Fulfillment]);
+        // A long `--since` window (a first sync, a backfill) is read from the all-orders report:
+        // a few report calls instead of one searchOrders call per 100 orders.
+        let by_report = options.since.is_some()
+            && end - start > Duration::from_std(cfg.orders.report_backfill_after)?;
+        let source = if by_report {
+            "the all-orders report"
+        } else {
+            "Amazon searchOrders"
+        };
         // Orders are planned as Amazon's pages arrive and posted while the next pages are awaited
         // (searchOrders is slow by design: its bucket refills one call per 180 s).
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
@@ -91,7 +103,12 @@ impl Engine {
         let done = std::sync::atomic::AtomicUsize::new(0);
         let (planned, done) = (&planned, &done);
         let read = async {
-            let mut orders = self.amazon.search_orders(search);
+            let mut orders = if by_report {
+                info!(%start, %end, "backfill through the all-orders report");
+                self.report_orders(start, end)
+            } else {
+                self.amazon.search_orders(search)
+            };
             let mut complete = true;
             while let Some(item) = orders.next().await {
                 let order = match item {
@@ -103,13 +120,13 @@ impl Engine {
                         report.failed.push(Problem {
                             key: format!("amazon searchOrders {}", p.path),
                             reason: format!(
-                                "Amazon sent an order this connector cannot read at {}: {}",
+                                "Amazon sent an order this connector cannot read at {} ({source}): {}",
                                 p.path, p.source
                             ),
                         });
                         continue;
                     }
-                    Err(e) => return Err(anyhow::Error::new(e).context("Amazon searchOrders")),
+                    Err(e) => return Err(anyhow::Error::new(e).context(source)),
                 };
                 if self.stopping() {
                     // Stop before the window is complete: the cursor stays where it was.
@@ -128,28 +145,35 @@ impl Engine {
             drop(tx);
             Ok::<bool, anyhow::Error>(complete)
         };
+        // New invoices go several per `$batch` request (each in its own changeset with its key
+        // row), as many requests at once as there are sessions.
+        let per_batch = cfg.sap.invoices_per_batch.max(1);
         let post =
             futures::stream::unfold(
                 rx,
                 |mut rx| async move { rx.recv().await.map(|key| (key, rx)) },
             )
             .filter(|_| std::future::ready(!self.stopping()))
-            .map(|key| async move {
-                let outcome = self.post_invoice(&key).await;
-                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            .ready_chunks(per_batch)
+            .map(|keys| async move {
+                let outcomes = self.post_invoices(&keys).await;
+                let n =
+                    done.fetch_add(keys.len(), std::sync::atomic::Ordering::Relaxed) + keys.len();
                 self.progress(|| {
                     format!(
                         "invoices: {n}/{} sent to SAP",
                         planned.load(std::sync::atomic::Ordering::Relaxed)
                     )
                 });
-                (key, outcome)
+                outcomes
             })
             .buffer_unordered(sessions)
-            .collect::<Vec<(String, Result<PostOutcome>)>>();
+            .collect::<Vec<Result<Vec<(String, PostOutcome)>>>>();
         let (complete, outcomes) = futures::join!(read, post);
-        for (key, outcome) in outcomes {
-            report.count(&key, outcome?);
+        for batch in outcomes {
+            for (key, outcome) in batch? {
+                report.count(&key, outcome);
+            }
         }
         if !complete? || self.stopping() {
             return Ok(report);

@@ -86,6 +86,12 @@ impl Engine {
     pub async fn post_invoice(&self, key: &str) -> Result<PostOutcome> {
         self.post::<Invoice>(key).await
     }
+
+    /// Posts the planned invoices stored under `keys`, exactly once each, in one `$batch`
+    /// request of independent changesets (see [`Engine::post_batch`]).
+    pub async fn post_invoices(&self, keys: &[String]) -> Result<Vec<(String, PostOutcome)>> {
+        self.post_batch::<Invoice>(keys).await
+    }
 }
 
 /// Where an invoice stands with respect to SAP's cancellation (`CancelStatus`, and the older
