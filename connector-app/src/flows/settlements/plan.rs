@@ -440,7 +440,7 @@ pub fn invoice_from_rows(
         date,
         Some(postings.currency.clone()),
         specs,
-        shipping,
+        (shipping, None),
         comments,
     )
 }

@@ -1,0 +1,244 @@
+//! The invoice planner's tests: what SAP receives for an Amazon order.
+
+use super::*;
+use serde_json::json;
+use std::path::Path;
+
+fn config(extra: &str) -> Config {
+    let text = format!(
+        r#"
+        [sap]
+        base_url = "https://sap.example.com:50000/b1s/v2"
+        company_db = "SBO"
+        user = "manager"
+        [amazon]
+        region = "eu"
+        seller_id = "A1SELLER"
+        marketplaces = ["A1PA6795UKMFR9"]
+        [orders]
+        shipping = "expense"
+        shipping_expense_code = 1
+        [marketplaces.A1PA6795UKMFR9]
+        customer = "C-AMZ-DE"
+        tax_code = "DE19"
+        [sku_map]
+        "AMZ-MUG" = "A00042"
+        {extra}
+        "#
+    );
+    Config::parse(Path::new("/tmp/t.toml"), &text).unwrap()
+}
+
+fn money(v: &str) -> serde_json::Value {
+    json!({"amount": v, "currencyCode": "EUR"})
+}
+
+fn order(status: &str, breakdowns: serde_json::Value) -> Order {
+    serde_json::from_value(json!({
+        "orderId": "028-1234567-1234567",
+        "createdTime": "2026-11-20T10:00:00Z",
+        "lastUpdatedTime": "2026-11-21T08:00:00Z",
+        "salesChannel": {"channelName": "AMAZON", "marketplaceId": "A1PA6795UKMFR9", "marketplaceName": "Amazon.de"},
+        "fulfillment": {"fulfillmentStatus": status, "fulfilledBy": "AMAZON"},
+        "proceeds": {"grandTotal": money("64.47")},
+        "orderItems": [{
+            "orderItemId": "12345678901234",
+            "quantityOrdered": 2,
+            "product": {"sellerSku": "AMZ-MUG", "price": {"unitPrice": money("29.99")}},
+            "proceeds": {"proceedsTotal": money("64.47"), "breakdowns": breakdowns},
+            "fulfillment": {"quantityFulfilled": 2, "quantityUnfulfilled": 0}
+        }]
+    }))
+    .unwrap()
+}
+
+fn vat_breakdowns() -> serde_json::Value {
+    json!([
+        {"type": "ITEM", "subtotal": money("59.98")},
+        {"type": "SHIPPING", "subtotal": money("5.95")},
+        {"type": "DISCOUNT", "subtotal": money("-1.46"), "detailedBreakdowns": [{"subtype": "ITEM", "value": money("-1.46")}]},
+        {"type": "TAX", "subtotal": money("10.29"), "detailedBreakdowns": [
+            {"subtype": "ITEM", "value": money("9.34")},
+            {"subtype": "SHIPPING", "value": money("0.95")}
+        ]}
+    ])
+}
+
+const KEY: &str = "amz:A1SELLER:order:028-1234567-1234567:invoice";
+
+#[test]
+fn shipped_vat_order_becomes_a_net_invoice() {
+    let OrderPlan::Invoice(doc) =
+        plan_invoice(&order("SHIPPED", vat_breakdowns()), &config(""), KEY)
+    else {
+        panic!("expected an invoice");
+    };
+    assert_eq!(doc.card_code.as_deref(), Some("C-AMZ-DE"));
+    assert_eq!(doc.num_at_card.as_deref(), Some("028-1234567-1234567"));
+    assert_eq!(doc.doc_currency.as_deref(), Some("EUR"));
+    let line = &doc.document_lines.as_ref().unwrap()[0];
+    assert_eq!(line.item_code.as_deref(), Some("A00042"), "SKU mapped");
+    assert_eq!(line.quantity, Some(Decimal::from(2)));
+    // 59.98 - 1.46 discount - 9.34 VAT = 49.18 net for 2, i.e. 24.59 each (never a LineTotal
+    // alone, from which SAP would derive a discount against its price list); SAP adds 19 %.
+    assert_eq!(line.unit_price, Some("24.59".parse().unwrap()));
+    assert_eq!(line.line_total, Some("49.18".parse().unwrap()));
+    assert_eq!(line.vat_group.as_deref(), Some("DE19"));
+    let shipping = &doc.document_additional_expenses.as_ref().unwrap()[0];
+    assert_eq!(shipping.expense_code, Some(1));
+    assert_eq!(shipping.line_total, Some("5.00".parse().unwrap()));
+    assert_wire_shape(&doc);
+}
+
+/// The exact JSON we send (pinned: a change here is a change to what SAP receives).
+fn assert_wire_shape(doc: &Document) {
+    let v = serde_json::to_value(doc).unwrap();
+    assert_eq!(v["DocDate"], "2026-11-21");
+    assert_eq!(v["DocumentLines"][0]["UnitPrice"], "24.59");
+    assert_eq!(v["DocumentLines"][0]["LineTotal"], "49.18");
+    assert!(
+        v.get("DocEntry").is_none(),
+        "no server-owned fields are sent: {v}"
+    );
+}
+
+#[test]
+fn shipping_as_an_item_line_and_tax_as_a_tax_code() {
+    let mut cfg = config("");
+    cfg.orders.shipping = Shipping::ItemLine("SHIPPING".into());
+    cfg.orders.tax_field = TaxField::TaxCode;
+    let OrderPlan::Invoice(doc) = plan_invoice(&order("SHIPPED", vat_breakdowns()), &cfg, KEY)
+    else {
+        panic!("expected an invoice");
+    };
+    // What SAP receives: the shipping is a second line on the shipping item, no additional
+    // expense; every line carries TaxCode (US/CA sales tax), none VatGroup.
+    let v = serde_json::to_value(&*doc).unwrap();
+    let lines = v["DocumentLines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{v}");
+    assert_eq!(lines[0]["ItemCode"], "A00042");
+    assert_eq!(lines[0]["UnitPrice"], "24.59", "49.18 for 2");
+    assert_eq!(lines[1]["ItemCode"], "SHIPPING");
+    assert_eq!(lines[1]["UnitPrice"], "5.00", "5.95 - 0.95 VAT");
+    for line in lines {
+        assert_eq!(line["TaxCode"], "DE19", "{line}");
+        assert!(line.get("VatGroup").is_none(), "{line}");
+    }
+    assert!(v.get("DocumentAdditionalExpenses").is_none(), "{v}");
+}
+
+#[test]
+fn waiting_cancelled_and_unknown_orders() {
+    let cfg = config("");
+    assert!(matches!(
+        plan_invoice(&order("UNSHIPPED", vat_breakdowns()), &cfg, KEY),
+        OrderPlan::NotYet(_)
+    ));
+    assert!(matches!(
+        plan_invoice(&order("PARTIALLY_SHIPPED", vat_breakdowns()), &cfg, KEY),
+        OrderPlan::NotYet(_)
+    ));
+    assert!(matches!(
+        plan_invoice(&order("PENDING", vat_breakdowns()), &cfg, KEY),
+        OrderPlan::NotYet(_)
+    ));
+    assert!(matches!(
+        plan_invoice(&order("CANCELLED", vat_breakdowns()), &cfg, KEY),
+        OrderPlan::Never(_)
+    ));
+    let accepted = config("").clone();
+    let mut accepted = accepted;
+    accepted.orders.invoice_when = InvoiceWhen::Accepted;
+    assert!(matches!(
+        plan_invoice(&order("UNSHIPPED", vat_breakdowns()), &accepted, KEY),
+        OrderPlan::Invoice(_)
+    ));
+    assert!(matches!(
+        plan_invoice(&order("LOST_IN_SPACE", vat_breakdowns()), &cfg, KEY),
+        OrderPlan::Hold(_)
+    ));
+}
+
+#[test]
+fn tax_inclusive_prices_without_a_tax_breakdown_are_held_not_guessed() {
+    let b = json!([{"type": "ITEM", "subtotal": money("59.98")}]);
+    let OrderPlan::Hold(reason) = plan_invoice(&order("SHIPPED", b.clone()), &config(""), KEY)
+    else {
+        panic!("expected a hold");
+    };
+    assert!(reason.contains("no TAX breakdown"), "{reason}");
+    // A sales-tax marketplace's prices are net: no TAX needed.
+    let mut cfg = config("");
+    cfg.marketplaces
+        .get_mut("A1PA6795UKMFR9")
+        .unwrap()
+        .prices_include_tax = false;
+    let OrderPlan::Invoice(doc) = plan_invoice(&order("SHIPPED", b), &cfg, KEY) else {
+        panic!()
+    };
+    assert_eq!(
+        doc.document_lines.unwrap()[0].unit_price,
+        Some("29.99".parse().unwrap())
+    );
+}
+
+#[test]
+fn unit_prices_give_back_the_net_at_sap_rounding() {
+    for (net, qty) in [("10.00", 3), ("49.18", 2), ("0.01", 7), ("199.99", 1)] {
+        let net: Decimal = net.parse().unwrap();
+        let qty = Decimal::from(qty);
+        let price = unit_price(net, qty);
+        assert_eq!((price * qty).round_dp(2), net, "{net} / {qty}");
+    }
+}
+
+#[test]
+fn other_marketplaces_are_not_ours_and_key_goes_into_the_udf() {
+    let mut o = order("SHIPPED", vat_breakdowns());
+    o.sales_channel.marketplace_id = Some("ATVPDKIKX0DER".into());
+    assert!(matches!(
+        plan_invoice(&o, &config(""), KEY),
+        OrderPlan::Never(_)
+    ));
+    let mut cfg = config("");
+    cfg.sap.key_udf = Some("U_MLC_Key".into());
+    let OrderPlan::Invoice(doc) = plan_invoice(&order("SHIPPED", vat_breakdowns()), &cfg, KEY)
+    else {
+        panic!()
+    };
+    assert_eq!(doc.extra["U_MLC_Key"], KEY);
+}
+
+#[test]
+fn the_freight_takes_the_code_of_the_rate_amazon_charged_on_it() {
+    // 19 % on the item, 7 % on the shipping: the freight is not at the marketplace's code.
+    let cfg = config(
+        r#"[marketplaces.A1PA6795UKMFR9.tax_codes]
+"19" = "DE19"
+"7" = "DE7""#,
+    );
+    let breakdowns = json!([
+        {"type": "ITEM", "subtotal": money("59.50")},
+        {"type": "SHIPPING", "subtotal": money("5.35")},
+        {"type": "TAX", "subtotal": money("9.85"), "detailedBreakdowns": [
+            {"subtype": "ITEM", "value": money("9.50")},
+            {"subtype": "SHIPPING", "value": money("0.35")}
+        ]}
+    ]);
+    let OrderPlan::Invoice(doc) = plan_invoice(&order("SHIPPED", breakdowns), &cfg, KEY) else {
+        panic!("expected an invoice");
+    };
+    let v = serde_json::to_value(&*doc).unwrap();
+    assert_eq!(v["DocumentLines"][0]["VatGroup"], "DE19", "{v}");
+    let freight = &v["DocumentAdditionalExpenses"][0];
+    assert_eq!(freight["VatGroup"], "DE7", "{v}");
+    assert_eq!(freight["LineTotal"], "5.00");
+    // Without a shipping tax the freight keeps the marketplace's code.
+    let OrderPlan::Invoice(doc) =
+        plan_invoice(&order("SHIPPED", vat_breakdowns()), &config(""), KEY)
+    else {
+        panic!("expected an invoice");
+    };
+    let v = serde_json::to_value(&*doc).unwrap();
+    assert_eq!(v["DocumentAdditionalExpenses"][0]["VatGroup"], "DE19");
+}
