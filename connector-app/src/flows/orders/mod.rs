@@ -22,7 +22,7 @@ use tracing::info;
 pub(crate) use self::plan::{LineSpec, build_invoice, unit_price};
 pub use self::plan::{OrderPlan, invoice_key, plan_invoice};
 pub use self::post::Invoice;
-pub(crate) use self::post::{InvoiceState, invoice_state};
+pub(crate) use self::post::{InvoiceState, invoice_state, key_filter};
 pub use self::report::OrdersReport;
 use super::{Engine, Problem};
 use crate::ledger::{DocState, Ledger, OnFailed, PlanBody, PlanRequest, PlanStatus};

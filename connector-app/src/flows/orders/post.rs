@@ -20,13 +20,7 @@ impl SapDocument for Invoice {
     const KIND: &'static str = "invoice";
 
     async fn find(&self, engine: &Engine, key: &str) -> Result<Option<Found>> {
-        let doc = &self.0;
-        let filter = match &engine.config.sap.key_udf {
-            Some(udf) => prop(udf).eq(key),
-            None => prop("NumAtCard")
-                .eq(doc.num_at_card.as_deref().unwrap_or_default())
-                .and(prop("CardCode").eq(doc.card_code.as_deref().unwrap_or_default())),
-        };
+        let filter = key_filter(engine, key, &self.0);
         // A cancelled invoice keeps its NumAtCard and SAP adds a cancellation document with the
         // same reference: read a few, prefer the live one (see [`invoice_state`]).
         let query = Query::new()
@@ -91,6 +85,21 @@ impl Engine {
     /// request of independent changesets (see [`Engine::post_batch`]).
     pub async fn post_invoices(&self, keys: &[String]) -> Result<Vec<(String, PostOutcome)>> {
         self.post_batch::<Invoice>(keys).await
+    }
+}
+
+/// How an A/R document of ours is found in SAP: by the configured key UDF, else by its
+/// `NumAtCard` (the Amazon order id) and customer.
+pub(crate) fn key_filter(
+    engine: &Engine,
+    key: &str,
+    doc: &Document,
+) -> sap_b1_client::query::Filter {
+    match &engine.config.sap.key_udf {
+        Some(udf) => prop(udf).eq(key),
+        None => prop("NumAtCard")
+            .eq(doc.num_at_card.as_deref().unwrap_or_default())
+            .and(prop("CardCode").eq(doc.card_code.as_deref().unwrap_or_default())),
     }
 }
 

@@ -375,7 +375,8 @@ impl Engine {
     }
 }
 
-fn decimal_of(v: &Value) -> Option<Decimal> {
+/// A number SAP sent as a JSON number or a string.
+pub(super) fn decimal_of(v: &Value) -> Option<Decimal> {
     match v {
         Value::Number(n) => n.to_string().parse().ok(),
         Value::String(s) => s.parse().ok(),

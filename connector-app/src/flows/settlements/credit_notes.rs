@@ -9,14 +9,13 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sap_b1_client::Query;
 use sap_b1_client::entities::Document;
-use sap_b1_client::query::prop;
 use sap_b1_client::{Error as SapError, Key};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use settlement_mapper::postings::SettlementPostings;
 use tracing::info;
 
-use super::checks::MARKETPLACE_NAMES;
+use super::checks::{MARKETPLACE_NAMES, decimal_of};
 use super::plan::InvoiceInfo;
 use super::refunds::{
     BaseInvoice, BaseRow, CreditInfo, CreditNoteInput, credit_note, credit_note_key,
@@ -24,6 +23,7 @@ use super::refunds::{
 };
 use super::{FLOW, SOURCE_KIND};
 use crate::flows::Engine;
+use crate::flows::orders::key_filter;
 use crate::ledger::{Ledger, OnFailed, PlanBody, PlanRequest, PlanStatus};
 use crate::posting::{DocRequest, Found, PostOutcome, SapDocument};
 
@@ -36,15 +36,9 @@ impl SapDocument for CreditNote {
     const KIND: &'static str = "credit_note";
 
     async fn find(&self, engine: &Engine, key: &str) -> Result<Option<Found>> {
-        let doc = &self.0;
         // An order refunded in several settlements has several credit notes with its id in
         // NumAtCard: the key UDF, else the key in the comments, tells them apart.
-        let filter = match &engine.config.sap.key_udf {
-            Some(udf) => prop(udf).eq(key),
-            None => prop("NumAtCard")
-                .eq(doc.num_at_card.as_deref().unwrap_or_default())
-                .and(prop("CardCode").eq(doc.card_code.as_deref().unwrap_or_default())),
-        };
+        let filter = key_filter(engine, key, &self.0);
         let query = Query::new()
             .filter(filter)
             .select(["DocEntry", "DocNum", "Comments"])
@@ -297,12 +291,4 @@ fn document_total(doc: &Document) -> Decimal {
         )
         .map(|d| d.round_dp(2))
         .sum()
-}
-
-fn decimal_of(v: &Value) -> Option<Decimal> {
-    match v {
-        Value::Number(n) => n.to_string().parse().ok(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
 }
