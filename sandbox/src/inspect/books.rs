@@ -232,16 +232,7 @@ pub fn open_items(db: &SapDb, card_code: &str) -> Vec<OpenItem> {
             });
         }
     }
-    // Incoming payments credit the customer; outgoing ones (credit notes paid back) debit it.
-    let payments = active(db, "IncomingPayments")
-        .into_iter()
-        .map(|p| (p, Decimal::ONE))
-        .chain(
-            active(db, "VendorPayments")
-                .into_iter()
-                .map(|p| (p, Decimal::NEGATIVE_ONE)),
-        );
-    for (p, dir) in payments {
+    for (p, dir) in payments(db) {
         if s(&p, "CardCode") != Some(card_code) {
             continue;
         }
@@ -285,6 +276,19 @@ pub fn open_items(db: &SapDb, card_code: &str) -> Vec<OpenItem> {
         }
     }
     out
+}
+
+/// Every payment with its direction: incoming (+1) credit the customer, outgoing (-1, credit
+/// notes paid back) debit it.
+fn payments(db: &SapDb) -> impl Iterator<Item = (Entity, Decimal)> {
+    active(db, "IncomingPayments")
+        .into_iter()
+        .map(|p| (p, Decimal::ONE))
+        .chain(
+            active(db, "VendorPayments")
+                .into_iter()
+                .map(|p| (p, Decimal::NEGATIVE_ONE)),
+        )
 }
 
 /// What a payment received: (local currency, foreign currency or 0).
@@ -399,15 +403,7 @@ pub fn account_balances(db: &SapDb) -> Vec<AccountBalance> {
             }
         }
     }
-    let payments = active(db, "IncomingPayments")
-        .into_iter()
-        .map(|p| (p, Decimal::ONE))
-        .chain(
-            active(db, "VendorPayments")
-                .into_iter()
-                .map(|p| (p, Decimal::NEGATIVE_ONE)),
-        );
-    for (p, dir) in payments {
+    for (p, dir) in payments(db) {
         let cur = s(&p, "DocCurrency").unwrap_or_default().to_string();
         let rate = decimal(p.get("DocRate"));
         let fc_payment = s(&p, "LocalCurrency") == Some("tNO") && rate > Decimal::ZERO;

@@ -200,8 +200,14 @@ impl Engine {
                 match self.post_credit_notes(postings, bytes, &credits).await? {
                     Err(reasons) => Err(reasons),
                     Ok(posted) => {
-                        // SAP applied each credit note to its invoice while it was open.
-                        let (after, _) = self.invoices_for(&order_ids).await?;
+                        // SAP applied each credit note to its invoice while it was open: read
+                        // the refunded orders' invoices again (the others did not change).
+                        let refunded: Vec<String> = credits
+                            .iter()
+                            .map(|((order, _), _, _)| order.clone())
+                            .collect();
+                        let mut after = invoices.clone();
+                        after.extend(self.invoices_for(&refunded).await?.0);
                         plan_with(&after, &posted)
                     }
                 }
