@@ -78,6 +78,15 @@ enum Command {
         /// The document key (see `audit list`).
         key: String,
     },
+    /// Decide that a held or refused document is not to be posted (kept in the ledger and audit
+    /// trail; `replay KEY` re-opens it).
+    Dismiss {
+        /// The document key (see `status` and `audit list`).
+        key: String,
+        /// Why (kept in the audit trail).
+        #[arg(long)]
+        reason: String,
+    },
     /// Documents per state, cursors and the latest problems.
     Status(commands::status::StatusArgs),
     /// The audit trail.
@@ -225,6 +234,7 @@ pub fn main() -> ExitCode {
         Command::Sync(cmd) => commands::sync::run(&config, cmd),
         Command::Run => commands::daemon::run(&config),
         Command::Replay { key } => commands::replay::run(&config, &key),
+        Command::Dismiss { key, reason } => commands::dismiss::run(&config, &key, &reason),
         Command::Status(args) => commands::status::run(&config, args),
         Command::Audit(cmd) => commands::audit::run(&config, cmd),
         Command::Settlement(cmd) => commands::settlement::run(&config, cmd),

@@ -2,6 +2,7 @@
 
 mod books;
 mod fee_tax;
+mod inspect;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,6 +15,8 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 pub use self::books::BooksCheck;
+use self::inspect::duplicate_journals;
+pub use self::inspect::{chaos_faults, fingerprint};
 use crate::config::Config;
 use crate::connect::{Secrets, amazon_client, sap_client};
 use crate::credentials::{CredentialError, CredentialKey, CredentialStore};
@@ -233,6 +236,8 @@ pub struct DemoSummary {
     pub already_posted: u64,
     /// Orders not invoiceable yet.
     pub not_yet_shipped: u64,
+    /// Cancelled orders and orders of channels not synced (never invoiced).
+    pub orders_cancelled: u64,
     /// Held records.
     pub held: usize,
     /// Failed records.
@@ -276,6 +281,21 @@ pub struct DemoSummary {
     pub settlements: SettlementsReport,
     /// Details of the items flow.
     pub items: ItemsReport,
+}
+
+impl DemoSummary {
+    /// Orders the summary's counts account for; equal to `orders_seen` when every order read is
+    /// in exactly one of them (posted, found, earlier, not shipped, cancelled, held, failed,
+    /// unknown).
+    pub fn orders_accounted(&self) -> u64 {
+        self.invoices_posted
+            + self.invoices_found_in_sap
+            + self.already_posted
+            + self.not_yet_shipped
+            + self.orders_cancelled
+            + self.orders.dismissed
+            + (self.held + self.failed + self.unknown) as u64
+    }
 }
 
 /// Runs the demo against an already started sandbox with `config_path` pointing at it.
@@ -322,6 +342,7 @@ pub async fn run_flows(
         invoices_found_in_sap: report.found_in_sap,
         already_posted: report.already_posted,
         not_yet_shipped: report.not_yet,
+        orders_cancelled: report.never,
         held: report.held.len(),
         failed: report.failed.len(),
         unknown: report.unknown.len(),
@@ -432,112 +453,6 @@ fn posted_documents(config_path: &Path) -> Result<Posted> {
         invoices: count("invoice"),
         settlements: count("settlement"),
     })
-}
-
-/// A digest of the fake SAP's documents by what identifies them and what they are worth, so two
-/// runs can be compared document for document.
-pub fn fingerprint(sb: &Sandbox) -> String {
-    use sha2::{Digest, Sha256};
-    let s = |v: &serde_json::Value| match v {
-        serde_json::Value::String(x) => x.clone(),
-        other => other.to_string(),
-    };
-    let mut lines: Vec<String> = Vec::new();
-    for d in sb.sap_entities("Invoices") {
-        lines.push(format!(
-            "I|{}|{}|{}",
-            s(&d["NumAtCard"]),
-            s(&d["CardCode"]),
-            s(&d["DocTotal"])
-        ));
-    }
-    for d in sb.sap_entities("IncomingPayments") {
-        lines.push(format!(
-            "P|{}|{}|{}",
-            s(&d["TransferReference"]),
-            s(&d["CardCode"]),
-            s(&d["TransferSum"])
-        ));
-    }
-    for d in sb.sap_entities("JournalEntries") {
-        let debits: Vec<String> = d["JournalEntryLines"]
-            .as_array()
-            .map(|ls| {
-                ls.iter()
-                    .map(|l| {
-                        format!(
-                            "{}:{}:{}",
-                            s(&l["AccountCode"]),
-                            s(&l["Debit"]),
-                            s(&l["Credit"])
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        lines.push(format!(
-            "J|{}|{}|{}",
-            s(&d["Reference2"]),
-            s(&d["Memo"]),
-            debits.join(",")
-        ));
-    }
-    lines.sort();
-    let digest = Sha256::digest(lines.join("\n").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The fault mix of `demo --faults chaos`: every kind the sandbox has, at the stated rates.
-pub fn chaos_faults() -> Vec<sandbox::faults::FaultRule> {
-    use sandbox::faults::{FaultKind, FaultRule, System, Trigger};
-    let p = Trigger::Probability;
-    vec![
-        // Writes whose answer is lost after SAP committed them, and writes SAP never saw.
-        FaultRule::new(System::Sap, "/Invoices", FaultKind::CommitThenDrop)
-            .method("POST")
-            .trigger(p(0.05)),
-        FaultRule::new(System::Sap, "/Invoices", FaultKind::Status(502))
-            .method("POST")
-            .trigger(p(0.03)),
-        FaultRule::new(System::Sap, "$batch", FaultKind::CommitThenDrop)
-            .method("POST")
-            .trigger(p(0.10)),
-        FaultRule::new(System::Sap, "$batch", FaultKind::Status(503))
-            .method("POST")
-            .trigger(p(0.05)),
-        // Reads: resets and gateway errors (retried by the client).
-        FaultRule::new(System::Sap, "", FaultKind::CloseConnection)
-            .method("GET")
-            .trigger(p(0.02)),
-        FaultRule::new(System::Sap, "", FaultKind::Status(502))
-            .method("GET")
-            .trigger(p(0.02)),
-        // Sessions expiring under the connector's feet.
-        FaultRule::new(System::Sap, "", FaultKind::ExpireSession).trigger(p(0.05)),
-        // Amazon: 429 storms, resets, an LWA outage.
-        FaultRule::new(System::SpApi, "", FaultKind::QuotaExceeded).trigger(p(0.10)),
-        FaultRule::new(System::SpApi, "", FaultKind::CloseConnection)
-            .method("GET")
-            .trigger(p(0.02)),
-        FaultRule::new(System::Lwa, "", FaultKind::LwaOutage).trigger(Trigger::Times(2)),
-    ]
-}
-
-/// Journal entries of settlement parts posted more than once: same part reference and memo.
-fn duplicate_journals(sb: &Sandbox) -> usize {
-    let mut seen = std::collections::HashMap::new();
-    for je in sb.sap_entities("JournalEntries") {
-        let reference = je["Reference2"].as_str().unwrap_or_default().to_owned();
-        if reference.starts_with("MLC") {
-            *seen
-                .entry((
-                    reference,
-                    je["Memo"].as_str().unwrap_or_default().to_owned(),
-                ))
-                .or_insert(0) += 1;
-        }
-    }
-    seen.values().filter(|&&n| n > 1).count()
 }
 
 /// Sandbox settings for a demo.

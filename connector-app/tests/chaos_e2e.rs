@@ -91,6 +91,8 @@ async fn a_round_that_ends_in_an_error_counts_in_the_totals() {
     );
     let first_page = 100;
     assert!(s.orders_seen > first_page, "round 2 read every page");
+    // The totals of all rounds add up to the orders the last round read.
+    assert_eq!(s.orders_accounted(), s.orders_seen, "{s:?}");
     // Every invoice in SAP was posted by this demo, whichever round posted it.
     assert!(sb.sap_count("Invoices") > 50);
     assert_eq!(

@@ -158,6 +158,14 @@ fn assert_clean_end_state(s: &Setup, after: &DemoSummary) {
     );
     assert_eq!(sb.sap_duplicates("Invoices", "NumAtCard").len(), 0);
     assert_eq!(after.duplicates_in_sap, 0);
+    // The run after the crash accounts for every order it read exactly once: what recovery
+    // resolved is not counted again when its order is read.
+    assert_eq!(
+        after.orders.orders_accounted(),
+        after.orders_seen,
+        "{:?}",
+        after.orders
+    );
     let l = ledger(&s.config);
     for state in [
         DocState::Planned,

@@ -83,7 +83,11 @@ async fn a_full_sync_posts_one_invoice_per_shipped_order_and_a_second_posts_none
         "first run: posted {} held {} seen {} not yet {}",
         first.invoices_posted, first.held, first.orders_seen, first.not_yet_shipped
     );
+    // Every order read is in exactly one of the summary's counts (cancelled ones too).
+    assert_eq!(first.orders_accounted(), first.orders_seen, "{first:?}");
+    assert_eq!(first.orders.orders_accounted(), first.orders_seen);
     let second = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
+    assert_eq!(second.orders_accounted(), second.orders_seen, "{second:?}");
     assert_eq!(second.invoices_posted, 0);
     assert_eq!(second.invoices_found_in_sap, 0);
     assert_eq!(second.already_posted, first.invoices_posted);

@@ -466,10 +466,16 @@ impl SapClient {
         if let Some(timeout) = request.timeout {
             builder = builder.timeout(timeout);
         }
-        let transport = |source| Error::Transport {
+        // The path without its query (a `$filter` can be long and says nothing about a refused
+        // connection), and the error without its URL, which would repeat base URL and query.
+        let transport = |source: reqwest::Error| Error::Transport {
             method: request.method.to_string(),
-            path: request.path.clone(),
-            source,
+            path: request
+                .path
+                .split_once('?')
+                .map_or(request.path.as_str(), |(path, _)| path)
+                .to_owned(),
+            source: source.without_url(),
         };
         let resp = builder.send().await.map_err(transport)?;
         let status = resp.status().as_u16();

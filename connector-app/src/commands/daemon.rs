@@ -11,18 +11,14 @@ use chrono::Utc;
 use tracing::{error, info, warn};
 
 use super::engine::{load_writer, runtime};
+use super::signals::{Signals, until_stopped};
 use crate::flows::{Flow, RunOptions};
 
 /// Runs the daemon.
 pub fn run(config_path: &Path) -> Result<ExitCode> {
     let engine = load_writer(config_path, "run")?;
     runtime()?.block_on(async {
-        let stop = engine.stop_handle();
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            warn!("stop requested: finishing the document in flight");
-            stop.request();
-        });
+        let signals = Signals::watch(&engine);
         // Every registered flow that the configuration turns on, each on its own schedule.
         let flows: Vec<(Flow, &crate::schedule::Schedule)> = Flow::ALL
             .into_iter()
@@ -57,9 +53,15 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
                 continue;
             }
             let (flow, schedule) = flows[i];
-            match engine.run_flow(flow, &RunOptions::default()).await {
-                Ok(report) => report.log(),
-                Err(e) => error!("{flow} sync failed: {e:#}"),
+            match until_stopped(&engine, engine.run_flow(flow, &RunOptions::default())).await {
+                Some(Ok(report)) => report.log(),
+                // The ledger file is gone: every later run would write nowhere. Stop.
+                Some(Err(e)) if ledger_gone(&e) => return Err(e),
+                Some(Err(e)) => error!("{flow} sync failed: {e:#}"),
+                None => {
+                    warn!(%flow, "stopped by {} while waiting: the next run resumes it", signals.name());
+                    break;
+                }
             }
             next[i] = schedule.next_after(Utc::now());
             info!(%flow, next = %next[i], "next run");
@@ -77,24 +79,12 @@ fn describe(s: &crate::schedule::Schedule) -> String {
     }
 }
 
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+/// Whether `e` says the ledger file was deleted or replaced under the running process.
+pub(crate) fn ledger_gone(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<crate::ledger::LedgerError>(),
+            Some(crate::ledger::LedgerError::Gone(_))
+        )
+    })
 }

@@ -125,6 +125,7 @@ fn print_summary(s: &DemoSummary, kept: bool) {
     println!("  found in SAP (kept)    {:>6}", s.invoices_found_in_sap);
     println!("  posted by earlier runs {:>6}", s.already_posted);
     println!("  not shipped yet        {:>6}", s.not_yet_shipped);
+    println!("  cancelled / not synced {:>6}", s.orders_cancelled);
     println!("  held                   {:>6}", s.held);
     for p in s.orders.held.iter().take(10) {
         println!("    {}  {}", p.key, p.reason);

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod credentials;
 pub mod daemon;
 pub mod demo;
+pub mod dismiss;
 pub mod doctor;
 pub mod engine;
 pub mod fba;
@@ -13,6 +14,7 @@ pub mod ping;
 pub mod replay;
 pub mod settlement;
 pub mod setup;
+pub mod signals;
 pub mod status;
 pub mod sync;
 

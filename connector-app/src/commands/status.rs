@@ -43,6 +43,13 @@ pub fn run(config_path: &Path, args: StatusArgs) -> Result<ExitCode> {
         flow: Some(crate::flows::settlements::FLOW.to_owned()),
         ..DocFilter::default()
     })?;
+    // A settlement is several documents (parts, credit notes, re-issues): counted per kind, so
+    // that parts are not read as settlements.
+    let mut by_kind: std::collections::BTreeMap<(String, DocState), usize> =
+        std::collections::BTreeMap::new();
+    for d in &settlements {
+        *by_kind.entry((d.kind.clone(), d.state)).or_default() += 1;
+    }
     settlements.retain(|d| d.kind == "settlement");
     let code = if problems.is_empty() {
         ExitCode::SUCCESS
@@ -53,6 +60,7 @@ pub fn run(config_path: &Path, args: StatusArgs) -> Result<ExitCode> {
     if args.json {
         let v = json!({
             "settlements": settlements.iter().map(|d| json!({"key": d.key, "state": d.state, "reason": d.reason, "updated_at": d.updated_at})).collect::<Vec<_>>(),
+            "settlement_documents": by_kind.iter().map(|((kind, state), n)| json!({"kind": kind, "state": state, "count": n})).collect::<Vec<_>>(),
             "documents": counts.iter().map(|((flow, state), n)| json!({"flow": flow, "state": state, "count": n})).collect::<Vec<_>>(),
             "cursors": cursors.iter().map(|(flow, value, at)| json!({"flow": flow, "value": value, "updated_at": at})).collect::<Vec<_>>(),
             "problems": problems.iter().map(|d| json!({"key": d.key, "state": d.state, "reason": d.reason, "updated_at": d.updated_at})).collect::<Vec<_>>(),
@@ -75,8 +83,14 @@ pub fn run(config_path: &Path, args: StatusArgs) -> Result<ExitCode> {
             continue;
         }
         let _ = writeln!(s, "{flow}:");
+        if flow == Flow::Settlements {
+            for ((kind, state), n) in &by_kind {
+                let _ = writeln!(s, "  {:<18} {state:<9} {n}", kind_label(kind));
+            }
+            continue;
+        }
         for ((_, state), n) in states {
-            let _ = writeln!(s, "  {state:<8} {n}");
+            let _ = writeln!(s, "  {state:<9} {n}");
         }
     }
     if !cursors.is_empty() {
@@ -111,4 +125,15 @@ pub fn run(config_path: &Path, args: StatusArgs) -> Result<ExitCode> {
     }
     write_stdout(&s)?;
     Ok(code)
+}
+
+/// How a settlement-flow document kind reads in `status`.
+fn kind_label(kind: &str) -> &str {
+    match kind {
+        "settlement" => "settlements",
+        "settlement_part" => "posting parts",
+        "credit_note" => "credit notes",
+        "settlement_reissue" => "re-issues",
+        other => other,
+    }
 }

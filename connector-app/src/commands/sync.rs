@@ -94,11 +94,21 @@ pub fn run(config_path: &Path, cmd: SyncCommand) -> Result<ExitCode> {
         _ => "sync",
     };
     let engine = load_writer(config_path, command)?;
-    let report = runtime()?.block_on(async {
-        let r = engine.run_flow(flow, &options).await;
+    let (report, signals) = runtime()?.block_on(async {
+        let signals = super::signals::Signals::watch(&engine);
+        let r = super::signals::until_stopped(&engine, engine.run_flow(flow, &options)).await;
         let _ = engine.sap.logout().await;
-        r
-    })?;
+        (r, signals)
+    });
+    let Some(report) = report else {
+        eprintln!(
+            "stopped by {} while waiting (after {} s): what was sent is recorded; the next run resumes",
+            signals.name(),
+            super::signals::GRACE.as_secs()
+        );
+        return Ok(signals.exit_code().unwrap_or(ExitCode::FAILURE));
+    };
+    let report = report?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -108,6 +118,14 @@ pub fn run(config_path: &Path, cmd: SyncCommand) -> Result<ExitCode> {
             FlowReport::Items(r) => super::items::print_plan(r),
             FlowReport::Fba(r) => print!("{}", super::fba::render(r)),
         }
+    }
+    // Stopped at a document boundary by a signal: the run did not finish its window.
+    if let Some(code) = signals.exit_code() {
+        eprintln!(
+            "stopped by {}: the run ended at a document boundary; the next run resumes",
+            signals.name()
+        );
+        return Ok(code);
     }
     Ok(if report.needs_attention() {
         ExitCode::from(EXIT_ATTENTION)
@@ -135,6 +153,15 @@ pub fn print_report(r: &OrdersReport, dry_run: bool) {
     println!("  posted earlier {:>6}", r.already_posted);
     println!("  not shipped yet {:>6}", r.not_yet);
     println!("  cancelled / not synced {:>6}", r.never);
+    if r.dismissed > 0 {
+        println!("  dismissed by a person {:>6}", r.dismissed);
+    }
+    if r.recovered > 0 {
+        println!(
+            "  in doubt from an earlier run, resolved {:>6} (counted above)",
+            r.recovered
+        );
+    }
     for (label, list) in [
         ("held", &r.held),
         ("failed", &r.failed),

@@ -162,6 +162,26 @@ impl Engine {
         }
         .instrument(span)
         .await
+        .map_err(|e| self.short_outage(e))
+    }
+
+    /// An error that comes down to SAP not being reachable (a refused connection, wherever in the
+    /// flow it happened) reads as one short line with what to check; others are kept as they are.
+    fn short_outage(&self, e: anyhow::Error) -> anyhow::Error {
+        let unreachable = e
+            .chain()
+            .find_map(|c| match c.downcast_ref::<sap_b1_client::Error>() {
+                Some(sap @ sap_b1_client::Error::Transport { source, .. })
+                    if source.is_connect() =>
+                {
+                    Some(sap)
+                }
+                _ => None,
+            });
+        match unreachable {
+            Some(sap) => crate::posting::unreachable(&self.config.sap.base_url, sap),
+            None => e,
+        }
     }
 }
 

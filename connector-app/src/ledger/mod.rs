@@ -6,8 +6,11 @@
 //! SAP by its key before anything is sent again. The store sits behind [`Ledger`] so a PostgreSQL
 //! backend can follow the embedded SQLite one.
 
+pub mod dismiss;
+mod file_identity;
 mod listings;
 mod lock;
+mod migrations;
 mod planning;
 mod redact;
 mod sqlite;
@@ -40,17 +43,21 @@ pub enum DocState {
     Unknown,
     /// Waiting for a person: unmapped SKU, missing invoice, inconsistent settlement...
     Held,
+    /// A person decided it is not to be posted (`ml-connector dismiss KEY`): no run plans it again;
+    /// `replay KEY` re-opens it.
+    Dismissed,
 }
 
 impl DocState {
     /// All states, in lifecycle order.
-    pub const ALL: [DocState; 6] = [
+    pub const ALL: [DocState; 7] = [
         Self::Planned,
         Self::Sending,
         Self::Posted,
         Self::Failed,
         Self::Unknown,
         Self::Held,
+        Self::Dismissed,
     ];
 
     /// Stored spelling.
@@ -62,6 +69,7 @@ impl DocState {
             Self::Failed => "FAILED",
             Self::Unknown => "UNKNOWN",
             Self::Held => "HELD",
+            Self::Dismissed => "DISMISSED",
         }
     }
 
@@ -73,8 +81,9 @@ impl DocState {
             (Planned, Sending | Held | Failed | Posted)
                 | (Sending, Posted | Failed | Unknown | Planned)
                 | (Unknown, Posted | Sending | Failed)
-                | (Held, Planned | Held | Failed)
-                | (Failed, Planned)
+                | (Held, Planned | Held | Failed | Dismissed)
+                | (Failed, Planned | Dismissed)
+                | (Dismissed, Held)
         )
     }
 }
@@ -94,7 +103,7 @@ impl FromStr for DocState {
             .find(|st| st.as_str().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
                 LedgerError::Invalid(format!(
-                    "unknown state `{s}` (PLANNED, SENDING, POSTED, FAILED, UNKNOWN, HELD)"
+                    "unknown state `{s}` (PLANNED, SENDING, POSTED, FAILED, UNKNOWN, HELD, DISMISSED)"
                 ))
             })
     }
@@ -199,6 +208,9 @@ pub enum LedgerError {
     /// Anything else the caller got wrong.
     #[error("{0}")]
     Invalid(String),
+    /// The ledger file was deleted or replaced under the running process.
+    #[error("{0}")]
+    Gone(String),
 }
 
 /// What `plan` found.

@@ -49,6 +49,8 @@ pub enum PlanStatus {
     Failed(String),
     /// POSTED earlier: nothing to do.
     Posted,
+    /// DISMISSED by a person (`ml-connector dismiss`): not planned or posted again.
+    Dismissed,
     /// SENDING or UNKNOWN: recovery resolves it (looked up in SAP before anything is sent).
     InDoubt(DocState),
 }
@@ -77,6 +79,7 @@ pub fn plan_or_replan<L: Ledger + ?Sized>(
     };
     match (state, req.body) {
         (DocState::Posted, _) => Ok(PlanStatus::Posted),
+        (DocState::Dismissed, _) => Ok(PlanStatus::Dismissed),
         (DocState::Sending | DocState::Unknown, _) => Ok(PlanStatus::InDoubt(state)),
         (DocState::Failed, _) if req.on_failed == OnFailed::Keep => {
             let reason = ledger

@@ -8,61 +8,15 @@ use chrono::{SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+use super::file_identity::FileIdentity;
+use super::migrations::MIGRATIONS;
 use super::{AuditRow, DocFilter, DocRecord, DocState, Ledger, LedgerError, Planned, Source};
-
-/// Schema migrations; index + 1 is the `user_version` after applying it.
-const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE sources (
-    id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,
-    external_id TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    body BLOB NOT NULL,
-    received_at TEXT NOT NULL,
-    UNIQUE (kind, external_id, sha256)
-);
-CREATE TABLE documents (
-    key TEXT PRIMARY KEY,
-    flow TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('PLANNED','SENDING','POSTED','FAILED','UNKNOWN','HELD')),
-    source_id INTEGER REFERENCES sources(id),
-    payload TEXT NOT NULL,
-    doc_entry INTEGER,
-    doc_num INTEGER,
-    reason TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX documents_state ON documents (state);
-CREATE TABLE audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    key TEXT NOT NULL,
-    event TEXT NOT NULL,
-    from_state TEXT,
-    to_state TEXT,
-    detail TEXT NOT NULL
-);
-CREATE INDEX audit_key ON audit (key);
-CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
-    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
-CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
-    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
-CREATE TABLE cursors (
-    flow TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-"#,
-    super::listings::MIGRATION,
-];
 
 /// SQLite implementation of [`Ledger`].
 pub struct SqliteLedger {
     conn: Connection,
+    /// The file opened (none in memory): a write after it was deleted or replaced is refused.
+    file: Option<FileIdentity>,
 }
 
 fn now() -> String {
@@ -109,7 +63,18 @@ impl SqliteLedger {
             }
         }
         let conn = Connection::open(path)?;
-        Self::init(conn)
+        let mut ledger = Self::init(conn)?;
+        ledger.file = Some(FileIdentity::of(path)?);
+        Ok(ledger)
+    }
+
+    /// Refuses to write once the ledger file was deleted or replaced under this process: SQLite
+    /// would go on writing to the unlinked file, and the audit trail would be lost silently.
+    fn check_file(&self) -> Result<(), LedgerError> {
+        match &self.file {
+            Some(file) => file.check(),
+            None => Ok(()),
+        }
     }
 
     /// An in-memory ledger (tests, dry runs).
@@ -129,7 +94,7 @@ impl SqliteLedger {
                 i + 1
             ))?;
         }
-        Ok(Self { conn })
+        Ok(Self { conn, file: None })
     }
 
     fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<DocRecord> {
@@ -169,6 +134,7 @@ impl SqliteLedger {
         detail: &str,
         update: impl FnOnce(&rusqlite::Connection, &str) -> rusqlite::Result<usize>,
     ) -> Result<(), LedgerError> {
+        self.check_file()?;
         let from = self.state_of(key)?;
         if !from.can_move_to(to) {
             return Err(LedgerError::Transition {
@@ -197,6 +163,7 @@ impl Ledger for SqliteLedger {
         external_id: &str,
         body: &[u8],
     ) -> Result<i64, LedgerError> {
+        self.check_file()?;
         let sha = Sha256::digest(body)
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -251,6 +218,7 @@ impl Ledger for SqliteLedger {
         payload: &str,
         hold: Option<&str>,
     ) -> Result<Planned, LedgerError> {
+        self.check_file()?;
         if let Some(existing) = self.get(key)? {
             return Ok(Planned::Existing(existing.state));
         }
@@ -275,8 +243,11 @@ impl Ledger for SqliteLedger {
     }
 
     fn transition(&mut self, key: &str, to: DocState, detail: &str) -> Result<(), LedgerError> {
-        let reason =
-            matches!(to, DocState::Held | DocState::Failed | DocState::Unknown).then_some(detail);
+        let reason = matches!(
+            to,
+            DocState::Held | DocState::Failed | DocState::Unknown | DocState::Dismissed
+        )
+        .then_some(detail);
         let sending = to == DocState::Sending;
         self.change(key, to, detail, |tx, at| {
             tx.execute(
@@ -325,6 +296,7 @@ impl Ledger for SqliteLedger {
     }
 
     fn audit(&mut self, key: &str, event: &str, detail: &str) -> Result<(), LedgerError> {
+        self.check_file()?;
         self.conn.execute(
             "INSERT INTO audit (at, key, event, detail) VALUES (?1, ?2, ?3, ?4)",
             params![now(), key, event, detail],
@@ -413,6 +385,7 @@ impl Ledger for SqliteLedger {
     }
 
     fn set_cursor(&mut self, flow: &str, value: &str) -> Result<(), LedgerError> {
+        self.check_file()?;
         let at = now();
         let tx = self.conn.transaction()?;
         tx.execute(
@@ -445,6 +418,7 @@ impl Ledger for SqliteLedger {
         states: &[super::ListingState],
         audit: &[(String, String, String)],
     ) -> Result<(), LedgerError> {
+        self.check_file()?;
         super::listings::put(&mut self.conn, states, audit, &now())
     }
 }

@@ -230,6 +230,16 @@ impl Engine {
                         crate::failpoint::hit_at(D::KIND, "after_send_before_response");
                     }
                     match ErrorClass::of(&e) {
+                        ErrorClass::Unreachable => {
+                            self.back_to_planned(
+                                &members,
+                                &format!("not sent, SAP not reachable: {e}"),
+                            )?;
+                            return Err(super::classify::unreachable(
+                                &self.config.sap.base_url,
+                                &e,
+                            ));
+                        }
                         ErrorClass::NotExecuted if session_attempt < SESSION_ATTEMPTS => {
                             session_attempt += 1;
                             self.back_to_planned(

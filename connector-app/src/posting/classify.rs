@@ -15,6 +15,10 @@ pub enum ErrorClass {
     /// The request may have been executed (timeout, reset, gateway error, an unreadable answer):
     /// UNKNOWN, looked up by key before any new attempt.
     Unknown,
+    /// No connection to SAP could be made, so the request never left: the document goes back to
+    /// PLANNED and the run stops with one message (SAP is down or the URL is wrong), instead of
+    /// every planned document failing in turn.
+    Unreachable,
 }
 
 impl ErrorClass {
@@ -22,6 +26,7 @@ impl ErrorClass {
     pub fn of(error: &SapError) -> Self {
         match error {
             SapError::Session(_) => Self::NotExecuted,
+            SapError::Transport { source, .. } if source.is_connect() => Self::Unreachable,
             SapError::Validation(_) | SapError::NotFound(_) | SapError::Conflict(_) => {
                 Self::Refused
             }
@@ -39,6 +44,21 @@ impl ErrorClass {
             _ => Self::Refused,
         }
     }
+}
+
+/// The error that ends a run when SAP cannot be reached: one short line, what to check.
+pub fn unreachable(base_url: &str, error: &SapError) -> anyhow::Error {
+    // The innermost cause says why ("Connection refused", "dns error"); the chain above it
+    // repeats the request.
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    anyhow::anyhow!(
+        "SAP Service Layer {base_url} is not reachable ({cause}); stopped sending: the documents not \
+         sent stay planned and nothing was lost. Check that the Service Layer is running and that \
+         `[sap] base_url` is right, then run again"
+    )
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tracing::{Instrument, info, info_span, warn};
 
-pub use classify::ErrorClass;
+pub use classify::{ErrorClass, unreachable};
 pub use currency::{CurrencyCache, sap_code_of};
 pub use keys::{KEY_FIELDS, KeyRow, KeyTable, instance_id, is_duplicate_key};
 pub use masters::{AccountProblem, MasterChecks, MasterProblem, SapSetupError, hold_reason};
@@ -322,6 +322,14 @@ impl Engine {
                 }
             }
             Err(e) => match e.class() {
+                ErrorClass::Unreachable => {
+                    self.ledger().transition(
+                        key,
+                        DocState::Planned,
+                        &format!("not sent, SAP not reachable: {}", e.sap()),
+                    )?;
+                    Err(classify::unreachable(&self.config.sap.base_url, e.sap()))
+                }
                 ErrorClass::NotExecuted => Ok(Attempt::NotExecuted(e.sap().to_string())),
                 ErrorClass::Refused => self.record_refusal(&doc, key, e.sap()),
                 ErrorClass::Unknown => {

@@ -169,7 +169,7 @@ fn check(config_path: &Path, settlement: &str) -> Result<ExitCode> {
         r
     })?;
     print!("{}", render::check(&name, &checked));
-    Ok(if checked.plan.is_ok() {
+    Ok(if checked.is_ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_ATTENTION)

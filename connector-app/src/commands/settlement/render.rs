@@ -39,6 +39,19 @@ pub fn check(name: &str, checked: &CheckedSettlement) -> String {
             "DOES NOT TIE OUT"
         }
     );
+    if let Some(known) = &checked.known {
+        let _ = writeln!(
+            s,
+            "{}: {}",
+            if known.needs_attention {
+                "held"
+            } else {
+                "nothing to do"
+            },
+            known.text
+        );
+        return s;
+    }
     match &checked.plan {
         Ok(plan) => {
             let _ = writeln!(
@@ -65,6 +78,9 @@ pub fn check(name: &str, checked: &CheckedSettlement) -> String {
     }
     s
 }
+
+/// Per-order notes a sync summary shows per settlement (the roll-up above them covers all).
+const NOTES_SHOWN: usize = 5;
 
 /// How many receipts the table shows before pointing at the JSON.
 const RECEIPTS_SHOWN: usize = 25;
@@ -273,6 +289,12 @@ pub fn preview(name: &str, p: &SettlementPostings) -> String {
 
 /// Human summary of a settlements run.
 pub fn print_settlements_report(r: &SettlementsReport) {
+    if r.reports_listed > 0 {
+        println!(
+            "reports: {} listed, {} downloaded, {} read by an earlier run (taken from the ledger)",
+            r.reports_listed, r.reports_downloaded, r.reports_from_ledger
+        );
+    }
     println!(
         "settlements: {} read, {} posted ({} tied out), {} posted earlier, {} part(s) posted, {} found in SAP",
         r.settlements_seen,
@@ -287,8 +309,18 @@ pub fn print_settlements_report(r: &SettlementsReport) {
             "  {} {:>12} {}  {:<14} {} document(s)",
             s.settlement_id, s.total_amount, s.currency, s.state, s.documents
         );
-        for n in &s.notes {
+        for line in &s.rollup {
+            println!("      {line}");
+        }
+        for n in s.notes.iter().take(NOTES_SHOWN) {
             println!("      note: {n}");
+        }
+        if s.notes.len() > NOTES_SHOWN {
+            println!(
+                "      ... and {} more note(s): `ml-connector settlement report {}` lists every order",
+                s.notes.len() - NOTES_SHOWN,
+                s.settlement_id
+            );
         }
     }
     for (label, list) in [

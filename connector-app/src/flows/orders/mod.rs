@@ -51,7 +51,7 @@ impl Engine {
     /// Resolves every SENDING / UNKNOWN invoice: found in SAP -> POSTED, absent -> posted now.
     pub async fn recover_invoices(&self, report: &mut OrdersReport) -> Result<()> {
         for (key, outcome) in self.recover::<Invoice>(FLOW).await? {
-            report.count(&key, outcome);
+            report.count_recovered(&key, outcome);
         }
         Ok(())
     }
@@ -101,7 +101,11 @@ impl Engine {
         let dry_run = options.dry_run;
         let planned = std::sync::atomic::AtomicUsize::new(0);
         let done = std::sync::atomic::AtomicUsize::new(0);
-        let (planned, done) = (&planned, &done);
+        // Set by the first request that fails (SAP unreachable, the ledger gone): nothing new is
+        // read or sent after it, so an outage ends the run at once with one error instead of
+        // every planned invoice failing in turn.
+        let failed = std::sync::atomic::AtomicBool::new(false);
+        let (planned, done, failed) = (&planned, &done, &failed);
         let read = async {
             let mut orders = if by_report {
                 info!(%start, %end, "backfill through the all-orders report");
@@ -128,7 +132,7 @@ impl Engine {
                     }
                     Err(e) => return Err(anyhow::Error::new(e).context(source)),
                 };
-                if self.stopping() {
+                if self.stopping() || failed.load(std::sync::atomic::Ordering::Relaxed) {
                     // Stop before the window is complete: the cursor stays where it was.
                     complete = false;
                     break;
@@ -153,10 +157,17 @@ impl Engine {
                 rx,
                 |mut rx| async move { rx.recv().await.map(|key| (key, rx)) },
             )
-            .filter(|_| std::future::ready(!self.stopping()))
+            .filter(|_| {
+                std::future::ready(
+                    !self.stopping() && !failed.load(std::sync::atomic::Ordering::Relaxed),
+                )
+            })
             .ready_chunks(per_batch)
             .map(|keys| async move {
                 let outcomes = self.post_invoices(&keys).await;
+                if outcomes.is_err() {
+                    failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 let n =
                     done.fetch_add(keys.len(), std::sync::atomic::Ordering::Relaxed) + keys.len();
                 self.progress(|| {
@@ -205,11 +216,21 @@ impl Engine {
         let id = order.order_id.as_str();
         let key = invoice_key(self.seller(), id);
         let existing = self.ledger().get(&key)?;
-        if let Some(rec) = &existing
-            && rec.state == DocState::Posted
-        {
-            report.already_posted += 1;
+        // An invoice recovery resolved at the start of this run is counted there already.
+        if report.recovered_keys.contains(&key) {
             return Ok(None);
+        }
+        match existing.as_ref().map(|r| r.state) {
+            Some(DocState::Posted) => {
+                report.already_posted += 1;
+                return Ok(None);
+            }
+            // A person decided it is not to be invoiced (`ml-connector dismiss`).
+            Some(DocState::Dismissed) => {
+                report.dismissed += 1;
+                return Ok(None);
+            }
+            _ => {}
         }
         let plan = match self
             .check_plan(plan_invoice(order, &self.config, &key))
@@ -267,14 +288,32 @@ impl Engine {
                 });
                 None
             }
-            // SENDING / UNKNOWN were resolved by recovery; POSTED was counted above.
-            _ => None,
+            (PlanStatus::Posted, _) => {
+                report.already_posted += 1;
+                None
+            }
+            (PlanStatus::Dismissed, _) => {
+                report.dismissed += 1;
+                None
+            }
+            // Recovery at the start of the run resolves these; one still in doubt is looked up
+            // by the next run before anything is sent.
+            (PlanStatus::InDoubt(state), _) => {
+                report.unknown.push(Problem {
+                    key,
+                    reason: format!("{state}: looked up in SAP by the next run"),
+                });
+                None
+            }
+            (PlanStatus::Held, Ok(_)) => None,
         })
     }
 
     /// Re-plans a held or failed document from its stored source and posts it if it is ready now
     /// (a settlement's key goes to [`Engine::replay_settlement`]).
     pub async fn replay(&self, key: &str) -> Result<ReplayOutcome> {
+        // A dismissed document is re-opened (HELD) and re-planned like any held one.
+        crate::ledger::dismiss::reopen(&mut *self.ledger(), key)?;
         let rec = self
             .ledger()
             .get(key)?
@@ -298,7 +337,7 @@ impl Engine {
             DocState::Sending | DocState::Unknown | DocState::Planned => {
                 return Ok(ReplayOutcome::Posted(self.post_invoice(key).await?));
             }
-            DocState::Held | DocState::Failed => {}
+            DocState::Held | DocState::Failed | DocState::Dismissed => {}
         }
         let source_id = rec
             .source_id

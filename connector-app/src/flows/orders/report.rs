@@ -27,6 +27,15 @@ pub struct OrdersReport {
     pub never: u64,
     /// Invoices a dry run would post.
     pub would_post: u64,
+    /// Invoices an earlier run left in doubt (SENDING / UNKNOWN) that this run resolved first
+    /// (counted under posted, found, failed or unknown; their orders, read again, are not counted
+    /// twice).
+    pub recovered: u64,
+    /// Keys resolved by recovery in this run.
+    #[serde(skip)]
+    pub(crate) recovered_keys: std::collections::HashSet<String>,
+    /// Orders whose invoice a person dismissed (`ml-connector dismiss`).
+    pub dismissed: u64,
     /// Invoices another connector instance posted to the same company (their key rows say who).
     pub posted_by_other_instance: Vec<Problem>,
     /// Warnings about how this run could post (key table missing, another instance's lease).
@@ -43,6 +52,26 @@ impl OrdersReport {
     /// Whether anything needs a person.
     pub fn needs_attention(&self) -> bool {
         !self.held.is_empty() || !self.failed.is_empty() || !self.unknown.is_empty()
+    }
+
+    /// Orders accounted for by the outcome counts: equal to `orders_seen` after a run that read its
+    /// whole window (each order lands in exactly one of them).
+    pub fn orders_accounted(&self) -> u64 {
+        self.invoices_posted
+            + self.found_in_sap
+            + self.already_posted
+            + self.not_yet
+            + self.never
+            + self.dismissed
+            + self.would_post
+            + (self.held.len() + self.failed.len() + self.unknown.len()) as u64
+    }
+
+    /// Counts a document an earlier run left in doubt and this run resolved.
+    pub(crate) fn count_recovered(&mut self, key: &str, outcome: PostOutcome) {
+        self.recovered += 1;
+        self.recovered_keys.insert(key.to_owned());
+        self.count(key, outcome);
     }
 
     pub(crate) fn count(&mut self, key: &str, outcome: PostOutcome) {

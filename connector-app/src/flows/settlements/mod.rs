@@ -16,8 +16,11 @@ pub mod parts;
 pub mod plan;
 mod post;
 mod refunds;
+pub mod reissue;
 mod replay;
 pub mod report;
+mod rollup;
+mod seen;
 
 use std::collections::BTreeSet;
 
@@ -29,7 +32,7 @@ use settlement_mapper::{SettlementReader, map_settlement};
 use tracing::{info, warn};
 
 use self::outcome::unmatched_groups;
-pub use self::outcome::{CheckedSettlement, SettlementOutcome, SettlementsReport};
+pub use self::outcome::{CheckedSettlement, Known, SettlementOutcome, SettlementsReport};
 pub use self::parts::{PartDocument, SettlementPart, SettlementSummary, part_reference};
 use super::{Engine, PostOutcome, Problem};
 use crate::ledger::{DocState, Ledger, OnFailed, PlanBody, PlanRequest};
@@ -106,25 +109,45 @@ impl Engine {
             if self.stopping() {
                 break;
             }
-            let doc = self
-                .amazon
-                .download_report(&r, encoding_rs::WINDOWS_1252)
-                .await
-                .with_context(|| format!("downloading settlement report {}", r.report_id))?;
-            let bytes = doc.text.into_bytes();
+            // A report read by an earlier run is taken from the ledger, not downloaded again.
+            let report_id = r.report_id.to_string();
+            let bytes = match self.known_report_document(&report_id)? {
+                Some(bytes) => {
+                    report.reports_from_ledger += 1;
+                    bytes
+                }
+                None => {
+                    let doc = self
+                        .amazon
+                        .download_report(&r, encoding_rs::WINDOWS_1252)
+                        .await
+                        .with_context(|| format!("downloading settlement report {report_id}"))?;
+                    report.reports_downloaded += 1;
+                    doc.text.into_bytes()
+                }
+            };
             let id = settlement_id_of(&bytes);
             if let Some(id) = &id
                 && !seen.insert(id.clone())
             {
+                if !options.dry_run {
+                    self.remember_report_document(&report_id, id, &bytes, &report)?;
+                }
                 continue;
             }
             self.process_settlement(
                 &bytes,
-                &format!("report {}", r.report_id),
+                &format!("report {report_id}"),
                 options.dry_run,
                 &mut report,
             )
             .await?;
+            // The next run reads it from the ledger instead of downloading it again.
+            if let Some(id) = &id
+                && !options.dry_run
+            {
+                self.remember_report_document(&report_id, id, &bytes, &report)?;
+            }
         }
         report.gaps = self.settlement_gaps(since, &report.settlements).await?;
         for gap in &report.gaps {
@@ -170,10 +193,21 @@ impl Engine {
         self.sap.connect().await.context("SAP login")?;
         let table = self.posting_table().await?;
         let postings = map_settlement(bytes, &table).with_context(|| name.to_owned())?;
+        if let Some(known) = self.known_settlement(&postings, &table)? {
+            return Ok(CheckedSettlement {
+                postings,
+                plan: Err(Vec::new()),
+                known: Some(known),
+            });
+        }
         let plan = self
             .plan_settlement(&postings, bytes, &table, false)
             .await?;
-        Ok(CheckedSettlement { postings, plan })
+        Ok(CheckedSettlement {
+            postings,
+            plan,
+            known: None,
+        })
     }
 
     async fn process_settlement(
@@ -208,16 +242,28 @@ impl Engine {
             reasons: Vec::new(),
             applications: Vec::new(),
             notes: Vec::new(),
+            rollup: Vec::new(),
         };
         let existing = self.ledger().get(&key)?;
         if existing
             .as_ref()
-            .is_some_and(|r| r.state == DocState::Posted)
+            .is_some_and(|r| r.state == DocState::Dismissed)
         {
-            report.already_posted += 1;
-            outcome.state = "already-posted".into();
+            outcome.state = "dismissed".into();
             report.settlements.push(outcome);
             return Ok(());
+        }
+        match self.settlement_verdict(existing.as_ref(), &postings, &table)? {
+            None => {}
+            Some(seen::Verdict::SamePosted) => {
+                report.already_posted += 1;
+                outcome.state = "already-posted".into();
+                report.settlements.push(outcome);
+                return Ok(());
+            }
+            Some(verdict) => {
+                return self.hold_seen(bytes, &key, &verdict, dry_run, outcome, report);
+            }
         }
         let parts_planned = existing
             .as_ref()
@@ -250,6 +296,19 @@ impl Engine {
                 Ok(plan) => {
                     outcome.applications.clone_from(&plan.applications);
                     outcome.notes.clone_from(&plan.notes);
+                    let marketplace_of = postings
+                        .receipts
+                        .iter()
+                        .map(|r| (r.order_id.clone(), r.marketplace.clone()))
+                        .chain(
+                            postings
+                                .refunds
+                                .iter()
+                                .map(|r| (r.order_id.clone(), r.marketplace.clone())),
+                        )
+                        .collect();
+                    outcome.rollup =
+                        rollup::rollup(&plan.applications, &marketplace_of, &postings.currency);
                     let parts = parts::split_parts(
                         &plan,
                         &id,
@@ -270,6 +329,7 @@ impl Engine {
                         applications: plan.applications,
                         notes: plan.notes,
                     };
+                    self.remember_fingerprint(&postings)?;
                     let mut ledger = self.ledger();
                     let source = ledger.put_source(SOURCE_KIND, &id, bytes)?;
                     ledger.plan_or_replan(&PlanRequest {

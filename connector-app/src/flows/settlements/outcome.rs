@@ -19,7 +19,8 @@ pub struct SettlementOutcome {
     pub end: chrono::DateTime<Utc>,
     /// The deposit (total-amount).
     pub total_amount: Decimal,
-    /// `posted`, `already-posted`, `held`, `failed`, `partly-posted`, `would-post`.
+    /// `posted`, `already-posted`, `held`, `re-issued`, `dismissed`, `failed`, `partly-posted`,
+    /// `would-post`.
     pub state: String,
     /// Rows sum to the total and clearing nets to zero after the deposit.
     pub tied_out: bool,
@@ -31,6 +32,9 @@ pub struct SettlementOutcome {
     pub applications: Vec<Application>,
     /// Partial and over-payments, amounts on account.
     pub notes: Vec<String>,
+    /// The notes rolled up per marketplace (invoices left open, amounts on account, and what a
+    /// systematic shortfall looks like).
+    pub rollup: Vec<String>,
 }
 
 /// What a settlements run did.
@@ -38,6 +42,10 @@ pub struct SettlementOutcome {
 pub struct SettlementsReport {
     /// Settlement reports Amazon listed.
     pub reports_listed: u64,
+    /// Of those, downloaded in this run.
+    pub reports_downloaded: u64,
+    /// Of those, read by an earlier run and taken from the ledger instead of downloaded again.
+    pub reports_from_ledger: u64,
     /// Distinct settlements read.
     pub settlements_seen: u64,
     /// Settlements whose last part was posted in this run.
@@ -79,6 +87,28 @@ pub struct CheckedSettlement {
     pub postings: SettlementPostings,
     /// Documents, or every reason it cannot be posted.
     pub plan: Result<plan::SettlementPlan, Vec<String>>,
+    /// What the ledger already knows of it (posted, re-issued, a copy, dismissed), in which case
+    /// nothing would be posted and `plan` is not computed.
+    pub known: Option<Known>,
+}
+
+impl CheckedSettlement {
+    /// Whether posting it would go through (exit 0 of `settlement check`).
+    pub fn is_ok(&self) -> bool {
+        match &self.known {
+            Some(k) => !k.needs_attention,
+            None => self.plan.is_ok(),
+        }
+    }
+}
+
+/// A settlement the ledger knows.
+#[derive(Debug, Clone)]
+pub struct Known {
+    /// What it is and what would happen.
+    pub text: String,
+    /// Whether a person must act (re-issue, copy).
+    pub needs_attention: bool,
 }
 
 /// Closed financial event groups that no seen settlement matches (currency, total, end within a day).
@@ -131,6 +161,7 @@ mod tests {
             reasons: vec![],
             applications: vec![],
             notes: vec![],
+            rollup: vec![],
         }
     }
 
