@@ -55,6 +55,7 @@ OtherFees = "6190"
 Loans = "6190"
 AmazonSuspense = "6190"
 RoundingDifferences = "8110"
+CurrencyConversion = "8120"
 "#;
 
 /// Writes (or rewrites) a workspace whose configuration points at a running sandbox: config with
@@ -142,8 +143,22 @@ pub fn write_workspace(
     std::fs::write(dir.join(MAPPING_FILE), mapping)
         .with_context(|| format!("cannot write {}", dir.join(MAPPING_FILE).display()))?;
     // Cent residues (SAP's VAT on net freight, Amazon's per-unit rounding) are written off.
+    // Payouts Amazon converts into the company's currency (the NA seller's CAD and MXN) are
+    // deposited as converted.
+    let mut converted: Vec<&str> = world
+        .marketplaces
+        .iter()
+        .map(|m| m.currency)
+        .filter(|c| sandbox::world::converter::payout_currency(world.kind, c).is_some())
+        .collect();
+    converted.dedup();
+    let converted = converted
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     text.push_str(&format!(
-        "[settlements]\nmapping = \"{MAPPING_FILE}\"\nwrite_off = \"0.05\"\n\n"
+        "[settlements]\nmapping = \"{MAPPING_FILE}\"\nwrite_off = \"0.05\"\ncurrency_converter = [{converted}]\n\n"
     ));
     // Prices from the sandbox company's price list per marketplace, stock from warehouse 01.
     text.push_str("[items]\nwarehouses = [\"01\"]\nfeed_threshold = 100\nverify_after = \"1s\"\nfeed_poll = \"1s\"\n\n[items.price_lists]\n");

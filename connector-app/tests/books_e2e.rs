@@ -53,6 +53,8 @@ async fn books_of(world: WorldKind, currencies: &[&str]) {
     let engine = engine_for(&config);
     let cent = Decimal::new(1, 2);
     let mut written_off = Decimal::ZERO;
+    let (mut exchange_differences, mut conversion_differences) = (Decimal::ZERO, Decimal::ZERO);
+    let mut converted_deposits = 0;
     for s in &posted {
         let rec = engine.reconcile_settlement(&s.settlement_id).await.unwrap();
         assert!(
@@ -61,13 +63,52 @@ async fn books_of(world: WorldKind, currencies: &[&str]) {
             s.settlement_id,
             rec.clearing_balance
         );
-        if s.total_amount > Decimal::ZERO {
+        exchange_differences += rec.exchange_differences;
+        conversion_differences += rec.conversion_difference;
+        let converted = sandbox::world::converter::converted(
+            world,
+            &s.currency,
+            s.total_amount,
+            rec.deposit_date.date_naive(),
+        );
+        if let (true, Some((to, amount))) = (s.total_amount > Decimal::ZERO, converted) {
+            // Amazon Currency Converter: the bank got Amazon's converted amount in the company's
+            // currency; the clearing account still cleared the settlement's own amount.
+            assert_eq!(to, world.local_currency());
+            assert_eq!(
+                (rec.deposit_posted, rec.deposit_converted),
+                (Some(amount), Some(amount)),
+                "{world} {}: the bank line is the converted deposit",
+                s.settlement_id
+            );
+            assert!(
+                rec.conversion_difference > Decimal::ZERO,
+                "{world} {}: Amazon's rate gave less than SAP's: {}",
+                s.settlement_id,
+                rec.conversion_difference
+            );
+            assert!(rec.reconciled, "{world} {}", s.settlement_id);
+            assert_eq!(
+                rec.deposit_local,
+                Some(amount),
+                "{world} {}",
+                s.settlement_id
+            );
+            converted_deposits += 1;
+        } else if s.total_amount > Decimal::ZERO {
             assert_eq!(
                 rec.deposit_posted,
                 Some(s.total_amount),
                 "{world} {}: the bank line is the deposit, in {}",
                 s.settlement_id,
                 s.currency
+            );
+            // ... and what it is worth in the company's currency at SAP's rate.
+            assert!(
+                rec.deposit_local.is_some_and(|l| l > Decimal::ZERO),
+                "{world} {}: {:?}",
+                s.settlement_id,
+                rec.deposit_local
             );
         } else {
             assert_eq!(rec.deposit_posted, None, "{world} {}", s.settlement_id);
@@ -126,6 +167,27 @@ async fn books_of(world: WorldKind, currencies: &[&str]) {
     if world == WorldKind::Eu {
         assert!(written_off > Decimal::ZERO, "{world}: nothing written off");
         assert!(!on_8110.is_zero(), "{world}: the write-offs are on 8110");
+    }
+    // The conversion differences are on the account the mapping gives them (8120), and the
+    // realized exchange differences the report shows are the ones SAP posted (8100, the company's
+    // realized gain/loss account): nothing else posts there.
+    let balance = |account: &str| {
+        sb.sap_account_balances()
+            .iter()
+            .filter(|b| b.account == account)
+            .map(|b| b.lc)
+            .sum::<Decimal>()
+    };
+    assert_eq!(balance("8120"), conversion_differences, "{world}");
+    assert_eq!(-balance("8100"), exchange_differences, "{world}");
+    if world == WorldKind::Na {
+        assert!(converted_deposits > 0, "{world}: CAD/MXN payouts converted");
+        assert!(
+            !exchange_differences.is_zero(),
+            "{world}: SAP realized differences"
+        );
+    } else {
+        assert_eq!(converted_deposits, 0, "{world}: EUR paid out in EUR");
     }
     // In SAP's own ledger: every clearing account is back to zero, in local currency and in its
     // own (SAP posts the exchange differences of foreign-currency payments itself).

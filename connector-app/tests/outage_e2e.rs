@@ -199,7 +199,7 @@ async fn a_ledger_deleted_under_the_daemon_stops_it() {
     edit_config(
         &config,
         "[orders]\n",
-        "[schedule]\norders = \"1s\"\nsettlements = \"1h\"\n\n[orders]\n",
+        "[schedule]\norders = \"1s\"\nsettlements = \"1h\"\n\n[orders]\nreport_backfill_after = \"365d\"\n",
     );
     let child = bin(&config)
         .arg("run")
@@ -210,7 +210,10 @@ async fn a_ledger_deleted_under_the_daemon_stops_it() {
     let ledger = dir.path().join("ml-connector.db");
     let started = Instant::now();
     while common::ledger(&config).cursor("orders").unwrap().is_none() {
-        assert!(started.elapsed() < Duration::from_secs(60), "no orders run");
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "no orders run"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     std::fs::remove_file(&ledger).unwrap();

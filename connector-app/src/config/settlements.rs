@@ -25,6 +25,10 @@ pub struct SettlementsConfig {
     pub restock_refunds: bool,
     /// Residues up to this much per order are written off to `RoundingDifferences` (0: none).
     pub write_off: rust_decimal::Decimal,
+    /// Settlement currencies (ISO) that Amazon Currency Converter for Sellers pays out in the
+    /// company's own currency: their bank line is Amazon's converted amount (Finances
+    /// `ConvertedTotal`), the difference from SAP's rate goes to `CurrencyConversion`.
+    pub currency_converter: Vec<String>,
 }
 
 /// How receipts are grouped into incoming payments.
@@ -61,6 +65,7 @@ pub(super) struct RawSettlements {
     lookback: Option<String>,
     restock_refunds: Option<bool>,
     write_off: Option<String>,
+    currency_converter: Option<Vec<String>>,
 }
 
 impl RawSettlements {
@@ -92,8 +97,27 @@ impl RawSettlements {
             lookback: duration("settlements.lookback", self.lookback.as_deref(), "90d")?,
             restock_refunds: self.restock_refunds.unwrap_or(false),
             write_off: write_off(self.write_off.as_deref())?,
+            currency_converter: currency_codes(self.currency_converter.unwrap_or_default())?,
         })
     }
+}
+
+/// `settlements.currency_converter`: ISO 4217 codes, upper case.
+fn currency_codes(codes: Vec<String>) -> Result<Vec<String>, Invalid> {
+    codes
+        .into_iter()
+        .map(|c| {
+            let c = c.trim().to_ascii_uppercase();
+            if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) {
+                Ok(c)
+            } else {
+                Err(Invalid::new(
+                    "settlements.currency_converter",
+                    format!("`{c}` is not an ISO 4217 currency code (e.g. \"CAD\")"),
+                ))
+            }
+        })
+        .collect()
 }
 
 /// `settlements.write_off`: an amount from 0 to 1.00 (a tolerance for cent residues, not a way to

@@ -63,6 +63,7 @@ max_documents_per_batch = 50         # larger settlements post in parts, each at
 lookback = "90d"                     # Amazon lists settlement reports for 90 days
 restock_refunds = false              # a refund's credit note puts the units back into stock
 write_off = "0.00"                   # residues up to this per order go to RoundingDifferences
+currency_converter = []              # e.g. ["CAD"]: Amazon pays these out in your currency (bank = ConvertedTotal)
 
 [items]                              # SAP items -> Amazon prices and merchant-fulfilled (MFN) quantities
 # marketplaces = ["A1PA6795UKMFR9"]  # default: every amazon.marketplaces entry

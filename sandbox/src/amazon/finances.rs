@@ -329,7 +329,16 @@ pub(crate) async fn list_financial_event_groups(
                 "FinancialEventGroupId": s.group_id,
                 "ProcessingStatus": if closed { "Closed" } else { "Open" },
                 "OriginalTotal": money(total),
-                "ConvertedTotal": money(total),
+                // Amazon Currency Converter for Sellers: the payout in the seller's bank currency.
+                "ConvertedTotal": match crate::world::converter::converted(
+                    world.kind,
+                    &s.currency,
+                    total,
+                    s.deposit.date_naive(),
+                ) {
+                    Some((to, amount)) => json!({"CurrencyCode": to, "CurrencyAmount": number(amount)}),
+                    None => money(total),
+                },
                 "BeginningBalance": money(Decimal::ZERO),
                 "FinancialEventGroupStart": iso(s.start),
             });

@@ -286,7 +286,8 @@ pub fn create_document(
             journal::post_exchange_difference(
                 db,
                 &date,
-                ("ttARCredItnote", entry),
+                // SAP's journal entry of a document has its number as BaseRef (OJDT.BaseRef).
+                ("ttARCredItnote", num),
                 (&card, fc.as_deref()),
                 difference,
                 undo,

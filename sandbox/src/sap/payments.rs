@@ -337,7 +337,15 @@ pub fn create_payment(
         post_exchange_difference(
             db,
             &date,
-            ("ttReceipt", entry),
+            // SAP's journal entry of a document has its number as BaseRef (OJDT.BaseRef).
+            (
+                if outgoing {
+                    "ttVendorPayment"
+                } else {
+                    "ttReceipt"
+                },
+                num,
+            ),
             (&card_code, fc.as_deref()),
             difference,
             undo,

@@ -8,6 +8,7 @@
 //! `sap_company` (the SAP company of the world).
 
 pub mod catalog;
+pub mod converter;
 pub mod fba;
 pub mod marketplaces;
 pub mod orders;

@@ -101,6 +101,15 @@ pub fn accounts(kind: WorldKind) -> Vec<Account> {
         ("7000", "Refunds and returns", true, false, "##", false, R),
         ("8110", "Rounding differences", true, false, "##", false, E),
         (
+            "8120",
+            "Amazon currency conversion",
+            true,
+            false,
+            "##",
+            false,
+            E,
+        ),
+        (
             "8100",
             "Exchange rate differences",
             true,

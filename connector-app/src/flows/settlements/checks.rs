@@ -107,6 +107,15 @@ impl Engine {
                 accounts.insert((in_currency(&l.symbol, &l.account), l.symbol.clone()));
             }
         }
+        // The deposit Amazon converted into the company's currency, and the account of the
+        // difference from SAP's rate.
+        let converted = match self.converted_deposit(postings).await? {
+            Ok(converted) => converted,
+            Err(reason) => {
+                problems.push(reason);
+                None
+            }
+        };
         if !self.config.settlements.write_off.is_zero() {
             let symbol = super::journal::WRITE_OFF;
             accounts.insert((
@@ -114,10 +123,28 @@ impl Engine {
                 symbol.to_owned(),
             ));
         }
+        if converted.is_some() {
+            accounts.retain(|(_, symbol)| symbol != settlement_mapper::mapping::BANK);
+        }
         let currency = foreign.as_ref().map(|f| f.code.as_str());
         for (code, symbol) in &accounts {
             if let Some(p) = self.check_account_in(code, symbol, currency).await? {
                 problems.push(p.to_string());
+            }
+        }
+        // A converted deposit posts in the company's currency: the bank account and the account
+        // of the conversion difference take local-currency lines.
+        if converted.is_some() {
+            for symbol in [
+                settlement_mapper::mapping::BANK,
+                super::converter::CURRENCY_CONVERSION,
+            ] {
+                if let Some(p) = self
+                    .check_account_in(table.resolve(symbol), symbol, None)
+                    .await?
+                {
+                    problems.push(p.to_string());
+                }
             }
         }
         // SKUs of order and refund rows map to items that exist.
@@ -190,6 +217,7 @@ impl Engine {
                 foreign: foreign.as_ref(),
                 credit_notes,
                 write_off: self.config.settlements.write_off,
+                converted,
             })
         };
         let mut before = invoices.clone();

@@ -17,8 +17,9 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use sap_b1_client::entities::{JournalEntry, JournalEntryLine, YesNo};
-use settlement_mapper::mapping::{CLEARING, LineTax, MappingTable};
+use settlement_mapper::mapping::{BANK, CLEARING, Journal, LineTax, MappingTable};
 
+use super::converter::CURRENCY_CONVERSION;
 use super::foreign::{ClearingRun, account_in};
 use super::plan::{PlanInput, truncate};
 
@@ -79,11 +80,15 @@ pub fn journal_entries(
         .collect::<Vec<_>>();
     for je in p.journal_entries.iter().chain(&written_off) {
         let mut lines = Vec::with_capacity(je.lines.len());
+        let mut bank_line = None;
         for l in je
             .lines
             .iter()
             .filter(|l| !(l.debit.is_zero() && l.credit.is_zero()))
         {
+            if je.kind == Journal::Deposit && l.symbol == BANK {
+                bank_line = Some(lines.len());
+            }
             let line = JournalEntryLine {
                 account_code: Some(account_in(input.table, &l.symbol, &l.account, iso)),
                 debit: Some(l.debit),
@@ -110,6 +115,9 @@ pub fn journal_entries(
                 Ok(lines) => lines,
                 Err(reason) => return Err(vec![reason]),
             };
+            if let (Some(converted), Some(i)) = (input.converted, bank_line) {
+                convert_deposit(&mut lines, i, converted, input.table);
+            }
         }
         out.push(JournalEntry {
             reference_date: Some(je.date.into()),
@@ -123,6 +131,37 @@ pub fn journal_entries(
         });
     }
     Ok(out)
+}
+
+/// The deposit line `i` of a foreign-currency settlement's payout, replaced by what reached the
+/// bank in the company's currency (`converted`, Amazon Currency Converter for Sellers) on the
+/// local bank account; the difference from the clearing account's local amount (SAP's rate) goes
+/// to `CurrencyConversion`: a debit when Amazon's conversion gave less, a credit when more.
+fn convert_deposit(
+    lines: &mut Vec<JournalEntryLine>,
+    i: usize,
+    converted: Decimal,
+    table: &MappingTable,
+) {
+    let at_sap_rate = lines[i].debit.unwrap_or_default();
+    let memo = lines[i].line_memo.clone();
+    lines[i] = JournalEntryLine {
+        account_code: Some(table.resolve(BANK).to_owned()),
+        debit: Some(converted),
+        credit: Some(Decimal::ZERO),
+        line_memo: memo.clone(),
+        ..JournalEntryLine::default()
+    };
+    let difference = at_sap_rate - converted;
+    if !difference.is_zero() {
+        lines.push(JournalEntryLine {
+            account_code: Some(table.resolve(CURRENCY_CONVERSION).to_owned()),
+            debit: Some(difference.max(Decimal::ZERO)),
+            credit: Some((-difference).max(Decimal::ZERO)),
+            line_memo: Some(truncate("Amazon currency conversion vs SAP's rate")),
+            ..JournalEntryLine::default()
+        });
+    }
 }
 
 /// SAP's rounding of a tax amount: to the cent, half away from zero.

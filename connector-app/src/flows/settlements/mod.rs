@@ -8,6 +8,7 @@
 //! which a part is looked up before it is ever sent again.
 
 mod checks;
+pub mod converter;
 mod credit_notes;
 pub mod foreign;
 mod journal;

@@ -117,6 +117,9 @@ pub struct PlanInput<'a> {
     /// Residues up to this much per order (an invoice a few cents short of paid, a few cents over)
     /// are written off to the write-off account so the invoice closes; 0 writes nothing off.
     pub write_off: Decimal,
+    /// The deposit as Amazon converted it into the company's currency (Amazon Currency
+    /// Converter for Sellers, [`super::converter`]); `None`: paid out in the settlement currency.
+    pub converted: Option<Decimal>,
 }
 
 /// Builds the SAP documents, or says everything that holds the settlement.

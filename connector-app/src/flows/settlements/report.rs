@@ -14,6 +14,7 @@ use settlement_mapper::postings::SettlementPostings;
 
 use super::plan::Application;
 
+mod exchange;
 mod html;
 use super::{SOURCE_KIND, settlement_key};
 use crate::flows::Engine;
@@ -61,8 +62,22 @@ pub struct Reconciliation {
     pub deposit_date: DateTime<Utc>,
     /// Amazon's total-amount (the deposit when positive).
     pub total_amount: Decimal,
-    /// The bank line posted in SAP for the deposit (None when none was posted).
+    /// The bank line posted in SAP for the deposit (None when none was posted), in the
+    /// settlement's currency, or in the company's when Amazon converted the payout.
     pub deposit_posted: Option<Decimal>,
+    /// The company's currency (SAP's code), in which the next amounts and `deposit_local` are.
+    pub local_currency: Option<String>,
+    /// The bank line in the company's currency (SAP's local amount of it).
+    pub deposit_local: Option<Decimal>,
+    /// What Amazon paid out in the company's currency when it converted the payout (Amazon
+    /// Currency Converter for Sellers, Finances `ConvertedTotal`); the bank line must equal it.
+    pub deposit_converted: Option<Decimal>,
+    /// In the company's currency: what the conversion gave less (positive) or more (negative)
+    /// than SAP's rate, posted to `CurrencyConversion`.
+    pub conversion_difference: Decimal,
+    /// In the company's currency: the realized exchange differences SAP posted for the
+    /// settlement's payments (gain positive), when the settlement is in a foreign currency.
+    pub exchange_differences: Decimal,
     /// The ledger's state of the settlement.
     pub state: String,
     /// From receipts through every category to the deposit.
@@ -231,6 +246,14 @@ impl Engine {
             .page_size(100);
         let journals: Vec<_> = self.sap.journal_entries().stream(&q).try_collect().await?;
         let mut deposit_posted = None;
+        // Not known (yet): the bank line cannot be checked against Amazon's amount.
+        let converted = self.converted_deposit(&postings).await?.unwrap_or_default();
+        let conversion_account = table
+            .resolve(super::converter::CURRENCY_CONVERSION)
+            .to_owned();
+        let local_bank = table.resolve(BANK).to_owned();
+        let mut conversion_difference = Decimal::ZERO;
+        let mut deposit_local = None;
         for j in journals {
             let lines = j.journal_entry_lines.clone().unwrap_or_default();
             let debits: Decimal = lines.iter().map(|l| amounts(l).0).sum();
@@ -242,16 +265,38 @@ impl Engine {
             }
             let memo = j.memo.clone().unwrap_or_default();
             if memo.ends_with("deposit") {
+                // A converted payout's bank line is in the company's currency (no FC amount).
+                let (account, local) = if converted.is_some() {
+                    (local_bank.as_str(), true)
+                } else {
+                    (bank.as_str(), false)
+                };
                 deposit_posted = Some(
                     lines
                         .iter()
-                        .filter(|l| l.account_code.as_deref() == Some(bank.as_str()))
+                        .filter(|l| l.account_code.as_deref() == Some(account))
                         .map(|l| {
-                            let (d, c) = amounts(l);
+                            let (d, c) = if local {
+                                (l.debit.unwrap_or_default(), l.credit.unwrap_or_default())
+                            } else {
+                                amounts(l)
+                            };
                             d - c
                         })
                         .sum(),
                 );
+                deposit_local = Some(
+                    lines
+                        .iter()
+                        .filter(|l| l.account_code.as_deref() == Some(account))
+                        .map(|l| l.debit.unwrap_or_default() - l.credit.unwrap_or_default())
+                        .sum::<Decimal>(),
+                );
+                conversion_difference += lines
+                    .iter()
+                    .filter(|l| l.account_code.as_deref() == Some(conversion_account.as_str()))
+                    .map(|l| l.debit.unwrap_or_default() - l.credit.unwrap_or_default())
+                    .sum::<Decimal>();
             }
             documents.push(PostedDocument {
                 kind: "JournalEntry".into(),
@@ -261,9 +306,20 @@ impl Engine {
                 amount: debits,
             });
         }
-        let deposit_ok = match deposit_posted {
-            Some(d) => d == postings.total_amount,
-            None => postings.total_amount <= Decimal::ZERO,
+        let deposit_ok = match (deposit_posted, converted) {
+            (Some(d), Some(c)) => d == c,
+            (Some(d), None) => d == postings.total_amount,
+            (None, _) => postings.total_amount <= Decimal::ZERO,
+        };
+        let exchange_differences = if foreign {
+            let credit_notes: Vec<i64> = receipts
+                .iter()
+                .filter_map(|a| a.credit_note.map(i64::from))
+                .collect();
+            self.exchange_differences(&exchange::origins(&documents, &credit_notes), &clearing)
+                .await?
+        } else {
+            Decimal::ZERO
         };
         Ok(Reconciliation {
             settlement_id: settlement_id.to_owned(),
@@ -273,6 +329,11 @@ impl Engine {
             deposit_date: postings.deposit_date,
             total_amount: postings.total_amount,
             deposit_posted,
+            local_currency: self.company().await?.and_then(|c| c.local_currency),
+            deposit_local,
+            deposit_converted: converted,
+            conversion_difference,
+            exchange_differences,
             state: record.map_or_else(|| "not planned".to_owned(), |r| r.state.to_string()),
             waterfall: waterfall(&postings),
             reconciled: !documents.is_empty() && clearing_balance.is_zero() && deposit_ok,
@@ -299,6 +360,11 @@ pub fn to_csv(r: &Reconciliation) -> String {
             "deposit_date",
             "total_amount",
             "deposit_posted",
+            "local_currency",
+            "deposit_local",
+            "deposit_converted",
+            "conversion_difference",
+            "exchange_differences",
             "clearing_balance",
             "reconciled",
             "state",
@@ -313,6 +379,11 @@ pub fn to_csv(r: &Reconciliation) -> String {
             r.deposit_date.to_rfc3339(),
             r.total_amount.to_string(),
             text(r.deposit_posted),
+            r.local_currency.clone().unwrap_or_default(),
+            text(r.deposit_local),
+            text(r.deposit_converted),
+            r.conversion_difference.to_string(),
+            r.exchange_differences.to_string(),
             r.clearing_balance.to_string(),
             r.reconciled.to_string(),
             r.state.clone(),
@@ -432,6 +503,11 @@ mod tests {
             deposit_date: at("2026-11-17T00:00:00Z"),
             total_amount: d("100.00"),
             deposit_posted: None,
+            local_currency: None,
+            deposit_local: None,
+            deposit_converted: None,
+            conversion_difference: Decimal::ZERO,
+            exchange_differences: Decimal::ZERO,
             state: "POSTED".into(),
             waterfall: vec![Step {
                 label: "Fees, \"FBA\"".into(),
@@ -451,8 +527,8 @@ mod tests {
         };
         assert_eq!(
             to_csv(&rec),
-            "settlement_id,currency,start,end,deposit_date,total_amount,deposit_posted,clearing_balance,reconciled,state\n\
-             22988491762,EUR,2026-11-01T00:00:00+00:00,2026-11-15T00:00:00+00:00,2026-11-17T00:00:00+00:00,100.00,,0,true,POSTED\n\
+            "settlement_id,currency,start,end,deposit_date,total_amount,deposit_posted,local_currency,deposit_local,deposit_converted,conversion_difference,exchange_differences,clearing_balance,reconciled,state\n\
+             22988491762,EUR,2026-11-01T00:00:00+00:00,2026-11-15T00:00:00+00:00,2026-11-17T00:00:00+00:00,100.00,,,,,0,0,0,true,POSTED\n\
              \n\
              step,amount,cumulative\n\
              \"Fees, \"\"FBA\"\"\",-5.00,95.00\n\

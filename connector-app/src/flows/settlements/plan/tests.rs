@@ -95,6 +95,7 @@ fn plan(
         missing,
         foreign: None,
         credit_notes: &credit_notes,
+        converted: None,
         write_off: Decimal::ZERO,
     })
 }
@@ -296,6 +297,7 @@ fn a_negative_receipt_or_a_marketplace_without_customer_holds() {
         missing: MissingInvoice::OnAccount,
         foreign: None,
         credit_notes: &HashMap::new(),
+        converted: None,
         write_off: Decimal::ZERO,
     })
     .unwrap_err();
@@ -438,6 +440,7 @@ fn a_refund_without_its_credit_note_or_invoice_holds() {
         missing: MissingInvoice::Hold,
         foreign: None,
         credit_notes: &HashMap::new(),
+        converted: None,
         write_off: Decimal::ZERO,
     })
     .unwrap_err();
@@ -467,6 +470,7 @@ fn cent_residues_within_the_tolerance_are_written_off_and_the_invoice_closes() {
             foreign: None,
             credit_notes: &HashMap::new(),
             write_off,
+            converted: None,
         })
         .unwrap()
     };
