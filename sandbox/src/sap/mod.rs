@@ -7,6 +7,7 @@ pub mod cancel;
 pub mod company;
 pub mod documents;
 pub mod entities;
+pub mod inventory;
 pub mod filter;
 pub mod journal;
 pub mod lengths;

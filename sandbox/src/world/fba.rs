@@ -28,6 +28,8 @@ pub enum FbaEventKind {
     ReturnedDamaged,
     /// Units Amazon lost (reimbursed in the settlement).
     Lost,
+    /// Unsellable units disposed of (or removed) at the seller's request.
+    Disposed,
 }
 
 /// One event of a SKU's FBA stock.
@@ -131,12 +133,34 @@ pub fn fba_stock(world: &World) -> BTreeMap<String, FbaStock> {
             FbaEventKind::InTransit => s.inbound_shipped += q,
             FbaEventKind::ReturnedDamaged => s.unfulfillable += q,
             FbaEventKind::Lost => s.fulfillable -= q,
+            FbaEventKind::Disposed => s.unfulfillable -= q,
         }
     }
     out.into_iter()
         .map(|(i, mut s)| {
             s.fulfillable = s.fulfillable.max(0);
+            s.unfulfillable = s.unfulfillable.max(0);
             (world.catalog[i].sku.clone(), s)
         })
         .collect()
+}
+
+impl World {
+    /// Records an event of an Amazon-fulfilled SKU's FBA stock (an inbound shipment received, a
+    /// return, units lost or disposed of); `false` when `sku` is not an Amazon-fulfilled product.
+    pub fn add_fba_event(&mut self, sku: &str, kind: FbaEventKind, quantity: u32) -> bool {
+        let Some(product) = self
+            .catalog
+            .iter()
+            .position(|p| p.sku == sku && p.channel == Channel::Afn)
+        else {
+            return false;
+        };
+        self.fba_events.push(FbaEvent {
+            product,
+            kind,
+            quantity,
+        });
+        true
+    }
 }
