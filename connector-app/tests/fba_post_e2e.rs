@@ -76,8 +76,20 @@ fn agreeing_items(report: &FbaReport, sb: &Sandbox) -> Vec<(String, String)> {
         .catalog
         .iter()
         .filter(|p| stock.get(&p.sku).is_some_and(|s| s.fulfillable >= 5))
-        .filter(|p| !report.differences.iter().any(|d| d.item_code == p.item_code))
-        .filter(|p| world.catalog.iter().filter(|o| o.item_code == p.item_code).count() == 1)
+        .filter(|p| {
+            !report
+                .differences
+                .iter()
+                .any(|d| d.item_code == p.item_code)
+        })
+        .filter(|p| {
+            world
+                .catalog
+                .iter()
+                .filter(|o| o.item_code == p.item_code)
+                .count()
+                == 1
+        })
         .map(|p| (p.sku.clone(), p.item_code.clone()))
         .take(2)
         .collect()
@@ -116,7 +128,11 @@ async fn adjustments_leave_sap_equal_to_amazon(world: WorldKind) {
     let currency = sb.world().marketplaces[0].currency;
     let file = reimbursement_file("90023", currency, &lost_sku, 2, "31.40");
     engine
-        .import_settlement(file.as_bytes(), "reimbursement.txt", &SettlementOptions::default())
+        .import_settlement(
+            file.as_bytes(),
+            "reimbursement.txt",
+            &SettlementOptions::default(),
+        )
         .await
         .unwrap();
 
@@ -138,7 +154,9 @@ async fn adjustments_leave_sap_equal_to_amazon(world: WorldKind) {
     assert_eq!(lost.units, Decimal::from(-2));
     assert!(
         lost.detail.contains("goods issue of 2")
-            && lost.detail.contains("settlement 90023 WAREHOUSE_LOST 31.40"),
+            && lost
+                .detail
+                .contains("settlement 90023 WAREHOUSE_LOST 31.40"),
         "{}",
         lost.detail
     );
@@ -151,7 +169,12 @@ async fn adjustments_leave_sap_equal_to_amazon(world: WorldKind) {
     );
     // A second run holds the same documents again, under the same keys.
     let again = engine.sync_fba().await.unwrap();
-    let keys = |r: &FbaReport| r.adjustments.iter().map(|a| a.key.clone()).collect::<Vec<_>>();
+    let keys = |r: &FbaReport| {
+        r.adjustments
+            .iter()
+            .map(|a| a.key.clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(keys(&again), keys(&held));
 
     // The reviewer approves each one.
@@ -164,11 +187,23 @@ async fn adjustments_leave_sap_equal_to_amazon(world: WorldKind) {
     let after = engine.reconcile_fba().await.unwrap();
     assert!(after.differences.is_empty(), "{:?}", after.differences);
     assert!(!after.needs_attention());
-    assert_eq!(in_stock(&sb, &lost_item, "FBA"), fba_before - Decimal::from(2));
-    assert_eq!(in_stock(&sb, &recv_item, "01"), Decimal::ZERO, "4 transferred");
+    assert_eq!(
+        in_stock(&sb, &lost_item, "FBA"),
+        fba_before - Decimal::from(2)
+    );
+    assert_eq!(
+        in_stock(&sb, &recv_item, "01"),
+        Decimal::ZERO,
+        "4 transferred"
+    );
     let transfers = sb.sap_entities("StockTransfers");
     assert_eq!(transfers.len(), 1);
-    assert!(transfers[0]["Comments"].as_str().unwrap().ends_with(&recv_key));
+    assert!(
+        transfers[0]["Comments"]
+            .as_str()
+            .unwrap()
+            .ends_with(&recv_key)
+    );
     // Posted once: a replay again sends nothing.
     assert!(matches!(
         engine.replay(&lost_key).await.unwrap(),

@@ -57,32 +57,67 @@ async fn receipts_issues_and_transfers_move_stock_per_warehouse() {
     let fba = stock(&sb, &item, "FBA");
     assert_eq!(stock(&sb, &item, "01"), Decimal::ZERO);
 
-    let (s, b) = sap_post(&sb, &c, &cookie, "v2", "InventoryGenEntries",
-        &json!({"Comments": "found k1", "DocumentLines": rows(&item, 7, "01")})).await;
+    let (s, b) = sap_post(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "InventoryGenEntries",
+        &json!({"Comments": "found k1", "DocumentLines": rows(&item, 7, "01")}),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["DocObjectCode"], "oInventoryGenEntry");
     assert_eq!(stock(&sb, &item, "01"), Decimal::from(7));
 
-    let (s, b) = sap_post(&sb, &c, &cookie, "v2", "StockTransfers", &json!({
+    let (s, b) = sap_post(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "StockTransfers",
+        &json!({
         "FromWarehouse": "01", "ToWarehouse": "FBA", "Comments": "inbound k2",
-        "StockTransferLines": [{"ItemCode": item, "Quantity": 5}]})).await;
+        "StockTransferLines": [{"ItemCode": item, "Quantity": 5}]}),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["StockTransferLines"][0]["FromWarehouseCode"], "01");
     assert_eq!(b["StockTransferLines"][0]["WarehouseCode"], "FBA");
     assert_eq!(stock(&sb, &item, "01"), Decimal::from(2));
     assert_eq!(stock(&sb, &item, "FBA"), fba + Decimal::from(5));
 
-    let (s, b) = sap_post(&sb, &c, &cookie, "v2", "InventoryGenExits",
-        &json!({"Comments": "lost k3", "DocumentLines": rows(&item, 3, "FBA")})).await;
+    let (s, b) = sap_post(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "InventoryGenExits",
+        &json!({"Comments": "lost k3", "DocumentLines": rows(&item, 3, "FBA")}),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(stock(&sb, &item, "FBA"), fba + Decimal::from(2));
     let entry = b["DocEntry"].as_i64().unwrap();
 
     // Read back, and found by the text in their comments (how the connector finds its own).
-    let (s, b) = sap_get(&sb, &c, &cookie, "v2", &format!("InventoryGenExits({entry})")).await;
+    let (s, b) = sap_get(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        &format!("InventoryGenExits({entry})"),
+    )
+    .await;
     assert_eq!((s, b["Comments"].as_str()), (200, Some("lost k3")), "{b}");
-    let (s, b) = sap_get(&sb, &c, &cookie, "v2",
-        "StockTransfers?$filter=contains(Comments,'k2')&$select=DocEntry,Comments").await;
+    let (s, b) = sap_get(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "StockTransfers?$filter=contains(Comments,'k2')&$select=DocEntry,Comments",
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["value"].as_array().unwrap().len(), 1, "{b}");
     sb.shutdown().await;
@@ -98,28 +133,70 @@ async fn negative_stock_is_refused_when_the_company_blocks_it() {
     let too_many = fba.to_string().parse::<i64>().unwrap() + 1;
 
     // Not blocked: SAP lets the warehouse go below zero.
-    let (s, b) = sap_post(&sb, &c, &cookie, "v2", "InventoryGenExits",
-        &json!({"DocumentLines": rows(&item, too_many, "FBA")})).await;
+    let (s, b) = sap_post(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "InventoryGenExits",
+        &json!({"DocumentLines": rows(&item, too_many, "FBA")}),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(stock(&sb, &item, "FBA"), Decimal::NEGATIVE_ONE);
-    let (s, _) = sap_post(&sb, &c, &cookie, "v2", "InventoryGenEntries",
-        &json!({"DocumentLines": rows(&item, too_many, "FBA")})).await;
+    let (s, _) = sap_post(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "InventoryGenEntries",
+        &json!({"DocumentLines": rows(&item, too_many, "FBA")}),
+    )
+    .await;
     assert_eq!(s, 201);
 
     sb.set_sap_admin_info(json!({"BlockStockNegativeQuantity": "tYES"}));
-    let (s, b) = sap_post(&sb, &c, &cookie, "v2", "InventoryGenExits",
-        &json!({"DocumentLines": rows(&item, too_many, "FBA")})).await;
+    let (s, b) = sap_post(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "InventoryGenExits",
+        &json!({"DocumentLines": rows(&item, too_many, "FBA")}),
+    )
+    .await;
     assert_eq!(s, 400, "{b}");
-    assert_eq!(message(&b), "Quantity falls into negative inventory [IGE1.ItemCode][line:1]");
+    assert_eq!(
+        message(&b),
+        "Quantity falls into negative inventory [IGE1.ItemCode][line:1]"
+    );
     assert_eq!(stock(&sb, &item, "FBA"), fba, "nothing moved");
-    let (s, b) = sap_post(&sb, &c, &cookie, "v2", "StockTransfers", &json!({
+    let (s, b) = sap_post(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "StockTransfers",
+        &json!({
         "FromWarehouse": "01", "ToWarehouse": "FBA",
-        "StockTransferLines": [{"ItemCode": item, "Quantity": 1}]})).await;
+        "StockTransferLines": [{"ItemCode": item, "Quantity": 1}]}),
+    )
+    .await;
     assert_eq!(s, 400, "{b}");
-    assert_eq!(message(&b), "Quantity falls into negative inventory [WTR1.ItemCode][line:1]");
+    assert_eq!(
+        message(&b),
+        "Quantity falls into negative inventory [WTR1.ItemCode][line:1]"
+    );
     // Exactly what is there may go.
-    let (s, b) = sap_post(&sb, &c, &cookie, "v2", "InventoryGenExits",
-        &json!({"DocumentLines": rows(&item, too_many - 1, "FBA")})).await;
+    let (s, b) = sap_post(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "InventoryGenExits",
+        &json!({"DocumentLines": rows(&item, too_many - 1, "FBA")}),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(stock(&sb, &item, "FBA"), Decimal::ZERO);
     sb.shutdown().await;
@@ -133,20 +210,46 @@ async fn a_transfer_needs_two_different_warehouses_and_rows() {
     let item = fba_item(&sb);
     let line = json!([{"ItemCode": item, "Quantity": 1}]);
     for (body, want) in [
-        (json!({"FromWarehouse": "FBA", "StockTransferLines": line}), "To Warehouse"),
-        (json!({"ToWarehouse": "01", "StockTransferLines": line}), "From Warehouse"),
-        (json!({"FromWarehouse": "FBA", "ToWarehouse": "FBA", "StockTransferLines": line}), "must differ"),
-        (json!({"FromWarehouse": "FBA", "ToWarehouse": "01"}), "at least one row"),
+        (
+            json!({"FromWarehouse": "FBA", "StockTransferLines": line}),
+            "To Warehouse",
+        ),
+        (
+            json!({"ToWarehouse": "01", "StockTransferLines": line}),
+            "From Warehouse",
+        ),
+        (
+            json!({"FromWarehouse": "FBA", "ToWarehouse": "FBA", "StockTransferLines": line}),
+            "must differ",
+        ),
+        (
+            json!({"FromWarehouse": "FBA", "ToWarehouse": "01"}),
+            "at least one row",
+        ),
     ] {
         let (s, b) = sap_post(&sb, &c, &cookie, "v2", "StockTransfers", &body).await;
         assert_eq!(s, 400, "{body}: {b}");
         assert!(message(&b).contains(want), "{body}: {b}");
     }
-    let (s, b) = sap_post(&sb, &c, &cookie, "v2", "InventoryGenEntries",
-        &json!({"DocumentLines": rows(&item, 1, "NOPE")})).await;
+    let (s, b) = sap_post(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "InventoryGenEntries",
+        &json!({"DocumentLines": rows(&item, 1, "NOPE")}),
+    )
+    .await;
     assert_eq!(s, 400, "unknown warehouse: {b}");
-    let (s, b) = sap_post(&sb, &c, &cookie, "v2", "InventoryGenExits",
-        &json!({"DocumentLines": rows(&item, 0, "FBA")})).await;
+    let (s, b) = sap_post(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "InventoryGenExits",
+        &json!({"DocumentLines": rows(&item, 0, "FBA")}),
+    )
+    .await;
     assert_eq!(s, 400, "{b}");
     assert!(message(&b).contains("Quantity must be positive"), "{b}");
     sb.shutdown().await;

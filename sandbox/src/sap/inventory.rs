@@ -122,7 +122,9 @@ pub fn create_inventory(
         // item that keeps no stock; not quoted in our sources.
         let code = s(&l, "ItemCode")
             .ok_or_else(|| {
-                SapError::rule(format!("Specify the item code [{table}.ItemCode][line: {line}]"))
+                SapError::rule(format!(
+                    "Specify the item code [{table}.ItemCode][line: {line}]"
+                ))
             })?
             .to_string();
         let item = db
@@ -142,7 +144,11 @@ pub fn create_inventory(
         let default_wh = s(item, "DefaultWarehouse").unwrap_or("01").to_string();
         let wh = s(&l, "WarehouseCode")
             .map(str::to_string)
-            .or_else(|| (kind == Kind::Transfer).then(|| header_to.clone()).flatten())
+            .or_else(|| {
+                (kind == Kind::Transfer)
+                    .then(|| header_to.clone())
+                    .flatten()
+            })
             .unwrap_or(default_wh);
         if !warehouse_exists(db, &wh) {
             return Err(SapError::not_found(400));

@@ -7,8 +7,8 @@ pub mod cancel;
 pub mod company;
 pub mod documents;
 pub mod entities;
-pub mod inventory;
 pub mod filter;
+pub mod inventory;
 pub mod journal;
 pub mod lengths;
 #[rustfmt::skip]

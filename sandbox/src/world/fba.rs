@@ -164,3 +164,45 @@ impl World {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::world::WorldKind;
+
+    #[test]
+    fn events_added_at_run_time_move_the_skus_stock_both_ways() {
+        let anchor = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
+        let mut w = World::generate(WorldKind::Na, 7, 100, anchor);
+        let stock = fba_stock(&w);
+        let sku = stock
+            .iter()
+            .find(|(_, s)| s.fulfillable > 0)
+            .unwrap()
+            .0
+            .clone();
+        let mfn = w
+            .catalog
+            .iter()
+            .find(|p| p.channel != Channel::Afn)
+            .unwrap()
+            .sku
+            .clone();
+        let before = fba_stock(&w)[&sku];
+        assert!(
+            !w.add_fba_event(&mfn, FbaEventKind::Lost, 1),
+            "merchant SKU"
+        );
+        assert!(w.add_fba_event(&sku, FbaEventKind::Received, 5));
+        assert_eq!(fba_stock(&w)[&sku].fulfillable, before.fulfillable + 5);
+        assert!(w.add_fba_event(&sku, FbaEventKind::Lost, 2));
+        assert_eq!(fba_stock(&w)[&sku].on_hand(), before.on_hand() + 3);
+        assert!(w.add_fba_event(&sku, FbaEventKind::ReturnedDamaged, 2));
+        assert!(w.add_fba_event(&sku, FbaEventKind::Disposed, 9));
+        let after = fba_stock(&w)[&sku];
+        assert_eq!(after.unfulfillable, 0, "disposed of, never below zero");
+        assert_eq!(after.fulfillable, before.fulfillable + 3);
+    }
+}

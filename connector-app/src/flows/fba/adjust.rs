@@ -207,7 +207,8 @@ impl FbaAdjustment {
         let comments = self.comments();
         let memo = "Amazon FBA stock adjustment";
         let row = |q: Decimal| {
-            let mut r = json!({"ItemCode": self.item_code, "Quantity": q, "WarehouseCode": self.warehouse});
+            let mut r =
+                json!({"ItemCode": self.item_code, "Quantity": q, "WarehouseCode": self.warehouse});
             if let Some(a) = &self.account {
                 r["AccountCode"] = json!(a);
             }
@@ -269,8 +270,14 @@ mod tests {
 
     #[test]
     fn a_shortfall_is_transferred_from_the_sellers_warehouse_then_received() {
-        let a = plan_adjustment(&line(30, 10, 0), Decimal::from(15), vec![], &config(Some("01")), "k")
-            .unwrap();
+        let a = plan_adjustment(
+            &line(30, 10, 0),
+            Decimal::from(15),
+            vec![],
+            &config(Some("01")),
+            "k",
+        )
+        .unwrap();
         assert_eq!(
             a.transfer,
             Some(Transfer {
@@ -278,28 +285,59 @@ mod tests {
                 quantity: Decimal::from(15)
             })
         );
-        assert_eq!((a.receipt, a.issue, a.account.as_deref()), (Some(Decimal::from(5)), None, None));
+        assert_eq!(
+            (a.receipt, a.issue, a.account.as_deref()),
+            (Some(Decimal::from(5)), None, None)
+        );
         assert_eq!(a.units(), Decimal::from(20));
         let kinds: Vec<&str> = a.bodies().iter().map(|(set, _)| *set).collect();
         assert_eq!(kinds, ["StockTransfers", "InventoryGenEntries"]);
         // Without a seller's warehouse everything is received.
-        let a = plan_adjustment(&line(30, 10, 0), Decimal::from(15), vec![], &config(None), "k")
-            .unwrap();
+        let a = plan_adjustment(
+            &line(30, 10, 0),
+            Decimal::from(15),
+            vec![],
+            &config(None),
+            "k",
+        )
+        .unwrap();
         assert_eq!((a.transfer, a.receipt), (None, Some(Decimal::from(20))));
     }
 
     #[test]
     fn an_excess_is_issued_less_the_units_of_orders_not_invoiced() {
-        let a = plan_adjustment(&line(4, 10, 2), Decimal::ZERO, vec![], &config(Some("01")), "amz:S:fba:A1:adj:1")
-            .unwrap();
-        assert_eq!((a.transfer.clone(), a.receipt, a.issue), (None, None, Some(Decimal::from(4))));
+        let a = plan_adjustment(
+            &line(4, 10, 2),
+            Decimal::ZERO,
+            vec![],
+            &config(Some("01")),
+            "amz:S:fba:A1:adj:1",
+        )
+        .unwrap();
+        assert_eq!(
+            (a.transfer.clone(), a.receipt, a.issue),
+            (None, None, Some(Decimal::from(4)))
+        );
         let (set, body) = &a.bodies()[0];
         assert_eq!(*set, "InventoryGenExits");
         assert_eq!(body["DocumentLines"][0]["WarehouseCode"], "FBA");
         assert_eq!(body["DocumentLines"][0]["AccountCode"], "6950");
-        assert_eq!(body["DocumentLines"][0]["Quantity"], json!(Decimal::from(4)));
-        assert!(body["Comments"].as_str().unwrap().ends_with(" amz:S:fba:A1:adj:1"));
-        assert!(a.review_reason().starts_with("review: 4 units: item A1: goods issue of 4"), "{}", a.review_reason());
+        assert_eq!(
+            body["DocumentLines"][0]["Quantity"],
+            json!(Decimal::from(4))
+        );
+        assert!(
+            body["Comments"]
+                .as_str()
+                .unwrap()
+                .ends_with(" amz:S:fba:A1:adj:1")
+        );
+        assert!(
+            a.review_reason()
+                .starts_with("review: 4 units: item A1: goods issue of 4"),
+            "{}",
+            a.review_reason()
+        );
     }
 
     #[test]
@@ -314,7 +352,8 @@ mod tests {
     #[test]
     fn comments_fit_sap_and_end_with_the_key() {
         let key = format!("amz:S:fba:{}:adj:12", "X".repeat(50));
-        let mut a = plan_adjustment(&line(1, 3, 0), Decimal::ZERO, vec![], &config(None), &key).unwrap();
+        let mut a =
+            plan_adjustment(&line(1, 3, 0), Decimal::ZERO, vec![], &config(None), &key).unwrap();
         a.reimbursements = vec![Reimbursement {
             date: None,
             settlement_id: "9".repeat(200),
@@ -326,7 +365,14 @@ mod tests {
             reason: "WAREHOUSE_LOST".into(),
         }];
         let c = a.comments();
-        assert!(c.chars().count() <= COMMENTS_MAX && c.ends_with(&key), "{c}");
-        assert!(a.describe().contains("reimbursed: settlement 999"), "{}", a.describe());
+        assert!(
+            c.chars().count() <= COMMENTS_MAX && c.ends_with(&key),
+            "{c}"
+        );
+        assert!(
+            a.describe().contains("reimbursed: settlement 999"),
+            "{}",
+            a.describe()
+        );
     }
 }

@@ -67,9 +67,9 @@ impl FbaReport {
     /// or a problem).
     pub fn needs_attention(&self) -> bool {
         let adjusted = |l: &FbaLine| {
-            self.adjustments.iter().any(|a| {
-                a.item_code == l.item_code && (a.state == "posted" || a.state == "found")
-            })
+            self.adjustments
+                .iter()
+                .any(|a| a.item_code == l.item_code && (a.state == "posted" || a.state == "found"))
         };
         !self.differences.iter().all(adjusted)
             || !self.problems.is_empty()
@@ -139,7 +139,11 @@ impl Engine {
                 .collect()
         };
         let sap = in_stock(&cfg.warehouse);
-        let source = cfg.inbound_from.as_deref().map(in_stock).unwrap_or_default();
+        let source = cfg
+            .inbound_from
+            .as_deref()
+            .map(in_stock)
+            .unwrap_or_default();
         let unbooked = unbooked_fba_units(&self.orders_not_in_sap()?, &self.config);
         let comparison = compare(&summaries, &sap, &unbooked, &self.config);
         let mut report = FbaReport {

@@ -19,7 +19,9 @@ use crate::config::FbaPost;
 use crate::flows::Engine;
 use crate::flows::orders::ReplayOutcome;
 use crate::flows::settlements;
-use crate::ledger::{DocFilter, DocRecord, DocState, Ledger, OnFailed, PlanBody, PlanRequest, PlanStatus};
+use crate::ledger::{
+    DocFilter, DocRecord, DocState, Ledger, OnFailed, PlanBody, PlanRequest, PlanStatus,
+};
 use crate::posting::{DocRequest, Found, PostOutcome, SapDocument};
 
 /// The raw source kind of an adjustment: both sides of the item when it was planned.
@@ -81,7 +83,10 @@ impl SapDocument for FbaAdjustment {
     }
 
     fn refusal(&self, error: &SapError) -> String {
-        format!("SAP refused the FBA adjustment of {}: {error}", self.item_code)
+        format!(
+            "SAP refused the FBA adjustment of {}: {error}",
+            self.item_code
+        )
     }
 }
 
@@ -146,7 +151,10 @@ impl Engine {
         let mut out = Vec::new();
         for id in sources {
             let source = self.ledger().source(id)?;
-            match read_reimbursements(&source.body, &format!("stored settlement {}", source.external_id)) {
+            match read_reimbursements(
+                &source.body,
+                &format!("stored settlement {}", source.external_id),
+            ) {
                 Ok(rows) => out.extend(rows),
                 Err(e) => warn!(error = %e, "settlement file not read for FBA reimbursements"),
             }
@@ -171,13 +179,22 @@ impl Engine {
         let existing = self.fba_adjustments()?;
         let reimbursements = self.fba_reimbursements()?;
         for line in all_lines {
-            let history = existing.get(&line.item_code).map(Vec::as_slice).unwrap_or(&[]);
+            let history = existing
+                .get(&line.item_code)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             let open = history.last().filter(|(_, d)| d.state != DocState::Posted);
             if line.difference.is_zero() {
                 if let Some((_, d)) = open.filter(|(_, d)| d.state == DocState::Held) {
                     let reason = "closed: SAP's FBA warehouse agrees with Amazon now";
                     self.ledger().transition(&d.key, DocState::Failed, reason)?;
-                    report.adjustments.push(outcome(&d.key, &line.item_code, Decimal::ZERO, "closed", reason));
+                    report.adjustments.push(outcome(
+                        &d.key,
+                        &line.item_code,
+                        Decimal::ZERO,
+                        "closed",
+                        reason,
+                    ));
                 }
                 continue;
             }
@@ -187,7 +204,9 @@ impl Engine {
                 (None, None) => 1,
             };
             let key = adjustment_key(&seller, &line.item_code, n);
-            if let Some((_, d)) = open.filter(|(_, d)| matches!(d.state, DocState::Sending | DocState::Unknown)) {
+            if let Some((_, d)) =
+                open.filter(|(_, d)| matches!(d.state, DocState::Sending | DocState::Unknown))
+            {
                 report.adjustments.push(outcome(&key, &line.item_code, line.difference, "unknown",
                     &format!("the item's adjustment is in doubt ({}); it is looked up in SAP before anything else is sent", d.state)));
                 continue;
@@ -244,25 +263,52 @@ impl Engine {
                 })?,
             }
         };
-        let units = planned.as_ref().map_or(line.difference, FbaAdjustment::units);
-        let detail = planned.as_ref().map_or_else(Clone::clone, FbaAdjustment::describe);
+        let units = planned
+            .as_ref()
+            .map_or(line.difference, FbaAdjustment::units);
+        let detail = planned
+            .as_ref()
+            .map_or_else(Clone::clone, FbaAdjustment::describe);
         Ok(match status {
-            PlanStatus::Held => outcome(key, &line.item_code, units, "held", reason.as_deref().unwrap_or_default()),
-            PlanStatus::Ready => self.post_outcome(key, &line.item_code, units, &detail).await?,
+            PlanStatus::Held => outcome(
+                key,
+                &line.item_code,
+                units,
+                "held",
+                reason.as_deref().unwrap_or_default(),
+            ),
+            PlanStatus::Ready => {
+                self.post_outcome(key, &line.item_code, units, &detail)
+                    .await?
+            }
             PlanStatus::Posted => outcome(key, &line.item_code, units, "posted", "posted earlier"),
             PlanStatus::Failed(r) => outcome(key, &line.item_code, units, "failed", &r),
             PlanStatus::InDoubt(s) => outcome(key, &line.item_code, units, "unknown", s.as_str()),
         })
     }
 
-    async fn post_outcome(&self, key: &str, item: &str, units: Decimal, detail: &str) -> Result<AdjustmentOutcome> {
+    async fn post_outcome(
+        &self,
+        key: &str,
+        item: &str,
+        units: Decimal,
+        detail: &str,
+    ) -> Result<AdjustmentOutcome> {
         Ok(match self.post::<FbaAdjustment>(key).await? {
-            PostOutcome::Posted { doc_entry, .. } => {
-                outcome(key, item, units, "posted", &format!("{detail} (DocEntry {doc_entry})"))
-            }
-            PostOutcome::FoundExisting { doc_entry, .. } => {
-                outcome(key, item, units, "found", &format!("already in SAP (DocEntry {doc_entry})"))
-            }
+            PostOutcome::Posted { doc_entry, .. } => outcome(
+                key,
+                item,
+                units,
+                "posted",
+                &format!("{detail} (DocEntry {doc_entry})"),
+            ),
+            PostOutcome::FoundExisting { doc_entry, .. } => outcome(
+                key,
+                item,
+                units,
+                "found",
+                &format!("already in SAP (DocEntry {doc_entry})"),
+            ),
             PostOutcome::Failed(r) => outcome(key, item, units, "failed", &r),
             PostOutcome::Unknown(r) => outcome(key, item, units, "unknown", &r),
         })
@@ -283,7 +329,9 @@ impl Engine {
                 });
             }
             DocState::Sending | DocState::Unknown | DocState::Planned => {
-                return Ok(ReplayOutcome::Posted(self.post::<FbaAdjustment>(key).await?));
+                return Ok(ReplayOutcome::Posted(
+                    self.post::<FbaAdjustment>(key).await?,
+                ));
             }
             DocState::Held | DocState::Failed => {}
         }
@@ -298,7 +346,10 @@ impl Engine {
             )));
         }
         let (_, lines, source) = self.read_fba().await.context("FBA reconciliation")?;
-        let Some(line) = lines.iter().find(|l| l.item_code == item && !l.difference.is_zero()) else {
+        let Some(line) = lines
+            .iter()
+            .find(|l| l.item_code == item && !l.difference.is_zero())
+        else {
             return Ok(ReplayOutcome::StillHeld(format!(
                 "nothing to adjust: SAP's FBA warehouse agrees with Amazon for item {item} now"
             )));
@@ -315,8 +366,11 @@ impl Engine {
             Ok(a) => a,
             Err(reason) => return Ok(ReplayOutcome::StillHeld(reason)),
         };
-        self.ledger().replan(key, &serde_json::to_string(&planned)?, None)?;
-        Ok(ReplayOutcome::Posted(self.post::<FbaAdjustment>(key).await?))
+        self.ledger()
+            .replan(key, &serde_json::to_string(&planned)?, None)?;
+        Ok(ReplayOutcome::Posted(
+            self.post::<FbaAdjustment>(key).await?,
+        ))
     }
 }
 
@@ -345,7 +399,14 @@ fn hold_with_payload<L: Ledger + ?Sized>(
     reason: &str,
 ) -> Result<PlanStatus> {
     let Some(d) = ledger.get(key)? else {
-        ledger.plan(key, FLOW, FbaAdjustment::KIND, Some(source), payload, Some(reason))?;
+        ledger.plan(
+            key,
+            FLOW,
+            FbaAdjustment::KIND,
+            Some(source),
+            payload,
+            Some(reason),
+        )?;
         return Ok(PlanStatus::Held);
     };
     match d.state {

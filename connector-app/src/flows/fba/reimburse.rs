@@ -71,8 +71,8 @@ pub fn read_reimbursements(bytes: &[u8], what: &str) -> Result<Vec<Reimbursement
     let mut out = Vec::new();
     for row in reader {
         let row = row.map_err(|e| format!("{what}: {e}"))?;
-        let reimbursement = row.amount_type == AMOUNT_TYPE
-            || REASONS.contains(&row.amount_description.as_str());
+        let reimbursement =
+            row.amount_type == AMOUNT_TYPE || REASONS.contains(&row.amount_description.as_str());
         if !reimbursement || row.sku.is_empty() {
             continue;
         }
@@ -158,7 +158,13 @@ mod tests {
             "123",
             &[
                 (AMOUNT_TYPE, "WAREHOUSE_LOST", "25.50", "SKU-A", "2"),
-                (AMOUNT_TYPE, "REVERSAL_REIMBURSEMENT", "-12.75", "SKU-A", "1"),
+                (
+                    AMOUNT_TYPE,
+                    "REVERSAL_REIMBURSEMENT",
+                    "-12.75",
+                    "SKU-A",
+                    "1",
+                ),
                 (AMOUNT_TYPE, "WAREHOUSE_DAMAGE", "9.00", "SKU-B", "1"),
                 ("Storage Fee", "Storage Fee", "-3.00", "", ""),
             ],
@@ -166,7 +172,11 @@ mod tests {
         let all = read_reimbursements(file.as_bytes(), "test").unwrap();
         assert_eq!(all.len(), 3, "{all:?}");
         assert_eq!(
-            (all[0].settlement_id.as_str(), all[0].quantity, all[0].amount),
+            (
+                all[0].settlement_id.as_str(),
+                all[0].quantity,
+                all[0].amount
+            ),
             ("123", 2, "25.50".parse().unwrap())
         );
         let skus = vec!["SKU-A".to_owned()];
