@@ -136,6 +136,29 @@ async fn adjustments_leave_sap_equal_to_amazon(world: WorldKind) {
         .await
         .unwrap();
 
+    // The read-only report names the reimbursement of the lost units.
+    let report = engine.reconcile_fba().await.unwrap();
+    let lost_line = report
+        .differences
+        .iter()
+        .find(|d| d.item_code == lost_item)
+        .unwrap();
+    assert_eq!(lost_line.difference, Decimal::from(-2));
+    assert_eq!(
+        lost_line
+            .reimbursements
+            .iter()
+            .map(|r| (r.settlement_id.as_str(), r.amount, r.quantity))
+            .collect::<Vec<_>>(),
+        [("90023", "31.40".parse().unwrap(), 2)]
+    );
+    let (code, out) = cli(&config, &["fba", "reconcile"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("settlement 90023 WAREHOUSE_LOST 31.40"),
+        "{out}"
+    );
+
     // Held for review: nothing reaches SAP.
     let fba_before = in_stock(&sb, &lost_item, "FBA");
     let held = engine.sync_fba().await.unwrap();

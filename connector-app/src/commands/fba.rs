@@ -123,6 +123,22 @@ pub fn render(r: &FbaReport) -> String {
         }
         let _ = writeln!(s, "{}", table.to_string().trim_end());
     }
+    for l in &r.differences {
+        for m in &l.reimbursements {
+            let _ = writeln!(
+                s,
+                "item {}: settlement {} {} {} {} for {} unit(s) of {}{}",
+                l.item_code,
+                m.settlement_id,
+                m.reason,
+                m.amount,
+                m.currency,
+                m.quantity,
+                m.sku,
+                m.date.map(|d| format!(" on {d}")).unwrap_or_default()
+            );
+        }
+    }
     for a in &r.adjustments {
         let _ = writeln!(
             s,

@@ -255,6 +255,7 @@ mod tests {
             sap_in_stock: Decimal::from(sap),
             sap_unbooked: unbooked,
             difference: Decimal::from(amazon - (sap - unbooked)),
+            reimbursements: vec![],
         }
     }
 

@@ -145,7 +145,19 @@ impl Engine {
             .map(in_stock)
             .unwrap_or_default();
         let unbooked = unbooked_fba_units(&self.orders_not_in_sap()?, &self.config);
-        let comparison = compare(&summaries, &sap, &unbooked, &self.config);
+        let mut comparison = compare(&summaries, &sap, &unbooked, &self.config);
+        if comparison.lines.iter().any(|l| !l.difference.is_zero()) {
+            let history = self.fba_adjustments()?;
+            let reimbursements = self.fba_reimbursements()?;
+            for line in comparison
+                .lines
+                .iter_mut()
+                .filter(|l| !l.difference.is_zero())
+            {
+                let past = history.get(&line.item_code).map_or(&[][..], Vec::as_slice);
+                line.reimbursements = post::tied(&reimbursements, line, past);
+            }
+        }
         let mut report = FbaReport {
             enabled: true,
             marketplace: cfg.marketplace.clone(),

@@ -119,7 +119,7 @@ fn parse_key<'a>(seller: &str, key: &'a str) -> Option<(&'a str, u32)> {
 
 impl Engine {
     /// The item's latest adjustment in the ledger, by sequence number.
-    fn fba_adjustments(&self) -> Result<BTreeMap<String, Vec<(u32, DocRecord)>>> {
+    pub(super) fn fba_adjustments(&self) -> Result<BTreeMap<String, Vec<(u32, DocRecord)>>> {
         let seller = &self.config.amazon.seller_id;
         let docs = self.ledger().list(&DocFilter {
             flow: Some(FLOW.to_owned()),
@@ -138,7 +138,7 @@ impl Engine {
     }
 
     /// Every FBA reimbursement row of the settlements the connector has read (their stored files).
-    fn fba_reimbursements(&self) -> Result<Vec<Reimbursement>> {
+    pub(super) fn fba_reimbursements(&self) -> Result<Vec<Reimbursement>> {
         let docs = self.ledger().list(&DocFilter {
             flow: Some(settlements::FLOW.to_owned()),
             ..DocFilter::default()
@@ -177,7 +177,6 @@ impl Engine {
         }
         let seller = self.config.amazon.seller_id.clone();
         let existing = self.fba_adjustments()?;
-        let reimbursements = self.fba_reimbursements()?;
         for line in all_lines {
             let history = existing
                 .get(&line.item_code)
@@ -211,11 +210,10 @@ impl Engine {
                     &format!("the item's adjustment is in doubt ({}); it is looked up in SAP before anything else is sent", d.state)));
                 continue;
             }
-            let tied = tied(&reimbursements, line, history);
             let planned = plan_adjustment(
                 line,
                 source.get(&line.item_code).copied().unwrap_or_default(),
-                tied,
+                line.reimbursements.clone(),
                 &self.config.fba,
                 &key,
             );
@@ -354,12 +352,10 @@ impl Engine {
                 "nothing to adjust: SAP's FBA warehouse agrees with Amazon for item {item} now"
             )));
         };
-        let reimbursements = self.fba_reimbursements()?;
-        let tied = tied(&reimbursements, line, history);
         let planned = match plan_adjustment(
             line,
             source.get(item).copied().unwrap_or_default(),
-            tied,
+            line.reimbursements.clone(),
             &self.config.fba,
             key,
         ) {
@@ -376,7 +372,11 @@ impl Engine {
 
 /// The reimbursements of `all` that pay for the units of `line`, less those an earlier posted
 /// adjustment of the item (`history`) took.
-fn tied(all: &[Reimbursement], line: &FbaLine, history: &[(u32, DocRecord)]) -> Vec<Reimbursement> {
+pub(super) fn tied(
+    all: &[Reimbursement],
+    line: &FbaLine,
+    history: &[(u32, DocRecord)],
+) -> Vec<Reimbursement> {
     let taken: BTreeSet<String> = history
         .iter()
         .filter(|(_, d)| d.state == DocState::Posted)
