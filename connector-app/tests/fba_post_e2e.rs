@@ -8,7 +8,7 @@
 mod common;
 
 use common::{bin, cli, start_sandbox_in, write_workspace, writer_for};
-use connector_app::flows::fba::{FbaReport, adjustment_key};
+use connector_app::flows::fba::{FbaAdjustment, FbaReport, adjustment_key};
 use connector_app::flows::orders::{ReplayOutcome, SyncOptions};
 use connector_app::flows::settlements::SettlementOptions;
 use connector_app::ledger::{DocFilter, DocState, Ledger};
@@ -271,4 +271,57 @@ async fn eu_fba_adjustments_leave_sap_equal_to_amazon() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn na_fba_adjustments_leave_sap_equal_to_amazon() {
     adjustments_leave_sap_equal_to_amazon(WorldKind::Na).await;
+}
+
+/// An adjustment whose answer was lost (SAP holds its document, the ledger is UNKNOWN) is found in
+/// SAP by the key at the end of its comments on the next run: posted once, never twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adjustment_in_doubt_is_found_in_sap_not_sent_twice() {
+    let sb = start_sandbox_in(WorldKind::Na, 31, 200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_workspace(dir.path(), &sb);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}\n[fba]\nwarehouse = \"FBA\"\npost = \"hold\"\n"),
+    )
+    .unwrap();
+    let engine = writer_for(&config);
+    engine.sync_orders(&SyncOptions::default()).await.unwrap();
+    let first = engine.reconcile_fba().await.unwrap();
+    let (sku, item) = agreeing_items(&first, &sb)[0].clone();
+    assert!(sb.add_fba_event(&sku, FbaEventKind::Lost, 1));
+    engine.sync_fba().await.unwrap();
+    let key = adjustment_key(&sb.seller_id(), &item, 1);
+    let planned: FbaAdjustment =
+        serde_json::from_str(&engine.ledger().get(&key).unwrap().unwrap().payload).unwrap();
+    let exits_before = sb.sap_entities("InventoryGenExits").len();
+    // Sent, the answer lost: SAP has it, the ledger does not know.
+    for (set, body) in planned.bodies() {
+        sap_b1_client::EntitySet::<Value>::new(engine.sap.clone(), set)
+            .create(&body)
+            .await
+            .unwrap();
+    }
+    {
+        let mut ledger = engine.ledger();
+        ledger
+            .transition(&key, DocState::Planned, "approved")
+            .unwrap();
+        ledger.transition(&key, DocState::Sending, "POST").unwrap();
+        ledger
+            .transition(&key, DocState::Unknown, "timeout")
+            .unwrap();
+    }
+    engine.sync_fba().await.unwrap();
+    let rec = engine.ledger().get(&key).unwrap().unwrap();
+    assert_eq!(rec.state, DocState::Posted);
+    assert_eq!(
+        sb.sap_entities("InventoryGenExits").len(),
+        exits_before + 1,
+        "one goods issue"
+    );
+    let after = engine.reconcile_fba().await.unwrap();
+    assert!(after.differences.iter().all(|d| d.item_code != item));
+    sb.shutdown().await;
 }
