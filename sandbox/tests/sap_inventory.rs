@@ -254,3 +254,71 @@ async fn a_transfer_needs_two_different_warehouses_and_rows() {
     assert!(message(&b).contains("Quantity must be positive"), "{b}");
     sb.shutdown().await;
 }
+
+/// One `$batch` changeset (v2 framing, a Content-ID per part) of POSTs.
+fn changeset(posts: &[(&str, Value)]) -> String {
+    let mut s =
+        String::from("--batch_b1\r\nContent-Type: multipart/mixed;boundary=changeset_c1\r\n\r\n");
+    for (i, (set, body)) in posts.iter().enumerate() {
+        s.push_str("--changeset_c1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n");
+        s.push_str(&format!("Content-ID: {}\r\n\r\n", i + 1));
+        s.push_str(&format!(
+            "POST /b1s/v2/{set} HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{body}\r\n"
+        ));
+    }
+    s.push_str("--changeset_c1--\r\n--batch_b1--\r\n");
+    s
+}
+
+#[tokio::test]
+async fn a_refused_issue_rolls_back_the_transfer_of_its_changeset() {
+    let sb = start(40).await;
+    let c = client();
+    let cookie = login(&sb, &c, "v2").await;
+    let item = fba_item(&sb);
+    let fba = stock(&sb, &item, "FBA");
+    let (s, _) = sap_post(
+        &sb,
+        &c,
+        &cookie,
+        "v2",
+        "InventoryGenEntries",
+        &json!({"DocumentLines": rows(&item, 3, "01")}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    sb.set_sap_admin_info(json!({"BlockStockNegativeQuantity": "tYES"}));
+    let too_many = fba.to_string().parse::<i64>().unwrap() + 10;
+    let body = changeset(&[
+        (
+            "StockTransfers",
+            json!({"FromWarehouse": "01", "ToWarehouse": "FBA",
+            "StockTransferLines": [{"ItemCode": item, "Quantity": 3}]}),
+        ),
+        (
+            "InventoryGenExits",
+            json!({"DocumentLines": rows(&item, too_many, "FBA")}),
+        ),
+    ]);
+    let r = c
+        .post(format!("{}/b1s/v2/$batch", sb.sap_origin()))
+        .header("Cookie", &cookie)
+        .header("Content-Type", "multipart/mixed;boundary=batch_b1")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("Quantity falls into negative inventory [IGE1.ItemCode][line:1]"),
+        "{text}"
+    );
+    assert_eq!(
+        stock(&sb, &item, "01"),
+        Decimal::from(3),
+        "the transfer rolled back"
+    );
+    assert_eq!(stock(&sb, &item, "FBA"), fba);
+    assert!(sb.sap_entities("StockTransfers").is_empty());
+    sb.shutdown().await;
+}
