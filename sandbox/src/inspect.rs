@@ -230,6 +230,22 @@ impl Sandbox {
         ids
     }
 
+    /// Records an event of an Amazon-fulfilled SKU's FBA stock now (see
+    /// [`World::add_fba_event`]); `false` when the SKU is not Amazon-fulfilled. Not kept in a
+    /// state file.
+    pub fn add_fba_event(
+        &self,
+        sku: &str,
+        kind: crate::world::fba::FbaEventKind,
+        quantity: u32,
+    ) -> bool {
+        let mut guard = self.shared.world.write().expect("world lock");
+        let mut w = (**guard).clone();
+        let added = w.add_fba_event(sku, kind, quantity);
+        *guard = Arc::new(w);
+        added
+    }
+
     /// The V2 flat file of a settlement (what the report document holds, before gzip).
     pub fn settlement_file(&self, settlement_id: &str) -> Option<String> {
         let w = self.shared.world();

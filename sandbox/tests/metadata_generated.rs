@@ -28,6 +28,7 @@ const ROOTS: &[&str] = &[
     "AdminInfo",
     "BusinessPlace",
     "FinancePeriod",
+    "StockTransfer",
 ];
 
 struct Block {

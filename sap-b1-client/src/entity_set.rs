@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::client::SapClient;
 use crate::entities::{
     BusinessPartner, ChartOfAccount, Document, Entity, IncomingPayment, Item, JournalEntry,
-    PriceList, UserTableRow, Warehouse,
+    PriceList, StockTransfer, UserTableRow, Warehouse,
 };
 use crate::error::{Error, Result};
 use crate::paging::Page;
@@ -269,6 +269,21 @@ impl SapClient {
 
     /// `ChartOfAccounts`.
     pub fn chart_of_accounts(&self) -> EntitySet<ChartOfAccount> {
+        self.entity_set()
+    }
+
+    /// `InventoryGenEntries` (goods receipts, SAP's `Document` type).
+    pub fn inventory_gen_entries(&self) -> EntitySet<Document> {
+        EntitySet::new(self.clone(), "InventoryGenEntries")
+    }
+
+    /// `InventoryGenExits` (goods issues, SAP's `Document` type).
+    pub fn inventory_gen_exits(&self) -> EntitySet<Document> {
+        EntitySet::new(self.clone(), "InventoryGenExits")
+    }
+
+    /// `StockTransfers` (inventory transfers between warehouses).
+    pub fn stock_transfers(&self) -> EntitySet<StockTransfer> {
         self.entity_set()
     }
 }

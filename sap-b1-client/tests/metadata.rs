@@ -78,6 +78,8 @@ fn every_field_we_send_exists_in_the_real_metadata() {
         (ItemWarehouseInfo::SAP_TYPE, ItemWarehouseInfo::FIELDS),
         (PriceList::SAP_TYPE, PriceList::FIELDS),
         (Warehouse::SAP_TYPE, Warehouse::FIELDS),
+        (StockTransfer::SAP_TYPE, StockTransfer::FIELDS),
+        (StockTransferLine::SAP_TYPE, StockTransferLine::FIELDS),
         (Document::SAP_TYPE, Document::FIELDS),
         (DocumentLine::SAP_TYPE, DocumentLine::FIELDS),
         (

@@ -1,7 +1,10 @@
-//! `ml-connector fba reconcile`: Amazon's FBA stock against SAP's FBA warehouse, per item.
+//! `ml-connector fba reconcile [--post]`: Amazon's FBA stock against SAP's FBA warehouse, per
+//! item.
 //!
-//! Read-only. Exits 0 when every item agrees, 2 when an item differs or a summary could not be
-//! compared.
+//! Read-only without `--post`. With it, each item that differs gets its adjustment as `[fba] post`
+//! says: planned HELD for review (`hold`; `replay KEY` posts it) or posted (`post`). Exits 0 when
+//! every item agrees (or was adjusted), 2 when an item differs, an adjustment is held or refused,
+//! or a summary could not be compared.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -11,8 +14,9 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use comfy_table::Table;
 
-use super::engine::{load_engine, runtime};
+use super::engine::{load_engine, load_writer, runtime};
 use crate::cli::{EXIT_ATTENTION, write_stdout};
+use crate::config::FbaPost;
 use crate::flows::fba::FbaReport;
 
 /// `fba` subcommands.
@@ -28,18 +32,40 @@ pub struct ReconcileArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Plan the adjustments as `[fba] post` says (held for review, or posted).
+    #[arg(long)]
+    pub post: bool,
 }
 
 /// Runs an `fba` subcommand.
 pub fn run(config_path: &Path, cmd: FbaCommand) -> Result<ExitCode> {
     let FbaCommand::Reconcile(args) = cmd;
-    let engine = load_engine(config_path)?;
+    let engine = if args.post {
+        load_writer(config_path, "fba reconcile --post")?
+    } else {
+        load_engine(config_path)?
+    };
     if !engine.config.fba.enabled {
         anyhow::bail!(
             "no [fba] section in the configuration: name the SAP warehouse that holds the units at Amazon (warehouse = \"FBA\")"
         );
     }
-    let report = runtime()?.block_on(engine.reconcile_fba())?;
+    if args.post && engine.config.fba.post == FbaPost::Off {
+        anyhow::bail!(
+            "[fba] post is \"off\": set post = \"hold\" (adjustments held for review) or \"post\" to adjust SAP's FBA warehouse"
+        );
+    }
+    let report = runtime()?.block_on(async {
+        let r = if args.post {
+            engine.sync_fba().await
+        } else {
+            engine.reconcile_fba().await
+        };
+        if args.post {
+            let _ = engine.sap.logout().await;
+        }
+        r
+    })?;
     let text = if args.json {
         serde_json::to_string_pretty(&report)? + "\n"
     } else {
@@ -96,6 +122,32 @@ pub fn render(r: &FbaReport) -> String {
             column.set_padding((0, 2));
         }
         let _ = writeln!(s, "{}", table.to_string().trim_end());
+    }
+    for l in &r.differences {
+        for m in &l.reimbursements {
+            let _ = writeln!(
+                s,
+                "item {}: settlement {} {} {} {} for {} unit(s) of {}{}",
+                l.item_code,
+                m.settlement_id,
+                m.reason,
+                m.amount,
+                m.currency,
+                m.quantity,
+                m.sku,
+                m.date.map(|d| format!(" on {d}")).unwrap_or_default()
+            );
+        }
+    }
+    for a in &r.adjustments {
+        let _ = writeln!(
+            s,
+            "adjustment {} {}: {:+} units: {}",
+            a.key,
+            a.state,
+            a.units.normalize(),
+            a.detail
+        );
     }
     for p in &r.problems {
         let _ = writeln!(s, "problem {}: {}", p.key, p.reason);

@@ -40,7 +40,7 @@ use serde::Deserialize;
 
 pub use allocation::{AllocationConfig, AllocationGroup, AllocationPolicy};
 pub use amazon::{AmazonConfig, RegionName};
-pub use fba::FbaConfig;
+pub use fba::{FbaConfig, FbaPost};
 pub use items::{ItemPriceList, ItemsConfig, Rounding};
 pub use marketplaces::MarketplaceMapping;
 pub use orders::{InvoiceWhen, OrdersConfig, Shipping, TaxField};

@@ -95,6 +95,11 @@ A1PA6795UKMFR9 = { price_list = 2, currency = "EUR" }
 # [fba]                              # a SAP warehouse mirroring Amazon's FBA stock: `ml-connector fba reconcile`
 # warehouse = "FBA"
 # marketplace = "A1PA6795UKMFR9"     # whose FBA inventory is read (default: the first amazon.marketplaces)
+# post = "off"                       # "hold": plan each adjustment HELD for review (`replay KEY` posts it);
+#                                    # "post": `fba reconcile --post` and `run` post them
+# inbound_from = "01"                # the seller's warehouse shipping to Amazon: shortfalls are transferred from it
+# issue_account = "6950"             # offset account of goods issues (units Amazon lost); default: the item's
+# receipt_account = "6950"           # offset account of goods receipts (units found, returns)
 "#;
 
 #[cfg(test)]

@@ -125,6 +125,7 @@ impl FlowReport {
                 enabled = r.enabled,
                 matched = r.matched,
                 differences = r.differences.len(),
+                adjustments = r.adjustments.len(),
                 "fba reconciliation done"
             ),
         }
@@ -157,7 +158,7 @@ impl Engine {
                 ),
                 Flow::Items => FlowReport::Items(self.sync_items(&ItemsOptions { dry_run }).await?),
                 // Read-only: a dry run does the same.
-                Flow::Fba => FlowReport::Fba(self.reconcile_fba().await?),
+                Flow::Fba => FlowReport::Fba(self.sync_fba().await?),
             })
         }
         .instrument(span)

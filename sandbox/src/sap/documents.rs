@@ -473,7 +473,7 @@ fn check_negative_stock(
 }
 
 /// Changes `InStock` of one warehouse row (stock movements do not touch `Items.UpdateDate`).
-fn move_stock(
+pub(super) fn move_stock(
     db: &mut SapDb,
     code: &str,
     wh: &str,

@@ -7,7 +7,7 @@ use super::store::{Entity, Key, SapDb, SetDef, UndoLog};
 use super::user_tables;
 use super::validation::{decimal, normalize, number};
 use super::wire::SapError;
-use super::{documents, journal, payments, rules};
+use super::{documents, inventory, journal, payments, rules};
 
 /// The server's date and time for a write.
 #[derive(Debug, Clone)]
@@ -74,6 +74,9 @@ pub fn create_in(
             return payments::create_payment(db, def, e, stamp, undo);
         }
         "JournalEntries" => return journal::create_journal(db, def, e, stamp, undo),
+        name if inventory::is_inventory_set(name) => {
+            return inventory::create_inventory(db, def, e, stamp, undo);
+        }
         "UserTablesMD" => return user_tables::create_table(db, e, undo),
         "UserFieldsMD" => return user_tables::create_field(db, e, undo),
         name if name.starts_with("U_") => return user_tables::create_row(db, def, e, undo),

@@ -8,6 +8,7 @@ pub mod company;
 pub mod documents;
 pub mod entities;
 pub mod filter;
+pub mod inventory;
 pub mod journal;
 pub mod lengths;
 #[rustfmt::skip]

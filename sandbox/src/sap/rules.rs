@@ -48,7 +48,14 @@ pub fn posting_date<'a>(set: &str, e: &'a Entity, today: &'a str) -> &'a str {
 pub fn check_posting(db: &SapDb, set: &str, e: &Entity, today: &str) -> Result<(), SapError> {
     if !matches!(
         set,
-        "Invoices" | "CreditNotes" | "IncomingPayments" | "VendorPayments" | "JournalEntries"
+        "Invoices"
+            | "CreditNotes"
+            | "IncomingPayments"
+            | "VendorPayments"
+            | "JournalEntries"
+            | "InventoryGenEntries"
+            | "InventoryGenExits"
+            | "StockTransfers"
     ) {
         return Ok(());
     }

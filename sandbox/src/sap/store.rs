@@ -97,6 +97,28 @@ pub const SETS: &[SetDef] = &[
         int_key: true,
         series_start: Some(1),
     },
+    // Inventory transactions (`inventory.rs`): goods receipts, goods issues, transfers.
+    SetDef {
+        name: "InventoryGenEntries",
+        type_name: "Document",
+        key: "DocEntry",
+        int_key: true,
+        series_start: Some(700_001),
+    },
+    SetDef {
+        name: "InventoryGenExits",
+        type_name: "Document",
+        key: "DocEntry",
+        int_key: true,
+        series_start: Some(800_001),
+    },
+    SetDef {
+        name: "StockTransfers",
+        type_name: "StockTransfer",
+        key: "DocEntry",
+        int_key: true,
+        series_start: Some(900_001),
+    },
     SetDef {
         name: "Currencies",
         type_name: "Currency",

@@ -28,6 +28,8 @@ pub enum FbaEventKind {
     ReturnedDamaged,
     /// Units Amazon lost (reimbursed in the settlement).
     Lost,
+    /// Unsellable units disposed of (or removed) at the seller's request.
+    Disposed,
 }
 
 /// One event of a SKU's FBA stock.
@@ -131,12 +133,76 @@ pub fn fba_stock(world: &World) -> BTreeMap<String, FbaStock> {
             FbaEventKind::InTransit => s.inbound_shipped += q,
             FbaEventKind::ReturnedDamaged => s.unfulfillable += q,
             FbaEventKind::Lost => s.fulfillable -= q,
+            FbaEventKind::Disposed => s.unfulfillable -= q,
         }
     }
     out.into_iter()
         .map(|(i, mut s)| {
             s.fulfillable = s.fulfillable.max(0);
+            s.unfulfillable = s.unfulfillable.max(0);
             (world.catalog[i].sku.clone(), s)
         })
         .collect()
+}
+
+impl World {
+    /// Records an event of an Amazon-fulfilled SKU's FBA stock (an inbound shipment received, a
+    /// return, units lost or disposed of); `false` when `sku` is not an Amazon-fulfilled product.
+    pub fn add_fba_event(&mut self, sku: &str, kind: FbaEventKind, quantity: u32) -> bool {
+        let Some(product) = self
+            .catalog
+            .iter()
+            .position(|p| p.sku == sku && p.channel == Channel::Afn)
+        else {
+            return false;
+        };
+        self.fba_events.push(FbaEvent {
+            product,
+            kind,
+            quantity,
+        });
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::world::WorldKind;
+
+    #[test]
+    fn events_added_at_run_time_move_the_skus_stock_both_ways() {
+        let anchor = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
+        let mut w = World::generate(WorldKind::Na, 7, 100, anchor);
+        let stock = fba_stock(&w);
+        let sku = stock
+            .iter()
+            .find(|(_, s)| s.fulfillable > 0)
+            .unwrap()
+            .0
+            .clone();
+        let mfn = w
+            .catalog
+            .iter()
+            .find(|p| p.channel != Channel::Afn)
+            .unwrap()
+            .sku
+            .clone();
+        let before = fba_stock(&w)[&sku];
+        assert!(
+            !w.add_fba_event(&mfn, FbaEventKind::Lost, 1),
+            "merchant SKU"
+        );
+        assert!(w.add_fba_event(&sku, FbaEventKind::Received, 5));
+        assert_eq!(fba_stock(&w)[&sku].fulfillable, before.fulfillable + 5);
+        assert!(w.add_fba_event(&sku, FbaEventKind::Lost, 2));
+        assert_eq!(fba_stock(&w)[&sku].on_hand(), before.on_hand() + 3);
+        assert!(w.add_fba_event(&sku, FbaEventKind::ReturnedDamaged, 2));
+        assert!(w.add_fba_event(&sku, FbaEventKind::Disposed, 9));
+        let after = fba_stock(&w)[&sku];
+        assert_eq!(after.unfulfillable, 0, "disposed of, never below zero");
+        assert_eq!(after.fulfillable, before.fulfillable + 3);
+    }
 }

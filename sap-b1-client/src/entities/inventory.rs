@@ -1,4 +1,5 @@
-//! `PriceLists` (key `PriceListNo`) and `Warehouses` (key `WarehouseCode`).
+//! `PriceLists` (key `PriceListNo`), `Warehouses` (key `WarehouseCode`) and `StockTransfers`
+//! (key `DocEntry`).
 
 use rust_decimal::Decimal;
 
@@ -52,4 +53,48 @@ sap_type! {
 
 impl Entity for Warehouse {
     const ENTITY_SET: &'static str = "Warehouses";
+}
+
+sap_type! {
+    /// An inventory transfer between warehouses (`StockTransfers`, object 67).
+    pub struct StockTransfer as "StockTransfer" {
+        /// Internal key.
+        "DocEntry" => doc_entry: i32,
+        /// Document number.
+        "DocNum" => doc_num: i32,
+        /// Posting date.
+        "DocDate" => doc_date: SapDate,
+        /// Warehouse the units leave (default of the rows).
+        "FromWarehouse" => from_warehouse: String,
+        /// Warehouse the units arrive in (default of the rows).
+        "ToWarehouse" => to_warehouse: String,
+        /// Remarks.
+        "Comments" => comments: String,
+        /// Journal remark.
+        "JournalMemo" => journal_memo: String,
+        /// Reference 2 (free text).
+        "Reference2" => reference2: String,
+        /// Rows.
+        "StockTransferLines" => stock_transfer_lines: Vec<StockTransferLine>,
+    }
+}
+
+impl Entity for StockTransfer {
+    const ENTITY_SET: &'static str = "StockTransfers";
+}
+
+sap_type! {
+    /// A row of an inventory transfer.
+    pub struct StockTransferLine as "StockTransferLine" {
+        /// Row number.
+        "LineNum" => line_num: i32,
+        /// Item.
+        "ItemCode" => item_code: String,
+        /// Units moved.
+        "Quantity" => quantity: Decimal,
+        /// Warehouse the units leave.
+        "FromWarehouseCode" => from_warehouse_code: String,
+        /// Warehouse the units arrive in.
+        "WarehouseCode" => warehouse_code: String,
+    }
 }

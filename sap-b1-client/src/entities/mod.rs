@@ -21,7 +21,7 @@ pub use documents::{
     CancelStatus, DocEntry, Document, DocumentAdditionalExpense, DocumentLine, DocumentStatus,
     DocumentType,
 };
-pub use inventory::{PriceList, Warehouse};
+pub use inventory::{PriceList, StockTransfer, StockTransferLine, Warehouse};
 pub use items::{Item, ItemPrice, ItemWarehouseInfo};
 pub use payments::{IncomingPayment, PaymentInvoice, PaymentInvoiceType, ReceiptType};
 pub use user_tables::{UserFieldMD, UserTableMD, UserTableRow};

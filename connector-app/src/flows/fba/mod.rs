@@ -1,9 +1,16 @@
 //! FBA stock: Amazon's units per SKU (`getInventorySummaries`, FBA Inventory v1) against SAP's
 //! FBA warehouse (`Items` `ItemWarehouseInfoCollection` `InStock` of `[fba] warehouse`), per item.
-//! Read-only: it reports the difference per item; nothing is posted. Registered as the `fba` flow
-//! (`run` on `schedule.fba`, default daily, when `[fba]` is configured) and as `fba reconcile`.
+//! [`Engine::reconcile_fba`] reports the difference per item and changes nothing;
+//! [`Engine::sync_fba`] also plans the adjustment of each item that differs as `[fba] post` says
+//! (`adjust`, `post`): held for review (`replay KEY` posts it) or posted, each traceable in
+//! `audit` under `amz:{seller}:fba:{item}:adj:{n}`, with the settlement reimbursements of lost
+//! units named on it (`reimburse`). Registered as the `fba` flow (`run` on `schedule.fba`,
+//! default daily, when `[fba]` is configured) and as `fba reconcile [--post]`.
 
+pub mod adjust;
 pub mod plan;
+pub mod post;
+pub mod reimburse;
 
 use std::collections::BTreeMap;
 
@@ -16,7 +23,9 @@ use serde::Serialize;
 use sp_api_client::fba_inventory::InventoryQuery;
 
 use super::{Engine, Problem};
+pub use adjust::FbaAdjustment;
 pub use plan::{FbaComparison, FbaLine, compare};
+pub use post::{AdjustmentOutcome, adjustment_key};
 
 use super::items::plan::allocation::unbooked_fba_units;
 
@@ -49,21 +58,53 @@ pub struct FbaReport {
     pub sap_unbooked: i64,
     /// Summaries that could not be compared.
     pub problems: Vec<Problem>,
+    /// What was planned or posted for the items that differ (`[fba] post` not `off`).
+    pub adjustments: Vec<AdjustmentOutcome>,
 }
 
 impl FbaReport {
-    /// Whether a person should look (a difference or a problem).
+    /// Whether a person should look (a difference not adjusted, an adjustment held or refused,
+    /// or a problem).
     pub fn needs_attention(&self) -> bool {
-        !self.differences.is_empty() || !self.problems.is_empty()
+        let adjusted = |l: &FbaLine| {
+            self.adjustments
+                .iter()
+                .any(|a| a.item_code == l.item_code && (a.state == "posted" || a.state == "found"))
+        };
+        !self.differences.iter().all(adjusted)
+            || !self.problems.is_empty()
+            || self
+                .adjustments
+                .iter()
+                .any(|a| !matches!(a.state.as_str(), "posted" | "found" | "closed"))
     }
 }
 
 impl Engine {
-    /// Reads both sides and compares them per item.
+    /// Reads both sides and compares them per item; changes nothing.
     pub async fn reconcile_fba(&self) -> Result<FbaReport> {
+        Ok(self.read_fba().await?.0)
+    }
+
+    /// Reads both sides, compares them per item and plans (or posts) the adjustment of every
+    /// item that differs as `[fba] post` says (`off`: the same as [`Engine::reconcile_fba`]).
+    pub async fn sync_fba(&self) -> Result<FbaReport> {
+        let (mut report, lines, source) = self.read_fba().await?;
+        if report.enabled && !lines.is_empty() {
+            self.recover::<FbaAdjustment>(FLOW).await?;
+            self.adjust_fba(&mut report, &lines, &source).await?;
+        }
+        Ok(report)
+    }
+
+    /// The report, every compared line (equal ones too) and `InStock` per item of
+    /// `[fba] inbound_from`.
+    pub(crate) async fn read_fba(
+        &self,
+    ) -> Result<(FbaReport, Vec<FbaLine>, BTreeMap<String, Decimal>)> {
         let cfg = &self.config.fba;
         if !cfg.enabled {
-            return Ok(FbaReport::default());
+            return Ok((FbaReport::default(), vec![], BTreeMap::new()));
         }
         let summaries: Vec<_> = self
             .amazon
@@ -82,21 +123,41 @@ impl Engine {
             .try_collect()
             .await
             .context("SAP Items (FBA warehouse stock)")?;
-        let sap: BTreeMap<String, Decimal> = items
-            .iter()
-            .filter_map(|i| {
-                let row = i
-                    .item_warehouse_info_collection
-                    .as_ref()?
-                    .iter()
-                    .find(|r| r.warehouse_code.as_deref() == Some(cfg.warehouse.as_str()))?;
-                let units = row.in_stock.unwrap_or_default();
-                let code = i.item_code.clone()?;
-                (!units.is_zero()).then_some((code, units))
-            })
-            .collect();
+        let in_stock = |warehouse: &str| -> BTreeMap<String, Decimal> {
+            items
+                .iter()
+                .filter_map(|i| {
+                    let row = i
+                        .item_warehouse_info_collection
+                        .as_ref()?
+                        .iter()
+                        .find(|r| r.warehouse_code.as_deref() == Some(warehouse))?;
+                    let units = row.in_stock.unwrap_or_default();
+                    let code = i.item_code.clone()?;
+                    (!units.is_zero()).then_some((code, units))
+                })
+                .collect()
+        };
+        let sap = in_stock(&cfg.warehouse);
+        let source = cfg
+            .inbound_from
+            .as_deref()
+            .map(in_stock)
+            .unwrap_or_default();
         let unbooked = unbooked_fba_units(&self.orders_not_in_sap()?, &self.config);
-        let comparison = compare(&summaries, &sap, &unbooked, &self.config);
+        let mut comparison = compare(&summaries, &sap, &unbooked, &self.config);
+        if comparison.lines.iter().any(|l| !l.difference.is_zero()) {
+            let history = self.fba_adjustments()?;
+            let reimbursements = self.fba_reimbursements()?;
+            for line in comparison
+                .lines
+                .iter_mut()
+                .filter(|l| !l.difference.is_zero())
+            {
+                let past = history.get(&line.item_code).map_or(&[][..], Vec::as_slice);
+                line.reimbursements = post::tied(&reimbursements, line, past);
+            }
+        }
         let mut report = FbaReport {
             enabled: true,
             marketplace: cfg.marketplace.clone(),
@@ -104,14 +165,14 @@ impl Engine {
             skus_read: summaries.len() as u64,
             ..FbaReport::default()
         };
-        for line in comparison.lines {
+        for line in &comparison.lines {
             report.amazon_on_hand += line.amazon_on_hand;
             report.sap_in_stock += line.sap_in_stock;
             report.sap_unbooked += line.sap_unbooked;
             if line.difference.is_zero() {
                 report.matched += 1;
             } else {
-                report.differences.push(line);
+                report.differences.push(line.clone());
             }
         }
         report.problems = comparison
@@ -122,6 +183,6 @@ impl Engine {
                 reason,
             })
             .collect();
-        Ok(report)
+        Ok((report, comparison.lines, source))
     }
 }

@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use sp_api_client::fba_inventory::InventorySummary;
 
+use super::reimburse::Reimbursement;
 use crate::config::Config;
 
 /// One item whose FBA stock Amazon and SAP both know (or either).
@@ -28,6 +29,10 @@ pub struct FbaLine {
     /// Amazon on hand minus what SAP will hold once those invoices post: positive when SAP is
     /// short (a receipt would fix it), negative when SAP holds units Amazon no longer has.
     pub difference: Decimal,
+    /// Settlement reimbursements of the item's SKUs no posted adjustment took yet: payments for
+    /// lost or damaged units when SAP holds more, reversals when Amazon has more.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reimbursements: Vec<Reimbursement>,
 }
 
 /// What the comparison found.
@@ -83,6 +88,7 @@ pub fn compare(
             sap_in_stock: in_stock,
             sap_unbooked: pending,
             difference: Decimal::from(on_hand) - (in_stock - Decimal::from(pending)),
+            reimbursements: vec![],
         });
     }
     out

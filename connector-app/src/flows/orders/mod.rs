@@ -321,6 +321,11 @@ impl Engine {
         if rec.flow == super::settlements::FLOW {
             return self.replay_settlement(key).await;
         }
+        if rec.flow == super::fba::FLOW
+            && rec.kind == <super::fba::FbaAdjustment as crate::posting::SapDocument>::KIND
+        {
+            return self.replay_fba(key).await;
+        }
         if rec.flow != FLOW {
             return Ok(ReplayOutcome::StillHeld(format!(
                 "`{key}` belongs to the {} flow, which re-plans from SAP and Amazon on every run: fix the cause, then run `ml-connector sync {}`",
