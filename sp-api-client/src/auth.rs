@@ -88,7 +88,7 @@ impl LwaErrorCode {
                 "the refresh token was revoked, expired or belongs to another app or region: have the seller authorise the app again and store the new refresh token"
             }
             LwaErrorCode::InvalidClient => {
-                "the LWA client id or client secret is wrong; secrets must be rotated every 180 days: put the current secret in the configuration"
+                "the LWA client id or client secret is wrong; secrets must be rotated every 180 days: copy the app's current client id and secret from Seller Central (Develop Apps) and store them again (ml-connector: `ml-connector credentials set amazon`)"
             }
             LwaErrorCode::UnauthorizedClient => {
                 "the app is not allowed to use the refresh-token grant: check the app registration in Seller Central"
