@@ -128,7 +128,6 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
     let clearing = account_in(input.table, CLEARING, input.table.resolve(CLEARING), iso);
     let mut groups: BTreeMap<(String, NaiveDate, usize), PaymentGroup> = BTreeMap::new();
     let mut missing = Vec::new();
-    let mut earliest_missing: Option<NaiveDate> = None;
     let mut write_offs: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
     // Local-currency settlements only: in a foreign currency SAP books the payment's local
     // amount at one rate and a write-off entry at its date's rate, which would leave a local cent
@@ -295,7 +294,6 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
                 // Invoices to create were created before planning; one still missing holds.
                 MissingInvoice::Hold | MissingInvoice::CreateInvoice => {
                     missing.push(order_id.to_owned());
-                    earliest_missing = Some(earliest_missing.map_or(date, |e| e.min(date)));
                     continue;
                 }
                 MissingInvoice::OnAccount => {
@@ -325,10 +323,10 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
     }
     if !missing.is_empty() {
         // A first run typically: the orders sync reads `orders.lookback` (7 days) back, the
-        // settlements sync 90 days; the orders of older settlements are read with `--since`.
-        let since = earliest_missing
-            .map(|d| (d - chrono::Duration::days(1)).to_string())
-            .unwrap_or_default();
+        // settlements sync 90 days; the orders of older settlements are read with `--since`. The
+        // settlement's rows were posted in its period, when its orders shipped or were refunded
+        // (their last update); a day earlier allows for time zones.
+        let since = (p.start - chrono::Duration::days(1)).date_naive();
         held.push(format!(
             "{} order(s) paid by this settlement have no invoice in SAP: invoice them with `ml-connector sync orders --since {since}` (an orders sync reads only orders.lookback back unless given --since), then sync settlements again; or set settlements.missing_invoice = \"on-account\": {}",
             missing.len(),
