@@ -119,7 +119,7 @@ impl LwaErrorCode {
 #[non_exhaustive]
 pub enum LwaError {
     /// LWA answered with `{"error":…, "error_description":…}`.
-    #[error("Login with Amazon refused the token request ({code}, HTTP {status}): {description}. What to do: {}", code.advice())]
+    #[error("Login with Amazon refused the token request ({code}, HTTP {status}): {}. What to do: {}", description.trim_end_matches('.'), code.advice())]
     Rejected {
         /// The typed error code.
         code: LwaErrorCode,
@@ -333,4 +333,25 @@ fn form_body(pairs: &[(&str, &str)]) -> String {
         s.append_pair(k, v);
     }
     s.finish()
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_reads_as_one_sentence_per_part_and_sends_secrets_to_the_store() {
+        let e = LwaError::Rejected {
+            code: LwaErrorCode::InvalidClient,
+            description: "Client authentication failed.".into(),
+            status: StatusCode::UNAUTHORIZED,
+        };
+        let text = e.to_string();
+        assert!(!text.contains(".."), "{text}");
+        assert!(
+            text.contains("Client authentication failed. What to do:"),
+            "{text}"
+        );
+        assert!(text.contains("credentials set amazon") && !text.contains("in the configuration"));
+    }
 }
