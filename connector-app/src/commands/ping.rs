@@ -78,7 +78,11 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
             Err(e) => {
                 ok = false;
                 println!("Amazon: FAILED: {e}");
-                println!("  check: {}", amazon_advice(&e));
+                // A refusal of Login with Amazon carries its advice already.
+                let advice = amazon_advice(&e);
+                if !e.to_string().contains(&advice) {
+                    println!("  check: {advice}");
+                }
             }
         }
         Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_CONFIG) })
