@@ -266,7 +266,11 @@ async fn hints_name_the_real_cause() {
     let (code, out) = cli(&config, &["ping"]);
     assert_eq!(code, Some(3), "{out}");
     assert!(out.contains("ml-connector credentials set amazon"), "{out}");
-    assert_eq!(out.matches("secrets must be rotated").count(), 1, "said once: {out}");
+    assert_eq!(
+        out.matches("secrets must be rotated").count(),
+        1,
+        "said once: {out}"
+    );
     assert!(!out.contains("in the configuration"), "{out}");
 
     // One altered character in an entry: damaged, not "a different key".
