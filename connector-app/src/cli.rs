@@ -171,6 +171,12 @@ struct SandboxServeArgs {
     /// 9.3-era property sets: no `PaidToDate` on documents).
     #[arg(long, default_value = "10.0", value_parser = parse_sap_profile)]
     sap_profile: sandbox::sap::schema::SapProfile,
+    /// Write a complete workspace for this sandbox into DIR (configuration with its URLs,
+    /// marketplaces, tax codes and SKU map; settlement mapping; key; encrypted credentials), so
+    /// `ml-connector --config DIR/ml-connector.toml sync orders` works as it is. Rewritten on
+    /// every start; the ledger in DIR is kept.
+    #[arg(long, value_name = "DIR")]
+    write_workspace: Option<PathBuf>,
 }
 
 fn parse_sap_profile(s: &str) -> Result<sandbox::sap::schema::SapProfile, String> {
@@ -197,6 +203,39 @@ impl From<SandboxServeArgs> for sandbox::serve::ServeArgs {
     }
 }
 
+/// The options every command takes (`global = true`), by their clap ids.
+const GLOBAL_OPTIONS: [&str; 3] = ["config", "log_format", "verbose"];
+
+/// The command line, with the global options listed once, in `ml-connector --help`: clap copies
+/// them into every subcommand's help (clap-rs/clap#5355 asks for a switch; there is none in 4.6),
+/// so they are hidden there after the copy. They are still accepted after a subcommand.
+pub fn command() -> clap::Command {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    // Building copies the global options into the subcommands, which can then hide them.
+    cmd.build();
+    hide_global_options(&mut cmd);
+    cmd
+}
+
+fn hide_global_options(cmd: &mut clap::Command) {
+    for sub in cmd.get_subcommands_mut() {
+        // `mut_args` keeps the arguments in place (the built command indexes them); `mut_arg`
+        // would move the one it changes to the end.
+        *sub = std::mem::take(sub)
+            .mut_args(|a| {
+                if GLOBAL_OPTIONS.contains(&a.get_id().as_str()) {
+                    a.hide(true)
+                } else {
+                    a
+                }
+            })
+            .after_help(
+                "Options of every command (--config, --log-format, -v): see `ml-connector --help`.",
+            );
+        hide_global_options(sub);
+    }
+}
+
 /// Writes a command's output to standard output and flushes it.
 ///
 /// Its error is an [`std::io::Error`]: a reader that stopped early (`| head`) makes it
@@ -211,7 +250,10 @@ pub fn write_stdout(text: &str) -> std::io::Result<()> {
 /// Parses the command line, runs the command and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
     quiet_on_broken_pipe();
-    let cli = match Cli::try_parse() {
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
@@ -239,7 +281,7 @@ pub fn main() -> ExitCode {
         Command::Audit(cmd) => commands::audit::run(&config, cmd),
         Command::Settlement(cmd) => commands::settlement::run(&config, cmd),
         Command::Fba(cmd) => commands::fba::run(&config, cmd),
-        Command::Sandbox(SandboxCommand::Serve(args)) => serve_sandbox(args.into()),
+        Command::Sandbox(SandboxCommand::Serve(args)) => serve_sandbox(args),
         Command::Demo(args) => commands::demo::run(args),
     };
     match result {
@@ -257,8 +299,33 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn serve_sandbox(args: sandbox::serve::ServeArgs) -> anyhow::Result<ExitCode> {
-    commands::engine::runtime()?.block_on(sandbox::serve::run_serve(args))?;
+fn serve_sandbox(args: SandboxServeArgs) -> anyhow::Result<ExitCode> {
+    let workspace = args.write_workspace.clone();
+    let time_scale = args.time_scale;
+    let serve = sandbox::serve::run_serve_with(args.into(), |sb| {
+        let Some(dir) = workspace else {
+            return Ok(Vec::new());
+        };
+        let config = crate::demo::write_workspace_by(
+            &dir,
+            sb,
+            2,
+            time_scale,
+            "`ml-connector sandbox serve --write-workspace`; rewritten on every start",
+        )
+        .map_err(|e| format!("cannot write the workspace in {}: {e:#}", dir.display()))?;
+        let config = config.display().to_string();
+        Ok(vec![
+            ("workspace_config", config.clone()),
+            (
+                "try",
+                format!(
+                    "ml-connector --config {config} sync orders (then sync settlements, sync items)"
+                ),
+            ),
+        ])
+    });
+    commands::engine::runtime()?.block_on(serve)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -333,8 +400,13 @@ fn init_logging(format: LogFormat, verbose: u8) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // Colours only for a person at a terminal: a log redirected to a file or journald gets
+    // plain text (and NO_COLOR turns them off at a terminal too).
+    use std::io::IsTerminal as _;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
@@ -347,9 +419,59 @@ mod tests {
     use super::*;
     use sandbox::serve::ServeArgs;
 
+    fn parse(args: &[&str]) -> Cli {
+        let matches = command()
+            .try_get_matches_from(std::iter::once(&"ml-connector").chain(args))
+            .unwrap();
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap()
+    }
+
+    fn help_of(path: &[&str]) -> String {
+        let mut cmd = command();
+        let mut at = &mut cmd;
+        for name in path {
+            at = at.find_subcommand_mut(name).unwrap();
+        }
+        at.render_help().to_string()
+    }
+
+    #[test]
+    fn global_options_are_listed_once_and_accepted_after_a_subcommand() {
+        let top = help_of(&[]);
+        assert!(
+            top.contains("--log-format") && top.contains("--config"),
+            "{top}"
+        );
+        for path in [
+            &["sync", "orders"][..],
+            &["sandbox", "serve"],
+            &["demo"],
+            &["status"],
+        ] {
+            let help = help_of(path);
+            assert!(
+                !help.contains("--log-format <") && !help.contains("--config <"),
+                "{path:?}: {help}"
+            );
+            assert!(
+                help.contains("see `ml-connector --help`"),
+                "{path:?}: {help}"
+            );
+        }
+        let cli = parse(&[
+            "sync",
+            "orders",
+            "--dry-run",
+            "--config",
+            "/x/y.toml",
+            "-vv",
+        ]);
+        assert_eq!(cli.config, PathBuf::from("/x/y.toml"));
+        assert_eq!(cli.verbose, 2);
+    }
+
     fn serve_args(args: &[&str]) -> ServeArgs {
-        let cli =
-            Cli::try_parse_from(["ml-connector", "sandbox", "serve"].iter().chain(args)).unwrap();
+        let cli = parse(&[&["sandbox", "serve"][..], args].concat());
         match cli.command {
             Command::Sandbox(SandboxCommand::Serve(a)) => a.into(),
             other => panic!("parsed as {other:?}"),

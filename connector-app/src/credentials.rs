@@ -64,8 +64,10 @@ pub enum CredentialError {
         /// Its permission bits.
         mode: u32,
     },
-    /// The store file is not a credentials store.
-    #[error("{path}: not a readable credentials file ({reason})")]
+    /// The store file is not a credentials store, or it was altered or damaged.
+    #[error(
+        "{path}: not a readable credentials file ({reason}); move it aside and store the credentials again with `ml-connector credentials set sap` and `ml-connector credentials set amazon`"
+    )]
     Corrupt {
         /// The store file.
         path: PathBuf,
@@ -247,15 +249,32 @@ impl CredentialStore {
                         path: path.to_owned(),
                         reason: e.to_string(),
                     })?;
-                let check = open_sealed(&key, &file.key_check, KEY_CHECK_AAD).map_err(|_| {
-                    CredentialError::WrongKey {
-                        path: path.to_owned(),
+                let corrupt = |reason: String| CredentialError::Corrupt {
+                    path: path.to_owned(),
+                    reason,
+                };
+                match open_sealed(&key, &file.key_check, KEY_CHECK_AAD) {
+                    Ok(check) if check == KEY_CHECK_TEXT => {}
+                    Ok(_) => return Err(corrupt("its key check is not the connector's".into())),
+                    Err(Unsealed::Malformed) => {
+                        return Err(corrupt("its key check is not hexadecimal".into()));
                     }
-                })?;
-                if check != KEY_CHECK_TEXT {
-                    return Err(CredentialError::WrongKey {
-                        path: path.to_owned(),
-                    });
+                    // Another key, or a damaged key check: an entry the key opens tells them
+                    // apart (the key is right, the file was altered).
+                    Err(Unsealed::Refused) => {
+                        let opens = |(name, sealed): (&String, &Sealed)| {
+                            open_sealed(&key, sealed, name.as_bytes()).is_ok()
+                        };
+                        if file.entries.iter().any(opens) {
+                            return Err(corrupt(
+                                "its key check was altered although the key opens its entries"
+                                    .into(),
+                            ));
+                        }
+                        return Err(CredentialError::WrongKey {
+                            path: path.to_owned(),
+                        });
+                    }
                 }
                 file
             }
@@ -313,9 +332,17 @@ impl CredentialStore {
         let Some(sealed) = self.file.entries.get(name) else {
             return Ok(None);
         };
-        let plain = open_sealed(&self.key, sealed, name.as_bytes()).map_err(|_| {
-            CredentialError::WrongKey {
+        // The key passed the store's key check when it was opened: an entry it cannot open was
+        // altered or damaged, not written with another key.
+        let plain = open_sealed(&self.key, sealed, name.as_bytes()).map_err(|e| {
+            CredentialError::Corrupt {
                 path: self.path.clone(),
+                reason: match e {
+                    Unsealed::Malformed => format!("entry `{name}` is not hexadecimal"),
+                    Unsealed::Refused => format!(
+                        "entry `{name}` was altered or damaged: the right key does not open it"
+                    ),
+                },
             }
         })?;
         let map: BTreeMap<String, String> =
@@ -392,10 +419,18 @@ fn seal(key: &CredentialKey, plain: &[u8], aad: &[u8]) -> Sealed {
     }
 }
 
-fn open_sealed(key: &CredentialKey, sealed: &Sealed, aad: &[u8]) -> Result<Vec<u8>, ()> {
-    let nonce_bytes = hex::decode(&sealed.nonce).map_err(|_| ())?;
-    let nonce = XNonce::try_from(nonce_bytes.as_slice()).map_err(|_| ())?;
-    let ciphertext = hex::decode(&sealed.ciphertext).map_err(|_| ())?;
+/// Why a sealed value did not open.
+enum Unsealed {
+    /// Its nonce or ciphertext is not the hex of the right length: the file was damaged.
+    Malformed,
+    /// The cipher refused it: another key, or altered bytes.
+    Refused,
+}
+
+fn open_sealed(key: &CredentialKey, sealed: &Sealed, aad: &[u8]) -> Result<Vec<u8>, Unsealed> {
+    let nonce_bytes = hex::decode(&sealed.nonce).map_err(|_| Unsealed::Malformed)?;
+    let nonce = XNonce::try_from(nonce_bytes.as_slice()).map_err(|_| Unsealed::Malformed)?;
+    let ciphertext = hex::decode(&sealed.ciphertext).map_err(|_| Unsealed::Malformed)?;
     key.cipher()
         .decrypt(
             &nonce,
@@ -404,7 +439,7 @@ fn open_sealed(key: &CredentialKey, sealed: &Sealed, aad: &[u8]) -> Result<Vec<u
                 aad,
             },
         )
-        .map_err(|_| ())
+        .map_err(|_| Unsealed::Refused)
 }
 
 #[cfg(test)]

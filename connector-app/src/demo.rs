@@ -33,7 +33,7 @@ pub const CONFIG_FILE: &str = "ml-connector.toml";
 pub const MAPPING_FILE: &str = "mapping.toml";
 
 /// The sandbox company's chart of accounts for the settlement mapping.
-pub const SANDBOX_MAPPING: &str = r#"# Settlement mapping for the sandbox company (written by `ml-connector demo`).
+pub const SANDBOX_MAPPING: &str = r#"# Settlement mapping for the sandbox company (written by `ml-connector demo` or `sandbox serve --write-workspace`).
 [accounts]
 AmazonClearing = "1420"
 Reserve = "1425"
@@ -66,6 +66,23 @@ pub fn write_workspace(
     sessions: usize,
     time_scale: f64,
 ) -> Result<PathBuf> {
+    write_workspace_by(
+        dir,
+        sb,
+        sessions,
+        time_scale,
+        "`ml-connector demo`; rewritten on every demo run",
+    )
+}
+
+/// [`write_workspace`], its header naming what wrote it (`written_by`).
+pub fn write_workspace_by(
+    dir: &Path,
+    sb: &Sandbox,
+    sessions: usize,
+    time_scale: f64,
+    written_by: &str,
+) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let world = sb.world();
     let creds = sb.credentials();
@@ -76,7 +93,7 @@ pub fn write_workspace(
         WorldKind::Eu => "vat-group",
     };
     let mut text = format!(
-        "# Written by `ml-connector demo` for the sandbox's {} world; rewritten on every demo run.\n\n\
+        "# Written by {written_by}, for the sandbox's {} world.\n\n\
          [sap]\nbase_url = \"{}\"\ncompany_db = \"{}\"\nuser = \"{}\"\nsessions = {sessions}\n\n\
          [amazon]\nregion = \"{}\"\nseller_id = \"{}\"\nmarketplaces = [{}]\nendpoint = \"{}\"\nlwa_token_url = \"{}\"\nrate_scale = {}\n\n\
          [orders]\nshipping = \"expense\"\nshipping_expense_code = 1\nlookback = \"400d\"\ntax_field = \"{tax_field}\"\n\n",

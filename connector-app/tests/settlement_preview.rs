@@ -132,7 +132,7 @@ fn mapping_file_maps_symbols_to_gl_codes() {
         .collect();
     assert!(accounts.contains(&"6110"), "{accounts:?}");
     assert!(accounts.contains(&"1420"), "{accounts:?}");
-    assert!(accounts.contains(&"1020"), "{accounts:?}");
+    assert!(accounts.contains(&"1200"), "{accounts:?}");
 }
 
 #[test]

@@ -215,6 +215,9 @@ pub enum SandboxError {
         /// Order count configured.
         orders: usize,
     },
+    /// What the embedding program does once the sandbox runs (writing a workspace) failed.
+    #[error("{0}")]
+    Setup(String),
 }
 
 /// State shared by both fakes.

@@ -104,17 +104,57 @@ pub async fn run_serve(args: ServeArgs) -> Result<(), SandboxError> {
     serve_until(args, wait_for_signal(), |line| println!("{line}")).await
 }
 
+/// [`run_serve`] with [`serve_with`]'s `after_start`.
+pub async fn run_serve_with(
+    args: ServeArgs,
+    after_start: impl FnOnce(&Sandbox) -> Result<Extra, String>,
+) -> Result<(), SandboxError> {
+    serve_with(
+        args,
+        wait_for_signal(),
+        |line| println!("{line}"),
+        after_start,
+    )
+    .await
+}
+
 /// Like [`run_serve`], but prints through `print` and stops when `until` completes (for tests
 /// and embedding). With `--state-file`, the state is saved when `until` completes.
 pub async fn serve_until(
     args: ServeArgs,
     until: impl Future<Output = ()>,
+    print: impl FnMut(&str),
+) -> Result<(), SandboxError> {
+    serve_with(args, until, print, |_| Ok(Vec::new())).await
+}
+
+/// What a caller of [`serve_with`] adds to the printout once the sandbox runs: `(key, value)`
+/// pairs, printed as `  key  value` lines and added to the JSON line.
+pub type Extra = Vec<(&'static str, String)>;
+
+/// Like [`serve_until`], with `after_start` run on the started sandbox before anything is
+/// printed (the connector writes a workspace for it there). Its pairs are printed with the
+/// rest; an error it returns stops the sandbox and is returned.
+pub async fn serve_with(
+    args: ServeArgs,
+    until: impl Future<Output = ()>,
     mut print: impl FnMut(&str),
+    after_start: impl FnOnce(&Sandbox) -> Result<Extra, String>,
 ) -> Result<(), SandboxError> {
     let sb = Sandbox::start(args.config()).await?;
-    let info = connection_info(&sb);
+    let extra = match after_start(&sb) {
+        Ok(extra) => extra,
+        Err(message) => {
+            sb.close().await?;
+            return Err(SandboxError::Setup(message));
+        }
+    };
+    let mut info = connection_info(&sb);
     let s = |k: &str| info[k].as_str().unwrap_or_default().to_string();
     if args.json {
+        for (k, v) in &extra {
+            info[*k] = json!(v);
+        }
         print(&info.to_string());
     } else {
         let w = sb.world();
@@ -148,12 +188,11 @@ pub async fn serve_until(
             s("seller_id"),
             sb.marketplace_ids().join(",")
         ));
-        let mappings = w.sku_mappings();
-        if let Some((sku, item)) = mappings.first() {
-            print(&format!(
-                "  {} SKUs need an ItemCode mapping, e.g. {sku} -> {item}",
-                mappings.len()
-            ));
+        for line in world_lines(&sb, !extra.is_empty()) {
+            print(&line);
+        }
+        for (k, v) in &extra {
+            print(&format!("  {k}  {v}"));
         }
         if let Some(path) = &args.state_file {
             print(&format!(
@@ -170,6 +209,69 @@ pub async fn serve_until(
     }
     until.await;
     sb.close().await
+}
+
+/// What a configuration for this world needs: its marketplaces (customer, currency, tax codes),
+/// the G/L accounts a settlement mapping may name and the SKU map. With `brief` (a workspace was
+/// written that holds them) only the counts.
+pub fn world_lines(sb: &Sandbox, brief: bool) -> Vec<String> {
+    let w = sb.world();
+    let mut out = Vec::new();
+    let mappings = w.sku_mappings();
+    let accounts: Vec<_> = crate::world::sap_company::accounts(w.kind)
+        .into_iter()
+        .filter(|a| a.2 && !a.3 && !a.5)
+        .collect();
+    if brief {
+        out.push(format!(
+            "  {} marketplaces, {} postable G/L accounts, {} SKUs mapped to other ItemCodes: all in the workspace below",
+            w.marketplaces.len(),
+            accounts.len(),
+            mappings.len()
+        ));
+        return out;
+    }
+    out.push(
+        "  marketplaces (customer, currency, tax codes standard/reduced by jurisdiction):".into(),
+    );
+    for m in &w.marketplaces {
+        let codes: Vec<String> = m
+            .jurisdictions
+            .iter()
+            .map(|j| {
+                let collector = if j.facilitator_bp == [0, 0] {
+                    ""
+                } else {
+                    " (Amazon collects)"
+                };
+                format!("{} {}{collector}", j.code, j.tax_code.join("/"))
+            })
+            .collect();
+        out.push(format!(
+            "    {} {}  customer {}  {}  price list {}  tax codes {}",
+            m.id,
+            m.name,
+            m.customer,
+            m.currency,
+            m.price_list,
+            codes.join(", ")
+        ));
+    }
+    out.push("  G/L accounts a settlement mapping can use (ChartOfAccounts):".into());
+    for (code, name, ..) in &accounts {
+        out.push(format!("    {code}  {name}"));
+    }
+    out.push(format!(
+        "  [sku_map] ({} SKUs whose SAP ItemCode differs):",
+        mappings.len()
+    ));
+    for (sku, item) in &mappings {
+        out.push(format!("    \"{sku}\" = \"{item}\""));
+    }
+    out.push(
+        "  (`--write-workspace DIR` writes a complete workspace with all of this instead)".into(),
+    );
+    out
 }
 
 async fn wait_for_signal() {

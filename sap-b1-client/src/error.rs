@@ -31,7 +31,10 @@ pub enum Error {
     },
 
     /// `POST /Login` was rejected (bad credentials, unknown company, locked user). Never retried.
-    #[error("login rejected: {0}")]
+    ///
+    /// An answer without SAP's error body (no `error.code`) did not come from a Service Layer:
+    /// the message then says to check the base URL rather than the credentials.
+    #[error("login rejected: {0}{note}", note = login_note(.0))]
     Login(ServerError),
 
     /// The session was rejected (HTTP 401) even after one fresh login.
@@ -95,6 +98,15 @@ pub enum Error {
         /// The raw response body (may be empty).
         body: String,
     },
+}
+
+/// What a rejected login adds to its message when the answer was not the Service Layer's.
+fn login_note(e: &ServerError) -> &'static str {
+    if e.is_service_layer() {
+        ""
+    } else {
+        " (no SAP error code: this answer did not come from SAP's Service Layer but from a proxy in front of it or a wrong host, port or path in the base URL; user and password were not checked)"
+    }
 }
 
 impl Error {
@@ -164,6 +176,13 @@ pub struct ServerError {
     pub message: Option<String>,
     /// The raw response body (JSON, HTML or empty).
     pub body: String,
+}
+
+impl ServerError {
+    /// Whether the answer carries SAP's error body (`error.code`): only a Service Layer sends it.
+    pub fn is_service_layer(&self) -> bool {
+        self.code.is_some()
+    }
 }
 
 impl fmt::Display for ServerError {

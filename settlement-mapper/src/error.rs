@@ -26,6 +26,11 @@ pub enum ReadErrorKind {
     /// Nothing but blank lines (or nothing at all).
     #[error("the file is empty")]
     Empty,
+    /// The file is UTF-16 (Excel's "Unicode text"), which the flat-file reader does not decode.
+    #[error(
+        "the file is UTF-16 (as Excel saves \"Unicode text\"), not UTF-8: open it and save it as UTF-8 (\"Text (Tab delimited)\" or \"CSV UTF-8\" with tabs), or download the report from Amazon again"
+    )]
+    Utf16,
     /// The header lacks a column that the layout needs.
     #[error("the header has no `{0}` column: this is not a V2 or V1 settlement flat file")]
     MissingColumn(String),

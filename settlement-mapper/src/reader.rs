@@ -219,6 +219,9 @@ impl<R: BufRead> SettlementReader<R> {
                 return Ok(false);
             }
             self.line_no += 1;
+            if self.line_no == 1 && looks_like_utf16(&self.buf) {
+                return Err(ReadError::on_line(1, ReadErrorKind::Utf16));
+            }
             while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
                 self.buf.pop();
             }
@@ -319,6 +322,16 @@ impl<R: BufRead> SettlementReader<R> {
         self.pending.extend(rows);
         Ok(true)
     }
+}
+
+/// Whether a first line is UTF-16: a UTF-16 byte-order mark, or (without one) a NUL in every
+/// other byte, which ASCII text in UTF-16 has and a UTF-8 or Windows-1252 file never does.
+fn looks_like_utf16(first_line: &[u8]) -> bool {
+    if first_line.starts_with(b"\xFF\xFE") || first_line.starts_with(b"\xFE\xFF") {
+        return true;
+    }
+    let nuls = first_line.iter().filter(|b| **b == 0).count();
+    first_line.len() >= 4 && nuls * 3 >= first_line.len()
 }
 
 impl<R: BufRead> Iterator for SettlementReader<R> {

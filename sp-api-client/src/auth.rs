@@ -88,7 +88,7 @@ impl LwaErrorCode {
                 "the refresh token was revoked, expired or belongs to another app or region: have the seller authorise the app again and store the new refresh token"
             }
             LwaErrorCode::InvalidClient => {
-                "the LWA client id or client secret is wrong; secrets must be rotated every 180 days: put the current secret in the configuration"
+                "the LWA client id or client secret is wrong; secrets must be rotated every 180 days: copy the app's current client id and secret from Seller Central (Develop Apps) and store them again (ml-connector: `ml-connector credentials set amazon`)"
             }
             LwaErrorCode::UnauthorizedClient => {
                 "the app is not allowed to use the refresh-token grant: check the app registration in Seller Central"
@@ -119,7 +119,7 @@ impl LwaErrorCode {
 #[non_exhaustive]
 pub enum LwaError {
     /// LWA answered with `{"error":…, "error_description":…}`.
-    #[error("Login with Amazon refused the token request ({code}, HTTP {status}): {description}. What to do: {}", code.advice())]
+    #[error("Login with Amazon refused the token request ({code}, HTTP {status}): {}. What to do: {}", description.trim_end_matches('.'), code.advice())]
     Rejected {
         /// The typed error code.
         code: LwaErrorCode,
@@ -333,4 +333,25 @@ fn form_body(pairs: &[(&str, &str)]) -> String {
         s.append_pair(k, v);
     }
     s.finish()
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_reads_as_one_sentence_per_part_and_sends_secrets_to_the_store() {
+        let e = LwaError::Rejected {
+            code: LwaErrorCode::InvalidClient,
+            description: "Client authentication failed.".into(),
+            status: StatusCode::UNAUTHORIZED,
+        };
+        let text = e.to_string();
+        assert!(!text.contains(".."), "{text}");
+        assert!(
+            text.contains("Client authentication failed. What to do:"),
+            "{text}"
+        );
+        assert!(text.contains("credentials set amazon") && !text.contains("in the configuration"));
+    }
 }

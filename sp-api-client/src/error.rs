@@ -167,7 +167,7 @@ impl fmt::Display for ApiError {
 
 /// A 2xx body that did not deserialise: keeps the raw body and the JSON path of the failure.
 #[derive(Debug, thiserror::Error)]
-#[error("{operation}: cannot parse response at `{path}`: {source} [request id {}]", request_id.as_deref().unwrap_or("-"))]
+#[error("{}", parse_message(.operation, .path, .body, .source, .request_id.as_deref()))]
 #[non_exhaustive]
 pub struct ParseError {
     /// Operation that was called.
@@ -181,6 +181,34 @@ pub struct ParseError {
     /// The serde error.
     #[source]
     pub source: serde_json::Error,
+}
+
+impl ParseError {
+    /// Whether the body is JSON at all: an HTML page or plain text from something that is not the
+    /// SP-API (a wrong endpoint, a proxy's login or error page) is not.
+    pub fn body_is_json(&self) -> bool {
+        serde_json::from_str::<serde::de::IgnoredAny>(&self.body).is_ok()
+    }
+}
+
+fn parse_message(
+    operation: &Operation,
+    path: &str,
+    body: &str,
+    source: &serde_json::Error,
+    request_id: Option<&str>,
+) -> String {
+    let request_id = request_id.unwrap_or("-");
+    if serde_json::from_str::<serde::de::IgnoredAny>(body).is_ok() {
+        return format!(
+            "{operation}: cannot parse response at `{path}`: {source} [request id {request_id}]"
+        );
+    }
+    let start: String = body.trim_start().chars().take(40).collect();
+    let start = start.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!(
+        "{operation}: the answer is not JSON (it starts `{start}`): the server at the SP-API endpoint is not Amazon's SP-API; check the endpoint (the region, or a proxy in front of it) [request id {request_id}]"
+    )
 }
 
 pub(crate) fn truncate(s: &str, max: usize) -> &str {

@@ -12,7 +12,7 @@ use tracing::{error, info, warn};
 
 use super::engine::{load_writer, runtime};
 use super::signals::{Signals, until_stopped};
-use crate::flows::{Flow, RunOptions};
+use crate::flows::{Flow, FlowReport, RunOptions};
 
 /// Runs the daemon.
 pub fn run(config_path: &Path) -> Result<ExitCode> {
@@ -53,18 +53,31 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
                 continue;
             }
             let (flow, schedule) = flows[i];
-            match until_stopped(&engine, engine.run_flow(flow, &RunOptions::default())).await {
-                Some(Ok(report)) => report.log(),
-                // The ledger file is gone: every later run would write nowhere. Stop.
-                Some(Err(e)) if ledger_gone(&e) => return Err(e),
-                Some(Err(e)) => error!("{flow} sync failed: {e:#}"),
-                None => {
-                    warn!(%flow, "stopped by {} while waiting: the next run resumes it", signals.name());
-                    break;
-                }
-            }
+            let outcome =
+                match until_stopped(&engine, engine.run_flow(flow, &RunOptions::default())).await {
+                    Some(Ok(report)) => {
+                        report.log();
+                        run_line(&report)
+                    }
+                    // The ledger file is gone: every later run would write nowhere. Stop.
+                    Some(Err(e)) if ledger_gone(&e) => return Err(e),
+                    Some(Err(e)) => {
+                        error!("{flow} sync failed: {e:#}");
+                        "failed (see the error above)".to_owned()
+                    }
+                    None => {
+                        warn!(%flow, "stopped by {} while waiting: the next run resumes it", signals.name());
+                        break;
+                    }
+                };
             next[i] = schedule.next_after(Utc::now());
             info!(%flow, next = %next[i], "next run");
+            // One line per run at every log level: what it did and when the next one starts.
+            println!(
+                "{} {flow}: {outcome}; next {}",
+                Utc::now().format("%Y-%m-%d %H:%M:%S UTC"),
+                next[i].format("%Y-%m-%d %H:%M:%S UTC")
+            );
         }
         let _ = engine.sap.logout().await;
         println!("ml-connector stopped");
@@ -72,9 +85,45 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
     })
 }
 
+/// A run's figures in a few words, for the daemon's line per run.
+fn run_line(report: &FlowReport) -> String {
+    let attention = if report.needs_attention() {
+        " (needs attention: ml-connector status)"
+    } else {
+        ""
+    };
+    let figures = match report {
+        FlowReport::Orders(r) => format!(
+            "{} seen, {} posted, {} held, {} failed, {} unknown",
+            r.orders_seen,
+            r.invoices_posted,
+            r.held.len(),
+            r.failed.len(),
+            r.unknown.len()
+        ),
+        FlowReport::Settlements(r) => format!(
+            "{} read, {} posted, {} held, {} failed",
+            r.settlements_seen,
+            r.settlements_posted,
+            r.held.len(),
+            r.failed.len()
+        ),
+        FlowReport::Items(r) => format!(
+            "{} listings updated, {} issues",
+            r.listings_updated,
+            r.issues.len()
+        ),
+        FlowReport::Fba(r) => format!("{} items differ", r.differences.len()),
+    };
+    format!("{figures}{attention}")
+}
+
+/// A schedule as the configuration says it (`every 15m`, `every 6h`).
 fn describe(s: &crate::schedule::Schedule) -> String {
     match s {
-        crate::schedule::Schedule::Every(d) => format!("every {} s", d.as_secs()),
+        crate::schedule::Schedule::Every(d) => {
+            format!("every {}", humantime::format_duration(*d))
+        }
         crate::schedule::Schedule::Cron(c) => format!("at `{c}` (UTC)"),
     }
 }

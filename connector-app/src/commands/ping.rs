@@ -78,7 +78,11 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
             Err(e) => {
                 ok = false;
                 println!("Amazon: FAILED: {e}");
-                println!("  check: {}", amazon_advice(&e));
+                // A refusal of Login with Amazon carries its advice already.
+                let advice = amazon_advice(&e);
+                if !e.to_string().contains(&advice) {
+                    println!("  check: {advice}");
+                }
             }
         }
         Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_CONFIG) })
@@ -87,6 +91,9 @@ pub fn run(config_path: &Path) -> Result<ExitCode> {
 
 pub(crate) fn sap_advice(e: &SapError, url: &str) -> String {
     match e {
+        SapError::Login(rejection) if !rejection.is_service_layer() => format!(
+            "sap.base_url: {url} did not answer like SAP's Service Layer (no SAP error code), so user and password were not checked: use the Service Layer's own address (https://host:50000/b1s/v2) or check the proxy in front of it"
+        ),
         SapError::Login(_) => {
             "the user, the password (`ml-connector credentials set sap`) and sap.company_db".into()
         }
@@ -102,6 +109,7 @@ pub(crate) fn amazon_advice(e: &AmazonError) -> String {
     match e {
         AmazonError::Auth(sp_api_client::LwaError::Rejected { code, .. }) => code.advice().to_owned(),
         AmazonError::Auth(_) => "network access to Login with Amazon (amazon.lwa_token_url if overridden)".into(),
+        AmazonError::Parse(p) if !p.body_is_json() => "amazon.endpoint (leave it out to use Amazon's endpoint for amazon.region) and amazon.region: what answered is not the SP-API".into(),
         AmazonError::Transport { .. } => "network access to the SP-API and LWA hosts (amazon.endpoint / amazon.lwa_token_url if overridden)".into(),
         _ => "the app's SP-API roles (Sellers, Orders, Reports) and amazon.region".into(),
     }

@@ -96,7 +96,7 @@ pub fn run(config_path: &Path, args: StatusArgs) -> Result<ExitCode> {
     if !cursors.is_empty() {
         let _ = writeln!(s, "cursors:");
         for (flow, value, at) in &cursors {
-            let _ = writeln!(s, "  {flow:<12} {value}  (moved {at})");
+            let _ = writeln!(s, "  {flow:<12} {}  (moved {})", when(value), when(at));
         }
     }
     if !settlements.is_empty() {
@@ -135,5 +135,44 @@ fn kind_label(kind: &str) -> &str {
         "credit_note" => "credit notes",
         "settlement_reissue" => "re-issues",
         other => other,
+    }
+}
+
+/// A stored time in the one format `status` prints: `2026-11-02 10:15:00 UTC` for an RFC 3339
+/// time (any offset or fraction), `2026-11-02 10:15:00` for SAP's own (zoneless) time; what
+/// follows the time in a compound cursor (the items cursor's ItemCode) is kept.
+fn when(stored: &str) -> String {
+    let (time, rest) = stored.split_once(' ').unwrap_or((stored, ""));
+    let shown = if let Ok(t) = chrono::DateTime::parse_from_rfc3339(time) {
+        t.to_utc().format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    } else if let Ok(t) = chrono::NaiveDateTime::parse_from_str(time, "%Y-%m-%dT%H:%M:%S%.f") {
+        t.format("%Y-%m-%d %H:%M:%S").to_string()
+    } else {
+        return stored.to_owned();
+    };
+    if rest.is_empty() {
+        shown
+    } else {
+        format!("{shown} {rest}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::when;
+
+    #[test]
+    fn stored_times_print_in_one_format() {
+        assert_eq!(
+            when("2026-11-02T10:15:00.123456789+00:00"),
+            "2026-11-02 10:15:00 UTC"
+        );
+        assert_eq!(when("2026-11-02T11:15:00+01:00"), "2026-11-02 10:15:00 UTC");
+        assert_eq!(when("2026-11-02T10:15:00Z"), "2026-11-02 10:15:00 UTC");
+        assert_eq!(
+            when("2026-09-21T09:00:00 37d7d020ed6d"),
+            "2026-09-21 09:00:00 37d7d020ed6d"
+        );
+        assert_eq!(when("not a time"), "not a time");
     }
 }

@@ -143,38 +143,38 @@ pub fn print_report(r: &OrdersReport, dry_run: bool) {
             b.format("%Y-%m-%d %H:%M UTC")
         );
     }
-    println!("  seen {:>6}", r.orders_seen);
+    // Labels padded to one width so the counts form a column.
+    let row = |label: &str, n: u64| println!("  {label:<28}{n:>7}");
+    row("seen", r.orders_seen);
     if dry_run {
-        println!("  would post {:>6}", r.would_post);
+        row("would post", r.would_post);
     } else {
-        println!("  posted {:>6}", r.invoices_posted);
-        println!("  found in SAP (not re-sent) {:>6}", r.found_in_sap);
+        row("posted", r.invoices_posted);
+        row("found in SAP (not re-sent)", r.found_in_sap);
     }
-    println!("  posted earlier {:>6}", r.already_posted);
-    println!("  not shipped yet {:>6}", r.not_yet);
-    println!("  cancelled / not synced {:>6}", r.never);
+    row("posted earlier", r.already_posted);
+    row("not shipped yet", r.not_yet);
+    row("cancelled / not synced", r.never);
     if r.dismissed > 0 {
-        println!("  dismissed by a person {:>6}", r.dismissed);
+        row("dismissed by a person", r.dismissed);
     }
     if r.recovered > 0 {
-        println!(
-            "  in doubt from an earlier run, resolved {:>6} (counted above)",
-            r.recovered
-        );
+        // Counted in the rows above too: resolved first, not counted again when read.
+        row("resolved from an earlier run", r.recovered);
     }
-    for (label, list) in [
-        ("held", &r.held),
-        ("failed", &r.failed),
-        ("outcome unknown", &r.unknown),
+    for (label, state, list) in [
+        ("held", "HELD", &r.held),
+        ("failed", "FAILED", &r.failed),
+        ("outcome unknown", "UNKNOWN", &r.unknown),
     ] {
         if !list.is_empty() {
-            println!("  {label} {:>6}:", list.len());
+            println!("  {:<28}{:>7}", format!("{label}:"), list.len());
             for p in list.iter().take(20) {
                 println!("    {}  {}", p.key, p.reason);
             }
             if list.len() > 20 {
                 println!(
-                    "    ... and {} more (ml-connector audit list --state ...)",
+                    "    ... and {} more (ml-connector audit list --state {state})",
                     list.len() - 20
                 );
             }

@@ -25,9 +25,14 @@ sessions = 2                         # parallel Service Layer sessions for posti
 [amazon]
 region = "eu"                        # na | eu | fe
 seller_id = "A1EXAMPLESELLER"
+# Each needs a [marketplaces.<id>] section below. A1PA6795UKMFR9 Amazon.de, A13V1IB3VIYZZH .fr,
+# A1F83G8C2ARO7P .co.uk, APJ6JRA9NG5V4 .it, A1RKKUPIHCS9HS .es, ATVPDKIKX0DER .com, A2EUQ1WTGCTBG2 .ca,
+# A1AM78C64UM0Y8 .com.mx; e.g. ["A1PA6795UKMFR9", "A13V1IB3VIYZZH", "A1F83G8C2ARO7P"]
 marketplaces = ["A1PA6795UKMFR9"]    # Amazon.de
-# endpoint = "http://127.0.0.1:8443" # SP-API override (sandbox)
+# Only for `ml-connector sandbox serve` (or a proxy); leave them out for Amazon's own endpoints:
+# endpoint = "http://127.0.0.1:8443" # SP-API base URL instead of the region's
 # lwa_token_url = "http://127.0.0.1:8443/auth/o2/token"
+# rate_scale = 60                    # the sandbox's --time-scale: Amazon's rate limits x this
 
 [schedule]                           # interval (30s, 15m, 6h, 1d) or cron "*/15 * * * *" (UTC)
 orders = "15m"
@@ -37,7 +42,10 @@ items = "30m"
 
 [orders]
 invoice_when = "shipped"             # shipped | accepted
-lookback = "7d"                      # first run
+lookback = "7d"                      # how far back the first run reads (then: from the cursor).
+                                     # Settlements pay orders of up to 90 days back: their older
+                                     # orders are read once with `ml-connector sync orders --since
+                                     # YYYY-MM-DD` (the held settlement names the date)
 overlap = "10m"                      # each run re-reads this much before the cursor
 # report_backfill_after = "14d"      # a longer `sync orders --since` window is read from the all-orders report
 # backfill_order_items_v0 = false    # also use v0 getOrderItems (deprecated; own rate bucket) for promotions
@@ -47,10 +55,38 @@ shipping_item = "SHIPPING"           # ItemCode for shipping lines
 # warehouse = "01"
 tax_field = "vat-group"              # vat-group (VAT localisations) | tax-code (US/CA sales tax)
 
-[marketplaces.A1PA6795UKMFR9]
+# One section per marketplace: the SAP customer its invoices go to and the tax code of their lines
+# (a VatGroup in VAT localisations, a sales TaxCode in US/CA ones: orders.tax_field).
+# Who collects the tax decides the code:
+# - the seller collects it (its home marketplace; an EU seller in the EU; US states where the
+#   seller collects): `tax_code` is the standard-rate output code, and `tax_codes` gives the code
+#   for each rate Amazon charged, so zero-rated and reduced goods are invoiced at theirs;
+# - Amazon collects it as deemed supplier / marketplace facilitator (EU sales of a seller not
+#   established in the EU, e.g. a UK company on .de/.fr; UK sales of overseas sellers; US
+#   marketplace-facilitator states): the seller's invoice carries no tax, so `tax_code` is a 0 %
+#   or outside-the-scope code (OS, EX0, MPF...) and there is no `tax_codes`. A standard-rate code
+#   there leaves every invoice open by the VAT Amazon kept (about 16 % of the gross at 19 %).
+[marketplaces.A1PA6795UKMFR9]        # Amazon.de, EUR: a seller established in the EU collects German VAT
 customer = "C-AMZ-DE"                # SAP CardCode the marketplace's invoices go to
-tax_code = "S1"                      # VatGroup / TaxCode for its lines
+tax_code = "S1"                      # standard-rate output VAT: VatGroup / TaxCode for its lines
+# tax_codes = { "19" = "S1", "7" = "S2" }   # rate Amazon charged (%) -> code (reduced-rate goods)
 prices_include_tax = true            # EU/UK prices include VAT; false for US/CA sales tax
+
+# [marketplaces.A13V1IB3VIYZZH]      # Amazon.fr, EUR, for a seller NOT established in the EU (e.g. a
+# customer = "C-AMZ-FR"              # UK company): Amazon is the deemed supplier and keeps the VAT
+# tax_code = "OS"                    # a 0 % / outside-the-scope code; no tax_codes
+# prices_include_tax = true
+
+# [marketplaces.A1F83G8C2ARO7P]      # Amazon.co.uk, GBP, for a UK company: it collects UK VAT itself
+# customer = "C-AMZ-UK"
+# tax_code = "O1"
+# tax_codes = { "20" = "O1", "0" = "O0" }
+# prices_include_tax = true
+
+# [marketplaces.ATVPDKIKX0DER]       # Amazon.com, USD, with orders.tax_field = "tax-code": Amazon
+# customer = "C-AMZ-US"              # collects sales tax in marketplace-facilitator states, so the
+# tax_code = "MPF"                   # invoice carries a 0 % code there
+# prices_include_tax = false
 
 [sku_map]                            # Amazon SKU -> SAP ItemCode (default: the same code)
 # "AMZ-BLUE-MUG" = "A00042"
@@ -79,6 +115,7 @@ verify_after = "5m"                  # read accepted changes back from Amazon af
 
 [items.price_lists]                  # marketplace -> SAP price list (gross prices) and its currency
 A1PA6795UKMFR9 = { price_list = 2, currency = "EUR" }
+# A1F83G8C2ARO7P = { price_list = 3, currency = "GBP" }   # one per synced marketplace
 
 # [items.allocation]                 # how one item's MFN stock is shared between marketplaces
 # policy = "shares"                  # full (each offers all of it: can oversell; the default) | shares | priority | single
@@ -112,5 +149,34 @@ mod tests {
         let c = parse_at(TEMPLATE).unwrap();
         assert_eq!(c.path, std::path::Path::new("/etc/mlc/ml-connector.toml"));
         assert_eq!(c.amazon.marketplaces, ["A1PA6795UKMFR9"]);
+    }
+
+    /// Every commented marketplace section parses once uncommented and synced.
+    #[test]
+    fn the_commented_marketplaces_are_valid_too() {
+        let ids = ["A13V1IB3VIYZZH", "A1F83G8C2ARO7P", "ATVPDKIKX0DER"];
+        let mut text = TEMPLATE.replace(
+            "marketplaces = [\"A1PA6795UKMFR9\"]    # Amazon.de",
+            "marketplaces = [\"A1PA6795UKMFR9\", \"A13V1IB3VIYZZH\", \"A1F83G8C2ARO7P\", \"ATVPDKIKX0DER\"]",
+        );
+        for key in [
+            "[marketplaces.",
+            "customer",
+            "tax_code",
+            "tax_codes",
+            "prices_include_tax",
+        ] {
+            text = text.replace(&format!("# {key}"), key);
+        }
+        let c = parse_at(&text).unwrap();
+        for id in ids {
+            assert!(c.marketplaces.contains_key(id), "{id}");
+        }
+        assert_eq!(
+            c.marketplaces["A13V1IB3VIYZZH"].tax_code.as_deref(),
+            Some("OS")
+        );
+        assert!(c.marketplaces["A13V1IB3VIYZZH"].tax_codes.is_empty());
+        assert!(!c.marketplaces["ATVPDKIKX0DER"].prices_include_tax);
     }
 }

@@ -189,9 +189,10 @@ pub struct DocFilter {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LedgerError {
-    /// The database failed.
-    #[error("ledger database: {0}")]
-    Db(#[from] rusqlite::Error),
+    /// The database failed. SQLite's own cause is part of the message, not a source of its own,
+    /// so a chain prints it once.
+    #[error("ledger database: {}", db_message(.0))]
+    Db(rusqlite::Error),
     /// A state change that the lifecycle does not allow.
     #[error("{key}: cannot move from {from} to {to}")]
     Transition {
@@ -211,6 +212,25 @@ pub enum LedgerError {
     /// The ledger file was deleted or replaced under the running process.
     #[error("{0}")]
     Gone(String),
+}
+
+impl From<rusqlite::Error> for LedgerError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Db(e)
+    }
+}
+
+/// SQLite's message, and what to do when it says the file is damaged.
+fn db_message(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    let damaged = matches!(e.sqlite_error_code(), Some(DatabaseCorrupt | NotADatabase));
+    if damaged {
+        format!(
+            "{e}: the ledger file (workspace.ledger) is damaged and nothing more was written to it. Restore it from a backup, or move it aside (keep it: it holds the audit trail) and run again with a new one: documents already in SAP are found by their keys and not posted twice"
+        )
+    } else {
+        e.to_string()
+    }
 }
 
 /// What `plan` found.

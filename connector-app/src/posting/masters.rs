@@ -82,6 +82,14 @@ pub enum MasterProblem {
         /// The Amazon SKU it was mapped from.
         sku: String,
     },
+    /// The item the connector puts on shipping lines (`orders.shipping_item`) cannot be used: it
+    /// is not an Amazon SKU, so `[sku_map]` is not the fix.
+    ShippingItem {
+        /// ItemCode.
+        item_code: String,
+        /// What is wrong with it ("does not exist", "is not a sales item", "is inactive (frozen)").
+        reason: &'static str,
+    },
     /// A G/L account of the mapping cannot take the journal lines the connector posts.
     Account {
         /// Account code as the mapping names it.
@@ -109,6 +117,20 @@ fn symbol_note(code: &str, symbol: &str) -> String {
     }
 }
 
+impl MasterProblem {
+    /// The same problem found on an order's shipping line (`orders.shipping_item`), not on an
+    /// Amazon SKU; other problems are returned as they are.
+    pub fn on_shipping_line(self) -> Self {
+        let (item_code, reason) = match self {
+            Self::ItemMissing { item_code, .. } => (item_code, "does not exist"),
+            Self::ItemNotSold { item_code, .. } => (item_code, "is not a sales item"),
+            Self::ItemInactive { item_code, .. } => (item_code, "is inactive (frozen)"),
+            other => return other,
+        };
+        Self::ShippingItem { item_code, reason }
+    }
+}
+
 impl fmt::Display for MasterProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -133,6 +155,10 @@ impl fmt::Display for MasterProblem {
                 f,
                 "item {item_code}{} is inactive (frozen) in SAP",
                 sku_note(item_code, sku)
+            ),
+            Self::ShippingItem { item_code, reason } => write!(
+                f,
+                "shipping item {item_code} (orders.shipping_item) {reason} in SAP: create it as a sales item, name another with orders.shipping_item, or set orders.shipping = \"expense\" with orders.shipping_expense_code"
             ),
             Self::Account { code, symbol, kind } => {
                 let name = format!("G/L account {code}{}", symbol_note(code, symbol));

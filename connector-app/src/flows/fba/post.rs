@@ -280,6 +280,13 @@ impl Engine {
                     .await?
             }
             PlanStatus::Posted => outcome(key, &line.item_code, units, "posted", "posted earlier"),
+            PlanStatus::Dismissed => outcome(
+                key,
+                &line.item_code,
+                units,
+                "dismissed",
+                "dismissed by a person (`ml-connector replay` re-opens it)",
+            ),
             PlanStatus::Failed(r) => outcome(key, &line.item_code, units, "failed", &r),
             PlanStatus::InDoubt(s) => outcome(key, &line.item_code, units, "unknown", s.as_str()),
         })
@@ -331,7 +338,7 @@ impl Engine {
                     self.post::<FbaAdjustment>(key).await?,
                 ));
             }
-            DocState::Held | DocState::Failed => {}
+            DocState::Held | DocState::Failed | DocState::Dismissed => {}
         }
         let seller = self.config.amazon.seller_id.clone();
         let (item, n) = parse_key(&seller, key)
@@ -422,6 +429,7 @@ fn hold_with_payload<L: Ledger + ?Sized>(
             Ok(PlanStatus::Held)
         }
         DocState::Posted => Ok(PlanStatus::Posted),
+        DocState::Dismissed => Ok(PlanStatus::Dismissed),
         s @ (DocState::Sending | DocState::Unknown) => Ok(PlanStatus::InDoubt(s)),
     }
 }

@@ -6,6 +6,7 @@ use anyhow::Result;
 use sap_b1_client::entities::Document;
 
 use super::OrderPlan;
+use super::plan::SHIPPING_LINE_TEXT;
 use crate::flows::Engine;
 use crate::posting::{MasterProblem, hold_reason};
 
@@ -90,7 +91,12 @@ impl Engine {
             if seen.insert(code.to_owned())
                 && let Some(p) = self.check_item(code, sku).await?
             {
-                problems.push(p);
+                // The shipping line's item comes from `orders.shipping_item`, not from a SKU.
+                if line.free_text.as_deref() == Some(SHIPPING_LINE_TEXT) {
+                    problems.push(p.on_shipping_line());
+                } else {
+                    problems.push(p);
+                }
             }
         }
         Ok(problems)

@@ -119,6 +119,13 @@ impl Engine {
                     Ok(order) => order,
                     // One order Amazon sent that does not parse: report it, go on with the next,
                     // and keep the cursor so the window is read again once it is fixed.
+                    // A page that is not JSON at all (an HTML page from a wrong endpoint) is no
+                    // order: the run stops with what answered.
+                    Err(sp_api_client::Error::Parse(p)) if !p.body_is_json() => {
+                        return Err(anyhow::Error::new(p).context(format!(
+                            "{source} (check amazon.endpoint and amazon.region)"
+                        )));
+                    }
                     Err(sp_api_client::Error::Parse(p)) => {
                         complete = false;
                         report.failed.push(Problem {

@@ -7,6 +7,9 @@ use sp_api_client::orders::{FulfillmentStatus, Order, OrderItem};
 
 use crate::config::{Config, InvoiceWhen, Shipping, TaxField};
 
+/// The free text of an invoice's shipping line (its item is `orders.shipping_item`, not a SKU).
+pub(crate) const SHIPPING_LINE_TEXT: &str = "Amazon shipping";
+
 /// The ledger key of an order's invoice.
 pub fn invoice_key(seller: &str, order_id: &str) -> String {
     format!("amz:{seller}:order:{order_id}:invoice")
@@ -248,7 +251,7 @@ pub(crate) fn build_invoice(
                     quantity: Some(Decimal::ONE),
                     unit_price: Some(shipping),
                     line_total: Some(shipping),
-                    free_text: Some("Amazon shipping".into()),
+                    free_text: Some(SHIPPING_LINE_TEXT.into()),
                     ..DocumentLine::default()
                 };
                 match &shipping_code {

@@ -325,8 +325,13 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
         plan.applications.push(app);
     }
     if !missing.is_empty() {
+        // A first run typically: the orders sync reads `orders.lookback` (7 days) back, the
+        // settlements sync 90 days; the orders of older settlements are read with `--since`. The
+        // settlement's rows were posted in its period, when its orders shipped or were refunded
+        // (their last update); a day earlier allows for time zones.
+        let since = (p.start - chrono::Duration::days(1)).date_naive();
         held.push(format!(
-            "{} order(s) paid by this settlement have no invoice in SAP (sync orders first, or set settlements.missing_invoice = \"on-account\"): {}",
+            "{} order(s) paid by this settlement have no invoice in SAP: invoice them with `ml-connector sync orders --since {since}` (an orders sync reads only orders.lookback back unless given --since), then sync settlements again; or set settlements.missing_invoice = \"on-account\": {}",
             missing.len(),
             abbreviate(&missing, 20)
         ));

@@ -14,11 +14,13 @@ use settlement_mapper::postings::SettlementPostings;
 
 use super::plan::Application;
 
+mod csv_text;
 mod exchange;
 mod html;
 use super::{SOURCE_KIND, settlement_key};
 use crate::flows::Engine;
 use crate::ledger::Ledger;
+pub use csv_text::to_csv;
 pub use html::to_html;
 
 /// One step of the waterfall.
@@ -76,7 +78,7 @@ pub struct Reconciliation {
     /// than SAP's rate, posted to `CurrencyConversion`.
     pub conversion_difference: Decimal,
     /// In the company's currency: the realized exchange differences SAP posted for the
-    /// settlement's payments (gain positive), when the settlement is in a foreign currency.
+    /// settlement's payments and credit notes (gain positive), for a foreign-currency settlement.
     pub exchange_differences: Decimal,
     /// The ledger's state of the settlement.
     pub state: String,
@@ -88,8 +90,130 @@ pub struct Reconciliation {
     pub receipts: Vec<Application>,
     /// Net balance left on the clearing account by the settlement's documents in SAP.
     pub clearing_balance: Decimal,
-    /// Whether everything reconciles: clearing 0, deposit equals total (or none when <= 0).
+    /// Invoices this settlement paid only in part (the rest stays open in SAP).
+    pub left_open: Tally,
+    /// Orders whose money stays on the customer's account (no invoice took it, or more than the
+    /// invoice's open amount).
+    pub on_account: Tally,
+    /// Whether everything reconciles: documents in SAP, clearing 0, deposit equals total (or
+    /// none when <= 0), no invoice left open and nothing on account.
     pub reconciled: bool,
+    /// The marketplaces of the settlement's orders (`Amazon.de`), as Amazon names them.
+    pub marketplaces: Vec<String>,
+    /// The seller (`amazon.seller_id`).
+    pub seller_id: String,
+    /// The SAP company database (`sap.company_db`).
+    pub sap_company: String,
+    /// When the report was made.
+    pub generated_at: DateTime<Utc>,
+    /// The connector version that made it.
+    pub version: String,
+}
+
+/// How many and how much.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    /// Count.
+    pub count: usize,
+    /// Sum (signed).
+    pub amount: Decimal,
+}
+
+impl Tally {
+    /// The count and sum of the non-zero `amounts`.
+    pub fn of(amounts: impl IntoIterator<Item = Decimal>) -> Self {
+        amounts
+            .into_iter()
+            .filter(|a| !a.is_zero())
+            .fold(Self::default(), |t, a| Self {
+                count: t.count + 1,
+                amount: t.amount + a,
+            })
+    }
+}
+
+/// An amount as an accountant reads it: at least two decimals (`25.20`, `70.00`), more only
+/// where the amount has them; never `-0.00`.
+pub fn money(d: Decimal) -> String {
+    let d = if d.is_zero() { Decimal::ZERO } else { d };
+    if d.scale() <= 2 {
+        format!("{d:.2}")
+    } else {
+        d.normalize().to_string()
+    }
+}
+
+impl Reconciliation {
+    /// The verdict in one sentence: "Reconciled: …", or "Not reconciled: " and every reason.
+    pub fn verdict(&self) -> String {
+        if self.reconciled {
+            return "Reconciled: the deposit matches Amazon's total, the clearing account nets to zero and every invoice this settlement paid is closed".to_owned();
+        }
+        let cur = &self.currency;
+        let mut why = Vec::new();
+        if self.documents.is_empty() {
+            why.push("no documents of this settlement in SAP".to_owned());
+        }
+        if self.left_open.count > 0 {
+            why.push(format!(
+                "{} invoice(s) left open, {} {cur}",
+                self.left_open.count,
+                money(self.left_open.amount)
+            ));
+        }
+        if self.on_account.count > 0 {
+            why.push(format!(
+                "{} {cur} on account ({} order(s))",
+                money(self.on_account.amount),
+                self.on_account.count
+            ));
+        }
+        if !self.clearing_balance.is_zero() {
+            why.push(format!(
+                "clearing balance {} {cur} (must be 0.00)",
+                money(self.clearing_balance)
+            ));
+        }
+        if !self.deposit_ok() {
+            why.push(match (self.deposit_posted, self.deposit_converted) {
+                (Some(d), Some(c)) => format!(
+                    "deposit posted {} {local}, Amazon converted {} {local}",
+                    money(d),
+                    money(c),
+                    local = self.local_currency.as_deref().unwrap_or_default()
+                ),
+                (Some(d), None) => format!(
+                    "deposit posted {} {cur}, Amazon's total {} {cur}",
+                    money(d),
+                    money(self.total_amount)
+                ),
+                (None, _) => format!(
+                    "no deposit posted for Amazon's total of {} {cur}",
+                    money(self.total_amount)
+                ),
+            });
+        }
+        format!("Not reconciled: {}", why.join("; "))
+    }
+
+    /// Every condition of [`Reconciliation::reconciled`].
+    pub fn judge(&self) -> bool {
+        !self.documents.is_empty()
+            && self.clearing_balance.is_zero()
+            && self.deposit_ok()
+            && self.left_open.count == 0
+            && self.on_account.count == 0
+    }
+
+    /// Whether the bank line matches Amazon's total (no deposit for a total of zero or less).
+    /// With Amazon's currency converter, the bank line matches the converted amount.
+    pub fn deposit_ok(&self) -> bool {
+        match (self.deposit_posted, self.deposit_converted) {
+            (Some(d), Some(c)) => d == c,
+            (Some(d), None) => d == self.total_amount,
+            (None, _) => self.total_amount <= Decimal::ZERO,
+        }
+    }
 }
 
 /// The waterfall of a mapped settlement: receipts, then each journal's effect on clearing, then the
@@ -306,11 +430,6 @@ impl Engine {
                 amount: debits,
             });
         }
-        let deposit_ok = match (deposit_posted, converted) {
-            (Some(d), Some(c)) => d == c,
-            (Some(d), None) => d == postings.total_amount,
-            (None, _) => postings.total_amount <= Decimal::ZERO,
-        };
         let exchange_differences = if foreign {
             let credit_notes: Vec<i64> = receipts
                 .iter()
@@ -321,7 +440,16 @@ impl Engine {
         } else {
             Decimal::ZERO
         };
-        Ok(Reconciliation {
+        let mut marketplaces: Vec<String> = postings
+            .receipts
+            .iter()
+            .map(|r| r.marketplace.clone())
+            .chain(postings.refunds.iter().map(|r| r.marketplace.clone()))
+            .filter(|m| !m.is_empty())
+            .collect();
+        marketplaces.sort();
+        marketplaces.dedup();
+        let mut rec = Reconciliation {
             settlement_id: settlement_id.to_owned(),
             currency: postings.currency.clone(),
             start: postings.start,
@@ -336,140 +464,98 @@ impl Engine {
             exchange_differences,
             state: record.map_or_else(|| "not planned".to_owned(), |r| r.state.to_string()),
             waterfall: waterfall(&postings),
-            reconciled: !documents.is_empty() && clearing_balance.is_zero() && deposit_ok,
+            left_open: Tally::of(receipts.iter().map(|a| a.invoice_left_open)),
+            on_account: Tally::of(receipts.iter().map(|a| a.on_account)),
+            reconciled: false,
             documents,
             receipts,
             clearing_balance,
-        })
+            marketplaces,
+            seller_id: self.config.amazon.seller_id.clone(),
+            sap_company: self.config.sap.company_db.clone(),
+            generated_at: Utc::now(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        };
+        rec.reconciled = rec.judge();
+        Ok(rec)
     }
 }
 
-/// The report as CSV: one section per table (each with its header row), a blank line between
-/// sections; fields are quoted where CSV needs it.
-pub fn to_csv(r: &Reconciliation) -> String {
-    fn text<T: ToString>(v: Option<T>) -> String {
-        v.map(|n| n.to_string()).unwrap_or_default()
+/// A reconciliation with every field set, for the renderers' tests.
+#[cfg(test)]
+pub(crate) fn sample() -> Reconciliation {
+    let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    Reconciliation {
+        settlement_id: "22988491762".into(),
+        currency: "EUR".into(),
+        start: at("2026-11-01T00:00:00Z"),
+        end: at("2026-11-15T00:00:00Z"),
+        deposit_date: at("2026-11-17T00:00:00Z"),
+        total_amount: d("100.00"),
+        deposit_posted: None,
+        local_currency: Some("GBP".into()),
+        deposit_local: None,
+        deposit_converted: None,
+        conversion_difference: Decimal::ZERO,
+        exchange_differences: Decimal::ZERO,
+        state: "POSTED".into(),
+        waterfall: vec![Step {
+            label: "Fees, \"FBA\"".into(),
+            amount: d("-5.00"),
+            cumulative: d("95.00"),
+        }],
+        documents: vec![PostedDocument {
+            kind: "JournalEntry".into(),
+            key: 7,
+            number: None,
+            description: "Amazon settlement\n22988491762".into(),
+            amount: d("5.00"),
+        }],
+        receipts: vec![],
+        clearing_balance: Decimal::ZERO,
+        left_open: Tally::default(),
+        on_account: Tally::default(),
+        reconciled: true,
+        marketplaces: vec!["Amazon.de".into()],
+        seller_id: "A1SELLER".into(),
+        sap_company: "SBODEMOGB".into(),
+        generated_at: at("2026-12-02T14:00:00Z"),
+        version: "0.1.0".into(),
     }
-    let mut sections: Vec<Vec<Vec<String>>> = Vec::with_capacity(4);
-    sections.push(vec![
-        [
-            "settlement_id",
-            "currency",
-            "start",
-            "end",
-            "deposit_date",
-            "total_amount",
-            "deposit_posted",
-            "local_currency",
-            "deposit_local",
-            "deposit_converted",
-            "conversion_difference",
-            "exchange_differences",
-            "clearing_balance",
-            "reconciled",
-            "state",
-        ]
-        .map(String::from)
-        .to_vec(),
-        vec![
-            r.settlement_id.clone(),
-            r.currency.clone(),
-            r.start.to_rfc3339(),
-            r.end.to_rfc3339(),
-            r.deposit_date.to_rfc3339(),
-            r.total_amount.to_string(),
-            text(r.deposit_posted),
-            r.local_currency.clone().unwrap_or_default(),
-            text(r.deposit_local),
-            text(r.deposit_converted),
-            r.conversion_difference.to_string(),
-            r.exchange_differences.to_string(),
-            r.clearing_balance.to_string(),
-            r.reconciled.to_string(),
-            r.state.clone(),
-        ],
-    ]);
-    let mut steps = vec![["step", "amount", "cumulative"].map(String::from).to_vec()];
-    steps.extend(r.waterfall.iter().map(|st| {
-        vec![
-            st.label.clone(),
-            st.amount.to_string(),
-            st.cumulative.to_string(),
-        ]
-    }));
-    sections.push(steps);
-    let mut documents = vec![
-        ["document", "key", "number", "description", "amount"]
-            .map(String::from)
-            .to_vec(),
-    ];
-    documents.extend(r.documents.iter().map(|d| {
-        vec![
-            d.kind.clone(),
-            d.key.to_string(),
-            text(d.number),
-            d.description.clone(),
-            d.amount.to_string(),
-        ]
-    }));
-    sections.push(documents);
-    let mut receipts = vec![
-        [
-            "order_id",
-            "receipt",
-            "invoice",
-            "invoice_total",
-            "applied",
-            "on_account",
-            "invoice_left_open",
-            "refund",
-            "credit_note",
-            "credit_applied",
-            "credit_left_open",
-            "written_off",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
-    receipts.extend(r.receipts.iter().map(|a| {
-        vec![
-            a.order_id.clone(),
-            a.receipt.to_string(),
-            text(a.invoice_num.or(a.invoice)),
-            text(a.invoice_total),
-            a.applied.to_string(),
-            a.on_account.to_string(),
-            a.invoice_left_open.to_string(),
-            a.refund.to_string(),
-            text(a.credit_note),
-            a.credit_applied.to_string(),
-            a.credit_left_open.to_string(),
-            a.written_off.to_string(),
-        ]
-    }));
-    sections.push(receipts);
-
-    let mut out = Vec::new();
-    for (i, section) in sections.iter().enumerate() {
-        if i > 0 {
-            out.push(b'\n');
-        }
-        // Sections differ in width; each writer flushes into `out` when dropped at the end of the loop.
-        let mut w = csv::WriterBuilder::new()
-            .flexible(true)
-            .from_writer(&mut out);
-        for record in section {
-            // Writing to memory cannot fail.
-            w.write_record(record).expect("CSV into a Vec");
-        }
-        w.flush().expect("CSV into a Vec");
-    }
-    String::from_utf8(out).expect("every field is a Rust string")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_have_two_decimals_at_least() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(money(d("25.2")), "25.20");
+        assert_eq!(money(d("70")), "70.00");
+        assert_eq!(money(d("-0.00")), "0.00");
+        assert_eq!(money(d("1.005")), "1.005");
+        assert_eq!(money(d("-67.33")), "-67.33");
+    }
+
+    #[test]
+    fn invoices_left_open_or_money_on_account_fail_the_verdict() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        let mut r = sample();
+        r.deposit_posted = Some(d("100.00"));
+        r.reconciled = r.judge();
+        assert!(r.reconciled, "{}", r.verdict());
+        assert!(r.verdict().starts_with("Reconciled"));
+        r.left_open = Tally::of([d("16.10"), d("0"), d("20.00")]);
+        r.on_account = Tally::of([d("0.01")]);
+        r.reconciled = r.judge();
+        assert!(!r.reconciled);
+        assert_eq!(
+            r.verdict(),
+            "Not reconciled: 2 invoice(s) left open, 36.10 EUR; 0.01 EUR on account (1 order(s))"
+        );
+    }
     use settlement_mapper::MappingTable;
 
     #[test]
@@ -489,54 +575,5 @@ mod tests {
             "before the payout the running total is the deposit"
         );
         assert_eq!(steps.last().unwrap().label, "Deposit to bank");
-    }
-
-    #[test]
-    fn the_csv_has_one_section_per_table_and_quotes_where_needed() {
-        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
-        let d = |s: &str| s.parse::<Decimal>().unwrap();
-        let rec = Reconciliation {
-            settlement_id: "22988491762".into(),
-            currency: "EUR".into(),
-            start: at("2026-11-01T00:00:00Z"),
-            end: at("2026-11-15T00:00:00Z"),
-            deposit_date: at("2026-11-17T00:00:00Z"),
-            total_amount: d("100.00"),
-            deposit_posted: None,
-            local_currency: None,
-            deposit_local: None,
-            deposit_converted: None,
-            conversion_difference: Decimal::ZERO,
-            exchange_differences: Decimal::ZERO,
-            state: "POSTED".into(),
-            waterfall: vec![Step {
-                label: "Fees, \"FBA\"".into(),
-                amount: d("-5.00"),
-                cumulative: d("95.00"),
-            }],
-            documents: vec![PostedDocument {
-                kind: "JournalEntry".into(),
-                key: 7,
-                number: None,
-                description: "Amazon settlement\n22988491762".into(),
-                amount: d("5.00"),
-            }],
-            receipts: vec![],
-            clearing_balance: Decimal::ZERO,
-            reconciled: true,
-        };
-        assert_eq!(
-            to_csv(&rec),
-            "settlement_id,currency,start,end,deposit_date,total_amount,deposit_posted,local_currency,deposit_local,deposit_converted,conversion_difference,exchange_differences,clearing_balance,reconciled,state\n\
-             22988491762,EUR,2026-11-01T00:00:00+00:00,2026-11-15T00:00:00+00:00,2026-11-17T00:00:00+00:00,100.00,,,,,0,0,0,true,POSTED\n\
-             \n\
-             step,amount,cumulative\n\
-             \"Fees, \"\"FBA\"\"\",-5.00,95.00\n\
-             \n\
-             document,key,number,description,amount\n\
-             JournalEntry,7,,\"Amazon settlement\n22988491762\",5.00\n\
-             \n\
-             order_id,receipt,invoice,invoice_total,applied,on_account,invoice_left_open,refund,credit_note,credit_applied,credit_left_open,written_off\n"
-        );
     }
 }
