@@ -2,6 +2,7 @@
 
 mod books;
 mod fee_tax;
+mod posting;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,6 +15,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 pub use self::books::BooksCheck;
+pub use self::posting::write_posting;
 use crate::config::Config;
 use crate::connect::{Secrets, amazon_client, sap_client};
 use crate::credentials::{CredentialError, CredentialKey, CredentialStore};

@@ -18,6 +18,7 @@ mod post;
 mod refunds;
 mod replay;
 pub mod report;
+pub mod summary;
 
 use std::collections::BTreeSet;
 
