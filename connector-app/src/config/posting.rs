@@ -52,7 +52,10 @@ impl PostingConfig {
     /// Whether any marketplace is in summary mode.
     pub fn any_summary(&self) -> bool {
         self.mode == PostingMode::Summary
-            || self.marketplaces.values().any(|m| *m == PostingMode::Summary)
+            || self
+                .marketplaces
+                .values()
+                .any(|m| *m == PostingMode::Summary)
     }
 }
 
@@ -122,17 +125,15 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_key() {
-        let e = parse_at(&with("mode = \"daily\""))
-            .unwrap_err()
-            .to_string();
+        let e = parse_at(&with("mode = \"daily\"")).unwrap_err().to_string();
         assert!(e.contains("daily"), "{e}");
         let e = parse_at(&with("summary_from = \"1 June\""))
-        .unwrap_err()
-        .to_string();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("key `posting.summary_from`"), "{e}");
         let e = parse_at(&with("marketplaces = { ATVPDKIKX0DER = \"summary\" }"))
-        .unwrap_err()
-        .to_string();
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("key `posting.marketplaces.ATVPDKIKX0DER`"),
             "{e}"

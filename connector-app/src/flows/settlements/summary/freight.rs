@@ -52,15 +52,17 @@ pub fn freight_total(gross: Decimal, rate: Decimal, fx: Option<Decimal>) -> (Dec
 }
 
 /// Sets the invoice's freight row (its only one) to give `gross` at `rate`, moving a cent SAP's
-/// tax cannot reach onto the first gross item row. Returns what could not be placed (zero
-/// unless the invoice has no gross row).
-pub fn fit_freight(doc: &mut Document, gross: Decimal, rate: Decimal, fx: Option<Decimal>) -> Decimal {
-    let Some(x) = doc
-        .document_additional_expenses
-        .iter_mut()
-        .flatten()
-        .next()
-    else {
+/// tax (or, on a foreign document, the local-currency conversion) cannot reach onto the first
+/// gross item row, else onto a net row of a zero-rated code (`zero_rated` tells them), whose
+/// total SAP keeps as sent. Returns what could not be placed.
+pub fn fit_freight(
+    doc: &mut Document,
+    gross: Decimal,
+    rate: Decimal,
+    fx: Option<Decimal>,
+    zero_rated: impl Fn(&sap_b1_client::entities::DocumentLine) -> bool,
+) -> Decimal {
+    let Some(x) = doc.document_additional_expenses.iter_mut().flatten().next() else {
         return Decimal::ZERO;
     };
     let (total, rest) = freight_total(gross, rate, fx);
@@ -68,20 +70,38 @@ pub fn fit_freight(doc: &mut Document, gross: Decimal, rate: Decimal, fx: Option
     if rest.is_zero() {
         return rest;
     }
-    match doc
-        .document_lines
-        .iter_mut()
-        .flatten()
-        .find(|l| l.price_after_vat.is_some())
-    {
-        Some(l) => {
-            let quantity = l.quantity.unwrap_or(Decimal::ONE);
-            let line_gross = round2(l.price_after_vat.unwrap_or_default() * quantity);
-            l.price_after_vat = Some(unit_price(line_gross + rest, quantity));
-            Decimal::ZERO
+    let lines = doc.document_lines.iter_mut().flatten();
+    let mut gross_row = None;
+    let mut net_row = None;
+    for l in lines {
+        if l.price_after_vat.is_some() {
+            gross_row = Some(l);
+            break;
         }
-        None => rest,
+        if net_row.is_none() && zero_rated(l) {
+            net_row = Some(l);
+        }
     }
+    if let Some(l) = gross_row {
+        let quantity = l.quantity.unwrap_or(Decimal::ONE);
+        let line_gross = round2(l.price_after_vat.unwrap_or_default() * quantity);
+        l.price_after_vat = Some(unit_price(line_gross + rest, quantity));
+        return Decimal::ZERO;
+    }
+    if let Some(l) = net_row {
+        let quantity = l.quantity.unwrap_or(Decimal::ONE);
+        // The row's total in the document's currency: RowTotalFC on a foreign document.
+        let total = match (&mut l.row_total_fc, &mut l.line_total) {
+            (Some(t), _) | (None, Some(t)) => {
+                *t += rest;
+                *t
+            }
+            (None, None) => return rest,
+        };
+        l.unit_price = Some(unit_price(total, quantity));
+        return Decimal::ZERO;
+    }
+    rest
 }
 
 #[cfg(test)]
@@ -134,7 +154,7 @@ mod tests {
             "DocumentAdditionalExpenses": [{"ExpenseCode": 1, "LineTotal": "1"}]
         }))
         .unwrap();
-        assert!(fit_freight(&mut doc, unreachable, rate, None).is_zero());
+        assert!(fit_freight(&mut doc, unreachable, rate, None, |_| false).is_zero());
         let line = &doc.document_lines.as_ref().unwrap()[0];
         assert_eq!(
             (line.price_after_vat.unwrap() * d("3")).round_dp(2),
@@ -150,5 +170,24 @@ mod tests {
         let fc = (total / d("0.73")).round_dp(2);
         assert_eq!(fc + (fc * d("0.13")).round_dp(2) + rest, d("55.37"));
         assert!(rest.abs() <= d("0.01"));
+        // Without a gross row, a zero-rated net row takes the cent.
+        let mut doc: Document = serde_json::from_value(serde_json::json!({
+            "DocumentLines": [
+                {"ItemCode": "A", "Quantity": "2", "UnitPrice": "5", "RowTotalFC": "10", "VatGroup": "OS"},
+            ],
+            "DocumentAdditionalExpenses": [{"ExpenseCode": 1, "LineTotal": "1", "VatGroup": "OS"}]
+        }))
+        .unwrap();
+        let gross = (1..500)
+            .map(|c| Decimal::new(c, 2))
+            .find(|g| !freight_total(*g, Decimal::ZERO, fx).1.is_zero())
+            .expect("a local cent is more than a CAD cent at 0.73");
+        let rest = freight_total(gross, Decimal::ZERO, fx).1;
+        let zero = |l: &sap_b1_client::entities::DocumentLine| l.vat_group.as_deref() == Some("OS");
+        assert!(fit_freight(&mut doc, gross, Decimal::ZERO, fx, zero).is_zero());
+        assert_eq!(
+            doc.document_lines.unwrap()[0].row_total_fc,
+            Some(d("10") + rest)
+        );
     }
 }

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use sap_b1_client::entities::Document;
+use sap_b1_client::entities::{Document, IncomingPayment};
 use sap_b1_client::{EntitySet, Key, Query};
 use serde_json::Value;
 use settlement_mapper::mapping::{CLEARING, MappingTable, PostingDate};
@@ -174,11 +174,12 @@ impl Engine {
                 invoices: &invoices,
                 credit_note,
             });
-            if p.outgoing {
-                plan.refund_payments.push(p.payment);
+            let payments = if p.outgoing {
+                &mut plan.refund_payments
             } else {
-                plan.payments.push(p.payment);
-            }
+                &mut plan.payments
+            };
+            merge_payment(payments, p.payment);
             plan.applications.push(p.application);
             plan.notes.extend(p.note);
             info!(
@@ -249,7 +250,16 @@ impl Engine {
             Some(c) if self.is_foreign(c).await? => self.rate_on(c, date).await?,
             _ => None,
         };
-        freight::fit_freight(doc, gross, rate, fx);
+        // Rows of the freight's own code share its rate: a zero-rated one can take a cent.
+        let field = self.config.orders.tax_field;
+        let zero_rated = |l: &sap_b1_client::entities::DocumentLine| {
+            rate.is_zero()
+                && match field {
+                    TaxField::VatGroup => l.vat_group.as_deref() == Some(code.as_str()),
+                    TaxField::TaxCode => l.tax_code.as_deref() == Some(code.as_str()),
+                }
+        };
+        freight::fit_freight(doc, gross, rate, fx, zero_rated);
         Ok(())
     }
 
@@ -323,11 +333,7 @@ impl Engine {
                 PostOutcome::Posted { doc_entry, .. }
                 | PostOutcome::FoundExisting { doc_entry, .. } => doc_entry,
                 PostOutcome::Failed(reason) | PostOutcome::Unknown(reason) => {
-                    return Ok(Err(format!(
-                        "summary {} {}: {reason}",
-                        D::KIND,
-                        d.key
-                    )));
+                    return Ok(Err(format!("summary {} {}: {reason}", D::KIND, d.key)));
                 }
             },
         };
@@ -341,7 +347,11 @@ impl Engine {
             Some(c) => self.is_foreign(c).await?,
             None => false,
         };
-        let total = if foreign { doc.doc_total_fc } else { doc.doc_total };
+        let total = if foreign {
+            doc.doc_total_fc
+        } else {
+            doc.doc_total
+        };
         Ok(Ok(PostedDoc {
             doc_entry: i32::try_from(doc_entry)?,
             doc_num: doc.doc_num,
@@ -359,6 +369,34 @@ impl From<Document> for Invoice {
 impl From<Document> for CreditNote {
     fn from(doc: Document) -> Self {
         Self(doc)
+    }
+}
+
+/// Adds a summary payment to the plan's payments of the same direction: into the one of the
+/// same customer and date when per-order receipts made one (one payment per customer and part
+/// carries one reference), else as its own.
+fn merge_payment(payments: &mut Vec<IncomingPayment>, payment: IncomingPayment) {
+    let Some(same) = payments
+        .iter_mut()
+        .find(|q| q.card_code == payment.card_code && q.doc_date == payment.doc_date)
+    else {
+        payments.push(payment);
+        return;
+    };
+    let sum = same.transfer_sum.unwrap_or_default() + payment.transfer_sum.unwrap_or_default();
+    if !sum.is_zero() {
+        same.transfer_sum = Some(sum);
+        same.transfer_account = same.transfer_account.take().or(payment.transfer_account);
+        same.transfer_date = same.transfer_date.take().or(payment.transfer_date);
+    }
+    if let Some(lines) = payment.payment_invoices {
+        same.payment_invoices
+            .get_or_insert_with(Vec::new)
+            .extend(lines);
+    }
+    if let (Some(r), Some(more)) = (&mut same.remarks, &payment.remarks) {
+        r.push_str("; ");
+        r.push_str(more.rsplit(": ").next().unwrap_or_default());
     }
 }
 

@@ -167,7 +167,11 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn input<'a>(invoices: &'a [PostedDoc], credit: Option<PostedDoc>, refunds: &str) -> PaymentInput<'a> {
+    fn input<'a>(
+        invoices: &'a [PostedDoc],
+        credit: Option<PostedDoc>,
+        refunds: &str,
+    ) -> PaymentInput<'a> {
         PaymentInput {
             settlement_id: "1",
             customer: "C-AMZ-UK",
@@ -186,10 +190,22 @@ mod tests {
     #[test]
     fn exact_documents_close_and_clearing_moves_by_what_amazon_paid() {
         let invoices = [
-            PostedDoc { doc_entry: 7, doc_num: Some(107), total: d("900.00") },
-            PostedDoc { doc_entry: 8, doc_num: Some(108), total: d("100.00") },
+            PostedDoc {
+                doc_entry: 7,
+                doc_num: Some(107),
+                total: d("900.00"),
+            },
+            PostedDoc {
+                doc_entry: 8,
+                doc_num: Some(108),
+                total: d("100.00"),
+            },
         ];
-        let cn = PostedDoc { doc_entry: 9, doc_num: Some(3), total: d("45.50") };
+        let cn = PostedDoc {
+            doc_entry: 9,
+            doc_num: Some(3),
+            total: d("45.50"),
+        };
         let p = summary_payment(&input(&invoices, Some(cn), "-45.50"));
         assert!(!p.outgoing && p.note.is_none());
         assert_eq!(p.payment.transfer_sum, Some(d("954.50")));
@@ -202,20 +218,36 @@ mod tests {
 
     #[test]
     fn a_document_sap_totalled_differently_is_reported_not_absorbed() {
-        let invoices = [PostedDoc { doc_entry: 7, doc_num: None, total: d("1000.02") }];
+        let invoices = [PostedDoc {
+            doc_entry: 7,
+            doc_num: None,
+            total: d("1000.02"),
+        }];
         let p = summary_payment(&input(&invoices, None, "0"));
         assert_eq!(p.payment.transfer_sum, Some(d("1000.00")));
         assert_eq!(p.application.invoice_left_open, d("0.02"));
         assert!(p.note.unwrap().contains("0.02 stays open"));
-        let invoices = [PostedDoc { doc_entry: 7, doc_num: None, total: d("999.99") }];
+        let invoices = [PostedDoc {
+            doc_entry: 7,
+            doc_num: None,
+            total: d("999.99"),
+        }];
         let p = summary_payment(&input(&invoices, None, "0"));
         assert_eq!(p.application.on_account, d("0.01"));
     }
 
     #[test]
     fn refunds_above_sales_go_out() {
-        let invoices = [PostedDoc { doc_entry: 7, doc_num: None, total: d("1000.00") }];
-        let cn = PostedDoc { doc_entry: 9, doc_num: None, total: d("1010.00") };
+        let invoices = [PostedDoc {
+            doc_entry: 7,
+            doc_num: None,
+            total: d("1000.00"),
+        }];
+        let cn = PostedDoc {
+            doc_entry: 9,
+            doc_num: None,
+            total: d("1010.00"),
+        };
         let p = summary_payment(&input(&invoices, Some(cn), "-1010.00"));
         assert!(p.outgoing);
         assert_eq!(p.payment.transfer_sum, Some(d("10.00")));

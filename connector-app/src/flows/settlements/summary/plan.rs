@@ -130,15 +130,18 @@ pub fn plan_summary(input: &SummaryInput<'_>) -> Result<Vec<SummaryGroup>, Vec<S
         .map(|r| r.order_id.as_str())
         .collect();
     let mut sales: BTreeMap<(NaiveDate, &str), OrderAcc> = BTreeMap::new();
-    for r in input.rows.iter().filter(|r| {
-        r.transaction_type == "Order" && input.summarised.contains(&r.order_id)
-    }) {
+    for r in input
+        .rows
+        .iter()
+        .filter(|r| r.transaction_type == "Order" && input.summarised.contains(&r.order_id))
+    {
         let o = sales.entry((date_of(r), r.order_id.as_str())).or_default();
         if o.marketplace.is_empty() {
             o.marketplace = r.marketplace_name.to_ascii_lowercase();
         }
         o.facilitated = facilitated.contains(r.order_id.as_str());
-        let tax_row = r.amount_description.ends_with("Tax") || r.amount_description == "TaxDiscount";
+        let tax_row =
+            r.amount_description.ends_with("Tax") || r.amount_description == "TaxDiscount";
         match (r.amount_type.as_str(), r.amount_description.as_str()) {
             ("ItemPrice" | "Promotion", "Principal") => item(o, r).net += r.amount,
             ("ItemPrice", "Tax") | ("Promotion", "TaxDiscount") => item(o, r).tax += r.amount,
@@ -154,7 +157,11 @@ pub fn plan_summary(input: &SummaryInput<'_>) -> Result<Vec<SummaryGroup>, Vec<S
     // Check each order against the mapper's receipt: what the invoice will say is what Amazon
     // paid for it.
     let mut paid: BTreeMap<(NaiveDate, &str), Decimal> = BTreeMap::new();
-    for r in p.receipts.iter().filter(|r| input.summarised.contains(&r.order_id)) {
+    for r in p
+        .receipts
+        .iter()
+        .filter(|r| input.summarised.contains(&r.order_id))
+    {
         *paid.entry((r.date, r.order_id.as_str())).or_default() += r.amount;
     }
     for (key, o) in &sales {
@@ -218,10 +225,16 @@ pub fn plan_summary(input: &SummaryInput<'_>) -> Result<Vec<SummaryGroup>, Vec<S
             *g.quantities.entry(it.sku.clone()).or_default() += it.quantity;
         }
     }
-    for r in p.refunds.iter().filter(|r| input.summarised.contains(&r.order_id)) {
+    for r in p
+        .refunds
+        .iter()
+        .filter(|r| input.summarised.contains(&r.order_id))
+    {
         let name = r.marketplace.to_ascii_lowercase();
         let Some(m) = input.marketplaces.get(&name) else {
-            held.push(format!("marketplace {name} has no customer in [marketplaces]"));
+            held.push(format!(
+                "marketplace {name} has no customer in [marketplaces]"
+            ));
             continue;
         };
         let g = groups.entry((r.date, name)).or_default();
@@ -236,7 +249,10 @@ pub fn plan_summary(input: &SummaryInput<'_>) -> Result<Vec<SummaryGroup>, Vec<S
                 .tax_code_for(net, tax)
                 .map(str::to_owned)
                 .unwrap_or_default();
-            let line = g.credit.entry((l.sku.clone(), code, !tax.is_zero())).or_default();
+            let line = g
+                .credit
+                .entry((l.sku.clone(), code, !tax.is_zero()))
+                .or_default();
             line.0 += Decimal::ONE;
             line.1 += net;
             line.2 += tax;
@@ -253,7 +269,10 @@ pub fn plan_summary(input: &SummaryInput<'_>) -> Result<Vec<SummaryGroup>, Vec<S
         let receipts: Decimal = paid
             .iter()
             .filter(|((d, order), _)| {
-                *d == date && sales.get(&(*d, *order)).is_some_and(|o| o.marketplace == name)
+                *d == date
+                    && sales
+                        .get(&(*d, *order))
+                        .is_some_and(|o| o.marketplace == name)
             })
             .map(|(_, a)| *a)
             .sum();
@@ -319,7 +338,13 @@ fn in_receipt(o: &OrderAcc) -> Decimal {
         .values()
         .map(|i| i.net + if o.facilitated { Decimal::ZERO } else { i.tax })
         .sum();
-    items + o.freight_net + if o.facilitated { Decimal::ZERO } else { o.freight_tax }
+    items
+        + o.freight_net
+        + if o.facilitated {
+            Decimal::ZERO
+        } else {
+            o.freight_tax
+        }
 }
 
 /// Lines of one invoice: one freight code's orders.
@@ -361,10 +386,7 @@ impl DocInput<'_> {
     fn key(&self, what: &str) -> String {
         format!(
             "amz:{}:settlement:{}:summary:{}:{}:{what}",
-            self.input.seller,
-            self.input.postings.settlement_id,
-            self.date,
-            self.mapping.customer
+            self.input.seller, self.input.postings.settlement_id, self.date, self.mapping.customer
         )
     }
 
@@ -377,7 +399,11 @@ impl DocInput<'_> {
                 total += net + tax;
                 LineSpec {
                     item_code: self.input.config.item_code(&sku).to_owned(),
-                    quantity: if quantity.is_zero() { Decimal::ONE } else { quantity },
+                    quantity: if quantity.is_zero() {
+                        Decimal::ONE
+                    } else {
+                        quantity
+                    },
                     net,
                     tax_code: (!code.is_empty()).then_some(code),
                     gross: gross.then_some(net + tax),

@@ -39,9 +39,12 @@ fn settlement(orders: usize, facilitator_tax: bool) -> (SettlementPostings, Vec<
 
 fn marketplaces(config: &Config) -> BTreeMap<String, SummaryMarketplace> {
     let mut mapping = config.marketplaces["A1PA6795UKMFR9"].clone();
-    mapping.tax_codes = [("19".to_owned(), "O1".to_owned()), ("7".to_owned(), "O2".to_owned())]
-        .into_iter()
-        .collect();
+    mapping.tax_codes = [
+        ("19".to_owned(), "O1".to_owned()),
+        ("7".to_owned(), "O2".to_owned()),
+    ]
+    .into_iter()
+    .collect();
     [(
         "amazon.de".to_owned(),
         SummaryMarketplace {
@@ -149,7 +152,11 @@ fn a_line_per_sku_and_tax_code_with_the_settlement_s_quantities() {
     for d in groups.iter().flat_map(|g| &g.invoices) {
         for l in d.doc.document_lines.iter().flatten() {
             // The template invoices shipping as an item line: not a SKU.
-            let Some(sku) = l.free_text.as_deref().and_then(|t| t.strip_prefix("Amazon SKU ")) else {
+            let Some(sku) = l
+                .free_text
+                .as_deref()
+                .and_then(|t| t.strip_prefix("Amazon SKU "))
+            else {
                 continue;
             };
             let sku = sku.to_owned();
@@ -181,7 +188,12 @@ fn the_number_of_documents_does_not_grow_with_the_orders() {
 #[test]
 fn only_the_summarised_orders_are_on_it_and_rows_that_do_not_add_up_hold() {
     let (p, rows) = settlement(20, false);
-    let some: BTreeSet<String> = p.receipts.iter().take(5).map(|r| r.order_id.clone()).collect();
+    let some: BTreeSet<String> = p
+        .receipts
+        .iter()
+        .take(5)
+        .map(|r| r.order_id.clone())
+        .collect();
     let groups = plan(&p, &rows, &some).unwrap();
     let paid: Decimal = p
         .receipts
