@@ -19,6 +19,9 @@ use sandbox::world::WorldKind;
 use serde_json::Value;
 
 const SEED: u64 = 5;
+
+/// Failpoints are process-wide: the crash test must not fire inside another test's run.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const ORDERS: usize = 120;
 
 fn dec(v: &Value) -> Decimal {
@@ -309,11 +312,13 @@ async fn summary_books(world: WorldKind) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_na_world_in_summary_mode() {
+    let _serial = SERIAL.lock().await;
     summary_books(WorldKind::Na).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_eu_world_in_summary_mode() {
+    let _serial = SERIAL.lock().await;
     summary_books(WorldKind::Eu).await;
 }
 
@@ -322,6 +327,7 @@ async fn the_eu_world_in_summary_mode() {
 /// nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_switch_to_summary_mid_world_posts_nothing_twice() {
+    let _serial = SERIAL.lock().await;
     let world = WorldKind::Eu;
     let sb0 = start_sandbox_in(world, SEED, ORDERS).await;
     let mut created: Vec<_> = sb0
@@ -394,4 +400,44 @@ async fn a_switch_to_summary_mid_world_posts_nothing_twice() {
     assert_eq!(again.settlements.settlements_posted, 0);
     assert_eq!(counts(&sb), first, "the second run posted something");
     sb.shutdown().await;
+}
+
+/// A crash after SAP created a summary invoice but before the ledger knew: the next run finds it
+/// by its key, applies it, and every summary document exists once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_a_summary_invoice_is_created_posts_it_once() {
+    let _serial = SERIAL.lock().await;
+    let world = WorldKind::Eu;
+    let sb = std::sync::Arc::new(start_sandbox_in(world, SEED, ORDERS).await);
+    let (_dir, config) = workspace(&sb);
+    write_posting(&config, PostingMode::Summary, None).unwrap();
+    let point = "invoice.after_2xx_before_posted";
+    connector_app::failpoint::arm(point, 2);
+    let (sb2, config2) = (sb.clone(), config.clone());
+    let crashed =
+        tokio::spawn(async move { run_flows(&sb2, &config2, SEED, TIME_SCALE).await }).await;
+    connector_app::failpoint::clear();
+    assert!(crashed.is_err(), "the run did not crash at {point}");
+    assert_eq!(sb.sap_count("Invoices"), 2, "SAP created the second summary invoice");
+    let after = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
+    assert!(after.settlements.held.is_empty() && after.settlements.failed.is_empty());
+    assert_eq!(after.duplicates_in_sap, 0);
+    let refs: Vec<String> = sb
+        .sap_entities("Invoices")
+        .iter()
+        .map(|d| d["NumAtCard"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let unique: BTreeSet<&String> = refs.iter().collect();
+    assert_eq!(unique.len(), refs.len(), "a summary invoice twice: {refs:?}");
+    for m in &sb.world().marketplaces {
+        let open = sb.sap_open_items(m.customer);
+        assert!(open.is_empty(), "{}: {open:?}", m.customer);
+    }
+    for b in sb
+        .sap_account_balances()
+        .iter()
+        .filter(|b| ["1420", "1421"].contains(&b.account.as_str()))
+    {
+        assert!(b.lc.is_zero() && b.fc.is_zero(), "{b:?}");
+    }
 }
