@@ -418,7 +418,11 @@ async fn a_crash_after_a_summary_invoice_is_created_posts_it_once() {
         tokio::spawn(async move { run_flows(&sb2, &config2, SEED, TIME_SCALE).await }).await;
     connector_app::failpoint::clear();
     assert!(crashed.is_err(), "the run did not crash at {point}");
-    assert_eq!(sb.sap_count("Invoices"), 2, "SAP created the second summary invoice");
+    assert_eq!(
+        sb.sap_count("Invoices"),
+        2,
+        "SAP created the second summary invoice"
+    );
     let after = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
     assert!(after.settlements.held.is_empty() && after.settlements.failed.is_empty());
     assert_eq!(after.duplicates_in_sap, 0);
@@ -428,7 +432,11 @@ async fn a_crash_after_a_summary_invoice_is_created_posts_it_once() {
         .map(|d| d["NumAtCard"].as_str().unwrap_or_default().to_owned())
         .collect();
     let unique: BTreeSet<&String> = refs.iter().collect();
-    assert_eq!(unique.len(), refs.len(), "a summary invoice twice: {refs:?}");
+    assert_eq!(
+        unique.len(),
+        refs.len(),
+        "a summary invoice twice: {refs:?}"
+    );
     for m in &sb.world().marketplaces {
         let open = sb.sap_open_items(m.customer);
         assert!(open.is_empty(), "{}: {open:?}", m.customer);
