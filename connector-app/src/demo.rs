@@ -430,8 +430,13 @@ fn posted_documents(config_path: &Path) -> Result<Posted> {
         ..DocFilter::default()
     })?;
     let count = |kind: &str| posted.iter().filter(|d| d.kind == kind).count() as u64;
+    // Invoices of orders: a summary invoice (settlements flow) is not an order's.
+    let order_invoices = posted
+        .iter()
+        .filter(|d| d.kind == "invoice" && d.flow == crate::flows::orders::FLOW)
+        .count() as u64;
     Ok(Posted {
-        invoices: count("invoice"),
+        invoices: order_invoices,
         settlements: count("settlement"),
     })
 }
