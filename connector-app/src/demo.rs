@@ -3,6 +3,7 @@
 mod books;
 mod fee_tax;
 mod inspect;
+mod posting;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -17,6 +18,7 @@ use serde::Serialize;
 pub use self::books::BooksCheck;
 use self::inspect::duplicate_journals;
 pub use self::inspect::{chaos_faults, fingerprint};
+pub use self::posting::write_posting;
 use crate::config::Config;
 use crate::connect::{Secrets, amazon_client, sap_client};
 use crate::credentials::{CredentialError, CredentialKey, CredentialStore};
@@ -481,8 +483,13 @@ fn posted_documents(config_path: &Path) -> Result<Posted> {
         ..DocFilter::default()
     })?;
     let count = |kind: &str| posted.iter().filter(|d| d.kind == kind).count() as u64;
+    // Invoices of orders: a summary invoice (settlements flow) is not an order's.
+    let order_invoices = posted
+        .iter()
+        .filter(|d| d.kind == "invoice" && d.flow == crate::flows::orders::FLOW)
+        .count() as u64;
     Ok(Posted {
-        invoices: count("invoice"),
+        invoices: order_invoices,
         settlements: count("settlement"),
     })
 }

@@ -44,6 +44,22 @@ pub struct DemoArgs {
     /// document is settled and must end with the same documents as a clean run.
     #[arg(long, value_enum)]
     pub faults: Option<Faults>,
+    /// How sales are posted: `per-order` (an invoice per order, the default) or `summary`
+    /// (documents per settlement part, amounts from the settlement).
+    #[arg(long, value_enum, default_value_t = PostingArg::PerOrder)]
+    pub posting: PostingArg,
+    /// With `--posting summary`: sales before this day (YYYY-MM-DD) stay per order.
+    #[arg(long)]
+    pub summary_from: Option<chrono::NaiveDate>,
+}
+
+/// `--posting` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PostingArg {
+    /// An A/R invoice per order.
+    PerOrder,
+    /// Summary documents per settlement part.
+    Summary,
 }
 
 /// Fault presets.
@@ -85,6 +101,13 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             );
         }
         let config = write_workspace(&dir, &sb, args.sessions, args.time_scale)?;
+        if args.posting == PostingArg::Summary {
+            crate::demo::write_posting(
+                &config,
+                crate::config::PostingMode::Summary,
+                args.summary_from,
+            )?;
+        }
         if args.faults == Some(Faults::Chaos) {
             for rule in crate::demo::chaos_faults() {
                 sb.add_fault(rule);

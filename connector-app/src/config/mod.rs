@@ -17,6 +17,7 @@
 //! - [`items`]: `[items]`, SAP items -> Amazon prices and quantities.
 //! - [`allocation`]: `[items.allocation]`, how an item's stock is shared between marketplaces.
 //! - [`fba`]: `[fba]`, the SAP warehouse that mirrors Amazon's FBA stock.
+//! - [`posting`]: `[posting]`, per-order invoices or summary documents per settlement.
 //! - [`template`]: the commented file `ml-connector init` writes.
 
 pub mod allocation;
@@ -25,6 +26,7 @@ pub mod fba;
 pub mod items;
 pub mod marketplaces;
 pub mod orders;
+pub mod posting;
 pub mod sap;
 pub mod schedule;
 pub mod settlements;
@@ -44,6 +46,7 @@ pub use fba::{FbaConfig, FbaPost};
 pub use items::{ItemPriceList, ItemsConfig, Rounding};
 pub use marketplaces::MarketplaceMapping;
 pub use orders::{InvoiceWhen, OrdersConfig, Shipping, TaxField};
+pub use posting::{PostingConfig, PostingMode};
 pub use sap::SapConfig;
 pub use schedule::Schedules;
 pub use settlements::{MissingInvoice, ReceiptGrouping, SettlementsConfig};
@@ -87,6 +90,8 @@ pub struct Config {
     pub items: ItemsConfig,
     /// The SAP warehouse that mirrors Amazon's FBA stock.
     pub fba: FbaConfig,
+    /// Per-order invoices or summary documents, per marketplace.
+    pub posting: PostingConfig,
 }
 
 /// A problem found in one section: the dotted key and the reason ([`Config::parse`] adds the file).
@@ -137,6 +142,8 @@ struct Raw {
     items: Option<items::RawItems>,
     #[serde(default)]
     fba: Option<fba::RawFba>,
+    #[serde(default)]
+    posting: posting::RawPosting,
 }
 
 impl Config {
@@ -189,6 +196,7 @@ impl Config {
             Some(fba) => fba.validate(&amazon.marketplaces)?,
             None => FbaConfig::default(),
         };
+        let posting = raw.posting.validate(&amazon.marketplaces)?;
         let schedule = raw.schedule.validate()?;
         Ok(Self {
             path: path.to_owned(),
@@ -202,6 +210,7 @@ impl Config {
             settlements,
             items,
             fba,
+            posting,
         })
     }
 

@@ -101,6 +101,11 @@ restock_refunds = false              # a refund's credit note puts the units bac
 write_off = "0.00"                   # residues up to this per order go to RoundingDifferences
 currency_converter = []              # e.g. ["CAD"]: Amazon pays these out in your currency (bank = ConvertedTotal)
 
+[posting]
+mode = "per-order"                   # per-order (an invoice per order) | summary (documents per settlement part)
+# marketplaces = { A1PA6795UKMFR9 = "summary" }   # a mode per marketplace
+# summary_from = "2026-07-01"        # cut-over: sales before this day stay per order
+
 [items]                              # SAP items -> Amazon prices and merchant-fulfilled (MFN) quantities
 # marketplaces = ["A1PA6795UKMFR9"]  # default: every amazon.marketplaces entry
 warehouses = ["01"]                  # quantity = InStock - Committed summed over these (MFN SKUs only)

@@ -42,6 +42,17 @@ pub fn plan_invoice(order: &Order, config: &Config, key: &str) -> OrderPlan {
             "marketplace {marketplace} has no SAP customer in [marketplaces]"
         ));
     };
+    // Summary mode: the settlement that pays the order invoices it with the others (by the
+    // order's creation day, never after its shipment, so an order the settlement sees as
+    // shipped before the cut-over is always invoiced here).
+    if config
+        .posting
+        .summarises(marketplace, order.created_time.date_naive())
+    {
+        return OrderPlan::Never(
+            "summarised by its settlement ([posting] mode = \"summary\")".into(),
+        );
+    }
     match order.status() {
         Some(FulfillmentStatus::Shipped) => {}
         Some(FulfillmentStatus::Unshipped)

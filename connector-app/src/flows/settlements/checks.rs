@@ -49,8 +49,9 @@ pub(crate) const MARKETPLACE_NAMES: &[(&str, &str)] = &[
 ];
 
 impl Engine {
-    /// Checks a mapped settlement against SAP and builds its documents (or the reasons not to).
-    pub(super) async fn plan_settlement(
+    /// Checks a mapped settlement against SAP and builds its documents (or the reasons not to),
+    /// every order paid against its own invoice (summary mode dispatches here: `summary`).
+    pub(super) async fn plan_per_order(
         &self,
         postings: &SettlementPostings,
         bytes: &[u8],
@@ -324,7 +325,7 @@ impl Engine {
     /// Live invoices in SAP for these Amazon order ids (by NumAtCard), with their open amounts;
     /// and the orders whose only invoice was cancelled in SAP, with its DocNum (one rule with the
     /// orders flow: [`invoice_state`]).
-    async fn invoices_for(
+    pub(super) async fn invoices_for(
         &self,
         order_ids: &[String],
     ) -> Result<(HashMap<String, InvoiceInfo>, BTreeMap<String, i32>)> {

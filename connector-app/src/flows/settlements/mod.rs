@@ -22,6 +22,7 @@ mod replay;
 pub mod report;
 mod rollup;
 mod seen;
+pub mod summary;
 
 use std::collections::BTreeSet;
 
