@@ -87,7 +87,12 @@ async fn books_of(world: WorldKind, currencies: &[&str]) {
                 s.settlement_id,
                 rec.conversion_difference
             );
-            assert!(rec.reconciled, "{world} {}", s.settlement_id);
+            assert!(
+                rec.deposit_ok(),
+                "{world} {}: {}",
+                s.settlement_id,
+                rec.verdict()
+            );
             assert_eq!(
                 rec.deposit_local,
                 Some(amount),

@@ -449,3 +449,64 @@ async fn a_crash_after_a_summary_invoice_is_created_posts_it_once() {
         assert!(b.lc.is_zero() && b.fc.is_zero(), "{b:?}");
     }
 }
+
+/// Settlements run before the orders flow has invoiced an order created before the cut-over: the
+/// summary takes it, and the orders flow never invoices it a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_summarised_before_the_orders_flow_saw_it_is_never_invoiced_again() {
+    use connector_app::flows::{Flow, RunOptions};
+    use connector_app::ledger::{DocFilter, DocState, Ledger};
+    let _serial = SERIAL.lock().await;
+    let sb = start_sandbox_in(WorldKind::Eu, SEED, ORDERS).await;
+    let (_dir, config) = workspace(&sb);
+    // Summary from the world's first day: every order settles in summary, none is invoiced yet.
+    let first = sb
+        .world()
+        .orders
+        .iter()
+        .map(|o| o.purchased.date_naive())
+        .min()
+        .unwrap();
+    // A cut-over after every order's creation: the orders flow would invoice each of them.
+    let cut = first + chrono::Duration::days(400);
+    write_posting(&config, PostingMode::Summary, Some(first)).unwrap();
+    let engine = common::writer_for(&config);
+    let options = RunOptions {
+        since: Some(chrono::Utc::now() - chrono::Duration::days(400)),
+        dry_run: false,
+    };
+    engine.run_flow(Flow::Settlements, &options).await.unwrap();
+    let summarised = common::ledger(&config)
+        .list(&DocFilter {
+            state: Some(DocState::Dismissed),
+            flow: Some("orders".into()),
+            ..DocFilter::default()
+        })
+        .unwrap();
+    assert!(!summarised.is_empty(), "the summary claimed its orders");
+    drop(engine);
+    // Now the cut-over moves later (a seller switching back), so the orders flow would invoice
+    // those orders: the claim keeps it from doing so.
+    common::edit_config(
+        &config,
+        &format!("summary_from = \"{first}\""),
+        &format!("summary_from = \"{cut}\""),
+    );
+    let engine = common::writer_for(&config);
+    engine.run_flow(Flow::Orders, &options).await.unwrap();
+    for d in &summarised {
+        let order = d
+            .key
+            .split(":order:")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches(":invoice");
+        let own: Vec<_> = sb
+            .sap_by_num_at_card("Invoices", order)
+            .into_iter()
+            .filter(|i| !is_summary(i))
+            .collect();
+        assert!(own.is_empty(), "order {order} invoiced twice: {own:?}");
+    }
+    sb.shutdown().await;
+}

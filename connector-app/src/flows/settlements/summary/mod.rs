@@ -38,7 +38,7 @@ use super::{FLOW, SOURCE_KIND};
 use crate::config::TaxField;
 use crate::flows::Engine;
 use crate::flows::orders::Invoice;
-use crate::ledger::{Ledger, OnFailed, PlanBody, PlanRequest, PlanStatus};
+use crate::ledger::{DocState, Ledger, OnFailed, PlanBody, PlanRequest, PlanStatus};
 use crate::posting::{PostOutcome, SapDocument};
 
 /// A plan, or every reason it is held.
@@ -136,6 +136,12 @@ impl Engine {
         let foreign = self.is_foreign(&code).await?;
         let iso = foreign.then_some(postings.currency.as_str());
         let clearing = account_in(table, CLEARING, table.resolve(CLEARING), iso);
+        // Before any summary document goes to SAP, the orders it covers are closed for the orders
+        // flow: an order created before the cut-over but not invoiced yet must not get an invoice
+        // of its own after the settlement summarised it.
+        if create_missing {
+            self.claim_summarised(&summarised, &postings.settlement_id)?;
+        }
         for g in &groups {
             let mut invoices = Vec::new();
             let mut credit_note = None;
@@ -224,10 +230,48 @@ impl Engine {
             return Ok(BTreeSet::new());
         }
         let (live, cancelled) = self.invoices_for(&candidates).await?;
-        Ok(candidates
-            .into_iter()
-            .filter(|o| !live.contains_key(o) && !cancelled.contains_key(o))
-            .collect())
+        // An order the orders flow holds in its ledger (planned, being sent, held, refused) is
+        // its to invoice: the settlement waits for that invoice (per-order path) instead of
+        // summarising it. One dismissed (by a person, or claimed by an earlier summary) is free.
+        let ledger = self.ledger();
+        let mut out = BTreeSet::new();
+        for o in candidates {
+            if live.contains_key(&o) || cancelled.contains_key(&o) {
+                continue;
+            }
+            let key = crate::flows::orders::invoice_key(&self.config.amazon.seller_id, &o);
+            match ledger.get(&key)?.map(|r| r.state) {
+                None | Some(DocState::Dismissed) => {
+                    out.insert(o);
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Marks each of `orders` in the ledger as invoiced by the summary of `settlement`
+    /// (DISMISSED for the orders flow, with the reason), so the orders flow never invoices it too.
+    fn claim_summarised(&self, orders: &BTreeSet<String>, settlement: &str) -> Result<()> {
+        let reason = format!("invoiced in the summary documents of settlement {settlement}");
+        let mut ledger = self.ledger();
+        for o in orders {
+            let key = crate::flows::orders::invoice_key(&self.config.amazon.seller_id, o);
+            match ledger.plan(
+                &key,
+                crate::flows::orders::FLOW,
+                "invoice",
+                None,
+                "{}",
+                Some(&reason),
+            )? {
+                crate::ledger::Planned::New => {
+                    ledger.transition(&key, DocState::Dismissed, &reason)?;
+                }
+                crate::ledger::Planned::Existing(_) => {}
+            }
+        }
+        Ok(())
     }
 
     /// Sizes a summary invoice's freight row by SAP's rate of its code on the document's date.
