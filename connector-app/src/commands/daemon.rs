@@ -77,7 +77,8 @@ fn describe(s: &crate::schedule::Schedule) -> String {
     }
 }
 
-async fn wait_for_signal() {
+/// Completes at SIGINT or SIGTERM.
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -17,12 +17,14 @@
 //! - [`items`]: `[items]`, SAP items -> Amazon prices and quantities.
 //! - [`allocation`]: `[items.allocation]`, how an item's stock is shared between marketplaces.
 //! - [`fba`]: `[fba]`, the SAP warehouse that mirrors Amazon's FBA stock.
+//! - [`ledger`]: `[ledger]`, SQLite (default) or a PostgreSQL database and tenant.
 //! - [`template`]: the commented file `ml-connector init` writes.
 
 pub mod allocation;
 pub mod amazon;
 pub mod fba;
 pub mod items;
+pub mod ledger;
 pub mod marketplaces;
 pub mod orders;
 pub mod sap;
@@ -42,6 +44,7 @@ pub use allocation::{AllocationConfig, AllocationGroup, AllocationPolicy};
 pub use amazon::{AmazonConfig, RegionName};
 pub use fba::FbaConfig;
 pub use items::{ItemPriceList, ItemsConfig, Rounding};
+pub use ledger::LedgerBackend;
 pub use marketplaces::MarketplaceMapping;
 pub use orders::{InvoiceWhen, OrdersConfig, Shipping, TaxField};
 pub use sap::SapConfig;
@@ -87,6 +90,8 @@ pub struct Config {
     pub items: ItemsConfig,
     /// The SAP warehouse that mirrors Amazon's FBA stock.
     pub fba: FbaConfig,
+    /// The ledger's backend (`[ledger]`; the workspace's SQLite file when absent).
+    pub ledger: LedgerBackend,
 }
 
 /// A problem found in one section: the dotted key and the reason ([`Config::parse`] adds the file).
@@ -137,6 +142,8 @@ struct Raw {
     items: Option<items::RawItems>,
     #[serde(default)]
     fba: Option<fba::RawFba>,
+    #[serde(default)]
+    ledger: ledger::RawLedger,
 }
 
 impl Config {
@@ -190,6 +197,7 @@ impl Config {
             None => FbaConfig::default(),
         };
         let schedule = raw.schedule.validate()?;
+        let ledger = raw.ledger.validate()?;
         Ok(Self {
             path: path.to_owned(),
             workspace: raw.workspace.resolve(dir),
@@ -202,6 +210,7 @@ impl Config {
             settlements,
             items,
             fba,
+            ledger,
         })
     }
 
