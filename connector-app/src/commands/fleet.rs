@@ -47,7 +47,7 @@ pub fn run(cmd: FleetCommand) -> Result<ExitCode> {
     match cmd {
         FleetCommand::Status { db, json } => {
             let mut client = db.connect()?;
-            let status = crate::fleet::status::read(&mut client, 120.0)?;
+            let status = crate::fleet::status::read(&mut client)?;
             if json {
                 write_stdout(&format!("{}\n", serde_json::to_string_pretty(&status)?))?;
             } else {

@@ -28,27 +28,29 @@ fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
-/// Records (or refreshes) worker `owner` as alive.
-pub fn heartbeat_worker(client: &mut Client, owner: &str) -> Result<()> {
+/// Records (or refreshes) worker `owner` as alive; it counts as alive for `ttl` (its lease
+/// lifetime) after this heartbeat.
+pub fn heartbeat_worker(client: &mut Client, owner: &str, ttl: Duration) -> Result<()> {
     off_runtime(|| {
         client.execute(
-            "INSERT INTO workers (id) VALUES ($1)
-             ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), stopped_at = NULL",
-            &[&owner],
+            "INSERT INTO workers (id, lease_ttl_secs) VALUES ($1, $2)
+             ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), stopped_at = NULL,
+                 lease_ttl_secs = excluded.lease_ttl_secs",
+            &[&owner, &secs(ttl)],
         )?;
         Ok(())
     })
 }
 
-/// Workers whose heartbeat is younger than `ttl`, and active tenants: a worker's fair share is
-/// `ceil(tenants / workers)`.
-pub fn fair_share(client: &mut Client, ttl: Duration) -> Result<usize> {
+/// A worker's fair share: `ceil(active tenants / live workers)`, a worker being live while its
+/// last heartbeat is younger than its lease lifetime.
+pub fn fair_share(client: &mut Client) -> Result<usize> {
     off_runtime(|| {
         let row = client.query_one(
             "SELECT (SELECT COUNT(*) FROM workers WHERE stopped_at IS NULL
-                        AND heartbeat_at > now() - make_interval(secs => $1)),
+                        AND heartbeat_at > now() - make_interval(secs => lease_ttl_secs)),
                     (SELECT COUNT(*) FROM tenants WHERE removed_at IS NULL)",
-            &[&secs(ttl)],
+            &[],
         )?;
         let (workers, tenants): (i64, i64) = (row.get(0), row.get(1));
         let workers = workers.max(1) as usize;

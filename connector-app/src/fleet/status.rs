@@ -58,14 +58,14 @@ pub struct WorkerStatus {
 pub struct FleetStatus {
     /// Tenants by id.
     pub tenants: Vec<TenantStatus>,
-    /// Workers seen within `2 × stale` seconds, by id.
+    /// Live workers (heartbeat younger than their lease lifetime), by id.
     pub workers: Vec<WorkerStatus>,
 }
 
 const TS: &str = "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'";
 
-/// Reads the fleet's status (workers whose heartbeat is younger than `stale_secs`).
-pub fn read(client: &mut Client, stale_secs: f64) -> Result<FleetStatus> {
+/// Reads the fleet's status.
+pub fn read(client: &mut Client) -> Result<FleetStatus> {
     let ts = |col: &str| format!("to_char({col} AT TIME ZONE 'UTC', {TS})");
     off_runtime(|| {
         let mut tenants: Vec<TenantStatus> = client
@@ -119,10 +119,10 @@ pub fn read(client: &mut Client, stale_secs: f64) -> Result<FleetStatus> {
                     "SELECT w.id, {},
                         (SELECT COUNT(*) FROM leases l WHERE l.owner = w.id AND l.expires_at > now())
                      FROM workers w WHERE w.stopped_at IS NULL
-                       AND w.heartbeat_at > now() - make_interval(secs => $1) ORDER BY w.id",
+                       AND w.heartbeat_at > now() - make_interval(secs => w.lease_ttl_secs) ORDER BY w.id",
                     ts("w.heartbeat_at")
                 ),
-                &[&stale_secs],
+                &[],
             )?
             .iter()
             .map(|r| WorkerStatus {

@@ -83,6 +83,7 @@ pub fn from_workspace(config_path: &Path, fleet_key: CredentialKey) -> Result<(S
     let config = Config::load(config_path)?;
     let text = std::fs::read_to_string(config_path)
         .with_context(|| format!("reading {}", config_path.display()))?;
+    let text = portable_config(&text, &config)?;
     let env = std::env::var(crate::credentials::KEY_ENV)
         .ok()
         .map(secrecy::SecretString::from);
@@ -106,6 +107,27 @@ pub fn from_workspace(config_path: &Path, fleet_key: CredentialKey) -> Result<(S
         Ok(())
     })?;
     Ok((text, sealed))
+}
+
+/// The configuration as a worker reads it: files it names (settlement mapping, SAP CA file) as
+/// absolute paths (every worker must reach them at that path), without the seller's `[workspace]`
+/// and `[ledger]` (the fleet's database is the ledger; the credentials are in the tenant row).
+fn portable_config(text: &str, config: &Config) -> Result<String> {
+    let mut table: toml::Table = toml::from_str(text).context("re-reading the configuration")?;
+    table.remove("workspace");
+    table.remove("ledger");
+    let mut set = |section: &str, key: &str, path: Option<&PathBuf>| {
+        if let (Some(path), Some(toml::Value::Table(t))) = (path, table.get_mut(section)) {
+            t.insert(key.into(), toml::Value::String(path.display().to_string()));
+        }
+    };
+    set(
+        "settlements",
+        "mapping",
+        config.settlements.mapping.as_ref(),
+    );
+    set("sap", "ca_file", config.sap.ca_file.as_ref());
+    Ok(toml::to_string(&table)?)
 }
 
 /// Adds tenant `id` (or replaces the configuration and credentials of a removed or existing one

@@ -49,17 +49,48 @@ struct Running {
 
 /// Runs the worker until `shutdown` turns true; then stops every tenant at its next document
 /// boundary and hands its leases back.
+///
+/// The lease loop runs on a thread of its own, so that tenants busy on `tenants` (the runtime
+/// their flows run on) never delay a heartbeat past the lease's expiry.
 pub async fn run(
     opts: WorkerOptions,
     key: KeySource,
     metrics: Arc<Metrics>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<()> {
+    let tenants = tokio::runtime::Handle::current();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("mlc-leases".into())
+        .spawn(move || {
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the lease loop's runtime")
+                .and_then(|rt| rt.block_on(lease_loop(opts, key, metrics, shutdown, tenants)));
+            let _ = done_tx.send(result);
+        })
+        .context("starting the lease loop's thread")?;
+    done_rx
+        .await
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the lease loop's thread panicked")))
+}
+
+async fn lease_loop(
+    opts: WorkerOptions,
+    key: KeySource,
+    metrics: Arc<Metrics>,
     mut shutdown: watch::Receiver<bool>,
+    tenants: tokio::runtime::Handle,
 ) -> Result<()> {
     let mut admin = crate::ledger::postgres::admin(&opts.url).context("the fleet's ledger")?;
     let mut running: BTreeMap<String, Running> = BTreeMap::new();
     info!(worker = %opts.id, "worker started");
+    // The first turn only registers: workers started together see each other before leasing,
+    // instead of the first one taking every tenant and handing the surplus back.
+    let mut registered = false;
     loop {
-        lease::heartbeat_worker(&mut admin, &opts.id)?;
+        lease::heartbeat_worker(&mut admin, &opts.id, opts.lease_ttl)?;
         // Tenants whose task ended (an error loading them, or asked to stop) give their lease back.
         let finished: Vec<String> = running
             .iter()
@@ -80,18 +111,23 @@ pub async fn run(
                 metrics.forget(&t);
             }
         }
-        let share = lease::fair_share(&mut admin, opts.lease_ttl)?.min(opts.max_tenants);
+        let share = lease::fair_share(&mut admin)?.min(opts.max_tenants);
         if running.len() > share {
             // Hand back the surplus at a run boundary: the task stops, then its lease is released.
             for r in running.values().skip(share) {
                 let _ = r.stop.send(true);
             }
         }
-        let want = share.saturating_sub(running.len());
+        let want = if registered {
+            share.saturating_sub(running.len())
+        } else {
+            0
+        };
+        registered = true;
         for l in lease::acquire(&mut admin, &opts.id, want, opts.lease_ttl)? {
             info!(tenant = %l.tenant, generation = l.fence.generation, "lease taken");
             let (stop, stop_rx) = watch::channel(false);
-            let task = tokio::spawn(tenant_task(
+            let task = tenants.spawn(tenant_task(
                 opts.url.clone(),
                 l.clone(),
                 key.clone(),

@@ -108,6 +108,7 @@ CREATE TABLE workers (
     id TEXT COLLATE "C" PRIMARY KEY,
     started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     heartbeat_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    lease_ttl_secs DOUBLE PRECISION NOT NULL DEFAULT 30,
     stopped_at TIMESTAMPTZ
 );
 CREATE TABLE flow_runs (
