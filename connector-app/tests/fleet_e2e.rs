@@ -231,6 +231,39 @@ fn three_workers_twelve_tenants_kill_pause_add_remove() {
             config.to_str().unwrap(),
         ]);
     }
+    // `show` prints the configuration, never a credential; the stored row holds only ciphertext.
+    let shown = fleet.cli(&["tenants", "show", &tenant(1)]);
+    let creds = sandboxes[1].credentials();
+    assert!(
+        shown.contains("tenant t01") && shown.contains("[sap]"),
+        "{shown}"
+    );
+    let secrets = [
+        &creds.sap_password,
+        &creds.lwa_client_secret,
+        &creds.lwa_refresh_token,
+    ];
+    for secret in secrets {
+        assert!(
+            !shown.contains(secret.as_str()),
+            "a secret in `tenants show`"
+        );
+    }
+    let sealed: Vec<u8> = fleet
+        .db()
+        .query_one(
+            "SELECT credentials FROM tenants WHERE id = $1",
+            &[&tenant(1)],
+        )
+        .unwrap()
+        .get(0);
+    let sealed = String::from_utf8_lossy(&sealed);
+    for secret in secrets {
+        assert!(
+            !sealed.contains(secret.as_str()),
+            "a secret in the clear in the database"
+        );
+    }
     let list = fleet.cli(&["tenants", "list", "--json"]);
     let list: serde_json::Value = serde_json::from_str(&list).unwrap();
     assert_eq!(list.as_array().unwrap().len(), TENANTS);
@@ -378,6 +411,11 @@ fn three_workers_twelve_tenants_kill_pause_add_remove() {
         serde_json::from_str(&fleet.cli(&["fleet", "status", "--json"])).unwrap();
     assert_eq!(status["tenants"].as_array().unwrap().len(), TENANTS + 1);
     assert_eq!(status["workers"].as_array().unwrap().len(), 2, "{status}");
+    let table = fleet.cli(&["fleet", "status"]);
+    assert!(
+        table.contains("t00 (removed)") && table.contains("2 live worker(s)"),
+        "{table}"
+    );
 
     for w in &mut workers[1..] {
         signal(w, "TERM");
