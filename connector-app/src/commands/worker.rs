@@ -60,6 +60,14 @@ pub fn run(args: WorkerArgs) -> Result<ExitCode> {
             args.lease_ttl.as_secs_f64()
         );
     }
+    let idle = crate::ledger::postgres::IDLE_IN_WRITE;
+    if args.lease_ttl < idle * 2 {
+        bail!(
+            "--lease-ttl must be at least {} s: a stopped writer's transaction is ended after {} s",
+            (idle * 2).as_secs(),
+            idle.as_secs()
+        );
+    }
     // Fail now on a missing or wrong key, not in each tenant's task.
     args.key.load()?;
     let opts = WorkerOptions {

@@ -13,7 +13,9 @@
 //! write transaction, that the lease row still carries its owner and generation and has not expired,
 //! and holds a share lock on that row until the write commits. A worker that lost its lease (paused
 //! past the expiry, partitioned) gets [`LedgerError::Fenced`] and writes nothing once another worker
-//! took the tenant over (taking over bumps the generation).
+//! took the tenant over (taking over bumps the generation). A writer stopped inside a transaction
+//! (SIGSTOP) would hold that share lock and block the takeover: its session is ended by the server
+//! after [`IDLE_IN_WRITE`] idle in a transaction.
 
 mod docs;
 mod listings;
@@ -24,6 +26,9 @@ use std::cell::RefCell;
 use ::postgres::{Client, NoTls};
 
 use super::LedgerError;
+
+/// How long a fenced writer may sit idle inside a transaction before the server ends its session.
+pub const IDLE_IN_WRITE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A worker's claim on a tenant: writes are refused once the lease moved on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +138,17 @@ impl PgLedger {
                 )));
             }
             client.execute("SELECT set_config('mlc.tenant', $1, false)", &[&tenant])?;
+            if fence.is_some() {
+                // A ledger transaction never waits on anything but the database (no network call
+                // inside one): idle inside one this long, the process is stopped or cut off. The
+                // server then ends its session, releasing the lease row's share lock so that
+                // another worker can take the tenant over; the stopped writer's transaction is
+                // rolled back.
+                client.batch_execute(&format!(
+                    "SET idle_in_transaction_session_timeout = {}",
+                    IDLE_IN_WRITE.as_millis()
+                ))?;
+            }
             Ok(())
         })?;
         Ok(Self {
