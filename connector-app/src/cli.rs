@@ -103,6 +103,14 @@ enum Command {
     /// The offline fakes of SAP and Amazon.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// The sellers a fleet works (PostgreSQL ledger).
+    #[command(subcommand)]
+    Tenants(commands::tenants::TenantsCommand),
+    /// Lease tenants from the fleet's ledger and run their flows until SIGINT/SIGTERM.
+    Worker(commands::worker::WorkerArgs),
+    /// The fleet's tenants, leases and workers.
+    #[command(subcommand)]
+    Fleet(commands::fleet::FleetCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -283,6 +291,9 @@ pub fn main() -> ExitCode {
         Command::Fba(cmd) => commands::fba::run(&config, cmd),
         Command::Sandbox(SandboxCommand::Serve(args)) => serve_sandbox(args),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Tenants(cmd) => commands::tenants::run(cmd),
+        Command::Worker(args) => commands::worker::run(args),
+        Command::Fleet(cmd) => commands::fleet::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -4,7 +4,8 @@
 //! Layout:
 //! - [`config`]: the TOML configuration, validated with file/key/reason errors.
 //! - [`credentials`]: secrets encrypted at rest (XChaCha20-Poly1305).
-//! - [`ledger`]: documents, audit trail, raw sources and cursors (SQLite behind a trait).
+//! - [`ledger`]: documents, audit trail, raw sources and cursors (SQLite or PostgreSQL behind a trait).
+//! - [`fleet`]: tenants, leases and workers on a shared PostgreSQL ledger.
 //! - [`posting`]: the posting engine every SAP document kind goes through, exactly once.
 //! - [`schedule`]: intervals and cron expressions for the daemon.
 //! - [`cli`] and [`commands`]: the `ml-connector` command line.
@@ -17,6 +18,7 @@ pub mod credentials;
 pub mod demo;
 pub mod doctor;
 pub mod failpoint;
+pub mod fleet;
 pub mod flows;
 pub mod iso4217;
 pub mod ledger;

@@ -23,7 +23,7 @@ pub fn load_engine(config_path: &Path) -> Result<Engine> {
     let sap = sap_client(&config, secrets.sap_password)?;
     let amazon = amazon_client(&config, secrets.lwa)?;
     let ledger = open_ledger(&config)?;
-    let engine = Engine::new(config, ledger, sap, amazon);
+    let engine = Engine::with_ledger(config, ledger, sap, amazon);
     Ok(match progress_bar() {
         Some(bar) => engine.with_progress(bar),
         None => engine,

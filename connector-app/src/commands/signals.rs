@@ -85,7 +85,7 @@ fn name(signal: i32) -> &'static str {
 }
 
 /// Waits for SIGINT or SIGTERM; returns its number.
-async fn wait_for_signal() -> i32 {
+pub(crate) async fn wait_for_signal() -> i32 {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -18,12 +18,14 @@
 //! - [`allocation`]: `[items.allocation]`, how an item's stock is shared between marketplaces.
 //! - [`fba`]: `[fba]`, the SAP warehouse that mirrors Amazon's FBA stock.
 //! - [`posting`]: `[posting]`, per-order invoices or summary documents per settlement.
+//! - [`ledger`]: `[ledger]`, SQLite (default) or a PostgreSQL database and tenant.
 //! - [`template`]: the commented file `ml-connector init` writes.
 
 pub mod allocation;
 pub mod amazon;
 pub mod fba;
 pub mod items;
+pub mod ledger;
 pub mod marketplaces;
 pub mod orders;
 pub mod posting;
@@ -44,6 +46,7 @@ pub use allocation::{AllocationConfig, AllocationGroup, AllocationPolicy};
 pub use amazon::{AmazonConfig, RegionName};
 pub use fba::{FbaConfig, FbaPost};
 pub use items::{ItemPriceList, ItemsConfig, Rounding};
+pub use ledger::LedgerBackend;
 pub use marketplaces::MarketplaceMapping;
 pub use orders::{InvoiceWhen, OrdersConfig, Shipping, TaxField};
 pub use posting::{PostingConfig, PostingMode};
@@ -92,6 +95,8 @@ pub struct Config {
     pub fba: FbaConfig,
     /// Per-order invoices or summary documents, per marketplace.
     pub posting: PostingConfig,
+    /// The ledger's backend (`[ledger]`; the workspace's SQLite file when absent).
+    pub ledger: LedgerBackend,
 }
 
 /// A problem found in one section: the dotted key and the reason ([`Config::parse`] adds the file).
@@ -144,6 +149,8 @@ struct Raw {
     fba: Option<fba::RawFba>,
     #[serde(default)]
     posting: posting::RawPosting,
+    #[serde(default)]
+    ledger: ledger::RawLedger,
 }
 
 impl Config {
@@ -198,6 +205,7 @@ impl Config {
         };
         let posting = raw.posting.validate(&amazon.marketplaces)?;
         let schedule = raw.schedule.validate()?;
+        let ledger = raw.ledger.validate()?;
         Ok(Self {
             path: path.to_owned(),
             workspace: raw.workspace.resolve(dir),
@@ -211,6 +219,7 @@ impl Config {
             items,
             fba,
             posting,
+            ledger,
         })
     }
 

@@ -20,7 +20,7 @@ use serde::Serialize;
 use sp_api_client::SpApiClient;
 
 use crate::config::Config;
-use crate::ledger::SqliteLedger;
+use crate::ledger::Ledger;
 
 use crate::posting::MasterChecks;
 pub use crate::posting::PostOutcome;
@@ -30,7 +30,7 @@ pub use crate::posting::PostOutcome;
 pub struct Engine {
     /// Configuration.
     pub config: Arc<Config>,
-    ledger: Arc<Mutex<SqliteLedger>>,
+    ledger: Arc<Mutex<Box<dyn Ledger>>>,
     /// SAP Service Layer.
     pub sap: SapClient,
     /// Amazon SP-API.
@@ -64,8 +64,23 @@ impl StopHandle {
 }
 
 impl Engine {
-    /// Composes the engine.
-    pub fn new(config: Config, ledger: SqliteLedger, sap: SapClient, amazon: SpApiClient) -> Self {
+    /// Composes the engine over any ledger backend (SQLite, or a tenant's PostgreSQL ledger).
+    pub fn new(
+        config: Config,
+        ledger: impl Ledger + 'static,
+        sap: SapClient,
+        amazon: SpApiClient,
+    ) -> Self {
+        Self::with_ledger(config, Box::new(ledger), sap, amazon)
+    }
+
+    /// [`Engine::new`] over a ledger chosen at run time.
+    pub fn with_ledger(
+        config: Config,
+        ledger: Box<dyn Ledger>,
+        sap: SapClient,
+        amazon: SpApiClient,
+    ) -> Self {
         Self {
             config: Arc::new(config),
             ledger: Arc::new(Mutex::new(ledger)),
@@ -121,7 +136,7 @@ impl Engine {
     }
 
     /// The ledger, locked for a short, synchronous operation (never held across an await).
-    pub fn ledger(&self) -> MutexGuard<'_, SqliteLedger> {
+    pub fn ledger(&self) -> MutexGuard<'_, Box<dyn Ledger>> {
         self.ledger
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -6,14 +6,18 @@
 //! SAP by its key before anything is sent again. The store sits behind [`Ledger`] so a PostgreSQL
 //! backend can follow the embedded SQLite one.
 
+mod boxed;
 pub mod dismiss;
 mod file_identity;
 mod listings;
 mod lock;
 mod migrations;
 mod planning;
+pub mod postgres;
 mod redact;
 mod sqlite;
+#[cfg(test)]
+mod suite;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,6 +28,7 @@ use serde::Serialize;
 pub use listings::{ListingState, ListingStatus};
 pub use lock::{LockError, WriterLock};
 pub use planning::{OnFailed, PlanBody, PlanRequest, PlanStatus};
+pub use postgres::{Fence, PgLedger};
 pub use redact::redact;
 pub use sqlite::SqliteLedger;
 
@@ -193,6 +198,12 @@ pub enum LedgerError {
     /// so a chain prints it once.
     #[error("ledger database: {}", db_message(.0))]
     Db(rusqlite::Error),
+    /// The PostgreSQL ledger failed.
+    #[error("ledger database (PostgreSQL): {}", postgres::message(.0))]
+    Postgres(#[from] ::postgres::Error),
+    /// This process no longer holds the tenant's lease: another worker owns it now.
+    #[error("lease lost: {0}")]
+    Fenced(String),
     /// A state change that the lifecycle does not allow.
     #[error("{key}: cannot move from {from} to {to}")]
     Transition {
@@ -315,4 +326,30 @@ pub trait Ledger: Send {
         states: &[ListingState],
         audit: &[(String, String, String)],
     ) -> Result<(), LedgerError>;
+    /// Starts a transaction that the writes up to [`Ledger::end_group`] join (see
+    /// `<dyn Ledger>::group`, which pairs the two).
+    fn begin_group(&mut self) -> Result<(), LedgerError>;
+    /// Commits (or rolls back) the transaction [`Ledger::begin_group`] started.
+    fn end_group(&mut self, commit: bool) -> Result<(), LedgerError>;
+}
+
+impl dyn Ledger + '_ {
+    /// Runs `f` as one transaction: its changes are committed together, or none of them when it
+    /// fails.
+    pub fn group<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Ledger) -> Result<R, LedgerError>,
+    ) -> Result<R, LedgerError> {
+        self.begin_group()?;
+        match f(self) {
+            Ok(r) => {
+                self.end_group(true)?;
+                Ok(r)
+            }
+            Err(e) => {
+                let _ = self.end_group(false);
+                Err(e)
+            }
+        }
+    }
 }

@@ -30,14 +30,14 @@ impl SqliteLedger {
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<R, LedgerError>,
     ) -> Result<R, LedgerError> {
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.begin_group()?;
         match f(self) {
             Ok(r) => {
-                self.conn.execute_batch("COMMIT")?;
+                self.end_group(true)?;
                 Ok(r)
             }
             Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = self.end_group(false);
                 Err(e)
             }
         }
@@ -421,13 +421,29 @@ impl Ledger for SqliteLedger {
         self.check_file()?;
         super::listings::put(&mut self.conn, states, audit, &now())
     }
+
+    fn begin_group(&mut self) -> Result<(), LedgerError> {
+        Ok(self.conn.execute_batch("BEGIN IMMEDIATE")?)
+    }
+
+    fn end_group(&mut self, commit: bool) -> Result<(), LedgerError> {
+        Ok(self
+            .conn
+            .execute_batch(if commit { "COMMIT" } else { "ROLLBACK" })?)
+    }
+}
+
+#[cfg(test)]
+impl SqliteLedger {
+    /// Runs raw SQL on the connection (the shared suite's tamper checks).
+    pub(super) fn raw_execute(&self, sql: &str) -> Result<usize, LedgerError> {
+        Ok(self.conn.execute(sql, [])?)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const KEY: &str = "amz:A1SELLER:order:028-1234567-1234567:invoice";
 
     #[cfg(unix)]
     #[test]
@@ -444,118 +460,5 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o077, 0, "{file}: {mode:o}");
         }
-    }
-
-    #[test]
-    fn lifecycle_is_enforced_and_audited() {
-        let mut l = SqliteLedger::in_memory().unwrap();
-        let src = l
-            .put_source("order", "028-1234567-1234567", b"{\"AmazonOrderId\":\"x\"}")
-            .unwrap();
-        assert_eq!(
-            l.put_source("order", "028-1234567-1234567", b"{\"AmazonOrderId\":\"x\"}")
-                .unwrap(),
-            src
-        );
-        assert_eq!(
-            l.plan(KEY, "orders", "invoice", Some(src), "{}", None)
-                .unwrap(),
-            Planned::New
-        );
-        assert_eq!(
-            l.plan(KEY, "orders", "invoice", Some(src), "{}", None)
-                .unwrap(),
-            Planned::Existing(DocState::Planned)
-        );
-        // POSTED cannot be reached again from POSTED, nor FAILED from PLANNED via Unknown.
-        l.transition(KEY, DocState::Sending, "POST /Invoices")
-            .unwrap();
-        l.transition(KEY, DocState::Unknown, "timeout after 30 s")
-            .unwrap();
-        assert_eq!(
-            l.get(KEY).unwrap().unwrap().reason.as_deref(),
-            Some("timeout after 30 s")
-        );
-        l.mark_posted(KEY, 812, Some(1044), "found by NumAtCard")
-            .unwrap();
-        let rec = l.get(KEY).unwrap().unwrap();
-        assert_eq!(
-            (rec.state, rec.doc_entry, rec.doc_num, rec.attempts),
-            (DocState::Posted, Some(812), Some(1044), 1)
-        );
-        assert!(rec.reason.is_none());
-        let err = l.transition(KEY, DocState::Sending, "again").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!("{KEY}: cannot move from POSTED to SENDING")
-        );
-        let audit = l.audit_rows(Some(KEY), None).unwrap();
-        let moves: Vec<_> = audit
-            .iter()
-            .map(|a| a.to_state.clone().unwrap_or_default())
-            .collect();
-        assert_eq!(moves, ["PLANNED", "SENDING", "UNKNOWN", "POSTED"]);
-        assert_eq!(l.source(src).unwrap().body, b"{\"AmazonOrderId\":\"x\"}");
-    }
-
-    #[test]
-    fn audit_is_append_only() {
-        let mut l = SqliteLedger::in_memory().unwrap();
-        l.audit("k", "request", "POST /Invoices").unwrap();
-        let err = l
-            .conn
-            .execute("UPDATE audit SET detail = 'x'", [])
-            .unwrap_err();
-        assert!(err.to_string().contains("append-only"));
-        let err = l.conn.execute("DELETE FROM audit", []).unwrap_err();
-        assert!(err.to_string().contains("append-only"));
-    }
-
-    #[test]
-    fn held_documents_replan_and_counts_and_cursors_persist() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ledger.db");
-        {
-            let mut l = SqliteLedger::open(&path).unwrap();
-            l.plan(
-                KEY,
-                "orders",
-                "invoice",
-                None,
-                "{}",
-                Some("SKU `X` has no ItemCode"),
-            )
-            .unwrap();
-            l.set_cursor("orders", "2026-11-27T10:00:00Z").unwrap();
-        }
-        let mut l = SqliteLedger::open(&path).unwrap();
-        let rec = l.get(KEY).unwrap().unwrap();
-        assert_eq!(rec.state, DocState::Held);
-        assert_eq!(rec.reason.as_deref(), Some("SKU `X` has no ItemCode"));
-        assert_eq!(
-            l.cursor("orders").unwrap().as_deref(),
-            Some("2026-11-27T10:00:00Z")
-        );
-        l.replan(KEY, "{\"fixed\":true}", None).unwrap();
-        assert_eq!(l.get(KEY).unwrap().unwrap().state, DocState::Planned);
-        let counts = l.counts().unwrap();
-        assert_eq!(
-            counts.get(&("orders".to_owned(), DocState::Planned)),
-            Some(&1)
-        );
-        let held = l
-            .list(&DocFilter {
-                state: Some(DocState::Held),
-                ..DocFilter::default()
-            })
-            .unwrap();
-        assert!(held.is_empty());
-        let all = l
-            .list(&DocFilter {
-                key_contains: Some("028-1234567".into()),
-                ..DocFilter::default()
-            })
-            .unwrap();
-        assert_eq!(all.len(), 1);
     }
 }

@@ -1,0 +1,14 @@
+//! Many sellers, many workers: tenants in a PostgreSQL ledger, worked by any number of
+//! `ml-connector worker` processes that lease them (see `docs` in the connector README).
+//!
+//! - [`tenants`]: a tenant's configuration and sealed credentials in the database.
+//! - [`lease`]: who works which tenant until when; the fence every ledger write checks.
+//! - [`worker`]: the worker loop and each tenant's flows on their schedules.
+//! - [`metrics`]: `/metrics` and `/healthz`.
+//! - [`status`]: what `fleet status` shows.
+
+pub mod lease;
+pub mod metrics;
+pub mod status;
+pub mod tenants;
+pub mod worker;
