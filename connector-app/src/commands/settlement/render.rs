@@ -66,6 +66,16 @@ pub fn check(name: &str, checked: &CheckedSettlement) -> String {
     s
 }
 
+/// The `preview --format json` document (pretty, with a final newline), serialised straight into
+/// `out`: a settlement of a hundred thousand orders is never held as text.
+pub fn preview_json(p: &SettlementPostings, out: impl std::io::Write) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, p)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
 /// How many receipts the table shows before pointing at the JSON.
 const RECEIPTS_SHOWN: usize = 25;
 
