@@ -21,7 +21,7 @@ mod detail;
 
 use columns::Columns;
 pub(crate) use detail::RowRef;
-use detail::{Context, DateCache, parse_detail, recycle, split_cells};
+use detail::{Context, DateCache, parse_detail, split_cells};
 
 /// Which flat-file layout a file uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -101,8 +101,8 @@ pub struct SettlementReader<R> {
     start: usize,
     /// The current line decoded from Windows-1252, when it is not UTF-8.
     decoded: String,
-    /// The allocation of the current line's cells, kept from line to line.
-    cells: Vec<&'static str>,
+    /// Positions of the current line's tabs (the allocation is kept from line to line).
+    tabs: Vec<u32>,
     dates: DateCache,
     line_no: u64,
     header: Vec<String>,
@@ -122,7 +122,7 @@ impl<R: BufRead> SettlementReader<R> {
             buf: Vec::with_capacity(512),
             start: 0,
             decoded: String::new(),
-            cells: Vec::new(),
+            tabs: Vec::new(),
             dates: DateCache::default(),
             line_no: 0,
             header: Vec::new(),
@@ -293,16 +293,13 @@ impl<R: BufRead> SettlementReader<R> {
             &mut self.cp1252_lines,
             &mut self.warnings,
         );
-        let mut cells = recycle(std::mem::take(&mut self.cells));
-        split_cells(text, &mut cells);
+        let cells = split_cells(text, &mut self.tabs);
         let ctx = Context {
             cols: &self.cols,
             header: &self.header,
             summary: &self.summary,
         };
-        let read = parse_detail(&ctx, &mut self.dates, self.line_no, &cells, emit);
-        self.cells = recycle(cells);
-        read.map(|()| true)
+        parse_detail(&ctx, &mut self.dates, self.line_no, &cells, emit).map(|()| true)
     }
 }
 

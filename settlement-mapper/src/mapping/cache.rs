@@ -7,37 +7,32 @@ use hashbrown::HashTable;
 
 use super::RowKey;
 
-/// A field's length and its first and last eight bytes: enough to tell a settlement's few
-/// distinct keys apart, at a fixed cost per field (equality is checked in full on every hit).
-fn summary(field: &str) -> [u64; 3] {
+/// A field's length and its first, middle and last bytes: enough to tell a settlement's few
+/// distinct keys apart at a fixed cost per field (a key is compared in full on every hit, so two
+/// keys that share these only share a probe sequence).
+fn summary(field: &str) -> u64 {
     let b = field.as_bytes();
-    let word = |s: &[u8]| {
-        let mut w = [0u8; 8];
-        w[..s.len()].copy_from_slice(s);
-        u64::from_le_bytes(w)
-    };
-    let n = b.len();
-    [
-        n as u64,
-        word(&b[..n.min(8)]),
-        word(&b[n.saturating_sub(8)..]),
-    ]
+    match b {
+        [] => 0,
+        [first, ..] => {
+            let n = b.len();
+            (n as u64) << 24
+                | u64::from(*first) << 16
+                | u64::from(b[n / 2]) << 8
+                | u64::from(b[n - 1])
+        }
+    }
 }
 
 impl RowKey<'_> {
     fn hash64(&self, state: &FixedState) -> u64 {
         let mut h = state.build_hasher();
-        for field in [
-            self.transaction_type,
-            self.amount_type,
-            self.amount_description,
-            self.marketplace,
-            self.fulfillment,
-        ] {
-            for w in summary(field) {
-                h.write_u64(w);
-            }
-        }
+        h.write_u64(
+            summary(self.transaction_type)
+                ^ summary(self.amount_type).rotate_left(32)
+                ^ summary(self.marketplace).rotate_left(48),
+        );
+        h.write_u64(summary(self.amount_description) ^ summary(self.fulfillment).rotate_left(32));
         h.finish()
     }
 

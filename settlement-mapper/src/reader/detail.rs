@@ -76,37 +76,61 @@ impl DateCache {
     }
 }
 
-/// Splits a line into its tab-separated cells (untrimmed), reusing `cells`' allocation.
+/// A line's tab-separated cells (untrimmed), as the positions of its tabs: a cell is sliced out
+/// of the line only when it is read.
+pub(super) struct Cells<'a> {
+    text: &'a str,
+    tabs: &'a [u32],
+}
+
+impl<'a> Cells<'a> {
+    /// Cell `i`, if the line has that many.
+    fn get(&self, i: usize) -> Option<&'a str> {
+        let start = match i {
+            0 => 0,
+            _ => *self.tabs.get(i - 1)? as usize + 1,
+        };
+        let end = self
+            .tabs
+            .get(i)
+            .map_or(self.text.len(), |&tab| tab as usize);
+        Some(&self.text[start..end])
+    }
+
+    /// How many cells the line has.
+    fn len(&self) -> usize {
+        self.tabs.len() + 1
+    }
+}
+
+/// Splits a line into its cells: records the position of every tab in `tabs` (cleared first).
 ///
 /// Cells are a few bytes apart, too close for a search per tab to pay off: the line is scanned
-/// eight bytes at a time, each word giving the positions of all its tabs at once.
-pub(super) fn split_cells<'a>(text: &'a str, cells: &mut Vec<&'a str>) {
+/// eight bytes at a time, each word giving the positions of all its tabs at once. A line longer
+/// than 4 GiB is not a settlement line; its cells end at the last tab found before that.
+pub(super) fn split_cells<'a>(text: &'a str, tabs: &'a mut Vec<u32>) -> Cells<'a> {
     const LOW7: u64 = u64::from_ne_bytes([0x7F; 8]);
     const TABS: u64 = u64::from_ne_bytes([b'\t'; 8]);
-    cells.clear();
-    let bytes = text.as_bytes();
-    let mut start = 0;
+    tabs.clear();
+    let bytes = &text.as_bytes()[..text.len().min(u32::MAX as usize)];
     let mut words = bytes.chunks_exact(8);
-    let mut at = 0;
+    let mut at = 0u32;
     for word in words.by_ref() {
         let x = u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) ^ TABS;
         // 0x80 in exactly the bytes that were tabs (no carry crosses a byte).
-        let mut tabs = !(((x & LOW7) + LOW7) | x | LOW7);
-        while tabs != 0 {
-            let tab = at + (tabs.trailing_zeros() / 8) as usize;
-            cells.push(&text[start..tab]);
-            start = tab + 1;
-            tabs &= tabs - 1;
+        let mut found = !(((x & LOW7) + LOW7) | x | LOW7);
+        while found != 0 {
+            tabs.push(at + found.trailing_zeros() / 8);
+            found &= found - 1;
         }
         at += 8;
     }
     for (i, &b) in words.remainder().iter().enumerate() {
         if b == b'\t' {
-            cells.push(&text[start..at + i]);
-            start = at + i + 1;
+            tabs.push(at + i as u32);
         }
     }
-    cells.push(&text[start..]);
+    Cells { text, tabs }
 }
 
 /// `str::trim`, without its Unicode scan for the usual cell that starts and ends with a visible
@@ -118,13 +142,6 @@ fn trim(cell: &str) -> &str {
     } else {
         cell.trim()
     }
-}
-
-/// Empties a vector of borrowed cells so its allocation can hold cells of another line (an
-/// in-place collect of an empty iterator: no allocation, no `unsafe`).
-pub(super) fn recycle<'b>(mut cells: Vec<&str>) -> Vec<&'b str> {
-    cells.clear();
-    cells.into_iter().map(|_| "").collect()
 }
 
 /// What a detail line is read against: its columns, the header and the summary row.
@@ -140,11 +157,11 @@ pub(super) fn parse_detail<F: FnMut(&RowRef<'_>)>(
     ctx: &Context<'_>,
     dates: &mut DateCache,
     no: u64,
-    cells: &[&str],
+    cells: &Cells<'_>,
     emit: &mut F,
 ) -> Result<(), ReadError> {
     let (c, header, summary) = (ctx.cols, ctx.header, ctx.summary);
-    let cell = |i: usize| cells.get(i).map_or("", |s| trim(s));
+    let cell = |i: usize| cells.get(i).map_or("", trim);
     let opt = |i: Option<usize>| i.map_or("", cell);
     let id = cell(c.settlement_id);
     if !id.is_empty() && id != summary.settlement_id {
@@ -334,12 +351,14 @@ mod tests {
             "1234567\t89\tabcdefgh\tijklmnopq\t\u{e9}t\u{e9}\t \u{a0}x\u{a0} \t",
             "seven..\teight...\tnine.....\t",
         ];
-        let mut cells = Vec::new();
+        let mut tabs = Vec::new();
         for line in lines {
-            split_cells(line, &mut cells);
+            let cells = split_cells(line, &mut tabs);
             let want: Vec<&str> = line.split('\t').collect();
-            assert_eq!(cells, want, "{line:?}");
-            for cell in &cells {
+            let got: Vec<&str> = (0..cells.len()).map(|i| cells.get(i).unwrap()).collect();
+            assert_eq!(got, want, "{line:?}");
+            assert_eq!(cells.get(cells.len()), None, "{line:?}");
+            for cell in got {
                 assert_eq!(trim(cell), cell.trim(), "{cell:?}");
             }
         }
