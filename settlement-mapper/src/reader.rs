@@ -341,8 +341,7 @@ impl<R: BufRead> Iterator for SettlementReader<R> {
                 return None;
             }
             let mut pending = std::mem::take(&mut self.pending);
-            let read =
-                self.next_rows(&mut |row: &RowRef<'_>| pending.push_back(row.to_owned_row()));
+            let read = self.next_rows(&mut |row: &RowRef<'_>| pending.push_back(row.owned()));
             self.pending = pending;
             match read {
                 Ok(true) => {}

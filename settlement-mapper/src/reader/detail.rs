@@ -32,7 +32,7 @@ pub(crate) struct RowRef<'a> {
 
 impl RowRef<'_> {
     /// The owned row the public iterator yields.
-    pub(crate) fn to_owned_row(&self) -> SettlementRow {
+    pub(crate) fn owned(&self) -> SettlementRow {
         SettlementRow {
             line: self.line,
             transaction_type: self.transaction_type.to_owned(),
