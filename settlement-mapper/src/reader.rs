@@ -283,6 +283,46 @@ impl<R: BufRead> SettlementReader<R> {
         &mut self,
         emit: &mut F,
     ) -> Result<bool, ReadError> {
+        // Most lines lie whole in the input's buffer: read them there, without copying.
+        loop {
+            let avail = match self.input.fill_buf() {
+                Ok(avail) => avail,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let Some(newline) = memchr::memchr(b'\n', avail) else {
+                // The last line, or one that runs past the buffer: copied below.
+                break;
+            };
+            self.line_no += 1;
+            let mut line = &avail[..newline];
+            while let [rest @ .., b'\r'] = line {
+                line = rest;
+            }
+            if self.line_no == 1 && line.starts_with(b"\xEF\xBB\xBF") {
+                line = &line[3..];
+            }
+            if line.iter().all(|b| b.is_ascii_whitespace()) {
+                self.input.consume(newline + 1);
+                continue;
+            }
+            let text = decode(
+                line,
+                self.line_no,
+                &mut self.decoded,
+                &mut self.cp1252_lines,
+                &mut self.warnings,
+            );
+            let cells = split_cells(text, &mut self.tabs);
+            let ctx = Context {
+                cols: &self.cols,
+                header: &self.header,
+                summary: &self.summary,
+            };
+            let read = parse_detail(&ctx, &mut self.dates, self.line_no, &cells, emit);
+            self.input.consume(newline + 1);
+            return read.map(|()| true);
+        }
         if !self.next_raw_line()? {
             return Ok(false);
         }
