@@ -1,7 +1,11 @@
 //! Folds a stream of settlement rows into postings.
 //!
-//! Memory holds per-order aggregates (receipt amounts, facilitator-tax state) and per-category totals,
-//! never the rows themselves; the `finish` submodule turns those totals into postings.
+//! Memory holds per-order aggregates (receipt amounts, facilitator-tax state, in the `orders`
+//! submodule) and per-category totals, never the rows themselves; the `finish` submodule turns those
+//! totals into postings. Rows come borrowed from the reader's line buffer; each distinct
+//! (row key, marketplace, fulfilment) is resolved and interned once, and the aggregates are keyed
+//! by small ids through a fast non-cryptographic hash (the input is a file the seller downloaded, and
+//! the keys are few: no flooding to defend against).
 
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -14,9 +18,16 @@ use crate::mapping::{
     Journal, LineTax, LookupCache, MappingTable, PostingDate, RowKey, Target, UnmappedPolicy,
 };
 use crate::postings::SettlementPostings;
-use crate::reader::{SettlementReader, SettlementRow, Summary};
+use crate::reader::{RowRef, SettlementReader, Summary};
 
 mod finish;
+mod orders;
+mod sort;
+
+use orders::{Orders, Pending, TaxPending, add_receipt, add_refund_sku, push_exact};
+
+/// The hash maps of the accumulator: foldhash, seeded per process.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Reads a settlement file and maps it with `table`.
 ///
@@ -29,9 +40,7 @@ pub fn map_settlement<R: BufRead>(
 ) -> Result<SettlementPostings, ReadError> {
     let mut reader = SettlementReader::new(input)?;
     let mut acc = Accumulator::new(reader.summary().clone(), table);
-    for row in reader.by_ref() {
-        acc.push(&row?);
-    }
+    while reader.next_rows(&mut |row: &RowRef<'_>| acc.push(row))? {}
     let warnings = reader.take_warnings();
     Ok(acc.finish(warnings))
 }
@@ -73,84 +82,43 @@ impl Sum {
 /// of −3.30 where the others pay 3.30 × 1.20).
 const ITEM_TAX: (&str, &str) = ("ItemPrice", "Tax");
 
+/// What a distinct (row key, marketplace, fulfilment) resolves to: the rule (None: unmapped), the
+/// interned (transaction-type, amount-type, amount-description) and the interned channel.
+#[derive(Debug, Clone, Copy)]
+struct RowIds {
+    rule: Option<usize>,
+    key: usize,
+    channel: usize,
+}
+
 /// Where a journal line's amount is summed: (journal, period, account id, category key id, tax id).
 type LineKey = (Journal, Period, usize, usize, Option<usize>);
 
 /// A row's tax ids: (any order, an order without item tax when that differs).
 type TaxIds = (Option<usize>, Option<Option<usize>>);
 
-/// An account row whose tax code depends on whether its order carries item tax.
-#[derive(Debug)]
-struct TaxPending {
-    journal: Journal,
-    period: Period,
-    acct: usize,
-    key: usize,
-    /// Tax id when the order carries item tax.
-    taxed: Option<usize>,
-    /// Tax id when it carries none.
-    untaxed: Option<usize>,
-    sum: Sum,
-}
-
-/// A row whose target depends on whether its order carries facilitator tax.
-#[derive(Debug)]
-struct Pending {
-    rule: usize,
-    key: usize,
-    period: Period,
-    /// The row's SKU when its rule routes to the order's refund (kept per SKU), else empty.
-    sku: String,
-    sum: Sum,
-}
-
-/// What one SKU of an order gave back in one period (refund rows).
-#[derive(Debug)]
-struct RefundSku {
-    period: Period,
-    sku: String,
-    amount: Decimal,
-    /// The part of `amount` on tax rows (`*Tax`, `TaxDiscount`).
-    tax: Decimal,
-}
-
-#[derive(Debug, Default)]
-struct OrderAcc {
-    marketplace: String,
-    receipts: Vec<(Period, Sum)>,
-    /// Refund rows per period (negative: what the buyer got back).
-    refunds: Vec<(Period, Sum)>,
-    /// The same refunds per SKU, with their tax.
-    refund_skus: Vec<RefundSku>,
-    /// Key ids of facilitator-tax rows seen for this order.
-    facilitated: Vec<usize>,
-    pending: Vec<Pending>,
-    pass_through: Decimal,
-    /// Whether any of the order's item-tax rows in this settlement is non-zero.
-    item_taxed: bool,
-    /// Account rows waiting for the order's item-tax status.
-    tax_pending: Vec<TaxPending>,
-}
-
 struct Accumulator<'t> {
     table: &'t MappingTable,
-    cache: LookupCache,
+    /// (rule, key id, channel id) per distinct (row key, marketplace, fulfilment).
+    cache: LookupCache<RowIds>,
     summary: Summary,
     keys: Vec<[String; 3]>,
-    key_ids: HashMap<usize, Vec<usize>>,
+    key_ids: FastMap<usize, Vec<usize>>,
     accounts: Vec<String>,
-    account_ids: HashMap<String, usize>,
+    account_ids: FastMap<String, usize>,
     rows: u64,
     rows_sum: Decimal,
-    categories: HashMap<(usize, Dest), Sum>,
-    lines: HashMap<LineKey, Sum>,
+    categories: FastMap<(usize, Dest), Sum>,
+    lines: FastMap<LineKey, Sum>,
     /// Interned line taxes (tax ids index it).
     taxes: Vec<LineTax>,
     /// Interned (marketplace, fulfilment) pairs.
     channels: Vec<(String, String)>,
+    /// Interned marketplace names of orders.
+    marketplaces: Vec<String>,
     /// Resolved tax per (rule, channel id): (tax id, tax id for an untaxed order if it differs).
-    tax_cache: HashMap<(usize, usize), TaxIds>,
-    orders: HashMap<String, OrderAcc>,
+    tax_cache: FastMap<(usize, usize), TaxIds>,
+    orders: Orders,
     orderless_receipt_lines: Vec<u64>,
     orderless_receipts: u64,
 }
@@ -162,24 +130,25 @@ impl<'t> Accumulator<'t> {
             cache: LookupCache::default(),
             summary,
             keys: Vec::new(),
-            key_ids: HashMap::new(),
+            key_ids: FastMap::default(),
             accounts: Vec::new(),
-            account_ids: HashMap::new(),
+            account_ids: FastMap::default(),
             rows: 0,
             rows_sum: Decimal::ZERO,
-            categories: HashMap::new(),
-            lines: HashMap::new(),
+            categories: FastMap::default(),
+            lines: FastMap::default(),
             taxes: Vec::new(),
             channels: Vec::new(),
-            tax_cache: HashMap::new(),
-            orders: HashMap::new(),
+            marketplaces: Vec::new(),
+            tax_cache: FastMap::default(),
+            orders: Orders::default(),
             orderless_receipt_lines: Vec::new(),
             orderless_receipts: 0,
         }
     }
 
     /// Interns (transaction-type, amount-type, amount-description); keyed by the rule-cache slot.
-    fn key_id(&mut self, rule: Option<usize>, row: &SettlementRow) -> usize {
+    fn key_id(&mut self, rule: Option<usize>, row: &RowRef<'_>) -> usize {
         // Bucket by rule index (+1, 0 = unmapped) so the scan stays short.
         let bucket = self.key_ids.entry(rule.map_or(0, |r| r + 1)).or_default();
         for &id in bucket.iter() {
@@ -193,9 +162,9 @@ impl<'t> Accumulator<'t> {
         }
         let id = self.keys.len();
         self.keys.push([
-            row.transaction_type.clone(),
-            row.amount_type.clone(),
-            row.amount_description.clone(),
+            row.transaction_type.to_owned(),
+            row.amount_type.to_owned(),
+            row.amount_description.to_owned(),
         ]);
         bucket.push(id);
         id
@@ -222,25 +191,13 @@ impl<'t> Accumulator<'t> {
 
     /// The tax ids of rows of rule `rule` posting to `symbol` from the row's marketplace and
     /// fulfilment channel: (any order, an order without item tax when that differs).
-    fn tax_of(&mut self, rule: usize, symbol: &str, row: &SettlementRow) -> TaxIds {
-        let channel = match self
-            .channels
-            .iter()
-            .position(|(m, f)| *m == row.marketplace_name && *f == row.fulfillment_id)
-        {
-            Some(i) => i,
-            None => {
-                self.channels
-                    .push((row.marketplace_name.clone(), row.fulfillment_id.clone()));
-                self.channels.len() - 1
-            }
-        };
+    fn tax_of(&mut self, rule: usize, symbol: &str, channel: usize, row: &RowRef<'_>) -> TaxIds {
         if let Some(hit) = self.tax_cache.get(&(rule, channel)) {
             return *hit;
         }
         let choice = self
             .table
-            .tax_for(rule, symbol, &row.marketplace_name, &row.fulfillment_id);
+            .tax_for(rule, symbol, row.marketplace_name, row.fulfillment_id);
         let taxed = self.tax_id(choice.taxed);
         let untaxed = match choice.untaxed_order {
             Some(t) => {
@@ -253,7 +210,68 @@ impl<'t> Accumulator<'t> {
         (taxed, untaxed)
     }
 
-    fn period(&self, row: &SettlementRow) -> Period {
+    /// Interns a (marketplace, fulfilment) pair.
+    fn channel_id(&mut self, row: &RowRef<'_>) -> usize {
+        match self
+            .channels
+            .iter()
+            .position(|(m, f)| *m == row.marketplace_name && *f == row.fulfillment_id)
+        {
+            Some(i) => i,
+            None => {
+                self.channels.push((
+                    row.marketplace_name.to_owned(),
+                    row.fulfillment_id.to_owned(),
+                ));
+                self.channels.len() - 1
+            }
+        }
+    }
+
+    /// The rule, key and channel of a row, resolved once per distinct (row key, marketplace,
+    /// fulfilment).
+    fn row_ids(&mut self, row: &RowRef<'_>) -> RowIds {
+        let rk = RowKey {
+            transaction_type: row.transaction_type,
+            amount_type: row.amount_type,
+            amount_description: row.amount_description,
+            marketplace: row.marketplace_name,
+            fulfillment: row.fulfillment_id,
+        };
+        if let Some(ids) = self.cache.get(&rk) {
+            return ids;
+        }
+        let rule = self.table.lookup(&rk);
+        let ids = RowIds {
+            rule,
+            key: self.key_id(rule, row),
+            channel: self.channel_id(row),
+        };
+        self.cache.insert(&rk, ids);
+        ids
+    }
+
+    /// Notes the order's marketplace from its first row that names one.
+    fn note_marketplace(&mut self, order_id: &str, row: &RowRef<'_>) {
+        let order = self.orders.get(order_id);
+        if order.marketplace.is_none() && !row.marketplace_name.is_empty() {
+            let id = match self
+                .marketplaces
+                .iter()
+                .position(|m| m == row.marketplace_name)
+            {
+                Some(i) => i,
+                None => {
+                    self.marketplaces.push(row.marketplace_name.to_owned());
+                    self.marketplaces.len() - 1
+                }
+            };
+            self.orders.get(order_id).marketplace =
+                Some(u32::try_from(id).expect("fewer than 2^32 marketplaces"));
+        }
+    }
+
+    fn period(&self, row: &RowRef<'_>) -> Period {
         match self.table.policy.posting_date {
             PostingDate::DepositDate => None,
             PostingDate::PostedMonth => {
@@ -265,21 +283,13 @@ impl<'t> Accumulator<'t> {
         }
     }
 
-    fn push(&mut self, row: &SettlementRow) {
+    fn push(&mut self, row: &RowRef<'_>) {
         self.rows += 1;
         self.rows_sum += row.amount;
-        let rk = RowKey {
-            transaction_type: &row.transaction_type,
-            amount_type: &row.amount_type,
-            amount_description: &row.amount_description,
-            marketplace: &row.marketplace_name,
-            fulfillment: &row.fulfillment_id,
-        };
         let table = self.table;
-        let rule_idx = self.cache.lookup(table, &rk);
-        let key = self.key_id(rule_idx, row);
+        let RowIds { rule, key, channel } = self.row_ids(row);
         let period = self.period(row);
-        let Some(rule_idx) = rule_idx else {
+        let Some(rule_idx) = rule else {
             self.categories
                 .entry((key, Dest::Unmapped))
                 .or_default()
@@ -294,16 +304,14 @@ impl<'t> Accumulator<'t> {
             return;
         };
         let rule = table.rule(rule_idx);
-        if !row.order_id.is_empty()
-            && (row.amount_type.as_str(), row.amount_description.as_str()) == ITEM_TAX
-        {
-            let order = self.orders.entry(row.order_id.clone()).or_default();
-            note_marketplace(order, row);
-            order.item_taxed |= !row.amount.is_zero();
+        let order_id = row.order_id;
+        if !order_id.is_empty() && (row.amount_type, row.amount_description) == ITEM_TAX {
+            self.note_marketplace(order_id, row);
+            self.orders.get(order_id).item_taxed |= !row.amount.is_zero();
         }
         let per_order = matches!(rule.to, Target::Receipt | Target::Refund);
         let needs_order = per_order || rule.facilitator || rule.when_facilitated.is_some();
-        if needs_order && row.order_id.is_empty() {
+        if needs_order && order_id.is_empty() {
             if per_order {
                 self.orderless_receipts += 1;
                 if self.orderless_receipt_lines.len() < 10 {
@@ -315,15 +323,15 @@ impl<'t> Accumulator<'t> {
                     .add(1, row.amount, row.line);
                 return;
             }
-            let (tax, _) = self.tax_of(rule_idx, rule.to.label(), row);
+            let (tax, _) = self.tax_of(rule_idx, rule.to.label(), channel, row);
             self.post_account(rule.to.label(), rule.journal, (period, key, tax), row);
             return;
         }
         if let Some(_reroute) = &rule.when_facilitated {
-            let order = self.orders.entry(row.order_id.clone()).or_default();
-            note_marketplace(order, row);
+            self.note_marketplace(order_id, row);
+            let order = self.orders.get(order_id);
             let sku = if rule.to == Target::Refund {
-                row.sku.as_str()
+                row.sku
             } else {
                 ""
             };
@@ -336,13 +344,16 @@ impl<'t> Accumulator<'t> {
                 None => {
                     let mut sum = Sum::default();
                     sum.add(1, row.amount, row.line);
-                    order.pending.push(Pending {
-                        rule: rule_idx,
-                        key,
-                        period,
-                        sku: sku.to_owned(),
-                        sum,
-                    });
+                    push_exact(
+                        &mut order.pending,
+                        Pending {
+                            rule: rule_idx,
+                            key,
+                            period,
+                            sku: sku.to_owned(),
+                            sum,
+                        },
+                    );
                 }
             }
             return;
@@ -353,8 +364,8 @@ impl<'t> Accumulator<'t> {
                     .entry((key, Dest::Receipt))
                     .or_default()
                     .add(1, row.amount, row.line);
-                let order = self.orders.entry(row.order_id.clone()).or_default();
-                note_marketplace(order, row);
+                self.note_marketplace(order_id, row);
+                let order = self.orders.get(order_id);
                 add_receipt(&mut order.receipts, period, 1, row.amount, row.line);
             }
             Target::Refund => {
@@ -362,23 +373,23 @@ impl<'t> Accumulator<'t> {
                     .entry((key, Dest::Refund))
                     .or_default()
                     .add(1, row.amount, row.line);
-                let order = self.orders.entry(row.order_id.clone()).or_default();
-                note_marketplace(order, row);
+                self.note_marketplace(order_id, row);
+                let order = self.orders.get(order_id);
                 add_receipt(&mut order.refunds, period, 1, row.amount, row.line);
-                add_refund_sku(order, period, &row.sku, row.amount, is_tax(row));
+                add_refund_sku(order, period, row.sku, row.amount, is_tax(row));
             }
             Target::Account(symbol) => {
                 if rule.facilitator {
-                    let order = self.orders.entry(row.order_id.clone()).or_default();
-                    note_marketplace(order, row);
+                    self.note_marketplace(order_id, row);
+                    let order = self.orders.get(order_id);
                     if !order.facilitated.contains(&key) {
-                        order.facilitated.push(key);
+                        push_exact(&mut order.facilitated, key);
                     }
                     order.pass_through += row.amount;
                 }
-                let (tax, untaxed) = self.tax_of(rule_idx, symbol, row);
+                let (tax, untaxed) = self.tax_of(rule_idx, symbol, channel, row);
                 match untaxed {
-                    Some(untaxed) if !row.order_id.is_empty() => {
+                    Some(untaxed) if !order_id.is_empty() => {
                         self.defer_tax(symbol, rule.journal, (period, key, tax), untaxed, row);
                     }
                     _ => self.post_account(symbol, rule.journal, (period, key, tax), row),
@@ -392,7 +403,7 @@ impl<'t> Accumulator<'t> {
         symbol: &str,
         journal: Journal,
         (period, key, tax): (Period, usize, Option<usize>),
-        row: &SettlementRow,
+        row: &RowRef<'_>,
     ) {
         let acct = self.account_id(symbol);
         self.categories
@@ -412,15 +423,15 @@ impl<'t> Accumulator<'t> {
         journal: Journal,
         (period, key, taxed): (Period, usize, Option<usize>),
         untaxed: Option<usize>,
-        row: &SettlementRow,
+        row: &RowRef<'_>,
     ) {
         let acct = self.account_id(symbol);
         self.categories
             .entry((key, Dest::Account(acct)))
             .or_default()
             .add(1, row.amount, row.line);
-        let order = self.orders.entry(row.order_id.clone()).or_default();
-        note_marketplace(order, row);
+        self.note_marketplace(row.order_id, row);
+        let order = self.orders.get(row.order_id);
         match order.tax_pending.iter_mut().find(|p| {
             (p.journal, p.period, p.acct, p.key, p.taxed, p.untaxed)
                 == (journal, period, acct, key, taxed, untaxed)
@@ -429,67 +440,25 @@ impl<'t> Accumulator<'t> {
             None => {
                 let mut sum = Sum::default();
                 sum.add(1, row.amount, row.line);
-                order.tax_pending.push(TaxPending {
-                    journal,
-                    period,
-                    acct,
-                    key,
-                    taxed,
-                    untaxed,
-                    sum,
-                });
+                push_exact(
+                    &mut order.tax_pending,
+                    TaxPending {
+                        journal,
+                        period,
+                        acct,
+                        key,
+                        taxed,
+                        untaxed,
+                        sum,
+                    },
+                );
             }
         }
     }
 }
 
-fn note_marketplace(order: &mut OrderAcc, row: &SettlementRow) {
-    if order.marketplace.is_empty() && !row.marketplace_name.is_empty() {
-        order.marketplace = row.marketplace_name.clone();
-    }
-}
-
 /// Whether a row carries tax (Amazon names those `Tax`, `ShippingTax`, `GiftWrapTax`,
 /// `TaxDiscount`...).
-fn is_tax(row: &SettlementRow) -> bool {
+fn is_tax(row: &RowRef<'_>) -> bool {
     row.amount_description.ends_with("Tax") || row.amount_description == "TaxDiscount"
-}
-
-/// Adds a refund amount to an order's SKU of one period.
-fn add_refund_sku(order: &mut OrderAcc, period: Period, sku: &str, amount: Decimal, tax: bool) {
-    let tax = if tax { amount } else { Decimal::ZERO };
-    match order
-        .refund_skus
-        .iter_mut()
-        .find(|r| r.period == period && r.sku == sku)
-    {
-        Some(r) => {
-            r.amount += amount;
-            r.tax += tax;
-        }
-        None => order.refund_skus.push(RefundSku {
-            period,
-            sku: sku.to_owned(),
-            amount,
-            tax,
-        }),
-    }
-}
-
-/// Adds to an order's receipts (or refunds) of one period.
-fn add_receipt(
-    sums: &mut Vec<(Period, Sum)>,
-    period: Period,
-    rows: u64,
-    amount: Decimal,
-    line: u64,
-) {
-    match sums.iter_mut().find(|(p, _)| *p == period) {
-        Some((_, sum)) => sum.add(rows, amount, line),
-        None => {
-            let mut sum = Sum::default();
-            sum.add(rows, amount, line);
-            sums.push((period, sum));
-        }
-    }
 }

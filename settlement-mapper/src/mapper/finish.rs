@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
+use super::sort::sort_receipts;
 use super::{Accumulator, Dest, Period, Sum, add_receipt, add_refund_sku};
 use crate::mapping::{
     BANK, CLEARING, FACILITATOR_TAX, Journal, MappingTable, RESERVE, Target, UnmappedPolicy,
@@ -114,7 +115,7 @@ impl Accumulator<'_> {
         let table = self.table;
         let mut not_netting = Vec::new();
         let mut orders = std::mem::take(&mut self.orders);
-        for (order_id, order) in &mut orders {
+        for order in orders.iter_mut() {
             for p in std::mem::take(&mut order.pending) {
                 let rule = table.rule(p.rule);
                 let tt = &self.keys[p.key][0];
@@ -165,7 +166,7 @@ impl Accumulator<'_> {
                 }
             }
             if !order.facilitated.is_empty() && !order.pass_through.is_zero() {
-                not_netting.push(format!("{order_id} ({})", order.pass_through));
+                not_netting.push(format!("{} ({})", order.id, order.pass_through));
             }
         }
         self.orders = orders;
@@ -176,7 +177,7 @@ impl Accumulator<'_> {
     /// Account rows whose tax code depends on their order's item tax: an order without a
     /// non-zero item-tax row takes the untaxed-order code.
     fn resolve_untaxed_orders(&mut self) {
-        for order in self.orders.values_mut() {
+        for order in self.orders.iter_mut() {
             let untaxed = !order.item_taxed;
             for p in std::mem::take(&mut order.tax_pending) {
                 let tax = if untaxed { p.untaxed } else { p.taxed };
@@ -197,11 +198,15 @@ impl Accumulator<'_> {
     ) -> (Vec<Receipt>, Vec<Refund>) {
         let mut receipts = Vec::new();
         let mut refunds = Vec::new();
-        for (order_id, order) in self.orders.drain() {
+        for order in self.orders.take_all() {
+            let order_id = String::from(order.id);
+            let marketplace = order
+                .marketplace
+                .map_or_else(String::new, |m| self.marketplaces[m as usize].clone());
             for (period, sum) in &order.receipts {
                 receipts.push(Receipt {
                     order_id: order_id.clone(),
-                    marketplace: order.marketplace.clone(),
+                    marketplace: marketplace.clone(),
                     amount: ctx.money(sum.amount),
                     date: ctx.date_of(*period),
                     rows: sum.rows,
@@ -221,7 +226,7 @@ impl Accumulator<'_> {
                 lines.sort_by(|a, b| a.sku.cmp(&b.sku));
                 refunds.push(Refund {
                     order_id: order_id.clone(),
-                    marketplace: order.marketplace.clone(),
+                    marketplace: marketplace.clone(),
                     amount: ctx.money(sum.amount),
                     date: ctx.date_of(*period),
                     rows: sum.rows,
@@ -229,7 +234,7 @@ impl Accumulator<'_> {
                 });
             }
         }
-        receipts.sort_by(|a, b| (a.date, &a.order_id).cmp(&(b.date, &b.order_id)));
+        sort_receipts(&mut receipts);
         refunds.sort_by(|a, b| (a.date, &a.order_id).cmp(&(b.date, &b.order_id)));
         let negative = receipts
             .iter()

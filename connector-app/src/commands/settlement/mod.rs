@@ -225,17 +225,21 @@ fn preview(file: Option<PathBuf>, mapping: Option<PathBuf>, format: Format) -> R
     };
     let postings = map_settlement(BufReader::with_capacity(1 << 18, input), &table)
         .with_context(|| name.clone())?;
-    let text = match format {
-        Format::Json => serde_json::to_string_pretty(&postings)? + "\n",
-        Format::Table => render::preview(&name, &postings),
-    };
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    let written = match format {
+        Format::Json => render::preview_json(&postings, &mut out),
+        Format::Table => out.write_all(render::preview(&name, &postings).as_bytes()),
+    };
+    match written.and_then(|()| out.flush()) {
         // A reader that stopped early (`| head`) is not an error of ours.
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
         _ => {}
     }
-    Ok(match postings.status {
+    let status = postings.status;
+    // The process ends with this command: freeing a large settlement's receipts one by one takes
+    // longer than writing them, and the system takes the memory back at once.
+    std::mem::forget(postings);
+    Ok(match status {
         Status::Ready => ExitCode::SUCCESS,
         Status::Held => ExitCode::from(2),
     })

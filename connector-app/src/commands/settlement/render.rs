@@ -82,6 +82,16 @@ pub fn check(name: &str, checked: &CheckedSettlement) -> String {
 /// Per-order notes a sync summary shows per settlement (the roll-up above them covers all).
 const NOTES_SHOWN: usize = 5;
 
+/// The `preview --format json` document (pretty, with a final newline), serialised straight into
+/// `out`: a settlement of a hundred thousand orders is never held as text.
+pub fn preview_json(p: &SettlementPostings, out: impl std::io::Write) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, p)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
 /// How many receipts the table shows before pointing at the JSON.
 const RECEIPTS_SHOWN: usize = 25;
 
