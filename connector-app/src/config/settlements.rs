@@ -29,6 +29,9 @@ pub struct SettlementsConfig {
     /// company's own currency: their bank line is Amazon's converted amount (Finances
     /// `ConvertedTotal`), the difference from SAP's rate goes to `CurrencyConversion`.
     pub currency_converter: Vec<String>,
+    /// Hold a settlement that would leave a marketplace's invoices open by the same share (a tax
+    /// set-up mistake) instead of posting it (default: yes).
+    pub hold_systematic_shortfall: bool,
 }
 
 /// How receipts are grouped into incoming payments.
@@ -66,6 +69,7 @@ pub(super) struct RawSettlements {
     restock_refunds: Option<bool>,
     write_off: Option<String>,
     currency_converter: Option<Vec<String>>,
+    hold_systematic_shortfall: Option<bool>,
 }
 
 impl RawSettlements {
@@ -98,6 +102,7 @@ impl RawSettlements {
             restock_refunds: self.restock_refunds.unwrap_or(false),
             write_off: write_off(self.write_off.as_deref())?,
             currency_converter: currency_codes(self.currency_converter.unwrap_or_default())?,
+            hold_systematic_shortfall: self.hold_systematic_shortfall.unwrap_or(true),
         })
     }
 }

@@ -100,6 +100,7 @@ lookback = "90d"                     # Amazon lists settlement reports for 90 da
 restock_refunds = false              # a refund's credit note puts the units back into stock
 write_off = "0.00"                   # residues up to this per order go to RoundingDifferences
 currency_converter = []              # e.g. ["CAD"]: Amazon pays these out in your currency (bank = ConvertedTotal)
+hold_systematic_shortfall = true     # hold a settlement leaving a marketplace's invoices open by one share (tax set-up)
 
 [posting]
 mode = "per-order"                   # per-order (an invoice per order) | summary (documents per settlement part)

@@ -224,6 +224,17 @@ impl Engine {
         let mut before = invoices.clone();
         let simulated = Self::simulate_credit_notes(&credits, &mut before);
         let plan = plan_with(&before, &simulated);
+        // Invoices left open by the same share in a marketplace are a set-up mistake (tax Amazon
+        // collected on the invoice): held with what it looks like, before anything is posted.
+        if let Ok(p) = &plan
+            && self.config.settlements.hold_systematic_shortfall
+        {
+            problems.extend(super::rollup::systematic_shortfalls(
+                &p.applications,
+                &super::rollup::marketplace_of(postings),
+                &postings.currency,
+            ));
+        }
         let plan = match plan {
             Ok(_) if create_missing && problems.is_empty() && !credits.is_empty() => {
                 match self.post_credit_notes(postings, bytes, &credits).await? {

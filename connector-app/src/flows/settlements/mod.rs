@@ -20,7 +20,7 @@ mod refunds;
 pub mod reissue;
 mod replay;
 pub mod report;
-mod rollup;
+pub(crate) mod rollup;
 mod seen;
 pub mod summary;
 
@@ -298,19 +298,11 @@ impl Engine {
                 Ok(plan) => {
                     outcome.applications.clone_from(&plan.applications);
                     outcome.notes.clone_from(&plan.notes);
-                    let marketplace_of = postings
-                        .receipts
-                        .iter()
-                        .map(|r| (r.order_id.clone(), r.marketplace.clone()))
-                        .chain(
-                            postings
-                                .refunds
-                                .iter()
-                                .map(|r| (r.order_id.clone(), r.marketplace.clone())),
-                        )
-                        .collect();
-                    outcome.rollup =
-                        rollup::rollup(&plan.applications, &marketplace_of, &postings.currency);
+                    outcome.rollup = rollup::rollup(
+                        &plan.applications,
+                        &rollup::marketplace_of(&postings),
+                        &postings.currency,
+                    );
                     let parts = parts::split_parts(
                         &plan,
                         &id,

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
+use settlement_mapper::postings::SettlementPostings;
 
 use super::plan::Application;
 
@@ -15,21 +16,57 @@ const SYSTEMATIC_MIN: usize = 3;
 /// Spread (in percentage points of the invoice) within which shares count as the same.
 const SPREAD_POINTS: i64 = 1;
 
-/// Lines summarising `applications` per marketplace (`marketplace_of` maps order ids); empty when
-/// nothing is left open or on account.
-pub fn rollup(
+/// The marketplace of each order a settlement pays or refunds.
+pub fn marketplace_of(postings: &SettlementPostings) -> BTreeMap<String, String> {
+    postings
+        .receipts
+        .iter()
+        .map(|r| (r.order_id.clone(), r.marketplace.clone()))
+        .chain(
+            postings
+                .refunds
+                .iter()
+                .map(|r| (r.order_id.clone(), r.marketplace.clone())),
+        )
+        .collect()
+}
+
+/// What a settlement leaves open or on account in one marketplace.
+#[derive(Default)]
+struct Tally {
+    open: usize,
+    open_amount: Decimal,
+    shares: Vec<Decimal>,
+    on_account: usize,
+    on_account_amount: Decimal,
+}
+
+/// The reasons to hold a settlement that leaves invoices open by the same share in a marketplace
+/// (a tax set-up mistake: posting it would leave every such invoice open): one per marketplace.
+pub fn systematic_shortfalls(
     applications: &[Application],
     marketplace_of: &BTreeMap<String, String>,
     currency: &str,
 ) -> Vec<String> {
-    #[derive(Default)]
-    struct Tally {
-        open: usize,
-        open_amount: Decimal,
-        shares: Vec<Decimal>,
-        on_account: usize,
-        on_account_amount: Decimal,
-    }
+    tallies(applications, marketplace_of)
+        .into_iter()
+        .filter_map(|(m, t)| {
+            systematic(&t.shares).map(|hint| {
+                format!(
+                    "{m}: {} invoice(s) would be left open, {} {currency} in all{hint} \
+                     (settlements.hold_systematic_shortfall = false posts it anyway)",
+                    t.open,
+                    t.open_amount.round_dp(2)
+                )
+            })
+        })
+        .collect()
+}
+
+fn tallies<'a>(
+    applications: &[Application],
+    marketplace_of: &'a BTreeMap<String, String>,
+) -> BTreeMap<&'a str, Tally> {
     let mut per: BTreeMap<&str, Tally> = BTreeMap::new();
     for a in applications {
         let m = marketplace_of
@@ -50,8 +87,18 @@ pub fn rollup(
             t.on_account_amount += a.on_account;
         }
     }
+    per
+}
+
+/// Lines summarising `applications` per marketplace (`marketplace_of` maps order ids); empty when
+/// nothing is left open or on account.
+pub fn rollup(
+    applications: &[Application],
+    marketplace_of: &BTreeMap<String, String>,
+    currency: &str,
+) -> Vec<String> {
     let mut lines = Vec::new();
-    for (m, t) in per {
+    for (m, t) in tallies(applications, marketplace_of) {
         if t.open > 0 {
             let mut line = format!(
                 "{m}: {} invoice(s) left open, {} {currency} in all",
@@ -135,6 +182,12 @@ mod tests {
             lines[0]
         );
         assert_eq!(lines[1], "Amazon.fr: 1 order(s) with 0.21 EUR on account");
+        let hold = systematic_shortfalls(&apps, &m, "EUR");
+        assert_eq!(hold.len(), 1, "{hold:?}");
+        assert!(
+            hold[0].starts_with("Amazon.fr: 3 invoice(s) would be left open"),
+            "{hold:?}"
+        );
     }
 
     #[test]
@@ -150,5 +203,6 @@ mod tests {
             vec!["unknown marketplace: 3 invoice(s) left open, 63.00 EUR in all".to_string()]
         );
         assert!(rollup(&[], &BTreeMap::new(), "EUR").is_empty());
+        assert!(systematic_shortfalls(&apps, &BTreeMap::new(), "EUR").is_empty());
     }
 }
