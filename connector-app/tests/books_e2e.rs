@@ -93,6 +93,7 @@ async fn books_of(world: WorldKind, currencies: &[&str]) {
                 s.settlement_id,
                 rec.verdict()
             );
+            assert_eq!(s.total_local, Some(amount), "{world} {}", s.settlement_id);
             assert_eq!(
                 rec.deposit_local,
                 Some(amount),
@@ -108,6 +109,7 @@ async fn books_of(world: WorldKind, currencies: &[&str]) {
                 s.settlement_id,
                 s.currency
             );
+            assert!(s.total_local.is_some(), "{world} {}", s.settlement_id);
             // ... and what it is worth in the company's currency at SAP's rate.
             assert!(
                 rec.deposit_local.is_some_and(|l| l > Decimal::ZERO),

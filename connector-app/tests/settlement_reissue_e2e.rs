@@ -69,6 +69,14 @@ async fn a_settlement_that_comes_back_is_never_posted_twice_nor_ignored() {
         .unwrap()
         .amazon
         .seller_id;
+    // `status` counts a settlement's parts apart from the settlements, and shows each settlement's
+    // total in its currency and, for CAD/MXN, in the company's (converted by Amazon here).
+    let st = common::status_of(&config);
+    assert!(
+        st.contains("posting parts") && st.contains("settlements "),
+        "{st}"
+    );
+    assert!(st.contains(" CAD (") && st.contains(" local)"), "{st}");
     let (id, body) = posted_settlement(&config);
     let text = String::from_utf8(body).unwrap();
     let before = common::sap_documents(&sb);

@@ -59,7 +59,12 @@ pub fn run(config_path: &Path, args: StatusArgs) -> Result<ExitCode> {
     let mut s = String::new();
     if args.json {
         let v = json!({
-            "settlements": settlements.iter().map(|d| json!({"key": d.key, "state": d.state, "reason": d.reason, "updated_at": d.updated_at})).collect::<Vec<_>>(),
+            "settlements": settlements.iter().map(|d| {
+                let t = totals(d);
+                json!({"key": d.key, "state": d.state, "reason": d.reason, "updated_at": d.updated_at,
+                    "currency": t.as_ref().map(|t| &t.currency), "total": t.as_ref().map(|t| t.total_amount),
+                    "total_local": t.as_ref().and_then(|t| t.total_local)})
+            }).collect::<Vec<_>>(),
             "settlement_documents": by_kind.iter().map(|((kind, state), n)| json!({"kind": kind, "state": state, "count": n})).collect::<Vec<_>>(),
             "documents": counts.iter().map(|((flow, state), n)| json!({"flow": flow, "state": state, "count": n})).collect::<Vec<_>>(),
             "cursors": cursors.iter().map(|(flow, value, at)| json!({"flow": flow, "value": value, "updated_at": at})).collect::<Vec<_>>(),
@@ -103,9 +108,16 @@ pub fn run(config_path: &Path, args: StatusArgs) -> Result<ExitCode> {
         let _ = writeln!(s, "settlements:");
         for d in &settlements {
             let id = d.key.rsplit(':').next().unwrap_or_default();
+            // The amount in the settlement's currency, and in the company's when it differs.
+            let amount = totals(d).map_or_else(String::new, |t| match t.total_local {
+                Some(local) if local != t.total_amount => {
+                    format!("{} {} ({local} local)", t.total_amount, t.currency)
+                }
+                _ => format!("{} {}", t.total_amount, t.currency),
+            });
             let _ = writeln!(
                 s,
-                "  {id:<14} {:<8} {}",
+                "  {id:<14} {:<9} {amount:<28} {}",
                 d.state,
                 d.reason.as_deref().unwrap_or("")
             );
@@ -175,4 +187,9 @@ mod tests {
         );
         assert_eq!(when("not a time"), "not a time");
     }
+}
+
+/// A planned or posted settlement's totals, from its stored summary (a held one has none).
+fn totals(d: &crate::ledger::DocRecord) -> Option<crate::flows::settlements::SettlementSummary> {
+    serde_json::from_str(&d.payload).ok()
 }

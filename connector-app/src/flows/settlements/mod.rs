@@ -238,6 +238,7 @@ impl Engine {
             currency: postings.currency.clone(),
             end: postings.end,
             total_amount: postings.total_amount,
+            total_local: None,
             state: String::new(),
             tied_out: postings.ties_out && postings.clearing_balance_after_payout().is_zero(),
             documents: 0,
@@ -296,6 +297,7 @@ impl Engine {
                     return Ok(());
                 }
                 Ok(plan) => {
+                    outcome.total_local = plan.total_local;
                     outcome.applications.clone_from(&plan.applications);
                     outcome.notes.clone_from(&plan.notes);
                     outcome.rollup = rollup::rollup(
@@ -322,6 +324,7 @@ impl Engine {
                         documents: outcome.documents,
                         applications: plan.applications,
                         notes: plan.notes,
+                        total_local: plan.total_local,
                     };
                     self.remember_fingerprint(&postings)?;
                     let mut ledger = self.ledger();

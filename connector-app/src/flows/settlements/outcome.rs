@@ -19,6 +19,9 @@ pub struct SettlementOutcome {
     pub end: chrono::DateTime<Utc>,
     /// The deposit (total-amount).
     pub total_amount: Decimal,
+    /// The total in the company's currency (the same for a local-currency settlement; Amazon's
+    /// converted payout, or at SAP's rate of the deposit date, for a foreign one).
+    pub total_local: Option<Decimal>,
     /// `posted`, `already-posted`, `held`, `re-issued`, `dismissed`, `failed`, `partly-posted`,
     /// `would-post`.
     pub state: String,
@@ -155,6 +158,7 @@ mod tests {
             currency: "EUR".into(),
             end: chrono::DateTime::parse_from_rfc3339(end).unwrap().to_utc(),
             total_amount: total.parse().unwrap(),
+            total_local: None,
             state: "posted".into(),
             tied_out: true,
             documents: 3,

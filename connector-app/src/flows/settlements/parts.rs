@@ -71,6 +71,10 @@ pub struct SettlementSummary {
     pub applications: Vec<Application>,
     /// Partial and over-payments, amounts on account.
     pub notes: Vec<String>,
+    /// The total in the company's currency (see `SettlementPlan::total_local`); absent in
+    /// settlements planned before it was recorded.
+    #[serde(default)]
+    pub total_local: Option<Decimal>,
 }
 
 /// Splits a settlement's documents into parts of at most `max` documents, each with its reference.

@@ -90,6 +90,10 @@ pub struct SettlementPlan {
     pub applications: Vec<Application>,
     /// Partial and over-payments, amounts on account: reported, never silently absorbed.
     pub notes: Vec<String>,
+    /// The settlement's total in the company's currency: itself for a local-currency settlement,
+    /// Amazon's converted payout with the currency converter, else at SAP's rate of the deposit
+    /// date (`None` when SAP has no rate for that day, as for a settlement without a deposit).
+    pub total_local: Option<Decimal>,
 }
 
 /// One payment being built: (invoice and credit-note lines, transfer sum, orders), keyed by
@@ -371,6 +375,14 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
         }
     }
     plan.journal_entries = super::journal::journal_entries(input, &write_offs)?;
+    plan.total_local = match (input.foreign, input.converted) {
+        (_, Some(converted)) => Some(converted),
+        (None, None) => Some(p.total_amount),
+        (Some(f), None) => f
+            .rates
+            .get(&p.deposit_date.date_naive())
+            .map(|rate| (p.total_amount * rate).round_dp(2)),
+    };
     Ok(plan)
 }
 
