@@ -169,6 +169,11 @@ fn when(stored: &str) -> String {
     }
 }
 
+/// A planned or posted settlement's totals, from its stored summary (a held one has none).
+fn totals(d: &crate::ledger::DocRecord) -> Option<crate::flows::settlements::SettlementSummary> {
+    serde_json::from_str(&d.payload).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::when;
@@ -187,9 +192,4 @@ mod tests {
         );
         assert_eq!(when("not a time"), "not a time");
     }
-}
-
-/// A planned or posted settlement's totals, from its stored summary (a held one has none).
-fn totals(d: &crate::ledger::DocRecord) -> Option<crate::flows::settlements::SettlementSummary> {
-    serde_json::from_str(&d.payload).ok()
 }
