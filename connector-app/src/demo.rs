@@ -328,6 +328,7 @@ impl DemoSummary {
             + self.not_yet_shipped
             + self.orders_cancelled
             + self.orders.dismissed
+            + self.orders.summarised
             + (self.held + self.failed + self.unknown) as u64
     }
 }

@@ -130,6 +130,17 @@ async fn run_in(
     let before = stock(&sb);
     let run = run_flows(&sb, &config, SEED, TIME_SCALE).await.unwrap();
     assert_eq!(run.failed, 0, "{world}: {:?}", run.orders.failed);
+    // Summarised orders are counted as such (not as cancelled), and every order read is counted.
+    assert_eq!(
+        run.orders_accounted(),
+        run.orders_seen,
+        "{world}: {:?}",
+        run.orders
+    );
+    if mode == PostingMode::Summary {
+        assert!(run.orders.summarised > 0, "{world}: {:?}", run.orders);
+        assert!(run.orders_cancelled < run.orders.summarised, "{world}");
+    }
     assert_eq!(run.duplicates_in_sap, 0, "{world}");
     let report = &run.settlements;
     assert!(

@@ -149,6 +149,9 @@ fn print_summary(s: &DemoSummary, kept: bool) {
     println!("  posted by earlier runs {:>6}", s.already_posted);
     println!("  not shipped yet        {:>6}", s.not_yet_shipped);
     println!("  cancelled / not synced {:>6}", s.orders_cancelled);
+    if s.orders.summarised > 0 {
+        println!("  summarised (summary)   {:>6}", s.orders.summarised);
+    }
     println!("  held                   {:>6}", s.held);
     for p in s.orders.held.iter().take(10) {
         println!("    {}  {}", p.key, p.reason);

@@ -158,6 +158,9 @@ pub fn print_report(r: &OrdersReport, dry_run: bool) {
     if r.dismissed > 0 {
         row("dismissed by a person", r.dismissed);
     }
+    if r.summarised > 0 {
+        row("summarised by settlements", r.summarised);
+    }
     if r.recovered > 0 {
         // Counted in the rows above too: resolved first, not counted again when read.
         row("resolved from an earlier run", r.recovered);

@@ -28,6 +28,9 @@ use super::{Engine, Problem};
 use crate::ledger::{DocState, Ledger, OnFailed, PlanBody, PlanRequest, PlanStatus};
 use crate::posting::PostOutcome;
 
+/// Why an order of a summary marketplace gets no invoice of its own.
+const SUMMARISED: &str = "summarised by its settlement ([posting] mode = \"summary\")";
+
 /// Flow name in the ledger.
 pub const FLOW: &str = "orders";
 
@@ -251,6 +254,10 @@ impl Engine {
                 report.never += 1;
                 return Ok(None);
             }
+            OrderPlan::Summarised => {
+                report.summarised += 1;
+                return Ok(None);
+            }
             OrderPlan::Hold(reason) => Err(reason),
             OrderPlan::Invoice(doc) => Ok(doc),
         };
@@ -363,6 +370,7 @@ impl Engine {
             .await?
         {
             OrderPlan::Invoice(doc) => Ok(doc),
+            OrderPlan::Summarised => Err(SUMMARISED.to_owned()),
             OrderPlan::Hold(reason) | OrderPlan::NotYet(reason) | OrderPlan::Never(reason) => {
                 Err(reason)
             }

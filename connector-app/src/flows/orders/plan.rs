@@ -22,6 +22,8 @@ pub enum OrderPlan {
     NotYet(String),
     /// Never invoiced (cancelled, or a marketplace this connector does not sync).
     Never(String),
+    /// Invoiced with the others by the settlement that pays it (summary mode, `[posting]`).
+    Summarised,
     /// Needs a person.
     Hold(String),
     /// The invoice to post.
@@ -49,9 +51,7 @@ pub fn plan_invoice(order: &Order, config: &Config, key: &str) -> OrderPlan {
         .posting
         .summarises(marketplace, order.created_time.date_naive())
     {
-        return OrderPlan::Never(
-            "summarised by its settlement ([posting] mode = \"summary\")".into(),
-        );
+        return OrderPlan::Summarised;
     }
     match order.status() {
         Some(FulfillmentStatus::Shipped) => {}

@@ -36,6 +36,8 @@ pub struct OrdersReport {
     pub(crate) recovered_keys: std::collections::HashSet<String>,
     /// Orders whose invoice a person dismissed (`ml-connector dismiss`).
     pub dismissed: u64,
+    /// Orders of summary marketplaces: invoiced with the others by their settlement.
+    pub summarised: u64,
     /// Invoices another connector instance posted to the same company (their key rows say who).
     pub posted_by_other_instance: Vec<Problem>,
     /// Warnings about how this run could post (key table missing, another instance's lease).
@@ -63,6 +65,7 @@ impl OrdersReport {
             + self.not_yet
             + self.never
             + self.dismissed
+            + self.summarised
             + self.would_post
             + (self.held.len() + self.failed.len() + self.unknown.len()) as u64
     }

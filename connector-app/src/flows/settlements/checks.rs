@@ -299,6 +299,12 @@ impl Engine {
                 plan::invoice_from_rows(&self.config, mapping, &key, &order_id, &rows, postings);
             let doc = match self.check_plan(OrderPlan::Invoice(Box::new(doc))).await? {
                 OrderPlan::Invoice(doc) => Invoice(*doc),
+                OrderPlan::Summarised => {
+                    problems.push(format!(
+                        "order {order_id}: cannot create its invoice: its marketplace is summarised"
+                    ));
+                    continue;
+                }
                 OrderPlan::Hold(reason) | OrderPlan::NotYet(reason) | OrderPlan::Never(reason) => {
                     problems.push(format!(
                         "order {order_id}: cannot create its invoice: {reason}"
