@@ -325,3 +325,56 @@ async fn an_adjustment_in_doubt_is_found_in_sap_not_sent_twice() {
     assert!(after.differences.iter().all(|d| d.item_code != item));
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_adjustment_no_longer_needed_is_closed_and_a_new_difference_gets_a_new_one() {
+    let sb = start_sandbox_in(WorldKind::Eu, 23, 200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_workspace(dir.path(), &sb);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}\n[fba]\nwarehouse = \"FBA\"\npost = \"hold\"\ninbound_from = \"01\"\n"),
+    )
+    .unwrap();
+    let seller = sb.seller_id();
+    let engine = writer_for(&config);
+    engine.sync_orders(&SyncOptions::default()).await.unwrap();
+    let first = engine.reconcile_fba().await.unwrap();
+    let (sku, item) = agreeing_items(&first, &sb)[0].clone();
+    assert!(sb.add_fba_event(&sku, FbaEventKind::Lost, 2));
+    let held = engine.sync_fba().await.unwrap();
+    let key = adjustment_key(&seller, &item, 1);
+    assert!(
+        held.adjustments
+            .iter()
+            .any(|a| a.key == key && a.state == "held")
+    );
+    // The units turn up again at Amazon: nothing is left to post, and nothing needs a person.
+    assert!(sb.add_fba_event(&sku, FbaEventKind::Returned, 2));
+    let closed = engine.sync_fba().await.unwrap();
+    assert!(
+        closed
+            .adjustments
+            .iter()
+            .any(|a| a.key == key && a.state == "closed"),
+        "{:?}",
+        closed.adjustments
+    );
+    // (`status` lists HELD, FAILED and UNKNOWN documents: a closed one is none of them.)
+    let rec = common::ledger(&config).get(&key).unwrap().unwrap();
+    assert_eq!(rec.state, DocState::Dismissed, "closed, not refused");
+    // A later difference of the same item is a new adjustment under the next key.
+    assert!(sb.add_fba_event(&sku, FbaEventKind::Lost, 1));
+    let again = engine.sync_fba().await.unwrap();
+    let next = adjustment_key(&seller, &item, 2);
+    assert!(
+        again
+            .adjustments
+            .iter()
+            .any(|a| a.key == next && a.state == "held"),
+        "{:?}",
+        again.adjustments
+    );
+    sb.shutdown().await;
+}

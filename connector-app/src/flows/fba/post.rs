@@ -182,11 +182,16 @@ impl Engine {
                 .get(&line.item_code)
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
-            let open = history.last().filter(|(_, d)| d.state != DocState::Posted);
+            // Posted and dismissed (closed) adjustments are history: a new difference gets a new one.
+            let open = history
+                .last()
+                .filter(|(_, d)| !matches!(d.state, DocState::Posted | DocState::Dismissed));
             if line.difference.is_zero() {
                 if let Some((_, d)) = open.filter(|(_, d)| d.state == DocState::Held) {
+                    // Not a refusal: nothing is left to post, so it leaves "needs attention".
                     let reason = "closed: SAP's FBA warehouse agrees with Amazon now";
-                    self.ledger().transition(&d.key, DocState::Failed, reason)?;
+                    self.ledger()
+                        .transition(&d.key, DocState::Dismissed, reason)?;
                     report.adjustments.push(outcome(
                         &d.key,
                         &line.item_code,
