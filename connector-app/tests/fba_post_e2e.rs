@@ -69,6 +69,19 @@ fn reimbursement_file(id: &str, currency: &str, sku: &str, units: u32, amount: &
 }
 
 /// Two Amazon-fulfilled items SAP and Amazon agree on, with units to lose: (sku, item).
+/// A workspace for `sb` whose FBA adjustments are held for review, transfers coming from "01".
+fn fba_workspace(sb: &Sandbox) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_workspace(dir.path(), sb);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}\n[fba]\nwarehouse = \"FBA\"\npost = \"hold\"\ninbound_from = \"01\"\n"),
+    )
+    .unwrap();
+    (dir, config)
+}
+
 fn agreeing_items(report: &FbaReport, sb: &Sandbox) -> Vec<(String, String)> {
     let world = sb.world();
     let stock = sandbox::world::fba::fba_stock(&world);
@@ -97,14 +110,7 @@ fn agreeing_items(report: &FbaReport, sb: &Sandbox) -> Vec<(String, String)> {
 
 async fn adjustments_leave_sap_equal_to_amazon(world: WorldKind) {
     let sb = start_sandbox_in(world, 23, 200).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_workspace(dir.path(), &sb);
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        format!("{text}\n[fba]\nwarehouse = \"FBA\"\npost = \"hold\"\ninbound_from = \"01\"\n"),
-    )
-    .unwrap();
+    let (_dir, config) = fba_workspace(&sb);
     let seller = sb.seller_id();
     let engine = writer_for(&config);
     engine.sync_orders(&SyncOptions::default()).await.unwrap();
@@ -329,14 +335,7 @@ async fn an_adjustment_in_doubt_is_found_in_sap_not_sent_twice() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_held_adjustment_no_longer_needed_is_closed_and_a_new_difference_gets_a_new_one() {
     let sb = start_sandbox_in(WorldKind::Eu, 23, 200).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_workspace(dir.path(), &sb);
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        format!("{text}\n[fba]\nwarehouse = \"FBA\"\npost = \"hold\"\ninbound_from = \"01\"\n"),
-    )
-    .unwrap();
+    let (_dir, config) = fba_workspace(&sb);
     let seller = sb.seller_id();
     let engine = writer_for(&config);
     engine.sync_orders(&SyncOptions::default()).await.unwrap();

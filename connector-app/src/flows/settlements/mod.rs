@@ -113,7 +113,9 @@ impl Engine {
             }
             // A report read by an earlier run is taken from the ledger, not downloaded again.
             let report_id = r.report_id.to_string();
-            let bytes = match self.known_report_document(&report_id)? {
+            let known = self.known_report_document(&report_id)?;
+            let downloaded = known.is_none();
+            let bytes = match known {
                 Some(bytes) => {
                     report.reports_from_ledger += 1;
                     bytes
@@ -132,7 +134,7 @@ impl Engine {
             if let Some(id) = &id
                 && !seen.insert(id.clone())
             {
-                if !options.dry_run {
+                if downloaded && !options.dry_run {
                     self.remember_report_document(&report_id, id, &bytes, &report)?;
                 }
                 continue;
@@ -146,6 +148,7 @@ impl Engine {
             .await?;
             // The next run reads it from the ledger instead of downloading it again.
             if let Some(id) = &id
+                && downloaded
                 && !options.dry_run
             {
                 self.remember_report_document(&report_id, id, &bytes, &report)?;

@@ -6,7 +6,7 @@ use anyhow::{Context, Result, anyhow};
 use super::{FLOW, SOURCE_KIND, SettlementPart, SettlementsReport, settlement_key};
 use crate::flows::Engine;
 use crate::flows::orders::ReplayOutcome;
-use crate::ledger::{DocFilter, DocRecord, DocState, Ledger};
+use crate::ledger::{DocFilter, DocRecord, DocState, Ledger, Source};
 use crate::posting::PostOutcome;
 
 impl Engine {
@@ -27,13 +27,7 @@ impl Engine {
                 already: true,
             });
         }
-        let source = match rec.source_id {
-            Some(source_id) => self.ledger().source(source_id)?,
-            None => self
-                .ledger()
-                .latest_source(SOURCE_KIND, id)?
-                .ok_or_else(|| anyhow!("`{key}` has no stored settlement file to re-plan from"))?,
-        };
+        let source = self.stored_settlement(&rec, id)?;
         let mut report = SettlementsReport::default();
         self.sap.connect().await.context("SAP login")?;
         // Parts a crash left in doubt are resolved first, as a sync would.
@@ -72,6 +66,17 @@ impl Engine {
                     .join("; "),
             ),
         })
+    }
+
+    /// The settlement file a settlement document was planned from (or the latest one stored).
+    pub(super) fn stored_settlement(&self, rec: &DocRecord, id: &str) -> Result<Source> {
+        match rec.source_id {
+            Some(source_id) => Ok(self.ledger().source(source_id)?),
+            None => self
+                .ledger()
+                .latest_source(SOURCE_KIND, id)?
+                .ok_or_else(|| anyhow!("`{}` has no stored settlement file", rec.key)),
+        }
     }
 
     /// The parts of a settlement in the ledger, in posting order.

@@ -395,27 +395,20 @@ impl Engine {
                 } else {
                     (bank.as_str(), false)
                 };
-                deposit_posted = Some(
-                    lines
-                        .iter()
-                        .filter(|l| l.account_code.as_deref() == Some(account))
-                        .map(|l| {
-                            let (d, c) = if local {
-                                (l.debit.unwrap_or_default(), l.credit.unwrap_or_default())
-                            } else {
-                                amounts(l)
-                            };
-                            d - c
-                        })
-                        .sum(),
-                );
-                deposit_local = Some(
-                    lines
-                        .iter()
-                        .filter(|l| l.account_code.as_deref() == Some(account))
-                        .map(|l| l.debit.unwrap_or_default() - l.credit.unwrap_or_default())
-                        .sum::<Decimal>(),
-                );
+                let bank_lines = lines
+                    .iter()
+                    .filter(|l| l.account_code.as_deref() == Some(account));
+                let net = |(d, c): (Decimal, Decimal)| d - c;
+                let in_local: Decimal = bank_lines
+                    .clone()
+                    .map(|l| net((l.debit.unwrap_or_default(), l.credit.unwrap_or_default())))
+                    .sum();
+                deposit_local = Some(in_local);
+                deposit_posted = Some(if local {
+                    in_local
+                } else {
+                    bank_lines.map(|l| net(amounts(l))).sum()
+                });
                 conversion_difference += lines
                     .iter()
                     .filter(|l| l.account_code.as_deref() == Some(conversion_account.as_str()))

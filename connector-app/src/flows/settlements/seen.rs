@@ -82,13 +82,7 @@ impl Engine {
 
     /// The content of the posted settlement, from the file it was posted from.
     fn posted_content(&self, rec: &DocRecord, id: &str, table: &MappingTable) -> Result<Content> {
-        let source = match rec.source_id {
-            Some(source_id) => self.ledger().source(source_id)?,
-            None => self
-                .ledger()
-                .latest_source(SOURCE_KIND, id)?
-                .with_context(|| format!("posted settlement {id} has no stored file"))?,
-        };
+        let source = self.stored_settlement(rec, id)?;
         let posted = map_settlement(source.body.as_slice(), table)
             .with_context(|| format!("the stored file of posted settlement {id}"))?;
         Ok(Content::of(&posted))
