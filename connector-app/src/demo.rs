@@ -98,7 +98,7 @@ pub fn write_workspace_by(
         "# Written by {written_by}, for the sandbox's {} world.\n\n\
          [sap]\nbase_url = \"{}\"\ncompany_db = \"{}\"\nuser = \"{}\"\nsessions = {sessions}\n\n\
          [amazon]\nregion = \"{}\"\nseller_id = \"{}\"\nmarketplaces = [{}]\nendpoint = \"{}\"\nlwa_token_url = \"{}\"\nrate_scale = {}\n\n\
-         [orders]\nshipping = \"expense\"\nshipping_expense_code = 1\nlookback = \"400d\"\ntax_field = \"{tax_field}\"\n\n",
+         [orders]\nshipping = \"item-line\"\nshipping_item = \"SHIPPING\"\npromotion_item = \"PROMOTION\"\nlookback = \"400d\"\ntax_field = \"{tax_field}\"\n\n",
         world.kind,
         sb.sap_base_url(),
         creds.sap_company_db,

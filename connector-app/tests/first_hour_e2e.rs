@@ -147,18 +147,18 @@ async fn the_shipping_item_is_not_an_unmapped_sku_and_the_summary_aligns() {
     let (_dir, config) = workspace(&sb);
     edit_config(
         &config,
-        "shipping = \"expense\"\nshipping_expense_code = 1\n",
-        "shipping = \"item-line\"\n",
+        "shipping_item = \"SHIPPING\"\n",
+        "shipping_item = \"FREIGHT\"\n",
     );
     let (code, out) = cli(&config, &["sync", "orders", "--dry-run"]);
     assert_eq!(code, Some(2), "{out}");
     assert!(
-        out.contains("shipping item SHIPPING (orders.shipping_item) does not exist in SAP")
+        out.contains("shipping item FREIGHT (orders.shipping_item) does not exist in SAP")
             && out.contains("orders.shipping = \"expense\""),
         "{out}"
     );
     assert!(
-        !out.contains("item SHIPPING does not exist in SAP: map the SKU"),
+        !out.contains("item FREIGHT does not exist in SAP: map the SKU"),
         "{out}"
     );
     // The counts form one column.

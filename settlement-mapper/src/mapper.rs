@@ -24,7 +24,7 @@ mod finish;
 mod orders;
 mod sort;
 
-use orders::{Orders, Pending, TaxPending, add_receipt, add_refund_sku, push_exact};
+use orders::{Orders, Pending, RefundPart, TaxPending, add_receipt, add_refund_sku, push_exact};
 
 /// The hash maps of the accumulator: foldhash, seeded per process.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
@@ -351,6 +351,7 @@ impl<'t> Accumulator<'t> {
                             key,
                             period,
                             sku: sku.to_owned(),
+                            part: refund_part(row),
                             sum,
                         },
                     );
@@ -376,7 +377,7 @@ impl<'t> Accumulator<'t> {
                 self.note_marketplace(order_id, row);
                 let order = self.orders.get(order_id);
                 add_receipt(&mut order.refunds, period, 1, row.amount, row.line);
-                add_refund_sku(order, period, row.sku, row.amount, is_tax(row));
+                add_refund_sku(order, period, row.sku, row.amount, refund_part(row));
             }
             Target::Account(symbol) => {
                 if rule.facilitator {
@@ -461,4 +462,15 @@ impl<'t> Accumulator<'t> {
 /// `TaxDiscount`...).
 fn is_tax(row: &RowRef<'_>) -> bool {
     row.amount_description.ends_with("Tax") || row.amount_description == "TaxDiscount"
+}
+
+/// What a refund row gives back: price, tax, or a promotion taken back and its tax.
+fn refund_part(row: &RowRef<'_>) -> RefundPart {
+    let promotion = row.amount_type == "Promotion";
+    match (promotion, is_tax(row)) {
+        (true, true) => RefundPart::PromotionTax,
+        (false, true) => RefundPart::Tax,
+        (true, false) if !row.amount_description.starts_with("Shipping") => RefundPart::Promotion,
+        _ => RefundPart::Price,
+    }
 }

@@ -107,6 +107,13 @@ pub struct RefundLine {
     pub amount: Decimal,
     /// The tax in `amount` (refund rows named `*Tax` or `TaxDiscount`).
     pub tax: Decimal,
+    /// The part of `amount` that takes back a promotion on the item (`Promotion` rows other than
+    /// shipping and tax; positive: the buyer's discount is not given back), tax excluded.
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+    pub promotion: Decimal,
+    /// The tax of that promotion (`Promotion` / `TaxDiscount`; included in `tax`).
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+    pub promotion_tax: Decimal,
 }
 
 /// A balanced journal entry.

@@ -179,6 +179,12 @@ fn print_summary(s: &DemoSummary, kept: bool) {
     );
     println!("  on account             {:>6}", b.amount_on_account);
     println!("  written off            {:>6}", b.written_off);
+    for (currency, l) in &b.by_currency {
+        println!(
+            "    {currency}: left open {}, on account {}, written off {}",
+            l.left_open, l.on_account, l.written_off
+        );
+    }
     println!("SAP items -> Amazon listings");
     println!("  listings updated       {:>6}", s.listings_updated);
     for p in s.items.issues.iter().take(10) {

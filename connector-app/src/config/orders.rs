@@ -46,6 +46,10 @@ pub struct OrdersConfig {
     pub overlap: Duration,
     /// Shipping treatment.
     pub shipping: Shipping,
+    /// Where prices are net of tax: the item (a sales item without stock) of a line that carries
+    /// an item's promotion on its own, so SAP taxes the price and the discount apart, rounded as
+    /// Amazon does (`None`: the discount is taken off the item's line).
+    pub promotion_item: Option<String>,
     /// Warehouse for invoice lines.
     pub warehouse: Option<String>,
     /// Which line field carries the marketplace's tax code.
@@ -69,6 +73,7 @@ pub(super) struct RawOrders {
     shipping: Option<String>,
     shipping_item: Option<String>,
     shipping_expense_code: Option<i32>,
+    promotion_item: Option<String>,
     warehouse: Option<String>,
     tax_field: Option<TaxField>,
     report_backfill_after: Option<String>,
@@ -100,6 +105,7 @@ impl RawOrders {
             lookback: duration("orders.lookback", self.lookback.as_deref(), "7d")?,
             overlap: duration("orders.overlap", self.overlap.as_deref(), "10m")?,
             shipping,
+            promotion_item: self.promotion_item.filter(|c| !c.trim().is_empty()),
             warehouse: self.warehouse,
             tax_field: self.tax_field.unwrap_or(TaxField::VatGroup),
             report_backfill_after: duration(

@@ -50,8 +50,16 @@ overlap = "10m"                      # each run re-reads this much before the cu
 # report_backfill_after = "14d"      # a longer `sync orders --since` window is read from the all-orders report
 # backfill_order_items_v0 = false    # also use v0 getOrderItems (deprecated; own rate bucket) for promotions
 shipping = "item-line"               # item-line | expense
-shipping_item = "SHIPPING"           # ItemCode for shipping lines
+shipping_item = "SHIPPING"           # ItemCode for shipping lines (a sales item without stock)
 # shipping_expense_code = 1          # with shipping = "expense"
+# A freight row ("expense") is net and in local currency in SAP: where prices include VAT or
+# invoices are in a foreign currency it can end a cent or a few off what Amazon charged, and
+# `doctor` warns. The item line carries the exact amount (gross where prices include VAT).
+# promotion_item = "PROMOTION"       # net-priced marketplaces (US/CA/MX): a promotion on its own
+#                                    # line (quantity -1, the item's tax code), so SAP rounds the
+#                                    # tax on price and discount apart as Amazon does; without it
+#                                    # the discount comes off the item's line and its tax can be a
+#                                    # cent off Amazon's
 # warehouse = "01"
 tax_field = "vat-group"              # vat-group (VAT localisations) | tax-code (US/CA sales tax)
 

@@ -285,8 +285,10 @@ impl Engine {
             TaxField::TaxCode => "SalesTaxCodes",
         };
         let taxes: EntitySet<Value> = EntitySet::new(self.sap.clone(), tax_set);
+        let local = self.company().await?.and_then(|c| c.local_currency);
         for (id, m) in &cfg.marketplaces {
             let subject = format!("customer {} ({id})", m.customer);
+            let mut bp_currency = None;
             out.push(match self.check_customer(&m.customer).await? {
                 Some(p) => fail(
                     subject,
@@ -299,10 +301,16 @@ impl Engine {
                         .business_partners()
                         .first(&Query::new().filter(prop("CardCode").eq(m.customer.as_str())))
                         .await?;
-                    let currency = bp.and_then(|b| b.currency).unwrap_or_default();
+                    bp_currency = bp.and_then(|b| b.currency);
+                    let currency = bp_currency.clone().unwrap_or_default();
                     Finding::ok(AREA, subject, format!("active, currency {currency}"))
                 }
             });
+            if let Some(f) =
+                freight_row_finding(cfg, id, m, bp_currency.as_deref(), local.as_deref())
+            {
+                out.push(f);
+            }
             let codes: BTreeSet<&String> = m.tax_code.iter().chain(m.tax_codes.values()).collect();
             for code in codes {
                 let subject = format!("tax code {code} ({id})");
@@ -403,4 +411,44 @@ impl Engine {
         });
         Ok(())
     }
+}
+
+/// A warning where invoices of a marketplace carry shipping as a freight row (`orders.shipping =
+/// "expense"`) that cannot equal what Amazon charged: a freight row is net and in local currency
+/// (SDK DocumentsAdditionalExpenses: `LineTotal` "in local currency"; `LineTotalFC`,
+/// `LineGrossFC` read-only), so SAP's own rounded tax, or its conversion back into the invoice's
+/// currency, leaves the invoice a cent or a few off the receipt.
+fn freight_row_finding(
+    cfg: &crate::config::Config,
+    id: &str,
+    m: &crate::config::MarketplaceMapping,
+    currency: Option<&str>,
+    local: Option<&str>,
+) -> Option<Finding> {
+    if !matches!(cfg.orders.shipping, crate::config::Shipping::Expense(_)) {
+        return None;
+    }
+    // "##": all currencies (the customer's documents can be in any).
+    let foreign = match (currency, local) {
+        (Some(c), Some(l)) => !c.eq_ignore_ascii_case(l),
+        _ => false,
+    };
+    let why = match (m.prices_include_tax, foreign) {
+        (false, false) => return None,
+        (true, _) => {
+            "its prices include VAT, and SAP adds its own rounded VAT to a freight row's net"
+        }
+        (false, true) => {
+            "its invoices are in a foreign currency, and a freight row is in local currency"
+        }
+    };
+    Some(Finding::problem(
+        AREA,
+        Level::Warn,
+        format!("shipping ({id})"),
+        format!(
+            "orders.shipping = \"expense\": {why}, so an invoice can be a cent or a few off what Amazon charged (left open or written off)"
+        ),
+        "orders.shipping = \"item-line\" with orders.shipping_item (a sales item without stock): the line carries the exact amount",
+    ))
 }

@@ -90,6 +90,13 @@ pub enum MasterProblem {
         /// What is wrong with it ("does not exist", "is not a sales item", "is inactive (frozen)").
         reason: &'static str,
     },
+    /// The promotion item (`orders.promotion_item`) cannot be used on an invoice.
+    PromotionItem {
+        /// ItemCode.
+        item_code: String,
+        /// What is wrong with it, as for the shipping item.
+        reason: &'static str,
+    },
     /// A G/L account of the mapping cannot take the journal lines the connector posts.
     Account {
         /// Account code as the mapping names it.
@@ -129,6 +136,14 @@ impl MasterProblem {
         };
         Self::ShippingItem { item_code, reason }
     }
+
+    /// The same problem, found on a promotion line (its item is `orders.promotion_item`).
+    pub fn on_promotion_line(self) -> Self {
+        match self.on_shipping_line() {
+            Self::ShippingItem { item_code, reason } => Self::PromotionItem { item_code, reason },
+            other => other,
+        }
+    }
 }
 
 impl fmt::Display for MasterProblem {
@@ -159,6 +174,10 @@ impl fmt::Display for MasterProblem {
             Self::ShippingItem { item_code, reason } => write!(
                 f,
                 "shipping item {item_code} (orders.shipping_item) {reason} in SAP: create it as a sales item, name another with orders.shipping_item, or set orders.shipping = \"expense\" with orders.shipping_expense_code"
+            ),
+            Self::PromotionItem { item_code, reason } => write!(
+                f,
+                "promotion item {item_code} (orders.promotion_item) {reason} in SAP: create it as a sales item without stock, name another with orders.promotion_item, or remove orders.promotion_item"
             ),
             Self::Account { code, symbol, kind } => {
                 let name = format!("G/L account {code}{}", symbol_note(code, symbol));

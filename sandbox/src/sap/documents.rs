@@ -175,7 +175,13 @@ pub fn create_document(
         } else {
             Decimal::ONE
         };
-        if qty <= Decimal::ZERO {
+        // SAP takes negative quantities on A/R and A/P invoices and credit memos (SAP Help 9.0,
+        // "Creating Sales and Purchasing Documents with Negative Totals", for the USA, UK,
+        // Canada, Germany, France and other localisations). INVENTED (a narrowing): the sandbox
+        // takes them only for items without stock, whose rows move no inventory; SAP's
+        // valuation of a negative stock row (the help's table) is not modelled.
+        let negative_ok = qty < Decimal::ZERO && !is_yes(item, "InventoryItem");
+        if qty <= Decimal::ZERO && !negative_ok {
             // INVENTED: the text for a row quantity <= 0; not quoted in our sources.
             return Err(SapError::rule(format!(
                 "Quantity must be positive [{table}.Quantity][line: {}]",

@@ -117,6 +117,24 @@ pub fn seed(world: &World) -> SapDb {
         json!({"CardCode": "V-AMAZON", "CardName": vendor, "CardType": "cSupplier", "Currency": vendor_currency, "DebitorAccount": "2100"}),
         &stamp,
     );
+    // The shipping charge's item (the connector's `orders.shipping_item`): a sales item without
+    // stock, so the freight is a document line priced in the invoice's currency, gross where the
+    // marketplace's prices include VAT (a freight row is net and local: SDK
+    // DocumentsAdditionalExpenses~LineTotal "in local currency", LineTotalFC read-only).
+    add(
+        &mut db,
+        "Items",
+        json!({"ItemCode": "SHIPPING", "ItemName": "Amazon shipping charges", "InventoryItem": "tNO", "SalesItem": "tYES", "PurchaseItem": "tNO"}),
+        &stamp,
+    );
+    // The promotions' item (`orders.promotion_item`): a promotion is a line of its own, quantity
+    // -1, where prices are net of tax.
+    add(
+        &mut db,
+        "Items",
+        json!({"ItemCode": "PROMOTION", "ItemName": "Amazon promotions", "InventoryItem": "tNO", "SalesItem": "tYES", "PurchaseItem": "tNO"}),
+        &stamp,
+    );
     for p in &world.catalog {
         let (wh, other) = if p.channel == Channel::Afn {
             ("FBA", "01")

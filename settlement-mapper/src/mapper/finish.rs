@@ -148,7 +148,7 @@ impl Accumulator<'_> {
                             add_receipt(sums, p.period, p.sum.rows, p.sum.amount, p.sum.first_line);
                             if rule.to == Target::Refund {
                                 // Only tax rows wait for the facilitator status.
-                                add_refund_sku(order, p.period, &p.sku, p.sum.amount, true);
+                                add_refund_sku(order, p.period, &p.sku, p.sum.amount, p.part);
                             }
                         }
                         Target::Account(symbol) => {
@@ -221,6 +221,8 @@ impl Accumulator<'_> {
                         sku: r.sku.clone(),
                         amount: ctx.money(r.amount),
                         tax: ctx.money(r.tax),
+                        promotion: ctx.money(r.promotion),
+                        promotion_tax: ctx.money(r.promotion_tax),
                     })
                     .collect();
                 lines.sort_by(|a, b| a.sku.cmp(&b.sku));

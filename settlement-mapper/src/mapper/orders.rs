@@ -36,6 +36,8 @@ pub(super) struct Pending {
     pub(super) period: Period,
     /// The row's SKU when its rule routes to the order's refund (kept per SKU), else empty.
     pub(super) sku: String,
+    /// What the rows are, should they go to the order's refund (one row key: one part).
+    pub(super) part: RefundPart,
     pub(super) sum: Sum,
 }
 
@@ -47,6 +49,23 @@ pub(super) struct RefundSku {
     pub(super) amount: Decimal,
     /// The part of `amount` on tax rows (`*Tax`, `TaxDiscount`).
     pub(super) tax: Decimal,
+    /// The part on item promotion rows (tax excluded).
+    pub(super) promotion: Decimal,
+    /// The promotion's tax (included in `tax`).
+    pub(super) promotion_tax: Decimal,
+}
+
+/// What a refund row is, for the per-SKU split of a refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RefundPart {
+    /// Price, shipping, fees: anything not below.
+    Price,
+    /// Tax (`*Tax`, `TaxDiscount`) other than a promotion's.
+    Tax,
+    /// An item promotion taken back (`Promotion` rows other than `Shipping` and tax).
+    Promotion,
+    /// The tax of that promotion (`Promotion` / `TaxDiscount`).
+    PromotionTax,
 }
 
 /// What the settlement holds for one order.
@@ -154,9 +173,18 @@ pub(super) fn add_refund_sku(
     period: Period,
     sku: &str,
     amount: Decimal,
-    tax: bool,
+    part: RefundPart,
 ) {
-    let tax = if tax { amount } else { Decimal::ZERO };
+    let of = |p: &[RefundPart]| {
+        if p.contains(&part) {
+            amount
+        } else {
+            Decimal::ZERO
+        }
+    };
+    let tax = of(&[RefundPart::Tax, RefundPart::PromotionTax]);
+    let promotion = of(&[RefundPart::Promotion]);
+    let promotion_tax = of(&[RefundPart::PromotionTax]);
     match order
         .refund_skus
         .iter_mut()
@@ -165,6 +193,8 @@ pub(super) fn add_refund_sku(
         Some(r) => {
             r.amount += amount;
             r.tax += tax;
+            r.promotion += promotion;
+            r.promotion_tax += promotion_tax;
         }
         None => push_exact(
             &mut order.refund_skus,
@@ -173,6 +203,8 @@ pub(super) fn add_refund_sku(
                 sku: sku.to_owned(),
                 amount,
                 tax,
+                promotion,
+                promotion_tax,
             },
         ),
     }

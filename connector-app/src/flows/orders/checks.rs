@@ -6,7 +6,7 @@ use anyhow::Result;
 use sap_b1_client::entities::Document;
 
 use super::OrderPlan;
-use super::plan::SHIPPING_LINE_TEXT;
+use super::plan::{PROMOTION_LINE_TEXT, SHIPPING_LINE_TEXT};
 use crate::flows::Engine;
 use crate::posting::{MasterProblem, hold_reason};
 
@@ -94,6 +94,12 @@ impl Engine {
                 // The shipping line's item comes from `orders.shipping_item`, not from a SKU.
                 if line.free_text.as_deref() == Some(SHIPPING_LINE_TEXT) {
                     problems.push(p.on_shipping_line());
+                } else if line
+                    .free_text
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with(PROMOTION_LINE_TEXT))
+                {
+                    problems.push(p.on_promotion_line());
                 } else {
                     problems.push(p);
                 }

@@ -10,6 +10,9 @@ use crate::config::{Config, InvoiceWhen, Shipping, TaxField};
 /// The free text of an invoice's shipping line (its item is `orders.shipping_item`, not a SKU).
 pub(crate) const SHIPPING_LINE_TEXT: &str = "Amazon shipping";
 
+/// The free text of a promotion line starts with this (its item is `orders.promotion_item`).
+pub(crate) const PROMOTION_LINE_TEXT: &str = "Amazon promotion";
+
 /// The ledger key of an order's invoice.
 pub fn invoice_key(seller: &str, order_id: &str) -> String {
     format!("amz:{seller}:order:{order_id}:invoice")
@@ -116,6 +119,37 @@ pub fn plan_invoice(order: &Order, config: &Config, key: &str) -> OrderPlan {
         };
         shipping += amounts.shipping;
         shipping_tax += amounts.shipping_tax;
+        // Where prices are net, SAP taxes each line's net and rounds it; Amazon taxed the price
+        // and the promotion apart (TAX subtypes ITEM and DISCOUNT), so one discounted line can be
+        // a cent off. With a promotion item the discount is a line of its own, quantity -1 (SAP
+        // help "Creating Sales and Purchasing Documents with Negative Totals": negative
+        // quantities on A/R invoices), at the item's tax code.
+        if let (Some(promo), false, false) = (
+            config.orders.promotion_item.as_deref(),
+            mapping.prices_include_tax,
+            amounts.item_discount.is_zero(),
+        ) {
+            let price = amounts.net - amounts.item_discount;
+            let price_tax = amounts.item_tax - amounts.discount_tax;
+            let code = mapping.tax_code_for(price, price_tax).map(str::to_owned);
+            lines.push(LineSpec {
+                item_code: config.item_code(&sku).to_owned(),
+                quantity: Decimal::from(qty),
+                net: price,
+                tax_code: code.clone(),
+                gross: None,
+                sku: sku.clone(),
+            });
+            lines.push(LineSpec {
+                item_code: promo.to_owned(),
+                quantity: -Decimal::ONE,
+                net: amounts.item_discount,
+                tax_code: code,
+                gross: None,
+                sku,
+            });
+            continue;
+        }
         lines.push(LineSpec {
             item_code: config.item_code(&sku).to_owned(),
             quantity: Decimal::from(qty),
@@ -151,16 +185,15 @@ pub fn plan_invoice(order: &Order, config: &Config, key: &str) -> OrderPlan {
         .then(|| mapping.tax_code_for(shipping, shipping_tax))
         .flatten()
         .map(str::to_owned);
+    let freight = Freight {
+        net: shipping,
+        tax_code: shipping_code,
+        // As for items: what the buyer paid for shipping, where the seller charges the VAT in it.
+        gross: (mapping.prices_include_tax && mapping.charges_tax(shipping, shipping_tax))
+            .then_some(shipping + shipping_tax),
+    };
     let doc = build_invoice(
-        config,
-        mapping,
-        key,
-        id,
-        date,
-        currency,
-        lines,
-        (shipping, shipping_code),
-        comments,
+        config, mapping, key, id, date, currency, lines, freight, comments,
     );
     OrderPlan::Invoice(Box::new(doc))
 }
@@ -197,6 +230,29 @@ pub(crate) struct LineSpec {
     pub sku: String,
 }
 
+/// The shipping charge of an invoice.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Freight {
+    /// Net amount (before tax).
+    pub net: Decimal,
+    /// Its tax code (`None`: the marketplace's).
+    pub tax_code: Option<String>,
+    /// What the buyer paid for it, tax included, where the seller charges the tax in the price.
+    /// Carried exactly by a shipping item line (`PriceAfterVAT`); a freight row cannot carry it
+    /// (below).
+    pub gross: Option<Decimal>,
+}
+
+impl Freight {
+    /// A net charge with the marketplace's tax code.
+    pub(crate) fn net(net: Decimal) -> Self {
+        Self {
+            net,
+            ..Self::default()
+        }
+    }
+}
+
 /// The A/R invoice of an Amazon order: lines, shipping per config, tax code per marketplace, the
 /// order id in NumAtCard and the ledger key in the configured UDF.
 #[allow(clippy::too_many_arguments)]
@@ -208,9 +264,14 @@ pub(crate) fn build_invoice(
     date: chrono::NaiveDate,
     currency: Option<String>,
     specs: Vec<LineSpec>,
-    (shipping, shipping_code): (Decimal, Option<String>),
+    freight: Freight,
     comments: String,
 ) -> Document {
+    let Freight {
+        net: shipping,
+        tax_code: shipping_code,
+        gross: shipping_gross,
+    } = freight;
     let tax = |vat_group: &mut Option<String>, tax_code: &mut Option<String>| {
         set_tax(
             vat_group,
@@ -238,7 +299,11 @@ pub(crate) fn build_invoice(
                 line_total: total,
                 price_after_vat: gross,
                 warehouse_code: config.orders.warehouse.clone(),
-                free_text: Some(format!("Amazon SKU {}", spec.sku)),
+                free_text: Some(if spec.quantity.is_sign_negative() {
+                    format!("{PROMOTION_LINE_TEXT}, SKU {}", spec.sku)
+                } else {
+                    format!("Amazon SKU {}", spec.sku)
+                }),
                 ..DocumentLine::default()
             };
             match code {
@@ -257,11 +322,18 @@ pub(crate) fn build_invoice(
     if !shipping.is_zero() {
         match &config.orders.shipping {
             Shipping::ItemLine(code) => {
+                // Gross like the items where the seller charges the VAT in the price, so the
+                // invoice total is what Amazon charged to the cent.
+                let (unit, total) = match shipping_gross {
+                    Some(_) => (None, None),
+                    None => (Some(shipping), Some(shipping)),
+                };
                 let mut line = DocumentLine {
                     item_code: Some(code.clone()),
                     quantity: Some(Decimal::ONE),
-                    unit_price: Some(shipping),
-                    line_total: Some(shipping),
+                    unit_price: unit,
+                    line_total: total,
+                    price_after_vat: shipping_gross,
                     free_text: Some(SHIPPING_LINE_TEXT.into()),
                     ..DocumentLine::default()
                 };
@@ -276,6 +348,13 @@ pub(crate) fn build_invoice(
                 }
                 lines.push(line);
             }
+            // A freight row is net and in local currency: `LineTotal` is "the total amount (in
+            // local currency)" and `LineTotalFC`, `LineGrossFC`, `TaxSumFC` are read-only (SDK
+            // DocumentsAdditionalExpenses). SAP adds its own rounded tax to the net and, on a
+            // foreign-currency invoice, converts back at the day's rate, so where the seller
+            // charges VAT inside the price, or the invoice is not in the company's currency, the
+            // row can be a cent or a few off what Amazon charged (`doctor` warns; `item-line`
+            // is exact).
             Shipping::Expense(code) => {
                 let mut x = DocumentAdditionalExpense {
                     expense_code: Some(*code),
@@ -339,6 +418,10 @@ struct ItemAmounts {
     item_tax: Decimal,
     /// The tax Amazon reports on the shipping part (what picks the freight's code).
     shipping_tax: Decimal,
+    /// The promotions on the item (negative; included in `net`).
+    item_discount: Decimal,
+    /// The tax Amazon took off with the promotions (negative; included in `item_tax`).
+    discount_tax: Decimal,
 }
 
 /// Splits an item's proceeds into net item and net shipping amounts.
@@ -367,15 +450,25 @@ fn item_amounts(item: &OrderItem, prices_include_tax: bool) -> Result<ItemAmount
     };
     let mut shipping: Decimal = of("SHIPPING").map(|b| b.subtotal.amount).sum();
     // Discounts are negative; by subtype when Amazon says which part they reduce.
+    let mut item_discount = Decimal::ZERO;
     for (b, target) in of("DISCOUNT").flat_map(split) {
         match target {
             Part::Shipping => shipping += b,
-            Part::Item => net += b,
+            Part::Item | Part::Discount => {
+                net += b;
+                item_discount += b;
+            }
         }
     }
+    // The tax Amazon took off with the promotion (TAX subtype DISCOUNT).
+    let discount_tax: Decimal = of("TAX")
+        .flat_map(split)
+        .filter(|(_, part)| matches!(part, Part::Discount))
+        .map(|(t, _)| t)
+        .sum();
     let item_tax: Decimal = of("TAX")
         .flat_map(split)
-        .filter(|(_, part)| matches!(part, Part::Item))
+        .filter(|(_, part)| matches!(part, Part::Item | Part::Discount))
         .map(|(t, _)| t)
         .sum();
     let shipping_tax: Decimal = of("TAX")
@@ -391,7 +484,7 @@ fn item_amounts(item: &OrderItem, prices_include_tax: bool) -> Result<ItemAmount
         for (t, target) in taxes.into_iter().flat_map(split) {
             match target {
                 Part::Shipping => shipping -= t,
-                Part::Item => net -= t,
+                Part::Item | Part::Discount => net -= t,
             }
         }
     }
@@ -400,12 +493,16 @@ fn item_amounts(item: &OrderItem, prices_include_tax: bool) -> Result<ItemAmount
         shipping,
         item_tax,
         shipping_tax,
+        item_discount,
+        discount_tax,
     })
 }
 
 enum Part {
     Item,
     Shipping,
+    /// The tax on a promotion (TAX subtype `DISCOUNT`); the item's part everywhere else.
+    Discount,
 }
 
 /// A breakdown's amounts by the part they belong to (all to the item without detail).
@@ -418,6 +515,7 @@ fn split(b: &sp_api_client::orders::ProceedsBreakdown) -> Vec<(Decimal, Part)> {
         .map(|d| {
             let part = match d.subtype.as_deref() {
                 Some("SHIPPING") => Part::Shipping,
+                Some("DISCOUNT") => Part::Discount,
                 _ => Part::Item,
             };
             (d.value.amount, part)

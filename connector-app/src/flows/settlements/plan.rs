@@ -409,7 +409,7 @@ pub fn invoice_from_rows(
     rows: &[settlement_mapper::SettlementRow],
     postings: &SettlementPostings,
 ) -> sap_b1_client::entities::Document {
-    use crate::flows::orders::{LineSpec, build_invoice};
+    use crate::flows::orders::{Freight, LineSpec, build_invoice};
     let mut per_sku: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
     let mut shipping = Decimal::ZERO;
     for r in rows {
@@ -460,7 +460,7 @@ pub fn invoice_from_rows(
         date,
         Some(postings.currency.clone()),
         specs,
-        (shipping, None),
+        Freight::net(shipping),
         comments,
     )
 }

@@ -97,7 +97,21 @@ pub fn credit_note(
         // Where the seller charges the tax inside the price, the credit note carries the gross
         // Amazon gave back (SAP derives net and tax from the base row's code), as the invoice did.
         let gross = input.mapping.prices_include_tax && !tax.is_zero();
-        let value = if gross { credit } else { credit - tax };
+        // Where the invoice carried the item's promotion on a line of its own (the promotion
+        // item's row right after the item's, `orders.promotion_item`), the refund takes it back
+        // on that row: the item's row gets the price before the promotion, so SAP rounds the
+        // tax of each as Amazon did.
+        let promo_row = (!gross && !l.promotion.is_zero())
+            .then_some(input.config.orders.promotion_item.as_deref())
+            .flatten()
+            .and_then(|p| {
+                invoice
+                    .rows
+                    .iter()
+                    .find(|r| r.line_num == row.line_num + 1 && r.item_code == p)
+            });
+        let value = if gross { credit } else { credit - tax }
+            + promo_row.map_or(Decimal::ZERO, |_| l.promotion);
         let open = row.open_quantity - open_taken(&taken, row.line_num);
         let unit = if gross {
             row.gross_price
@@ -137,6 +151,22 @@ pub fn credit_note(
             line.line_total = Some(value);
         }
         lines.push(line);
+        if let Some(p) = promo_row {
+            let minus_one = -Decimal::ONE;
+            lines.push(DocumentLine {
+                item_code: Some(p.item_code.clone()),
+                quantity: Some(minus_one),
+                unit_price: Some(unit_price(-l.promotion, minus_one)),
+                line_total: Some(-l.promotion),
+                base_type: Some(13),
+                base_entry: Some(invoice.doc_entry),
+                base_line: Some(p.line_num),
+                free_text: Some(format!("Amazon refund, promotion, SKU {}", l.sku)),
+                without_inventory_movement: Some(YesNo::Yes),
+                ..DocumentLine::default()
+            });
+            taken.push((p.line_num, minus_one));
+        }
     }
     if lines.is_empty() {
         return Err(format!(

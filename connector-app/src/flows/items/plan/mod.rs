@@ -47,6 +47,17 @@ impl SkuIndex {
                 .push(sku.clone());
             index.remapped.insert(sku.clone());
         }
+        // The items of the invoices' shipping and promotion lines are not sold on Amazon.
+        let own = [
+            match &config.orders.shipping {
+                crate::config::Shipping::ItemLine(code) => Some(code),
+                crate::config::Shipping::Expense(_) => None,
+            },
+            config.orders.promotion_item.as_ref(),
+        ];
+        for code in own.into_iter().flatten() {
+            index.by_item.entry(code.clone()).or_default();
+        }
         index
     }
 

@@ -3,6 +3,7 @@
 use super::*;
 use serde_json::json;
 use std::path::Path;
+use std::str::FromStr;
 
 fn config(extra: &str) -> Config {
     let text = format!(
@@ -241,4 +242,119 @@ fn the_freight_takes_the_code_of_the_rate_amazon_charged_on_it() {
     };
     let v = serde_json::to_value(&*doc).unwrap();
     assert_eq!(v["DocumentAdditionalExpenses"][0]["VatGroup"], "DE19");
+}
+
+fn promoted_net_breakdowns() -> serde_json::Value {
+    json!([
+        {"type": "ITEM", "subtotal": money("59.98")},
+        {"type": "DISCOUNT", "subtotal": money("-1.46"), "detailedBreakdowns": [{"subtype": "ITEM", "value": money("-1.46")}]},
+        {"type": "TAX", "subtotal": money("11.12"), "detailedBreakdowns": [
+            {"subtype": "ITEM", "value": money("11.40")},
+            {"subtype": "DISCOUNT", "value": money("-0.28")}
+        ]}
+    ])
+}
+
+#[test]
+fn a_promotion_on_net_prices_is_a_line_of_its_own_with_the_promotion_item() {
+    // SAP would tax the discounted net 58.52 at 19 % = 11.12 (11.1188); Amazon taxed the price
+    // and the promotion apart (11.40 - 0.28 = 11.12 here, a cent off on other amounts): the
+    // promotion is a line of its own so each is rounded as Amazon did.
+    let net = |mut cfg: Config| {
+        for m in cfg.marketplaces.values_mut() {
+            m.prices_include_tax = false;
+        }
+        cfg
+    };
+    let mut cfg = net(config(""));
+    cfg.orders.promotion_item = Some("PROMO".into());
+    let OrderPlan::Invoice(doc) =
+        plan_invoice(&order("SHIPPED", promoted_net_breakdowns()), &cfg, KEY)
+    else {
+        panic!("expected an invoice");
+    };
+    let lines = doc.document_lines.as_ref().unwrap();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0].item_code.as_deref(), Some("A00042"));
+    assert_eq!(lines[0].quantity, Some(Decimal::from(2)));
+    assert_eq!(
+        lines[0].line_total,
+        Some(Decimal::from_str("59.98").unwrap())
+    );
+    assert_eq!(lines[1].item_code.as_deref(), Some("PROMO"));
+    assert_eq!(lines[1].quantity, Some(-Decimal::ONE));
+    assert_eq!(
+        lines[1].unit_price,
+        Some(Decimal::from_str("1.46").unwrap())
+    );
+    assert_eq!(
+        lines[1].line_total,
+        Some(Decimal::from_str("-1.46").unwrap())
+    );
+    assert_eq!(
+        lines[1].vat_group, lines[0].vat_group,
+        "the item's tax code"
+    );
+    assert!(
+        lines[1]
+            .free_text
+            .as_deref()
+            .is_some_and(|t| t.starts_with(PROMOTION_LINE_TEXT) && t.ends_with("AMZ-MUG")),
+        "{:?}",
+        lines[1].free_text
+    );
+    // Without a promotion item the discount comes off the item's line, as before.
+    let OrderPlan::Invoice(doc) = plan_invoice(
+        &order("SHIPPED", promoted_net_breakdowns()),
+        &net(config("")),
+        KEY,
+    ) else {
+        panic!("expected an invoice");
+    };
+    let lines = doc.document_lines.as_ref().unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        lines[0].line_total,
+        Some(Decimal::from_str("58.52").unwrap())
+    );
+}
+
+#[test]
+fn shipping_on_an_item_line_is_gross_where_prices_include_vat() {
+    // 3.99 charged with 0.67 VAT: net 3.32 + SAP's 20 % (0.66) would be 3.98.
+    let mut cfg = config("");
+    cfg.orders.shipping = Shipping::ItemLine("SHIP".into());
+    cfg.marketplaces
+        .get_mut("A1PA6795UKMFR9")
+        .unwrap()
+        .prices_include_tax = true;
+    let breakdowns = json!([
+        {"type": "ITEM", "subtotal": money("59.98")},
+        {"type": "SHIPPING", "subtotal": money("3.99")},
+        {"type": "TAX", "subtotal": money("10.67"), "detailedBreakdowns": [
+            {"subtype": "ITEM", "value": money("10.00")},
+            {"subtype": "SHIPPING", "value": money("0.67")}
+        ]}
+    ]);
+    cfg.marketplaces
+        .get_mut("A1PA6795UKMFR9")
+        .unwrap()
+        .tax_codes
+        .insert("20".into(), "UK20".into());
+    let OrderPlan::Invoice(doc) = plan_invoice(&order("SHIPPED", breakdowns), &cfg, KEY) else {
+        panic!("expected an invoice");
+    };
+    let ship = doc
+        .document_lines
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|l| l.item_code.as_deref() == Some("SHIP"))
+        .expect("a shipping line");
+    assert_eq!(
+        ship.price_after_vat,
+        Some(Decimal::from_str("3.99").unwrap())
+    );
+    assert_eq!(ship.unit_price, None);
+    assert_eq!(ship.line_total, None);
 }

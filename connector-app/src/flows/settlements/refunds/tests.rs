@@ -23,6 +23,8 @@ fn refund(lines: &[(&str, &str, &str)]) -> Refund {
             sku: (*sku).into(),
             amount: dec(amount),
             tax: dec(tax),
+            promotion: Decimal::ZERO,
+            promotion_tax: Decimal::ZERO,
         })
         .collect();
     Refund {
@@ -167,4 +169,71 @@ fn sap_applies_a_credit_note_to_its_open_invoice_first() {
     let mut paid = Decimal::ZERO;
     let c = simulate_credit(&mut paid, dec("12.00"));
     assert_eq!((paid, c.open), (Decimal::ZERO, dec("12.00")));
+}
+
+#[test]
+fn a_promotion_taken_back_goes_on_the_invoice_s_promotion_row() {
+    // The invoice carried the item at 97.99 and its promotion on the next row (quantity -1,
+    // `orders.promotion_item`); the refund gives back 97.99 + 12.74 tax less the promotion 9.80
+    // and its 1.27 tax.
+    let mut config = config();
+    config.orders.promotion_item = Some("PROMO".into());
+    let mut mapping = config.marketplaces.values().next().unwrap().clone();
+    mapping.prices_include_tax = false;
+    let inv = BaseInvoice {
+        doc_entry: 58,
+        doc_num: Some(100058),
+        card_code: "C-AMZ-CA".into(),
+        rows: vec![
+            BaseRow {
+                line_num: 0,
+                item_code: "CANDLE".into(),
+                open_quantity: dec("1"),
+                gross_price: dec("97.99"),
+                net_price: dec("97.99"),
+            },
+            BaseRow {
+                line_num: 1,
+                item_code: "PROMO".into(),
+                open_quantity: dec("-1"),
+                gross_price: dec("9.80"),
+                net_price: dec("9.80"),
+            },
+        ],
+    };
+    let mut r = refund(&[("CANDLE", "-99.66", "-11.47")]);
+    r.lines[0].promotion = dec("9.80");
+    r.lines[0].promotion_tax = dec("1.27");
+    let input = CreditNoteInput {
+        config: &config,
+        mapping: &mapping,
+        key: "creditnote:S:1:702-1:2026-11-06",
+        settlement_id: "1",
+        currency: "CAD",
+    };
+    let doc = serde_json::to_value(credit_note(&input, &r, &inv).unwrap()).unwrap();
+    let lines = doc["DocumentLines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["BaseLine"], 0);
+    assert_eq!(lines[0]["Quantity"], "1");
+    assert_eq!(
+        lines[0]["LineTotal"], "97.99",
+        "the price before the promotion"
+    );
+    assert_eq!(lines[1]["ItemCode"], "PROMO");
+    assert_eq!(lines[1]["BaseEntry"], 58);
+    assert_eq!(lines[1]["BaseLine"], 1);
+    assert_eq!(lines[1]["Quantity"], "-1");
+    assert_eq!(lines[1]["UnitPrice"], "9.8");
+    assert_eq!(lines[1]["LineTotal"], "-9.80");
+    // Without the promotion item configured the refund is one net line, as before.
+    let mut plain = config.clone();
+    plain.orders.promotion_item = None;
+    let input = CreditNoteInput {
+        config: &plain,
+        ..input
+    };
+    let doc = serde_json::to_value(credit_note(&input, &r, &inv).unwrap()).unwrap();
+    assert_eq!(doc["DocumentLines"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["DocumentLines"][0]["LineTotal"], "88.19");
 }

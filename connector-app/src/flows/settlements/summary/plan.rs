@@ -21,7 +21,7 @@ use settlement_mapper::SettlementRow;
 use settlement_mapper::postings::SettlementPostings;
 
 use crate::config::{Config, MarketplaceMapping};
-use crate::flows::orders::{LineSpec, build_invoice};
+use crate::flows::orders::{Freight, LineSpec, build_invoice};
 
 /// A marketplace as the summary needs it: its id and mapping, by the name settlement files use.
 #[derive(Debug, Clone)]
@@ -423,6 +423,12 @@ impl DocInput<'_> {
             self.input.postings.settlement_id, self.date, self.orders
         );
         let (_, freight_net, freight_tax) = part.freight;
+        let freight = Freight {
+            net: freight_net,
+            tax_code: freight_code,
+            gross: (self.mapping.prices_include_tax && !freight_tax.is_zero())
+                .then_some(freight_net + freight_tax),
+        };
         let doc = build_invoice(
             self.input.config,
             self.mapping,
@@ -431,7 +437,7 @@ impl DocInput<'_> {
             self.date,
             Some(self.input.postings.currency.clone()),
             specs,
-            (freight_net, freight_code),
+            freight,
             comments,
         );
         SummaryDoc {
@@ -456,7 +462,7 @@ impl DocInput<'_> {
             self.date,
             Some(self.input.postings.currency.clone()),
             specs,
-            (Decimal::ZERO, None),
+            Freight::default(),
             comments,
         );
         let restock = self.input.config.settlements.restock_refunds;
