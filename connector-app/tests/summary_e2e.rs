@@ -42,7 +42,13 @@ fn is_summary(d: &Value) -> bool {
 fn units(sb: &Sandbox, set: &str, keep: impl Fn(&Value) -> bool) -> BTreeMap<String, Decimal> {
     let mut out = BTreeMap::new();
     for d in sb.sap_entities(set).iter().filter(|d| keep(d)) {
-        for l in d["DocumentLines"].as_array().into_iter().flatten() {
+        // The items' units: not the shipping and promotion lines' configured items.
+        for l in d["DocumentLines"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|l| l["ItemCode"] != "SHIPPING" && l["ItemCode"] != "PROMOTION")
+        {
             *out.entry(l["ItemCode"].as_str().unwrap_or_default().to_owned())
                 .or_default() += dec(&l["Quantity"]);
         }

@@ -19,7 +19,7 @@ use futures::StreamExt;
 use sp_api_client::orders::{IncludedData, Order, OrderSearch};
 use tracing::info;
 
-pub(crate) use self::plan::{Freight, LineSpec, build_invoice, unit_price};
+pub(crate) use self::plan::{Freight, LineSpec, SHIPPING_LINE_TEXT, build_invoice, unit_price};
 pub use self::plan::{OrderPlan, invoice_key, plan_invoice};
 pub use self::post::Invoice;
 pub(crate) use self::post::{InvoiceState, invoice_state, key_filter};

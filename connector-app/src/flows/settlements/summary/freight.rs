@@ -29,6 +29,13 @@ fn gross_of(line_total: Decimal, rate: Decimal, fx: Option<Decimal>) -> Decimal 
     net + round2(net * rate / Decimal::ONE_HUNDRED)
 }
 
+/// Whether a row is the shipping item's row priced net (the freight of a summary invoice when
+/// shipping goes on an item line and the marketplace's prices are net).
+pub fn is_net_shipping_line(l: &sap_b1_client::entities::DocumentLine) -> bool {
+    l.free_text.as_deref() == Some(crate::flows::orders::SHIPPING_LINE_TEXT)
+        && l.price_after_vat.is_none()
+}
+
 /// The freight `LineTotal` (local currency) whose gross in the document's currency is closest to
 /// `gross` at tax `rate` percent, and what is left (`gross` − what SAP will make of it).
 pub fn freight_total(gross: Decimal, rate: Decimal, fx: Option<Decimal>) -> (Decimal, Decimal) {
@@ -62,15 +69,33 @@ pub fn fit_freight(
     fx: Option<Decimal>,
     zero_rated: impl Fn(&sap_b1_client::entities::DocumentLine) -> bool,
 ) -> Decimal {
-    let Some(x) = doc.document_additional_expenses.iter_mut().flatten().next() else {
-        return Decimal::ZERO;
-    };
     let (total, rest) = freight_total(gross, rate, fx);
-    x.line_total = Some(total);
+    if let Some(x) = doc.document_additional_expenses.iter_mut().flatten().next() {
+        x.line_total = Some(total);
+    } else if let Some(l) = doc
+        .document_lines
+        .iter_mut()
+        .flatten()
+        .find(|l| is_net_shipping_line(l))
+    {
+        // The shipping item's row (`orders.shipping = "item-line"`): in the document's currency,
+        // so sized with `fx` = None by the caller.
+        match (&mut l.row_total_fc, &mut l.line_total) {
+            (Some(t), _) | (None, Some(t)) => *t = total,
+            (None, None) => l.line_total = Some(total),
+        }
+        l.unit_price = Some(unit_price(total, l.quantity.unwrap_or(Decimal::ONE)));
+    } else {
+        return Decimal::ZERO;
+    }
     if rest.is_zero() {
         return rest;
     }
-    let lines = doc.document_lines.iter_mut().flatten();
+    let lines = doc
+        .document_lines
+        .iter_mut()
+        .flatten()
+        .filter(|l| !is_net_shipping_line(l));
     let mut gross_row = None;
     let mut net_row = None;
     for l in lines {

@@ -276,12 +276,22 @@ impl Engine {
 
     /// Sizes a summary invoice's freight row by SAP's rate of its code on the document's date.
     async fn fit_freight(&self, doc: &mut Document, gross: Decimal) -> Result<()> {
-        let Some(x) = doc.document_additional_expenses.iter().flatten().next() else {
-            return Ok(());
+        let row = doc.document_additional_expenses.iter().flatten().next();
+        let line = doc
+            .document_lines
+            .iter()
+            .flatten()
+            .find(|l| freight::is_net_shipping_line(l));
+        let (vat_group, tax_code) = match (row, line) {
+            (Some(x), _) => (x.vat_group.clone(), x.tax_code.clone()),
+            (None, Some(l)) => (l.vat_group.clone(), l.tax_code.clone()),
+            (None, None) => return Ok(()),
         };
+        // A freight row is in local currency; the shipping item's row in the document's.
+        let row_in_local = row.is_some();
         let code = match self.config.orders.tax_field {
-            TaxField::VatGroup => x.vat_group.clone(),
-            TaxField::TaxCode => x.tax_code.clone(),
+            TaxField::VatGroup => vat_group,
+            TaxField::TaxCode => tax_code,
         };
         let date = doc.doc_date.map(|d| d.0);
         let (Some(code), Some(date)) = (code, date) else {
@@ -291,7 +301,7 @@ impl Engine {
             return Ok(());
         };
         let fx = match doc.doc_currency.as_deref() {
-            Some(c) if self.is_foreign(c).await? => self.rate_on(c, date).await?,
+            Some(c) if row_in_local && self.is_foreign(c).await? => self.rate_on(c, date).await?,
             _ => None,
         };
         // Rows of the freight's own code share its rate: a zero-rated one can take a cent.
@@ -448,11 +458,16 @@ fn merge_payment(payments: &mut Vec<IncomingPayment>, payment: IncomingPayment) 
 /// item rows' (before localisation: gross rows are `PriceAfterVAT` × quantity, net rows carry no
 /// tax in what Amazon paid). `None` without a freight row.
 fn freight_gross(doc: &Document, expected: Decimal) -> Option<Decimal> {
-    doc.document_additional_expenses.as_ref()?.first()?;
-    let items: Decimal = doc
-        .document_lines
-        .iter()
-        .flatten()
+    let row = doc
+        .document_additional_expenses
+        .as_ref()
+        .is_some_and(|x| !x.is_empty());
+    let lines = doc.document_lines.iter().flatten();
+    if !row && !lines.clone().any(freight::is_net_shipping_line) {
+        return None;
+    }
+    let items: Decimal = lines
+        .filter(|l| !freight::is_net_shipping_line(l))
         .map(|l| match (l.price_after_vat, l.line_total) {
             (Some(g), _) => (g * l.quantity.unwrap_or(Decimal::ONE)).round_dp(2),
             (None, Some(net)) => net,
