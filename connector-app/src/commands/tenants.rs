@@ -86,9 +86,10 @@ pub fn run(cmd: TenantsCommand) -> Result<ExitCode> {
             db,
             key,
         } => {
-            let (text, sealed) = tenants::from_workspace(&from, key.load()?)?;
+            crate::config::ledger::valid_tenant_id(&id).map_err(anyhow::Error::msg)?;
+            let tenant = tenants::from_workspace(&from, key.load()?, &id)?;
             let mut client = db.connect()?;
-            tenants::add(&mut client, &id, &text, &sealed, replace)?;
+            tenants::add(&mut client, &id, &tenant, replace)?;
             write_stdout(&format!(
                 "tenant `{id}` added; workers pick it up at their next heartbeat\n"
             ))?;
