@@ -315,3 +315,6 @@ fn materialise(id: &str, mapping: Option<&[u8]>, ca: Option<&[u8]>) -> Result<Op
     }
     Ok(Some(dir))
 }
+
+#[cfg(test)]
+mod tests;

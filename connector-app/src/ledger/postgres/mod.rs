@@ -443,3 +443,5 @@ pub fn ensure_tenant_at(target: &Target, id: &str) -> Result<(), LedgerError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_connect;
