@@ -96,7 +96,10 @@ fn a_single_seller_on_a_postgresql_ledger() {
     sb.add_orders(3);
     let (code, out) = run(&["sync", "orders"]);
     assert!(
-        code != Some(0) && out.contains("is written by another ml-connector process (ml-connector other-machine:7"),
+        code != Some(0)
+            && out.contains(
+                "is written by another ml-connector process (ml-connector other-machine:7"
+            ),
         "{code:?} {out}"
     );
     assert_eq!(sb.sap_count("Invoices"), invoices);

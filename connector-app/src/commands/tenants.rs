@@ -128,8 +128,12 @@ pub fn run(cmd: TenantsCommand) -> Result<ExitCode> {
                 .find(|t| t.id == id)
                 .ok_or_else(|| anyhow::anyhow!("no tenant `{id}`"))?;
             let config = tenants::config_text(&mut client, &id)?;
+            let files: String = tenants::stored_files(&mut client, &id)?
+                .iter()
+                .map(|(name, len)| format!("\nfile {name} ({len} bytes, stored)"))
+                .collect();
             write_stdout(&format!(
-                "tenant {}\nseller {}\nSAP company {}\nadded {}{}\n\n{config}",
+                "tenant {}\nseller {}\nSAP company {}\nadded {}{}{files}\n\n{config}",
                 info.id,
                 info.seller_id,
                 info.sap_company,

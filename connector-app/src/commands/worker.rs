@@ -39,7 +39,11 @@ pub struct WorkerArgs {
     max_tenants: usize,
     /// At most this many PostgreSQL connections, however many tenants: one for the lease loop,
     /// the rest a pool shared by the tenants (at least 2).
-    #[arg(long, env = "ML_CONNECTOR_DATABASE_MAX_CONNECTIONS", default_value_t = 4)]
+    #[arg(
+        long,
+        env = "ML_CONNECTOR_DATABASE_MAX_CONNECTIONS",
+        default_value_t = 4
+    )]
     max_connections: u32,
     /// Serve `/metrics` and `/healthz` here (e.g. 127.0.0.1:9464; port 0 picks one).
     #[arg(long)]
@@ -73,9 +77,7 @@ pub fn run(args: WorkerArgs) -> Result<ExitCode> {
         );
     }
     if args.max_connections < 2 {
-        bail!(
-            "--max-connections must be at least 2: one for the lease loop, one for the tenants"
-        );
+        bail!("--max-connections must be at least 2: one for the lease loop, one for the tenants");
     }
     // Fail now on a missing or wrong key, not in each tenant's task.
     args.key.load()?;

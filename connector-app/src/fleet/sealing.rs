@@ -86,13 +86,19 @@ mod tests {
     #[test]
     fn credentials_open_only_for_their_tenant_and_key() {
         let sealed = bind(&aead(1), "acme", b"{\"store\":1}");
-        assert!(!sealed.windows(7).any(|w| w == b"store\":"), "sealed in clear");
+        assert!(
+            !sealed.windows(7).any(|w| w == b"store\":"),
+            "sealed in clear"
+        );
         assert_eq!(
             unbind(&aead(1), "acme", &sealed).unwrap(),
             Unbound::Bound(b"{\"store\":1}".to_vec())
         );
         let err = unbind(&aead(1), "globex", &sealed).unwrap_err().to_string();
-        assert!(err.contains("tenant `globex`: its credentials do not open"), "{err}");
+        assert!(
+            err.contains("tenant `globex`: its credentials do not open"),
+            "{err}"
+        );
         assert!(unbind(&aead(2), "acme", &sealed).is_err());
         // A store sealed before the binding still opens (and is re-sealed by the loader).
         assert_eq!(

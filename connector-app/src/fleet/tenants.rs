@@ -15,11 +15,11 @@ use ::postgres::Client;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 
+use super::sealing::Unbound;
 use crate::config::Config;
 use crate::config::ledger::valid_tenant_id;
 use crate::connect::Secrets;
 use crate::credentials::{CredentialKey, CredentialStore};
-use super::sealing::Unbound;
 use crate::ledger::postgres::off_runtime;
 
 /// What `tenants list` and `fleet status` show of a tenant (never its credentials).
@@ -152,7 +152,10 @@ fn portable_config(text: &str) -> Result<String> {
     let mut table: toml::Table = toml::from_str(text).context("re-reading the configuration")?;
     table.remove("workspace");
     table.remove("ledger");
-    for (section, key, name) in [("settlements", "mapping", MAPPING_FILE), ("sap", "ca_file", CA_FILE)] {
+    for (section, key, name) in [
+        ("settlements", "mapping", MAPPING_FILE),
+        ("sap", "ca_file", CA_FILE),
+    ] {
         if let Some(toml::Value::Table(t)) = table.get_mut(section)
             && t.contains_key(key)
         {
@@ -250,11 +253,35 @@ pub fn config_text(client: &mut Client, id: &str) -> Result<String> {
     })
 }
 
+/// The files stored with tenant `id` (name and size), for `tenants show`.
+pub fn stored_files(client: &mut Client, id: &str) -> Result<Vec<(&'static str, usize)>> {
+    off_runtime(|| {
+        let row = client
+            .query_opt(
+                "SELECT length(mapping_file), length(ca_file) FROM tenants WHERE id = $1",
+                &[&id],
+            )?
+            .ok_or_else(|| anyhow!("no tenant `{id}`"))?;
+        Ok([
+            (MAPPING_FILE, row.get::<_, Option<i32>>(0)),
+            (CA_FILE, row.get(1)),
+        ]
+        .into_iter()
+        .filter_map(|(name, len)| len.map(|n| (name, n as usize)))
+        .collect())
+    })
+}
+
 /// Loads tenant `id`'s configuration (its stored files written to a private temporary directory)
 /// and decrypts its credentials with the fleet's `key`. Credentials stored before they were bound
 /// to the tenant are re-sealed bound, once.
 pub fn load(client: &mut Client, id: &str, key: CredentialKey) -> Result<LoadedTenant> {
-    type Row = (Option<String>, Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>);
+    type Row = (
+        Option<String>,
+        Option<Vec<u8>>,
+        Option<Vec<u8>>,
+        Option<Vec<u8>>,
+    );
     let (text, sealed, mapping, ca) = off_runtime(|| -> Result<Row> {
         let row = client
             .query_opt(
@@ -299,7 +326,11 @@ pub fn load(client: &mut Client, id: &str, key: CredentialKey) -> Result<LoadedT
 }
 
 /// Writes a tenant's stored files into a private temporary directory (none stored: `None`).
-fn materialise(id: &str, mapping: Option<&[u8]>, ca: Option<&[u8]>) -> Result<Option<tempfile::TempDir>> {
+fn materialise(
+    id: &str,
+    mapping: Option<&[u8]>,
+    ca: Option<&[u8]>,
+) -> Result<Option<tempfile::TempDir>> {
     if mapping.is_none() && ca.is_none() {
         return Ok(None);
     }

@@ -16,8 +16,14 @@ fn fleet_key() -> CredentialKey {
 /// A seller's workspace with a settlement mapping and a SAP CA file beside its configuration.
 fn workspace(dir: &Path) -> PathBuf {
     let text = crate::config::TEMPLATE
-        .replace("# mapping = \"mapping.toml\"", "mapping = \"my-mapping.toml\"")
-        .replace("# ca_file = \"sap-ca.pem\"", "ca_file = \"certs/my-ca.pem\"");
+        .replace(
+            "# mapping = \"mapping.toml\"",
+            "mapping = \"my-mapping.toml\"",
+        )
+        .replace(
+            "# ca_file = \"sap-ca.pem\"",
+            "ca_file = \"certs/my-ca.pem\"",
+        );
     let config = dir.join("ml-connector.toml");
     std::fs::write(&config, text).unwrap();
     std::fs::write(dir.join("my-mapping.toml"), "# the seller's mapping\n").unwrap();
@@ -32,11 +38,17 @@ fn workspace(dir: &Path) -> PathBuf {
             .collect()
     };
     let now = chrono::Utc::now();
-    store.set("sap", fields(&[("password", "sap-pw")]), now).unwrap();
+    store
+        .set("sap", fields(&[("password", "sap-pw")]), now)
+        .unwrap();
     store
         .set(
             "amazon",
-            fields(&[("client_id", "id"), ("client_secret", "cs"), ("refresh_token", "rt")]),
+            fields(&[
+                ("client_id", "id"),
+                ("client_secret", "cs"),
+                ("refresh_token", "rt"),
+            ]),
             now,
         )
         .unwrap();
@@ -52,22 +64,49 @@ fn a_tenants_files_and_credentials_live_in_the_database_bound_to_it() {
     let seller = tempfile::tempdir().unwrap();
     let config = workspace(seller.path());
     let mut admin = pg.admin();
-    add(&mut admin, &a, &from_workspace(&config, fleet_key(), &a).unwrap(), false).unwrap();
-    add(&mut admin, &b, &from_workspace(&config, fleet_key(), &b).unwrap(), false).unwrap();
+    add(
+        &mut admin,
+        &a,
+        &from_workspace(&config, fleet_key(), &a).unwrap(),
+        false,
+    )
+    .unwrap();
+    add(
+        &mut admin,
+        &b,
+        &from_workspace(&config, fleet_key(), &b).unwrap(),
+        false,
+    )
+    .unwrap();
     // The seller's workspace is gone: a worker on another machine has only the database.
     drop(seller);
     let loaded = load(&mut admin, &a, fleet_key()).unwrap();
     let mapping = loaded.config.settlements.mapping.clone().unwrap();
     let ca = loaded.config.sap.ca_file.clone().unwrap();
-    assert_eq!(std::fs::read_to_string(&mapping).unwrap(), "# the seller's mapping\n");
-    assert_eq!(std::fs::read_to_string(&ca).unwrap(), "-----BEGIN CERTIFICATE-----\n");
+    assert_eq!(
+        std::fs::read_to_string(&mapping).unwrap(),
+        "# the seller's mapping\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&ca).unwrap(),
+        "-----BEGIN CERTIFICATE-----\n"
+    );
     drop(loaded.files);
-    assert!(!mapping.exists(), "the files are removed with the tenant's work");
+    assert!(
+        !mapping.exists(),
+        "the files are removed with the tenant's work"
+    );
     let stored: String = admin
         .query_one("SELECT config FROM tenants WHERE id = $1", &[&a])
         .unwrap()
         .get(0);
-    assert!(stored.contains("mapping = \"settlement-mapping.toml\"") && !stored.contains("my-mapping"));
+    assert!(
+        stored.contains("mapping = \"settlement-mapping.toml\"") && !stored.contains("my-mapping")
+    );
+    assert_eq!(
+        stored_files(&mut admin, &a).unwrap(),
+        vec![(MAPPING_FILE, 23), (CA_FILE, 28)]
+    );
 
     // a's credentials copied into b's row do not open as b.
     admin
@@ -77,23 +116,33 @@ fn a_tenants_files_and_credentials_live_in_the_database_bound_to_it() {
         )
         .unwrap();
     let err = load(&mut admin, &b, fleet_key()).err().unwrap().to_string();
-    assert!(err.contains(&format!("tenant `{b}`: its credentials do not open")), "{err}");
+    assert!(
+        err.contains(&format!("tenant `{b}`: its credentials do not open")),
+        "{err}"
+    );
 
     // A tenant sealed before the binding (the bare store) still opens, and is bound at its load.
     let bare = with_store_file(None, fleet_key(), |s| {
         let f = |k: &str, v: &str| BTreeMap::from([(k.to_owned(), SecretString::from(v))]);
         s.set("sap", f("password", "old-pw"), chrono::Utc::now())?;
-        let amazon = [("client_id", "i"), ("client_secret", "s"), ("refresh_token", "r")]
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), SecretString::from(*v)))
-            .collect();
+        let amazon = [
+            ("client_id", "i"),
+            ("client_secret", "s"),
+            ("refresh_token", "r"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), SecretString::from(*v)))
+        .collect();
         s.set("amazon", amazon, chrono::Utc::now())?;
         Ok(())
     })
     .unwrap()
     .1;
     admin
-        .execute("UPDATE tenants SET credentials = $2 WHERE id = $1", &[&b.as_str(), &bare.as_slice()])
+        .execute(
+            "UPDATE tenants SET credentials = $2 WHERE id = $1",
+            &[&b.as_str(), &bare.as_slice()],
+        )
         .unwrap();
     let loaded = load(&mut admin, &b, fleet_key()).unwrap();
     use secrecy::ExposeSecret;

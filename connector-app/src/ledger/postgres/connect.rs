@@ -72,7 +72,8 @@ impl std::fmt::Debug for Target {
 impl Target {
     /// Parses a `postgres://user[:password]@host[:port]/database[?sslmode=…&sslrootcert=…]` URL.
     pub fn parse(url: &str) -> Result<Self, LedgerError> {
-        let bad = |what: String| LedgerError::Invalid(format!("ledger url {}: {what}", redact(url)));
+        let bad =
+            |what: String| LedgerError::Invalid(format!("ledger url {}: {what}", redact(url)));
         let mut parsed = url::Url::parse(url).map_err(|e| bad(e.to_string()))?;
         if !matches!(parsed.scheme(), "postgres" | "postgresql") {
             return Err(bad("not a postgres:// URL".into()));
@@ -142,7 +143,11 @@ impl Target {
 
     /// `host:port (sslmode=…)`, for messages.
     pub fn describe(&self) -> String {
-        format!("PostgreSQL at {} (sslmode={})", self.shown, self.mode.name())
+        format!(
+            "PostgreSQL at {} (sslmode={})",
+            self.shown,
+            self.mode.name()
+        )
     }
 
     /// Opens one connection (blocking; off the runtime).
@@ -200,8 +205,8 @@ fn tls_config(
         .map_err(|e| format!("TLS protocol versions: {e}"))?;
     let verifier: Arc<dyn ServerCertVerifier> = match (mode, root) {
         (TlsMode::VerifyFull, Some(path)) => {
-            let pem = std::fs::read(path)
-                .map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
+            let pem =
+                std::fs::read(path).map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
             let mut roots = rustls::RootCertStore::empty();
             for cert in CertificateDer::pem_slice_iter(&pem) {
                 let cert = cert.map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
@@ -254,7 +259,12 @@ impl ServerCertVerifier for Unverified {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -263,7 +273,12 @@ impl ServerCertVerifier for Unverified {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

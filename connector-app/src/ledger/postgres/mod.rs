@@ -28,8 +28,8 @@ use std::cell::RefCell;
 
 use ::postgres::Client;
 
-pub use self::connect::{Pool, Target, TlsMode};
 use self::connect::{PgConn, Pooled};
+pub use self::connect::{Pool, Target, TlsMode};
 use super::LedgerError;
 
 /// How long a fenced writer may sit idle inside a transaction before the server ends its session.
@@ -375,7 +375,10 @@ const SESSION_KEY: &str = "hashtextextended('ml-connector single seller ' || $1,
 /// Takes tenant `tenant`'s session advisory lock on `c`, or says who holds it.
 fn session_lock(c: &mut Client, tenant: &str) -> Result<(), LedgerError> {
     let got: bool = c
-        .query_one(&format!("SELECT pg_try_advisory_lock({SESSION_KEY})"), &[&tenant])?
+        .query_one(
+            &format!("SELECT pg_try_advisory_lock({SESSION_KEY})"),
+            &[&tenant],
+        )?
         .get(0);
     if got {
         return Ok(());

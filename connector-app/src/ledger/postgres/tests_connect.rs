@@ -45,20 +45,35 @@ fn require_against_a_server_without_tls_fails_naming_the_host() {
     eprintln!("require without TLS: {err}");
     for (query, says) in [
         ("sslmode=verify-ca", "sslmode `verify-ca` is not supported"),
-        ("sslmode=require&sslrootcert=/tmp/ca.pem", "only verifies the server with sslmode=verify-full"),
-        ("sslmode=verify-full&sslrootcert=/nonexistent/ca.pem", "sslrootcert /nonexistent/ca.pem"),
+        (
+            "sslmode=require&sslrootcert=/tmp/ca.pem",
+            "only verifies the server with sslmode=verify-full",
+        ),
+        (
+            "sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+            "sslrootcert /nonexistent/ca.pem",
+        ),
     ] {
-        let err = Target::parse(&with_query(&format!("postgres://mlc:s3cret-pw@db.internal/mlc"), query))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains(says) && err.contains("db.internal") && !err.contains("s3cret"), "{err}");
+        let err = Target::parse(&with_query(
+            "postgres://mlc:s3cret-pw@db.internal/mlc",
+            query,
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(says) && err.contains("db.internal") && !err.contains("s3cret"),
+            "{err}"
+        );
     }
 }
 
 /// Whether the session runs over TLS, as the server sees it.
 fn over_tls(client: &mut ::postgres::Client) -> bool {
     client
-        .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
         .unwrap()
         .get(0)
 }
@@ -73,36 +88,62 @@ fn disable_and_the_default_still_connect_and_verify_full_checks_the_server() {
         .connect()
         .unwrap();
     assert!(!over_tls(&mut plain));
-    let server_tls = plain.query_one("SHOW ssl", &[]).unwrap().get::<_, String>(0) == "on";
+    let server_tls = plain
+        .query_one("SHOW ssl", &[])
+        .unwrap()
+        .get::<_, String>(0)
+        == "on";
     // The default is libpq's `prefer`: TLS when the server offers it.
     let mut default = Target::parse(&pg.url).unwrap().connect().unwrap();
     assert_eq!(over_tls(&mut default), server_tls);
-    let required = Target::parse(&with_query(&pg.url, "sslmode=require")).unwrap().connect();
+    let required = Target::parse(&with_query(&pg.url, "sslmode=require"))
+        .unwrap()
+        .connect();
     match required {
         Ok(mut c) => assert!(server_tls && over_tls(&mut c)),
-        Err(e) => assert!(!server_tls && e.to_string().contains("sslmode=require"), "{e}"),
+        Err(e) => assert!(
+            !server_tls && e.to_string().contains("sslmode=require"),
+            "{e}"
+        ),
     }
     // Against the system's roots, a test server's self-signed certificate is not trusted.
-    let host = url::Url::parse(&pg.url).unwrap().host_str().unwrap().to_owned();
+    let host = url::Url::parse(&pg.url)
+        .unwrap()
+        .host_str()
+        .unwrap()
+        .to_owned();
     let err = Target::parse(&with_query(&pg.url, "sslmode=verify-full"))
         .unwrap()
         .connect()
         .err()
         .unwrap()
         .to_string();
-    assert!(err.contains(&format!("PostgreSQL at {host}:")) && err.contains("verify-full"), "{err}");
+    assert!(
+        err.contains(&format!("PostgreSQL at {host}:")) && err.contains("verify-full"),
+        "{err}"
+    );
     eprintln!("verify-full against the system's roots: {err}");
     // With the server's CA (`.ci/run` sets it for Debian's cluster): verified, by name.
     if let Ok(ca) = std::env::var("MLC_TEST_POSTGRES_CA") {
         let mut u = url::Url::parse(&pg.url).unwrap();
         u.set_host(Some("localhost")).unwrap();
         let query = format!("sslmode=verify-full&sslrootcert={ca}");
-        let mut c = Target::parse(&with_query(u.as_str(), &query)).unwrap().connect().unwrap();
+        let mut c = Target::parse(&with_query(u.as_str(), &query))
+            .unwrap()
+            .connect()
+            .unwrap();
         assert!(over_tls(&mut c));
         // The same CA does not vouch for another name of the server.
         u.set_host(Some("127.0.0.1")).unwrap();
-        let err = Target::parse(&with_query(u.as_str(), &query)).unwrap().connect().err().unwrap();
-        assert!(err.to_string().contains("PostgreSQL at 127.0.0.1:"), "{err}");
+        let err = Target::parse(&with_query(u.as_str(), &query))
+            .unwrap()
+            .connect()
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("PostgreSQL at 127.0.0.1:"),
+            "{err}"
+        );
         eprintln!("verify-full for another name: {err}");
     } else {
         eprintln!("verify-full with a CA file: skipped (MLC_TEST_POSTGRES_CA is not set)");
@@ -162,7 +203,8 @@ fn many_tenants_on_one_worker_stay_within_its_pool() {
                     for i in 0..15 {
                         let key = format!("k{i}");
                         l.plan(&key, "orders", "invoice", None, "{}", None).unwrap();
-                        l.group(|l| l.transition(&key, DocState::Sending, "POST")).unwrap();
+                        l.group(|l| l.transition(&key, DocState::Sending, "POST"))
+                            .unwrap();
                     }
                     l.list(&Default::default()).unwrap().len()
                 })
@@ -210,7 +252,9 @@ fn two_single_sellers_never_both_write_a_tenant() {
     assert!(b.cursor("orders").unwrap().is_none());
     a.transition("k", DocState::Sending, "POST").unwrap();
     // a's session ends (the server or the network cut it): a writes nothing more, b takes over.
-    let pid: i32 = a.run(|c| Ok(c.query_one("SELECT pg_backend_pid()", &[])?.get(0))).unwrap();
+    let pid: i32 = a
+        .run(|c| Ok(c.query_one("SELECT pg_backend_pid()", &[])?.get(0)))
+        .unwrap();
     pg.admin()
         .execute("SELECT pg_terminate_backend($1)", &[&pid])
         .unwrap();
