@@ -296,13 +296,13 @@ impl PgLedger {
             Source::Own(Some(conn)) => off_runtime(move || f(conn)),
             Source::Pool {
                 held: Some(conn), ..
-            } => off_runtime(move || f(&mut **conn)),
+            } => off_runtime(move || f(conn)),
             Source::Own(None) => Err(LedgerError::Invalid(
                 "the ledger connection is closed".into(),
             )),
             Source::Pool { pool, held: None } => off_runtime(move || {
                 let mut conn = pool.get(tenant)?;
-                f(&mut *conn)
+                f(&mut conn)
             }),
         }
     }
