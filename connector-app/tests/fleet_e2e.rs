@@ -543,7 +543,9 @@ fn bench_tenants_per_worker() {
         ]);
     }
     let started = Instant::now();
-    let _workers = Workers(vec![fleet.worker("w1", &[])]);
+    // MLC_BENCH_MAX_CONNECTIONS: the worker's connection bound (default 4).
+    let max = std::env::var("MLC_BENCH_MAX_CONNECTIONS").unwrap_or_else(|_| "4".into());
+    let _workers = Workers(vec![fleet.worker("w1", &["--max-connections", &max])]);
     wait_for(
         "every tenant's first orders run",
         Duration::from_secs(600),
