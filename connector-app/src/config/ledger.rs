@@ -180,4 +180,39 @@ mod tests {
         let err = with("tenant = \"acme\"").unwrap_err();
         assert!(err.contains("a tenant needs `ledger.url`"), "{err}");
     }
+
+    #[test]
+    fn sslmode_and_the_ca_file_are_checked_with_the_configuration() {
+        let err = with("url = \"postgres://db/mlc?sslmode=verify-ca\"").unwrap_err();
+        assert!(
+            err.contains("key `ledger.url`")
+                && err.contains("sslmode `verify-ca` is not supported"),
+            "{err}"
+        );
+        let err =
+            with("url = \"postgres://db/mlc?sslmode=verify-full&sslrootcert=/x.pem\"").unwrap_err();
+        assert!(
+            err.contains("name the CA file with `ledger.ca_file`"),
+            "{err}"
+        );
+        let err = with("ca_file = \"ca.pem\"").unwrap_err();
+        assert!(err.contains("a CA file needs `ledger.url`"), "{err}");
+        // Relative to the configuration's directory, read when the configuration is loaded.
+        let err = with("url = \"postgres://db/mlc?sslmode=verify-full\"\nca_file = \"db-ca.pem\"")
+            .unwrap_err();
+        assert!(err.contains("sslrootcert /etc/mlc/db-ca.pem"), "{err}");
+        let backend = LedgerBackend::Postgres {
+            url: "postgres://mlc@db/mlc?sslmode=verify-full".into(),
+            tenant: "t".into(),
+            ca_file: Some("/etc/mlc/db-ca.pem".into()),
+        };
+        assert!(
+            backend
+                .connect_url()
+                .unwrap()
+                .ends_with("sslmode=verify-full&sslrootcert=%2Fetc%2Fmlc%2Fdb-ca.pem"),
+            "{:?}",
+            backend.connect_url()
+        );
+    }
 }
