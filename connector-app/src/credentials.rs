@@ -173,7 +173,8 @@ impl CredentialKey {
         })
     }
 
-    fn cipher(&self) -> XChaCha20Poly1305 {
+    /// The AEAD of this key (the fleet seals tenant credentials with it, bound to the tenant).
+    pub(crate) fn cipher(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new(self.bytes.expose_secret().into())
     }
 }

@@ -276,6 +276,29 @@ fn three_workers_twelve_tenants_kill_pause_add_remove() {
         fleet.worker("w2", &[]),
         fleet.worker("w3", &["--listen", "127.0.0.1:0"]),
     ]);
+    // Each worker's connections, sampled through the run: within --max-connections (default 4)
+    // however many tenants it works (4 to 6 here; a connection per tenant would exceed it).
+    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let sampler = {
+        let (url, sampling, peak) = (fleet.url.clone(), sampling.clone(), peak.clone());
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            while sampling.load(std::sync::atomic::Ordering::SeqCst) {
+                let n: i64 = c
+                    .query_one(
+                        "SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM pg_stat_activity
+                         WHERE application_name IN ('ml-connector worker w1', 'ml-connector worker w2',
+                             'ml-connector worker w3') GROUP BY application_name) per_worker",
+                        &[],
+                    )
+                    .unwrap()
+                    .get(0);
+                peak.fetch_max(n, std::sync::atomic::Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
     let workers = &mut workers.0;
     // Every tenant leased, spread over the three workers.
     wait_for("all tenants leased", Duration::from_secs(60), || {
@@ -433,6 +456,10 @@ fn three_workers_twelve_tenants_kill_pause_add_remove() {
         "{table}"
     );
 
+    sampling.store(false, std::sync::atomic::Ordering::SeqCst);
+    sampler.join().unwrap();
+    let peak = peak.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((1..=4).contains(&peak), "a worker held {peak} connections");
     for w in &mut workers[1..] {
         signal(w, "TERM");
         assert!(w.wait().unwrap().success());
@@ -516,7 +543,9 @@ fn bench_tenants_per_worker() {
         ]);
     }
     let started = Instant::now();
-    let _workers = Workers(vec![fleet.worker("w1", &[])]);
+    // MLC_BENCH_MAX_CONNECTIONS: the worker's connection bound (default 4).
+    let max = std::env::var("MLC_BENCH_MAX_CONNECTIONS").unwrap_or_else(|_| "4".into());
+    let _workers = Workers(vec![fleet.worker("w1", &["--max-connections", &max])]);
     wait_for(
         "every tenant's first orders run",
         Duration::from_secs(600),

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::str::FromStr;
+
 /// One seller whose `[ledger] url` points at PostgreSQL: `sync orders` posts through the
 /// PostgreSQL ledger (the password from the environment, not the file), `status` reads it back.
 #[test]
@@ -72,6 +74,39 @@ fn a_single_seller_on_a_postgresql_ledger() {
         .get(0);
     assert_eq!(n, posted);
     assert!(!config.parent().unwrap().join("ml-connector.db").exists());
+    // `status` names the database and tenant, not a SQLite file it does not use.
+    let (_, text) = run(&["status"]);
+    assert!(
+        text.contains("tenant acme-uk") && !text.contains("ml-connector.db"),
+        "{text}"
+    );
+    // Another process (here: this test, as if on another machine) writes the tenant: this one's
+    // writes are refused, naming it, and nothing reaches SAP.
+    let mut other = postgres::Config::from_str(&base).unwrap();
+    other.application_name("ml-connector other-machine:7");
+    let mut other = other.connect(postgres::NoTls).unwrap();
+    let key = "hashtextextended('ml-connector single seller ' || 'acme-uk', 0)";
+    assert!(
+        other
+            .query_one(&format!("SELECT pg_try_advisory_lock({key})"), &[])
+            .unwrap()
+            .get::<_, bool>(0)
+    );
+    let invoices = sb.sap_count("Invoices");
+    sb.add_orders(3);
+    let (code, out) = run(&["sync", "orders"]);
+    assert!(
+        code != Some(0)
+            && out.contains(
+                "is written by another ml-connector process (ml-connector other-machine:7"
+            ),
+        "{code:?} {out}"
+    );
+    assert_eq!(sb.sap_count("Invoices"), invoices);
+    drop(other);
+    let (code, out) = run(&["sync", "orders"]);
+    assert!(matches!(code, Some(0 | 2)), "{out}");
+    assert!(sb.sap_count("Invoices") > invoices, "{out}");
     // Without the password the database refuses, and says which ledger.
     let o = common::bin(&config).args(["status"]).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);

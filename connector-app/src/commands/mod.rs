@@ -32,24 +32,51 @@ pub(crate) fn load_config(path: &std::path::Path) -> Result<Config> {
 }
 
 /// Opens the workspace's ledger: its SQLite file, or its tenant's rows in the PostgreSQL ledger
-/// named by `[ledger] url` (the tenant is created there if it is new).
+/// named by `[ledger] url` (the tenant is created there if it is new). A PostgreSQL single seller's
+/// first write takes the tenant's lock for the process's life: a second process (here or on
+/// another machine) writing the same tenant is refused ([`PgLedger::open_single_seller`]).
 pub(crate) fn open_ledger(config: &Config) -> Result<Box<dyn Ledger>> {
     match (&config.ledger, config.ledger.connect_url()) {
-        (LedgerBackend::Postgres { url, tenant }, Some(connect)) => {
+        (LedgerBackend::Postgres { url, tenant, .. }, Some(connect)) => {
             let context = || {
                 format!(
                     "PostgreSQL ledger {} (tenant `{tenant}`)",
                     crate::ledger::postgres::redact_url(url)
                 )
             };
-            crate::ledger::postgres::ensure_tenant(&connect, tenant).with_context(context)?;
+            let target = crate::ledger::postgres::Target::parse(&connect)
+                .with_context(context)?
+                .application_name(&process_name());
+            crate::ledger::postgres::ensure_tenant_at(&target, tenant).with_context(context)?;
             Ok(Box::new(
-                PgLedger::open(&connect, tenant, None).with_context(context)?,
+                PgLedger::open_single_seller(&target, tenant).with_context(context)?,
             ))
         }
         _ => Ok(Box::new(
             SqliteLedger::open(&config.workspace.ledger)
                 .with_context(|| format!("ledger {}", config.workspace.ledger.display()))?,
         )),
+    }
+}
+
+/// `ml-connector host:pid`: how this process names its database sessions (shown to a second
+/// process refused the tenant's lock, and in `pg_stat_activity`).
+pub(crate) fn process_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    format!("ml-connector {host}:{}", std::process::id())
+}
+
+/// Where the ledger is, for `status`: the SQLite file, or the database and tenant (no password).
+pub(crate) fn ledger_location(config: &Config) -> String {
+    match &config.ledger {
+        LedgerBackend::Postgres { url, tenant, .. } => format!(
+            "{} tenant {tenant}",
+            crate::ledger::postgres::redact_url(url)
+        ),
+        LedgerBackend::Sqlite => config.workspace.ledger.display().to_string(),
     }
 }

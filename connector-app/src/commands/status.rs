@@ -74,7 +74,7 @@ pub fn run(config_path: &Path, args: StatusArgs) -> Result<ExitCode> {
         write_stdout(&s)?;
         return Ok(code);
     }
-    let _ = writeln!(s, "ledger {}", config.workspace.ledger.display());
+    let _ = writeln!(s, "ledger {}", super::ledger_location(&config));
     if counts.is_empty() {
         let _ = writeln!(s, "no documents yet");
     }

@@ -86,9 +86,10 @@ pub fn run(cmd: TenantsCommand) -> Result<ExitCode> {
             db,
             key,
         } => {
-            let (text, sealed) = tenants::from_workspace(&from, key.load()?)?;
+            crate::config::ledger::valid_tenant_id(&id).map_err(anyhow::Error::msg)?;
+            let tenant = tenants::from_workspace(&from, key.load()?, &id)?;
             let mut client = db.connect()?;
-            tenants::add(&mut client, &id, &text, &sealed, replace)?;
+            tenants::add(&mut client, &id, &tenant, replace)?;
             write_stdout(&format!(
                 "tenant `{id}` added; workers pick it up at their next heartbeat\n"
             ))?;
@@ -127,8 +128,12 @@ pub fn run(cmd: TenantsCommand) -> Result<ExitCode> {
                 .find(|t| t.id == id)
                 .ok_or_else(|| anyhow::anyhow!("no tenant `{id}`"))?;
             let config = tenants::config_text(&mut client, &id)?;
+            let files: String = tenants::stored_files(&mut client, &id)?
+                .iter()
+                .map(|(name, len)| format!("\nfile {name} ({len} bytes, stored)"))
+                .collect();
             write_stdout(&format!(
-                "tenant {}\nseller {}\nSAP company {}\nadded {}{}\n\n{config}",
+                "tenant {}\nseller {}\nSAP company {}\nadded {}{}{files}\n\n{config}",
                 info.id,
                 info.seller_id,
                 info.sap_company,

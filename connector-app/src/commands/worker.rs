@@ -37,6 +37,14 @@ pub struct WorkerArgs {
     /// At most this many tenants at once.
     #[arg(long, default_value_t = 1000)]
     max_tenants: usize,
+    /// At most this many PostgreSQL connections, however many tenants: one for the lease loop,
+    /// the rest a pool shared by the tenants (at least 2).
+    #[arg(
+        long,
+        env = "ML_CONNECTOR_DATABASE_MAX_CONNECTIONS",
+        default_value_t = 4
+    )]
+    max_connections: u32,
     /// Serve `/metrics` and `/healthz` here (e.g. 127.0.0.1:9464; port 0 picks one).
     #[arg(long)]
     listen: Option<SocketAddr>,
@@ -68,6 +76,9 @@ pub fn run(args: WorkerArgs) -> Result<ExitCode> {
             idle.as_secs()
         );
     }
+    if args.max_connections < 2 {
+        bail!("--max-connections must be at least 2: one for the lease loop, one for the tenants");
+    }
     // Fail now on a missing or wrong key, not in each tenant's task.
     args.key.load()?;
     let opts = WorkerOptions {
@@ -76,6 +87,7 @@ pub fn run(args: WorkerArgs) -> Result<ExitCode> {
         lease_ttl: args.lease_ttl,
         heartbeat,
         max_tenants: args.max_tenants,
+        max_connections: args.max_connections,
     };
     let key_args = args.key.clone();
     let key: worker::KeySource = Arc::new(move || key_args.load());

@@ -205,7 +205,7 @@ impl Config {
         };
         let posting = raw.posting.validate(&amazon.marketplaces)?;
         let schedule = raw.schedule.validate()?;
-        let ledger = raw.ledger.validate()?;
+        let ledger = raw.ledger.validate(dir)?;
         Ok(Self {
             path: path.to_owned(),
             workspace: raw.workspace.resolve(dir),

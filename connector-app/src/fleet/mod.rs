@@ -1,7 +1,8 @@
 //! Many sellers, many workers: tenants in a PostgreSQL ledger, worked by any number of
 //! `ml-connector worker` processes that lease them (see `docs` in the connector README).
 //!
-//! - [`tenants`]: a tenant's configuration and sealed credentials in the database.
+//! - [`tenants`]: a tenant's configuration, files and sealed credentials in the database.
+//! - [`sealing`]: those credentials bound to their tenant.
 //! - [`lease`]: who works which tenant until when; the fence every ledger write checks.
 //! - [`worker`]: the worker loop and each tenant's flows on their schedules.
 //! - [`metrics`]: `/metrics` and `/healthz`.
@@ -9,6 +10,7 @@
 
 pub mod lease;
 pub mod metrics;
+pub mod sealing;
 pub mod status;
 pub mod tenants;
 pub mod worker;

@@ -3,8 +3,11 @@
 //!
 //! The credentials are a credential store (see [`crate::credentials`]) sealed with the fleet's key:
 //! XChaCha20-Poly1305, the key in a key file or `ML_CONNECTOR_KEY` on the workers, never in the
-//! database. The configuration is the seller's `ml-connector.toml` text; it is validated when the
-//! tenant is added and again when a worker loads it.
+//! database; the whole store is sealed once more bound to the tenant id ([`super::sealing`]). The
+//! configuration is the seller's `ml-connector.toml` text; it is validated when the tenant is
+//! added and again when a worker loads it. The files it names (settlement mapping, SAP CA
+//! certificate) are stored with it: a worker on any machine writes them to a private temporary
+//! directory while it works the tenant, so nothing has to exist on the workers' disks.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +15,7 @@ use ::postgres::Client;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 
+use super::sealing::Unbound;
 use crate::config::Config;
 use crate::config::ledger::valid_tenant_id;
 use crate::connect::Secrets;
@@ -35,11 +39,30 @@ pub struct TenantInfo {
 
 /// A tenant as a worker loads it.
 pub struct LoadedTenant {
-    /// Its validated configuration.
+    /// Its validated configuration (its files' paths in [`LoadedTenant::files`]).
     pub config: Config,
     /// Its decrypted secrets.
     pub secrets: Secrets,
+    /// Its stored files, written out while the tenant is worked (removed when dropped).
+    pub files: Option<tempfile::TempDir>,
 }
+
+/// A tenant as `tenants add` stores it.
+pub struct NewTenant {
+    /// Its configuration, files named by [`MAPPING_FILE`] and [`CA_FILE`].
+    pub config: String,
+    /// Its credential store sealed with the fleet's key and bound to the tenant id.
+    pub credentials: Vec<u8>,
+    /// The settlement mapping file's content.
+    pub mapping: Option<Vec<u8>>,
+    /// The SAP CA certificate file's content.
+    pub ca: Option<Vec<u8>>,
+}
+
+/// The name a tenant's settlement mapping file has beside its stored configuration.
+pub const MAPPING_FILE: &str = "settlement-mapping.toml";
+/// The name a tenant's SAP CA file has beside its stored configuration.
+pub const CA_FILE: &str = "sap-ca.pem";
 
 /// Where a tenant's configuration seems to live (for messages and relative paths).
 pub fn virtual_path(id: &str) -> PathBuf {
@@ -77,13 +100,20 @@ fn with_store_file<R>(
     Ok((r, bytes))
 }
 
-/// Reads a seller's workspace (its config file, and its credentials with its own key) and returns
-/// the config text and the credentials re-sealed with the fleet's `fleet_key`.
-pub fn from_workspace(config_path: &Path, fleet_key: CredentialKey) -> Result<(String, Vec<u8>)> {
+/// Reads a seller's workspace (its config file and the files it names, and its credentials with
+/// its own key) as tenant `id`: the credentials re-sealed with the fleet's `fleet_key`.
+pub fn from_workspace(config_path: &Path, fleet_key: CredentialKey, id: &str) -> Result<NewTenant> {
     let config = Config::load(config_path)?;
     let text = std::fs::read_to_string(config_path)
         .with_context(|| format!("reading {}", config_path.display()))?;
-    let text = portable_config(&text, &config)?;
+    let text = portable_config(&text)?;
+    let read = |key: &str, path: Option<&PathBuf>| {
+        path.map(|p| std::fs::read(p).with_context(|| format!("{key} {}", p.display())))
+            .transpose()
+    };
+    let mapping = read("settlements.mapping", config.settlements.mapping.as_ref())?;
+    let ca = read("sap.ca_file", config.sap.ca_file.as_ref())?;
+    let aead = fleet_key.cipher();
     let env = std::env::var(crate::credentials::KEY_ENV)
         .ok()
         .map(secrecy::SecretString::from);
@@ -106,41 +136,40 @@ pub fn from_workspace(config_path: &Path, fleet_key: CredentialKey) -> Result<(S
         }
         Ok(())
     })?;
-    Ok((text, sealed))
+    Ok(NewTenant {
+        config: text,
+        credentials: super::sealing::bind(&aead, id, &sealed),
+        mapping,
+        ca,
+    })
 }
 
-/// The configuration as a worker reads it: files it names (settlement mapping, SAP CA file) as
-/// absolute paths (every worker must reach them at that path), without the seller's `[workspace]`
-/// and `[ledger]` (the fleet's database is the ledger; the credentials are in the tenant row).
-fn portable_config(text: &str, config: &Config) -> Result<String> {
+/// The configuration as a worker reads it: the files it names (settlement mapping, SAP CA file)
+/// renamed to the names they are stored under (written beside it at load), without the seller's
+/// `[workspace]` and `[ledger]` (the fleet's database is the ledger; the credentials are in the
+/// tenant row).
+fn portable_config(text: &str) -> Result<String> {
     let mut table: toml::Table = toml::from_str(text).context("re-reading the configuration")?;
     table.remove("workspace");
     table.remove("ledger");
-    let mut set = |section: &str, key: &str, path: Option<&PathBuf>| {
-        if let (Some(path), Some(toml::Value::Table(t))) = (path, table.get_mut(section)) {
-            t.insert(key.into(), toml::Value::String(path.display().to_string()));
+    for (section, key, name) in [
+        ("settlements", "mapping", MAPPING_FILE),
+        ("sap", "ca_file", CA_FILE),
+    ] {
+        if let Some(toml::Value::Table(t)) = table.get_mut(section)
+            && t.contains_key(key)
+        {
+            t.insert(key.into(), toml::Value::String(name.into()));
         }
-    };
-    set(
-        "settlements",
-        "mapping",
-        config.settlements.mapping.as_ref(),
-    );
-    set("sap", "ca_file", config.sap.ca_file.as_ref());
+    }
     Ok(toml::to_string(&table)?)
 }
 
 /// Adds tenant `id` (or replaces the configuration and credentials of a removed or existing one
 /// when `replace`).
-pub fn add(
-    client: &mut Client,
-    id: &str,
-    config_text: &str,
-    sealed: &[u8],
-    replace: bool,
-) -> Result<()> {
+pub fn add(client: &mut Client, id: &str, tenant: &NewTenant, replace: bool) -> Result<()> {
     valid_tenant_id(id).map_err(|e| anyhow!(e))?;
-    let config = Config::parse(&virtual_path(id), config_text)?;
+    let config = Config::parse(&virtual_path(id), &tenant.config)?;
     let (seller, company) = (
         config.amazon.seller_id.clone(),
         config.sap.company_db.clone(),
@@ -154,10 +183,12 @@ pub fn add(
             );
         }
         tx.execute(
-            "INSERT INTO tenants (id, seller_id, sap_company, config, credentials) VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO tenants (id, seller_id, sap_company, config, credentials, mapping_file, ca_file)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (id) DO UPDATE SET seller_id = excluded.seller_id, sap_company = excluded.sap_company,
-                 config = excluded.config, credentials = excluded.credentials, removed_at = NULL",
-            &[&id, &seller, &company, &config_text, &sealed],
+                 config = excluded.config, credentials = excluded.credentials,
+                 mapping_file = excluded.mapping_file, ca_file = excluded.ca_file, removed_at = NULL",
+            &[&id, &seller, &company, &tenant.config, &tenant.credentials, &tenant.mapping, &tenant.ca],
         )?;
         tx.execute(
             "INSERT INTO leases (tenant_id) VALUES ($1) ON CONFLICT (tenant_id) DO NOTHING",
@@ -222,21 +253,99 @@ pub fn config_text(client: &mut Client, id: &str) -> Result<String> {
     })
 }
 
-/// Loads tenant `id`'s configuration and decrypts its credentials with the fleet's `key`.
-pub fn load(client: &mut Client, id: &str, key: CredentialKey) -> Result<LoadedTenant> {
-    let (text, sealed) = off_runtime(|| -> Result<(Option<String>, Option<Vec<u8>>)> {
+/// The files stored with tenant `id` (name and size), for `tenants show`.
+pub fn stored_files(client: &mut Client, id: &str) -> Result<Vec<(&'static str, usize)>> {
+    off_runtime(|| {
         let row = client
             .query_opt(
-                "SELECT config, credentials FROM tenants WHERE id = $1 AND removed_at IS NULL",
+                "SELECT length(mapping_file), length(ca_file) FROM tenants WHERE id = $1",
+                &[&id],
+            )?
+            .ok_or_else(|| anyhow!("no tenant `{id}`"))?;
+        Ok([
+            (MAPPING_FILE, row.get::<_, Option<i32>>(0)),
+            (CA_FILE, row.get(1)),
+        ]
+        .into_iter()
+        .filter_map(|(name, len)| len.map(|n| (name, n as usize)))
+        .collect())
+    })
+}
+
+/// Loads tenant `id`'s configuration (its stored files written to a private temporary directory)
+/// and decrypts its credentials with the fleet's `key`. Credentials stored before they were bound
+/// to the tenant are re-sealed bound, once.
+pub fn load(client: &mut Client, id: &str, key: CredentialKey) -> Result<LoadedTenant> {
+    type Row = (
+        Option<String>,
+        Option<Vec<u8>>,
+        Option<Vec<u8>>,
+        Option<Vec<u8>>,
+    );
+    let (text, sealed, mapping, ca) = off_runtime(|| -> Result<Row> {
+        let row = client
+            .query_opt(
+                "SELECT config, credentials, mapping_file, ca_file FROM tenants
+                 WHERE id = $1 AND removed_at IS NULL",
                 &[&id],
             )?
             .ok_or_else(|| anyhow!("no active tenant `{id}`"))?;
-        Ok((row.get(0), row.get(1)))
+        Ok((row.get(0), row.get(1), row.get(2), row.get(3)))
     })?;
     let text = text.ok_or_else(|| anyhow!("tenant `{id}` has no configuration"))?;
     let sealed = sealed.ok_or_else(|| anyhow!("tenant `{id}` has no credentials"))?;
-    let config = Config::parse(&virtual_path(id), &text)?;
-    let (secrets, _) = with_store_file(Some(&sealed), key, |store| Secrets::load(store))
+    let aead = key.cipher();
+    let (store, legacy) = match super::sealing::unbind(&aead, id, &sealed)? {
+        Unbound::Bound(store) => (store, false),
+        Unbound::Legacy(store) => (store, true),
+    };
+    let files = materialise(id, mapping.as_deref(), ca.as_deref())?;
+    let path = match &files {
+        Some(dir) => dir.path().join("ml-connector.toml"),
+        None => virtual_path(id),
+    };
+    let config = Config::parse(&path, &text)?;
+    let (secrets, _) = with_store_file(Some(&store), key, |store| Secrets::load(store))
         .with_context(|| format!("tenant `{id}`: credentials"))?;
-    Ok(LoadedTenant { config, secrets })
+    if legacy {
+        let bound = super::sealing::bind(&aead, id, &store);
+        off_runtime(|| {
+            client.execute(
+                "UPDATE tenants SET credentials = $2 WHERE id = $1 AND credentials = $3",
+                &[&id, &bound, &sealed],
+            )
+        })
+        .with_context(|| format!("tenant `{id}`: binding its credentials to the tenant"))?;
+        tracing::info!(tenant = %id, "credentials re-sealed bound to the tenant");
+    }
+    Ok(LoadedTenant {
+        config,
+        secrets,
+        files,
+    })
 }
+
+/// Writes a tenant's stored files into a private temporary directory (none stored: `None`).
+fn materialise(
+    id: &str,
+    mapping: Option<&[u8]>,
+    ca: Option<&[u8]>,
+) -> Result<Option<tempfile::TempDir>> {
+    if mapping.is_none() && ca.is_none() {
+        return Ok(None);
+    }
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("mlc-tenant-{id}-"))
+        .tempdir()
+        .with_context(|| format!("tenant `{id}`: a directory for its files"))?;
+    for (name, content) in [(MAPPING_FILE, mapping), (CA_FILE, ca)] {
+        if let Some(content) = content {
+            std::fs::write(dir.path().join(name), content)
+                .with_context(|| format!("tenant `{id}`: writing its {name}"))?;
+        }
+    }
+    Ok(Some(dir))
+}
+
+#[cfg(test)]
+mod tests;

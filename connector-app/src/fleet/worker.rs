@@ -21,6 +21,7 @@ use super::tenants;
 use crate::connect::{amazon_client, sap_client};
 use crate::credentials::CredentialKey;
 use crate::flows::{Engine, Flow, RunOptions};
+use crate::ledger::postgres::Pool;
 use crate::ledger::{LedgerError, PgLedger};
 
 /// How a worker runs.
@@ -36,6 +37,9 @@ pub struct WorkerOptions {
     pub heartbeat: Duration,
     /// At most this many tenants at once.
     pub max_tenants: usize,
+    /// At most this many database connections: one for the lease loop (heartbeats never wait for
+    /// a busy tenant), the rest a pool shared by every tenant; at least 2.
+    pub max_connections: u32,
 }
 
 /// Reads the fleet key the way a workspace command does: `ML_CONNECTOR_KEY`, else the key file.
@@ -83,7 +87,13 @@ async fn lease_loop(
     mut shutdown: watch::Receiver<bool>,
     tenants: tokio::runtime::Handle,
 ) -> Result<()> {
-    let mut admin = crate::ledger::postgres::admin(&opts.url).context("the fleet's ledger")?;
+    let target = crate::ledger::postgres::Target::parse(&opts.url)
+        .context("the fleet's ledger")?
+        .application_name(&format!("ml-connector worker {}", opts.id));
+    let mut admin = crate::ledger::postgres::admin_at(&target).context("the fleet's ledger")?;
+    let pool = target
+        .pool(opts.max_connections.saturating_sub(1).max(1))
+        .context("the fleet's ledger")?;
     let mut running: BTreeMap<String, Running> = BTreeMap::new();
     info!(worker = %opts.id, "worker started");
     // The first turn only registers: workers started together see each other before leasing,
@@ -128,7 +138,7 @@ async fn lease_loop(
             info!(tenant = %l.tenant, generation = l.fence.generation, "lease taken");
             let (stop, stop_rx) = watch::channel(false);
             let task = tenants.spawn(tenant_task(
-                opts.url.clone(),
+                pool.clone(),
                 l.clone(),
                 key.clone(),
                 metrics.clone(),
@@ -170,29 +180,29 @@ async fn lease_loop(
 
 /// Works one leased tenant until `stop`, a lost lease, or an error loading it.
 async fn tenant_task(
-    url: String,
+    pool: Pool,
     lease: Lease,
     key: KeySource,
     metrics: Arc<Metrics>,
     stop: watch::Receiver<bool>,
 ) {
     let tenant = lease.tenant.clone();
-    if let Err(e) = work_tenant(url, lease, key, metrics, stop).await {
+    if let Err(e) = work_tenant(pool, lease, key, metrics, stop).await {
         error!(%tenant, "tenant stopped: {e:#}");
     }
 }
 
 async fn work_tenant(
-    url: String,
+    pool: Pool,
     lease: Lease,
     key: KeySource,
     metrics: Arc<Metrics>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<()> {
     let tenant = lease.tenant.clone();
-    let mut admin = crate::ledger::postgres::admin(&url)?;
-    let loaded = tenants::load(&mut admin, &tenant, key()?)?;
-    let ledger = PgLedger::open(&url, &tenant, Some(lease.fence.clone()))?;
+    let fleet_key = key()?;
+    let loaded = pool.with(|c| tenants::load(c, &tenant, fleet_key))?;
+    let ledger = PgLedger::open_pooled(&pool, &tenant, lease.fence.clone())?;
     let sap = sap_client(&loaded.config, loaded.secrets.sap_password)?;
     let amazon = amazon_client(&loaded.config, loaded.secrets.lwa)?;
     let engine = Engine::new(loaded.config, ledger, sap, amazon);
@@ -243,12 +253,11 @@ async fn work_tenant(
             warn!(%tenant, "lease lost during a run: its writes were refused; stopping");
             break;
         }
-        lease::record_run(&mut admin, &lease, flow.name(), error.as_deref())?;
+        pool.with(|c| lease::record_run(c, &lease, flow.name(), error.as_deref()))?;
         next[i] = schedule.next_after(Utc::now());
     }
     forward.abort();
     let _ = engine.sap.logout().await;
     drop(engine);
-    crate::ledger::postgres::off_runtime(move || drop(admin));
     Ok(())
 }

@@ -17,7 +17,7 @@ pub mod postgres;
 mod redact;
 mod sqlite;
 #[cfg(test)]
-mod suite;
+pub(crate) mod suite;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -132,6 +132,11 @@ ALTER TABLE documents DROP CONSTRAINT documents_state_check;
 ALTER TABLE documents ADD CONSTRAINT documents_state_check
     CHECK (state IN ('PLANNED','SENDING','POSTED','FAILED','UNKNOWN','HELD','DISMISSED'));
 "#,
+    // 4: a tenant's files (settlement mapping, SAP CA certificate) stored with it, so that a
+    // worker on any machine needs nothing on its disk.
+    r#"
+ALTER TABLE tenants ADD COLUMN mapping_file BYTEA, ADD COLUMN ca_file BYTEA;
+"#,
 ];
 
 /// Row-level security on every ledger table: a connection sees the rows of the tenant named in its
