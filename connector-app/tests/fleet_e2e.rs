@@ -219,6 +219,20 @@ fn three_workers_twelve_tenants_kill_pause_add_remove() {
     let sandboxes: Vec<Sandbox> = (0..=TENANTS)
         .map(|i| rt.block_on(Sandbox::start(sandbox_config(i))).unwrap())
         .collect();
+    // Every third orders read is throttled (429 QuotaExceeded) and retried: the documents stay
+    // those of a run without, and the workers' /metrics count the 429s and retries.
+    for sb in &sandboxes {
+        use sandbox::faults::{FaultKind, FaultRule, System, Trigger};
+        sb.add_fault(
+            FaultRule::new(
+                System::SpApi,
+                "/orders/2026-01-01/orders",
+                FaultKind::QuotaExceeded,
+            )
+            .method("GET")
+            .trigger(Trigger::Sequence((0..3000).map(|k| k % 3 == 2).collect())),
+        );
+    }
     let configs: Vec<PathBuf> = sandboxes
         .iter()
         .enumerate()
@@ -421,6 +435,29 @@ fn three_workers_twelve_tenants_kill_pause_add_remove() {
     assert!(
         metrics.contains("mlc_documents{tenant=\"")
             && metrics.contains("mlc_flow_last_success_timestamp_seconds{tenant=\""),
+        "{metrics}"
+    );
+    // What the clients saw, per tenant: the injected 429s, their retries, SAP's latency.
+    let sum = |prefix: &str| -> f64 {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert!(
+        metrics.contains("# TYPE mlc_api_throttled_total counter")
+            && metrics.contains("# TYPE mlc_sap_request_duration_seconds histogram"),
+        "{metrics}"
+    );
+    let throttled = sum("mlc_api_throttled_total{tenant=\"");
+    assert!(throttled >= 1.0, "{metrics}");
+    // At least one retry done (a 429's retry may still be waiting for its backoff).
+    assert!(sum("mlc_api_retries_total{tenant=\"") >= 1.0, "{metrics}");
+    assert!(
+        sum("mlc_sap_request_duration_seconds_count{tenant=\"") >= 1.0
+            && metrics.contains("api=\"sp-api\",operation=\"")
+            && metrics.contains("api=\"sap\",operation=\"POST Login\""),
         "{metrics}"
     );
     let status: serde_json::Value =

@@ -4,9 +4,10 @@
 //! - [`tenants`]: a tenant's configuration and sealed credentials in the database.
 //! - [`lease`]: who works which tenant until when; the fence every ledger write checks.
 //! - [`worker`]: the worker loop and each tenant's flows on their schedules.
-//! - [`metrics`]: `/metrics` and `/healthz`.
+//! - [`metrics`]: `/metrics` and `/healthz`; [`api_metrics`]: what the API clients saw.
 //! - [`status`]: what `fleet status` shows.
 
+pub mod api_metrics;
 pub mod lease;
 pub mod metrics;
 pub mod status;
