@@ -124,6 +124,9 @@ impl TenantApi {
     }
 }
 
+/// One tenant's counts per (API, operation), copied for rendering.
+type OpCounts = Vec<((Api, String), Counts)>;
+
 /// Every tenant's [`TenantApi`].
 #[derive(Debug, Default)]
 pub struct ApiMetrics {
@@ -152,7 +155,7 @@ impl ApiMetrics {
             .iter()
             .map(|(t, a)| (t.clone(), a.clone()))
             .collect();
-        let counts: Vec<(String, Vec<((Api, String), Counts)>)> = tenants
+        let counts: Vec<(String, OpCounts)> = tenants
             .iter()
             .map(|(t, a)| {
                 let c = a.counts.lock().unwrap_or_else(|p| p.into_inner());
