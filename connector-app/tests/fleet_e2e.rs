@@ -374,7 +374,7 @@ fn three_workers_twelve_tenants_kill_pause_add_remove() {
                 .map(|(i, _)| tenant(i))
                 .collect();
             polls += 1;
-            if polls % 100 == 0 && !apart.is_empty() {
+            if polls.is_multiple_of(100) && !apart.is_empty() {
                 eprintln!("tenants not at their single-worker documents yet: {apart:?}");
             }
             apart.is_empty()
