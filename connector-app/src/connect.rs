@@ -1,9 +1,9 @@
 //! Builds the two API clients from the configuration and the credential store.
 
 use anyhow::{Context, Result, anyhow};
-use sap_b1_client::SapClient;
+use sap_b1_client::{SapClient, SapClientBuilder};
 use secrecy::{ExposeSecret, SecretString};
-use sp_api_client::{LwaCredentials, Region, SpApiClient};
+use sp_api_client::{LwaCredentials, Region, SpApiClient, SpApiClientBuilder};
 
 use crate::config::{Config, RegionName};
 use crate::credentials::CredentialStore;
@@ -56,6 +56,13 @@ pub fn region(name: RegionName) -> Region {
 
 /// The Service Layer client for this configuration.
 pub fn sap_client(config: &Config, password: SecretString) -> Result<SapClient> {
+    sap_builder(config, password)?
+        .build()
+        .context("SAP Service Layer client")
+}
+
+/// The Service Layer client's builder for this configuration (to add an observer).
+pub fn sap_builder(config: &Config, password: SecretString) -> Result<SapClientBuilder> {
     let sap = &config.sap;
     let mut builder = SapClient::builder(sap.base_url.clone())
         .company(sap.company_db.clone())
@@ -66,11 +73,16 @@ pub fn sap_client(config: &Config, password: SecretString) -> Result<SapClient> 
         let pem = std::fs::read(ca).with_context(|| format!("sap.ca_file {}", ca.display()))?;
         builder = builder.add_root_certificate_pem(pem);
     }
-    builder.build().context("SAP Service Layer client")
+    Ok(builder)
 }
 
 /// The SP-API client for this configuration.
 pub fn amazon_client(config: &Config, lwa: LwaCredentials) -> Result<SpApiClient> {
+    amazon_builder(config, lwa).build().context("SP-API client")
+}
+
+/// The SP-API client's builder for this configuration (to add an observer).
+pub fn amazon_builder(config: &Config, lwa: LwaCredentials) -> SpApiClientBuilder {
     let a = &config.amazon;
     let mut builder = SpApiClient::builder()
         .region(region(a.region))
@@ -86,5 +98,5 @@ pub fn amazon_client(config: &Config, lwa: LwaCredentials) -> Result<SpApiClient
     if a.rate_scale != 1.0 {
         builder = builder.rate_limiter(sp_api_client::RateLimiter::with_time_scale(a.rate_scale));
     }
-    builder.build().context("SP-API client")
+    builder
 }

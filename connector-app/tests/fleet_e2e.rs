@@ -385,14 +385,22 @@ fn three_workers_twelve_tenants_kill_pause_add_remove() {
     // The fleet converges on the documents of a single-worker run of each world, with no
     // duplicates (the workers run on: each tenant's world must reach it and stay there).
     let expected: Vec<String> = (0..4).map(|i| single_worker_fingerprint(&rt, i)).collect();
+    let mut polls = 0u32;
     wait_for(
         "every world at its single-worker documents",
         Duration::from_secs(240),
         || {
-            sandboxes
+            let apart: Vec<String> = sandboxes
                 .iter()
                 .enumerate()
-                .all(|(i, sb)| connector_app::demo::fingerprint(sb) == expected[i % 4])
+                .filter(|(i, sb)| connector_app::demo::fingerprint(sb) != expected[i % 4])
+                .map(|(i, _)| tenant(i))
+                .collect();
+            polls += 1;
+            if polls.is_multiple_of(100) && !apart.is_empty() {
+                eprintln!("tenants not at their single-worker documents yet: {apart:?}");
+            }
+            apart.is_empty()
         },
     );
     // Removing a tenant stops its work: its audit trail (a cursor row every 2 s) stops growing.
@@ -444,6 +452,26 @@ fn three_workers_twelve_tenants_kill_pause_add_remove() {
     assert!(
         metrics.contains("mlc_documents{tenant=\"")
             && metrics.contains("mlc_flow_last_success_timestamp_seconds{tenant=\""),
+        "{metrics}"
+    );
+    // What the clients saw, per tenant (the 429 and retry counts are checked against the sandbox in
+    // `fleet::api_metrics`'s tests).
+    let sum = |prefix: &str| -> f64 {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert!(
+        metrics.contains("# TYPE mlc_api_throttled_total counter")
+            && metrics.contains("# TYPE mlc_sap_request_duration_seconds histogram"),
+        "{metrics}"
+    );
+    assert!(
+        sum("mlc_sap_request_duration_seconds_count{tenant=\"") >= 1.0
+            && metrics.contains("api=\"sp-api\",operation=\"")
+            && metrics.contains("api=\"sap\",operation=\"POST Login\""),
         "{metrics}"
     );
     let status: serde_json::Value =

@@ -1,4 +1,4 @@
-//! The client and its builder: one place for the session, retries, TLS and tracing.
+//! The client: one place for the session, retries and tracing (its builder: `builder.rs`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -12,12 +12,13 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+pub use crate::builder::SapClientBuilder;
 use crate::error::{Error, Result, ServerError};
+use crate::observe::Observer;
 use crate::request::{Request, Response, Retry, RetryPolicy};
 use crate::session::{
     ActiveSession, LoginRequest, LoginResponse, SessionCookies, SessionInfo, SessionSlot,
 };
-use crate::tls::{TlsOptions, client_config};
 
 /// Logins a request may make after SAP rejects its session (HTTP 401) before the rejection is
 /// returned as [`Error::Session`].
@@ -32,181 +33,26 @@ pub enum ODataVersion {
     V4,
 }
 
-/// Validating builder for [`SapClient`]; see [`SapClient::builder`].
-#[derive(Debug)]
-#[must_use]
-pub struct SapClientBuilder {
-    base_url: String,
-    company: Option<String>,
-    user: Option<String>,
-    password: Option<SecretString>,
-    language: Option<i32>,
-    timeout: Duration,
-    connect_timeout: Duration,
-    pool_idle_timeout: Duration,
-    sessions: usize,
-    retry: RetryPolicy,
-    tls: TlsOptions,
-}
-
-impl SapClientBuilder {
-    /// Company database (`CompanyDB` in the login body).
-    pub fn company(mut self, company_db: impl Into<String>) -> Self {
-        self.company = Some(company_db.into());
-        self
-    }
-
-    /// SAP user name and password.
-    pub fn credentials(mut self, user: impl Into<String>, password: SecretString) -> Self {
-        self.user = Some(user.into());
-        self.password = Some(password);
-        self
-    }
-
-    /// Login language code (affects the language of SAP error messages).
-    pub fn language(mut self, language: i32) -> Self {
-        self.language = Some(language);
-        self
-    }
-
-    /// Whole-request timeout (default 60 s); `$batch` calls can override per request.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// TCP/TLS connect timeout (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How long an idle pooled connection is kept (default 4 s, below SAP's 5 s keep-alive).
-    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.pool_idle_timeout = timeout;
-        self
-    }
-
-    /// Number of parallel SAP sessions (default 1). SAP serves one session's calls one at a time.
-    pub fn sessions(mut self, sessions: usize) -> Self {
-        self.sessions = sessions;
-        self
-    }
-
-    /// Retry policy for idempotent requests (writes are never retried).
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
-    }
-
-    /// Trust an extra CA certificate (PEM), e.g. the self-signed certificate of an on-prem server.
-    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.tls.extra_ca_pem.push(pem.into());
-        self
-    }
-
-    /// Disable TLS certificate verification. Logged as a warning at build time; avoid in production.
-    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
-        self.tls.accept_invalid_certs = accept;
-        self
-    }
-
-    /// Check the settings and build the client. No network traffic happens here.
-    pub fn build(self) -> Result<SapClient> {
-        let mut base = Url::parse(self.base_url.trim())
-            .map_err(|e| Error::Config(format!("base URL `{}`: {e}", self.base_url)))?;
-        if !matches!(base.scheme(), "http" | "https") {
-            return Err(Error::Config(format!(
-                "base URL must be http(s), got `{}`",
-                base.scheme()
-            )));
-        }
-        if base.query().is_some() || base.fragment().is_some() {
-            return Err(Error::Config(
-                "base URL must not have a query or fragment".into(),
-            ));
-        }
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
-        let version = if base.path().ends_with("/v1/") {
-            ODataVersion::V3
-        } else if base.path().ends_with("/v2/") {
-            ODataVersion::V4
-        } else {
-            return Err(Error::Config(format!(
-                "base URL must end in /b1s/v1 or /b1s/v2, got `{base}`"
-            )));
-        };
-        let company = non_empty(self.company, "company (CompanyDB)")?;
-        let user = non_empty(self.user, "user name")?;
-        let password = self
-            .password
-            .filter(|p| !p.expose_secret().is_empty())
-            .ok_or_else(|| Error::Config("password is required".into()))?;
-        if self.sessions == 0 {
-            return Err(Error::Config("sessions must be at least 1".into()));
-        }
-        if base.scheme() == "http" {
-            tracing::warn!(%base, "SAP Service Layer base URL is plain http: credentials travel unencrypted");
-        }
-
-        let tls = client_config(&self.tls)?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .http1_only()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            .pool_idle_timeout(self.pool_idle_timeout)
-            .user_agent(concat!(
-                "ml-connector-sap-b1-client/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()
-            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
-
-        Ok(SapClient {
-            inner: Arc::new(Inner {
-                http,
-                base,
-                version,
-                company,
-                user,
-                password,
-                language: self.language,
-                sessions: (0..self.sessions).map(|_| SessionSlot::new()).collect(),
-                next_session: AtomicUsize::new(0),
-                retry: self.retry,
-            }),
-        })
-    }
-}
-
-fn non_empty(value: Option<String>, what: &str) -> Result<String> {
-    value
-        .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| Error::Config(format!("{what} is required")))
-}
-
-struct Inner {
-    http: reqwest::Client,
-    base: Url,
-    version: ODataVersion,
-    company: String,
-    user: String,
-    password: SecretString,
-    language: Option<i32>,
-    sessions: Vec<SessionSlot>,
-    next_session: AtomicUsize,
-    retry: RetryPolicy,
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    /// Keeps no idle connection: the one resend after a closed keep-alive connection goes here.
+    pub(crate) fresh_http: reqwest::Client,
+    pub(crate) base: Url,
+    pub(crate) version: ODataVersion,
+    pub(crate) company: String,
+    pub(crate) user: String,
+    pub(crate) password: SecretString,
+    pub(crate) language: Option<i32>,
+    pub(crate) sessions: Vec<SessionSlot>,
+    pub(crate) next_session: AtomicUsize,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) observer: Observer,
 }
 
 /// A Service Layer client for one (base URL, company, user). Cheap to clone; clones share sessions.
 #[derive(Clone)]
 pub struct SapClient {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl fmt::Debug for SapClient {
@@ -241,23 +87,6 @@ pub struct Identity {
 }
 
 impl SapClient {
-    /// Start a builder for the full Service Layer base URL, e.g. `https://sap:50000/b1s/v2`.
-    pub fn builder(base_url: impl Into<String>) -> SapClientBuilder {
-        SapClientBuilder {
-            base_url: base_url.into(),
-            company: None,
-            user: None,
-            password: None,
-            language: None,
-            timeout: Duration::from_secs(60),
-            connect_timeout: Duration::from_secs(10),
-            pool_idle_timeout: Duration::from_secs(4),
-            sessions: 1,
-            retry: RetryPolicy::default(),
-            tls: TlsOptions::default(),
-        }
-    }
-
     /// The normalised base URL (always ends in `/`).
     pub fn base_url(&self) -> &Url {
         &self.inner.base
@@ -287,7 +116,9 @@ impl SapClient {
             .base
             .join("/ping/")
             .map_err(|e| Error::Config(format!("ping URL: {e}")))?;
-        let resp = self.send_raw(&Request::get("/ping/"), &url, None).await?;
+        let resp = self
+            .send_raw(&Request::get("/ping/"), &url, None, Connection::Pooled, 1)
+            .await?;
         if !(200..300).contains(&resp.status) {
             return Err(ServerError::from_response(resp.status, &resp.body).into_error());
         }
@@ -323,7 +154,13 @@ impl SapClient {
             };
             let url = self.url_for("Logout")?;
             let outcome = self
-                .send_raw(&Request::post("Logout"), &url, Some(&session))
+                .send_raw(
+                    &Request::post("Logout"),
+                    &url,
+                    Some(&session),
+                    Connection::Pooled,
+                    1,
+                )
                 .await;
             let result = match outcome {
                 // 401: the session was already gone, which is what we wanted.
@@ -348,8 +185,13 @@ impl SapClient {
         let mut session = slot.current(|| self.login()).await?;
         let mut renewals = 0u32;
         let mut attempt = 0u32;
+        // Attempts sent (for the observer), whatever made them: a retry, a 401, a closed connection.
+        let mut sent = 0u32;
+        let resend_safe = request.retry == Retry::Idempotent;
         loop {
-            let outcome = self.send_raw(&request, &url, Some(&session)).await;
+            let outcome = self
+                .send_resending_once(&request, &url, Some(&session), resend_safe, &mut sent)
+                .await;
             let err = match outcome {
                 Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp),
                 Ok(resp) if resp.status == 401 && renewals < SESSION_RENEWALS => {
@@ -438,15 +280,46 @@ impl SapClient {
         (slot, InFlight(&slot.in_flight))
     }
 
+    /// Sends once; when the answer is lost because the server closed the keep-alive connection
+    /// (see [`Error::is_closed_connection`]) and `resend_safe` (a read, `/Login`), sends once
+    /// more on a new connection, outside the retry policy: the server did not fail, the pooled
+    /// connection was stale. A write never is: SAP may have executed it.
+    async fn send_resending_once(
+        &self,
+        request: &Request,
+        url: &Url,
+        session: Option<&ActiveSession>,
+        resend_safe: bool,
+        sent: &mut u32,
+    ) -> Result<Response> {
+        *sent += 1;
+        let outcome = self
+            .send_raw(request, url, session, Connection::Pooled, *sent)
+            .await;
+        match outcome {
+            Err(e) if resend_safe && e.is_closed_connection() => {
+                tracing::info!(error = %e, "SAP closed the connection; sending again on a new one");
+                *sent += 1;
+                self.send_raw(request, url, session, Connection::Fresh, *sent)
+                    .await
+            }
+            other => other,
+        }
+    }
+
     async fn send_raw(
         &self,
         request: &Request,
         url: &Url,
         session: Option<&ActiveSession>,
+        connection: Connection,
+        attempt: u32,
     ) -> Result<Response> {
-        let mut builder = self
-            .inner
-            .http
+        let http = match connection {
+            Connection::Pooled => &self.inner.http,
+            Connection::Fresh => &self.inner.fresh_http,
+        };
+        let mut builder = http
             .request(request.method.clone(), url.clone())
             .headers(request.headers.clone());
         if let Some(session) = session {
@@ -477,10 +350,28 @@ impl SapClient {
                 .to_owned(),
             source: source.without_url(),
         };
-        let resp = builder.send().await.map_err(transport)?;
+        let started = self.inner.observer.start();
+        let report = |status: Option<u16>| {
+            self.inner.observer.report(
+                started,
+                request.method.as_str(),
+                url,
+                self.base_path(),
+                status,
+                attempt,
+            )
+        };
+        let resp = builder.send().await.map_err(|e| {
+            report(None);
+            transport(e)
+        })?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let body = resp.bytes().await.map_err(transport)?;
+        let body = resp.bytes().await.map_err(|e| {
+            report(None);
+            transport(e)
+        })?;
+        report(Some(status));
         tracing::debug!(status, bytes = body.len(), "SAP response");
         Ok(Response {
             status,
@@ -489,7 +380,8 @@ impl SapClient {
         })
     }
 
-    /// `POST /Login`, exactly once: a rejected login is never retried.
+    /// `POST /Login`: a rejected login is never retried; one lost on a connection the server
+    /// had closed is sent once more on a new one (a second login only opens another session).
     async fn login(&self) -> Result<(SessionCookies, SessionInfo)> {
         let body = serde_json::to_vec(&LoginRequest {
             company_db: &self.inner.company,
@@ -501,7 +393,9 @@ impl SapClient {
         let request = Request::new(Method::POST, "Login").json_body(body);
         let url = self.url_for("Login")?;
         tracing::info!(company = %self.inner.company, user = %self.inner.user, "logging in to SAP Service Layer");
-        let resp = self.send_raw(&request, &url, None).await?;
+        let resp = self
+            .send_resending_once(&request, &url, None, true, &mut 0)
+            .await?;
         if !StatusCode::from_u16(resp.status).is_ok_and(|s| s.is_success()) {
             return Err(Error::Login(ServerError::from_response(
                 resp.status,
@@ -534,6 +428,15 @@ impl SapClient {
         };
         Ok((cookies, info))
     }
+}
+
+/// Which connection pool a request goes through.
+#[derive(Clone, Copy)]
+enum Connection {
+    /// The client's keep-alive pool.
+    Pooled,
+    /// A new connection, closed after the answer.
+    Fresh,
 }
 
 /// Decrements a session's in-flight count when a call ends (or is dropped).

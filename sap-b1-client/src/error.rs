@@ -130,6 +130,40 @@ impl Error {
         matches!(self, Error::Transient(_) | Error::Transport { .. })
     }
 
+    /// True when the answer was lost because the connection closed under it: the server closed
+    /// a keep-alive connection the client had taken from its pool ("connection closed before
+    /// message completed"), or reset it. Not a timeout, and not a refused connection (that one
+    /// carried no request). Whether the request ran is unknown: only a request that is safe to
+    /// repeat may be sent again.
+    pub fn is_closed_connection(&self) -> bool {
+        let Error::Transport { source, .. } = self else {
+            return false;
+        };
+        if source.is_timeout() || source.is_connect() {
+            return false;
+        }
+        let mut cause = std::error::Error::source(source);
+        while let Some(e) = cause {
+            if e.downcast_ref::<hyper::Error>()
+                .is_some_and(|h| h.is_incomplete_message())
+            {
+                return true;
+            }
+            if let Some(io) = e.downcast_ref::<std::io::Error>()
+                && matches!(
+                    io.kind(),
+                    std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::ConnectionAborted
+                        | std::io::ErrorKind::BrokenPipe
+                )
+            {
+                return true;
+            }
+            cause = e.source();
+        }
+        false
+    }
+
     /// True when a write may have been executed and must be checked before resending.
     pub fn is_outcome_unknown(&self) -> bool {
         matches!(self, Error::OutcomeUnknown { .. })

@@ -17,6 +17,10 @@
 //!   502/503/504 per [`RetryPolicy`]; writes ([`Retry::Never`]) never are: a write that timed out,
 //!   was reset or got a 502/503/504/empty 500 comes back as [`Error::OutcomeUnknown`] so the
 //!   caller can look the document up before sending it again.
+//!   A read or `/Login` whose answer is lost because SAP closed the keep-alive connection under
+//!   it is sent once more on a new connection, outside the policy; a write never is.
+//! - **Observer.** An optional [`RequestObserver`] sees every HTTP attempt (method, path
+//!   template without keys or query, status, attempt number, duration): see [`observe`].
 //! - **TLS.** rustls with the ring provider, platform roots, an optional extra CA (PEM) for
 //!   self-signed on-prem servers, and a loudly logged opt-out. Pooled connections idle at most
 //!   4 s (the Service Layer's Apache closes them after 5 s).
@@ -76,12 +80,14 @@
 //! ```
 
 pub mod batch;
+mod builder;
 mod client;
 mod company;
 pub mod entities;
 mod entity_set;
 mod error;
 pub mod limits;
+pub mod observe;
 mod paging;
 pub mod query;
 mod request;
@@ -92,6 +98,7 @@ pub use batch::{Batch, BatchPartResponse, BatchResponse, BatchResult, ChangeSet}
 pub use client::{Identity, ODataVersion, Pong, SapClient, SapClientBuilder};
 pub use entity_set::EntitySet;
 pub use error::{Error, ErrorCode, Result, ServerError};
+pub use observe::{RequestEvent, RequestObserver};
 pub use paging::Page;
 pub use query::{Filter, Key, Literal, Order, Query, prop};
 pub use request::{Request, Response, Retry, RetryPolicy};

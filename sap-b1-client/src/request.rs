@@ -11,7 +11,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 /// Reads are [`Retry::Idempotent`]; creates, updates, actions and `$batch` are [`Retry::Never`]:
 /// after a timeout or 5xx they fail with [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
 /// A replay after HTTP 401 happens for both, because SAP did not execute a request it rejected
-/// for its session.
+/// for its session. A [`Retry::Idempotent`] request whose answer is lost because SAP closed the
+/// keep-alive connection under it is also sent once more on a new connection, whatever the
+/// [`RetryPolicy`] says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retry {
     /// Safe to resend on transport errors and 502/503/504 (bounded by [`RetryPolicy`]).

@@ -9,6 +9,7 @@ use secrecy::ExposeSecret;
 use crate::auth::{DEFAULT_REFRESH_MARGIN, LWA_TOKEN_URL, LwaCredentials, TokenProvider};
 use crate::client::{Inner, SpApiClient};
 use crate::error::{Error, Result};
+use crate::observe::{Observer, RequestObserver};
 use crate::rate_limit::{RateLimiter, RetryPolicy};
 use crate::region::Region;
 
@@ -55,6 +56,7 @@ pub struct SpApiClientBuilder {
     timeout: Option<Duration>,
     no_timeouts: bool,
     http: Option<reqwest::Client>,
+    observer: Observer,
 }
 
 impl SpApiClientBuilder {
@@ -135,6 +137,13 @@ impl SpApiClientBuilder {
     /// Uses a preconfigured `reqwest::Client` (its User-Agent is replaced per request).
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
+        self
+    }
+
+    /// Calls `observer` once per HTTP attempt (operation, status, attempt number, duration): see
+    /// [`observe`](crate::observe). Without one, nothing is measured.
+    pub fn observer(mut self, observer: impl RequestObserver + 'static) -> Self {
+        self.observer = Observer::new(Arc::new(observer));
         self
     }
 
@@ -226,6 +235,7 @@ impl SpApiClientBuilder {
                 limiter: self.rate_limiter.unwrap_or_default(),
                 retry: self.retry,
                 user_agent,
+                observer: self.observer,
             }),
         })
     }

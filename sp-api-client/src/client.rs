@@ -39,6 +39,7 @@ pub(crate) struct Inner {
     pub(crate) limiter: RateLimiter,
     pub(crate) retry: RetryPolicy,
     pub(crate) user_agent: HeaderValue,
+    pub(crate) observer: crate::observe::Observer,
 }
 
 /// Whether a request may be sent again after a failure whose outcome is unknown.
@@ -215,9 +216,12 @@ impl SpApiClient {
             }
         }
         let mut attempt = 0u32;
+        // Attempts sent, for the observer (`attempt` is given back after an early-expired token).
+        let mut sent = 0u32;
         let mut refreshed_after_expiry = false;
         loop {
             attempt += 1;
+            sent += 1;
             // The access token first: a rate-limit token taken before an LWA round trip would
             // be spent late, after the next caller's, and Amazon's bucket (which counts arrivals)
             // would then see two calls closer together than the rate allows. The second call is
@@ -248,6 +252,7 @@ impl SpApiClient {
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(body.clone());
             }
+            let started = self.inner.observer.start();
             let outcome = match builder.send().await {
                 Ok(response) => {
                     let status = response.status();
@@ -259,6 +264,13 @@ impl SpApiClient {
                 }
                 Err(e) => Err(e),
             };
+            self.inner.observer.report(
+                started,
+                request.operation,
+                request.method.as_str(),
+                outcome.as_ref().ok().map(|(status, _, _)| status.as_u16()),
+                sent,
+            );
             let failure = match outcome {
                 Ok((status, headers, body)) => {
                     let request_id = header_str(&headers, "x-amzn-requestid");

@@ -96,14 +96,27 @@ impl SpApiClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let started = self.inner.observer.start();
+            let observed = |status: Option<StatusCode>| {
+                self.inner.observer.report(
+                    started,
+                    Operation::DownloadDocument,
+                    "GET",
+                    status.map(|s| s.as_u16()),
+                    attempt,
+                )
+            };
             let failure = match self.inner.http.get(url).send().await {
                 Ok(response) if response.status().is_success() => {
+                    let status = response.status();
                     let content_type = response
                         .headers()
                         .get(reqwest::header::CONTENT_TYPE)
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned);
-                    match response.bytes().await {
+                    let body = response.bytes().await;
+                    observed(body.is_ok().then_some(status));
+                    match body {
                         Ok(b) => return Ok((b.to_vec(), content_type)),
                         Err(e) => Error::Transport {
                             operation: Operation::DownloadDocument,
@@ -114,6 +127,7 @@ impl SpApiClient {
                 Ok(response) => {
                     let status = response.status();
                     let body = response.text().await.unwrap_or_default();
+                    observed(Some(status));
                     let error = Error::Document(format!(
                         "download answered HTTP {status}: {}",
                         crate::error::truncate(&body, 300)
@@ -124,10 +138,13 @@ impl SpApiClient {
                     error
                 }
                 // The pre-signed URL grants access to the document: keep it out of errors.
-                Err(e) => Error::Transport {
-                    operation: Operation::DownloadDocument,
-                    source: e.without_url(),
-                },
+                Err(e) => {
+                    observed(None);
+                    Error::Transport {
+                        operation: Operation::DownloadDocument,
+                        source: e.without_url(),
+                    }
+                }
             };
             if attempt >= policy.max_attempts {
                 return Err(Error::RetriesExhausted {

@@ -261,6 +261,7 @@ impl SpApiClient {
         content_type: &str,
         content: Vec<u8>,
     ) -> Result<()> {
+        let started = self.inner.observer.start();
         let response = self
             .inner
             .http
@@ -268,12 +269,19 @@ impl SpApiClient {
             .header(reqwest::header::CONTENT_TYPE, content_type)
             .body(content)
             .send()
-            .await
-            .map_err(|e| Error::Transport {
-                operation: Operation::UploadDocument,
-                // The pre-signed URL grants write access: keep it out of errors.
-                source: e.without_url(),
-            })?;
+            .await;
+        self.inner.observer.report(
+            started,
+            Operation::UploadDocument,
+            "PUT",
+            response.as_ref().ok().map(|r| r.status().as_u16()),
+            1,
+        );
+        let response = response.map_err(|e| Error::Transport {
+            operation: Operation::UploadDocument,
+            // The pre-signed URL grants write access: keep it out of errors.
+            source: e.without_url(),
+        })?;
         let status = response.status();
         if !status.is_success() {
             let body = response.text().await.unwrap_or_default();

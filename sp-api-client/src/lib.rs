@@ -30,6 +30,7 @@
 //! | [`listings`], [`feeds`] | listings items, JSON listings feeds |
 //! | [`fba_inventory`] | FBA inventory summaries per SKU |
 //! | [`sellers`] | marketplace participations (connection check) |
+//! | [`observe`] | an optional hook called per HTTP attempt (metrics: 429s, retries, latency) |
 //!
 //! # Example
 //!
@@ -65,6 +66,7 @@ pub mod fba_inventory;
 pub mod feeds;
 pub mod finances;
 pub mod listings;
+pub mod observe;
 pub mod order_report;
 pub mod orders;
 pub mod orders_v0;
@@ -78,6 +80,7 @@ pub mod types;
 pub use auth::{LwaCredentials, LwaError, LwaErrorCode};
 pub use client::{BuildError, SpApiClient, SpApiClientBuilder};
 pub use error::{ApiError, ApiErrorDetail, Error, ParseError, Result};
+pub use observe::{RequestEvent, RequestObserver};
 pub use rate_limit::{Operation, RateLimiter, RetryPolicy, UsagePlan};
 pub use region::{MARKETPLACES, Marketplace, Region};
 pub use types::{AmazonOrderId, Money, Page, Sku};

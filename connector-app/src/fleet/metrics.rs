@@ -1,7 +1,9 @@
 //! The worker's `/metrics` (Prometheus text exposition format 0.0.4) and `/healthz`.
 //!
 //! Per leased tenant: documents by flow and state (read from the ledger at every heartbeat), flow
-//! runs by outcome, the last successful run per flow and the last run's duration.
+//! runs by outcome, the last successful run per flow and the last run's duration; and what its
+//! API clients saw (HTTP attempts, 429s and retries per API and operation, the Service Layer's
+//! latency histogram: [`super::api_metrics`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -11,6 +13,7 @@ use std::time::{Duration, Instant};
 use ::postgres::Client;
 use anyhow::Result;
 
+use super::api_metrics::{ApiMetrics, TenantApi};
 use crate::ledger::postgres::off_runtime;
 
 #[derive(Default)]
@@ -34,10 +37,11 @@ pub struct Metrics {
     worker: String,
     stale_after: Duration,
     state: Mutex<State>,
+    api: ApiMetrics,
 }
 
 /// A label value escaped as the text format wants (`\\`, `\"`, `\n`).
-fn label(v: &str) -> String {
+pub(super) fn label(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
@@ -50,7 +54,13 @@ impl Metrics {
             worker: worker.to_owned(),
             stale_after,
             state: Mutex::default(),
+            api: ApiMetrics::default(),
         }
+    }
+
+    /// The API counters of `tenant`, for the observers of its clients.
+    pub fn api(&self, tenant: &str) -> std::sync::Arc<TenantApi> {
+        self.api.tenant(tenant)
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -69,6 +79,7 @@ impl Metrics {
         let mut s = self.state();
         s.runs.retain(|(t, _), _| t != tenant);
         s.documents.retain(|(t, _, _), _| t != tenant);
+        self.api.forget(tenant);
     }
 
     /// Records one flow run.
@@ -186,6 +197,8 @@ impl Metrics {
                 r.last_seconds
             );
         }
+        drop(s);
+        self.api.render(&mut out);
         out
     }
 }

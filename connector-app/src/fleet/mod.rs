@@ -5,9 +5,10 @@
 //! - [`sealing`]: those credentials bound to their tenant.
 //! - [`lease`]: who works which tenant until when; the fence every ledger write checks.
 //! - [`worker`]: the worker loop and each tenant's flows on their schedules.
-//! - [`metrics`]: `/metrics` and `/healthz`.
+//! - [`metrics`]: `/metrics` and `/healthz`; [`api_metrics`]: what the API clients saw.
 //! - [`status`]: what `fleet status` shows.
 
+pub mod api_metrics;
 pub mod lease;
 pub mod metrics;
 pub mod sealing;

@@ -18,7 +18,8 @@ use tracing::{error, info, warn};
 use super::lease::{self, Lease};
 use super::metrics::Metrics;
 use super::tenants;
-use crate::connect::{amazon_client, sap_client};
+use crate::config::Config;
+use crate::connect::{Secrets, amazon_builder, sap_builder};
 use crate::credentials::CredentialKey;
 use crate::flows::{Engine, Flow, RunOptions};
 use crate::ledger::postgres::Pool;
@@ -178,6 +179,25 @@ async fn lease_loop(
     Ok(())
 }
 
+/// A tenant's two clients, each reporting its HTTP attempts to the tenant's API metrics.
+pub fn tenant_clients(
+    config: &Config,
+    secrets: Secrets,
+    metrics: &Metrics,
+    tenant: &str,
+) -> Result<(sap_b1_client::SapClient, sp_api_client::SpApiClient)> {
+    let api = metrics.api(tenant);
+    let sap = sap_builder(config, secrets.sap_password)?
+        .observer(api.sap_observer())
+        .build()
+        .context("SAP Service Layer client")?;
+    let amazon = amazon_builder(config, secrets.lwa)
+        .observer(api.amazon_observer())
+        .build()
+        .context("SP-API client")?;
+    Ok((sap, amazon))
+}
+
 /// Works one leased tenant until `stop`, a lost lease, or an error loading it.
 async fn tenant_task(
     pool: Pool,
@@ -203,8 +223,7 @@ async fn work_tenant(
     let fleet_key = key()?;
     let loaded = pool.with(|c| tenants::load(c, &tenant, fleet_key))?;
     let ledger = PgLedger::open_pooled(&pool, &tenant, lease.fence.clone())?;
-    let sap = sap_client(&loaded.config, loaded.secrets.sap_password)?;
-    let amazon = amazon_client(&loaded.config, loaded.secrets.lwa)?;
+    let (sap, amazon) = tenant_clients(&loaded.config, loaded.secrets, &metrics, &tenant)?;
     let engine = Engine::new(loaded.config, ledger, sap, amazon);
     let flows: Vec<(Flow, crate::schedule::Schedule)> = Flow::ALL
         .into_iter()
