@@ -65,7 +65,11 @@ async fn doctor_names_every_broken_setting_and_exits_3() {
     );
     edit_config(&config, "[sap]\n", "[sap]\nkey_udf = \"U_MLC_KEY\"\n");
     // An FBA warehouse for invoice lines that SAP does not have.
-    edit_config(&config, "[orders]\n", "[orders]\nfba_warehouse = \"AMZ-NOPE\"\n");
+    edit_config(
+        &config,
+        "[orders]\n",
+        "[orders]\nfba_warehouse = \"AMZ-NOPE\"\n",
+    );
     // And the posting period of today locked.
     let today = Utc::now().date_naive();
     sb.sap_set_finance_period(serde_json::json!({

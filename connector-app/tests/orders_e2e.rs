@@ -395,13 +395,18 @@ async fn the_orders_cursor_moves_only_over_windows_read_completely_and_joined_to
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_order_invoiced_when_accepted_then_cancelled_gets_one_credit_note_based_on_its_invoice() {
+async fn an_order_invoiced_when_accepted_then_cancelled_gets_one_credit_note_based_on_its_invoice()
+{
     use chrono::Duration;
     use connector_app::flows::orders::SyncOptions;
 
     let sb = start_sandbox(SEED, 40).await;
     let (_dir, config) = workspace(&sb);
-    edit_config(&config, "[orders]\n", "[orders]\ninvoice_when = \"accepted\"\n");
+    edit_config(
+        &config,
+        "[orders]\n",
+        "[orders]\ninvoice_when = \"accepted\"\n",
+    );
     // An order paid for and not shipped yet: invoiced when accepted.
     let id = sb
         .world()
@@ -414,7 +419,10 @@ async fn an_order_invoiced_when_accepted_then_cancelled_gets_one_credit_note_bas
     assert!(sb.set_order_status(&id, OrderStatus::Unshipped, sb.now() - Duration::hours(2)));
     let engine = common::engine_for(&config);
     let first = engine.sync_orders(&SyncOptions::default()).await.unwrap();
-    assert!(first.failed.is_empty() && first.held.is_empty(), "{first:?}");
+    assert!(
+        first.failed.is_empty() && first.held.is_empty(),
+        "{first:?}"
+    );
     let invoices = sb.sap_by_num_at_card("Invoices", &id);
     assert_eq!(invoices.len(), 1, "invoiced when accepted");
     let invoice = &invoices[0];
@@ -446,10 +454,18 @@ async fn an_order_invoiced_when_accepted_then_cancelled_gets_one_credit_note_bas
         assert_eq!(row["BaseLine"], i, "{row}");
     }
     assert_eq!(dec(&note["DocTotal"]), dec(&invoice["DocTotal"]));
-    assert_eq!(dec(&note["VatSum"]), dec(&invoice["VatSum"]), "the tax is reversed");
+    assert_eq!(
+        dec(&note["VatSum"]),
+        dec(&invoice["VatSum"]),
+        "the tax is reversed"
+    );
     // SAP applied it to the open invoice: both are settled.
     let invoice = &sb.sap_by_num_at_card("Invoices", &id)[0];
-    assert_eq!(dec(&invoice["PaidToDate"]), dec(&invoice["DocTotal"]), "{invoice}");
+    assert_eq!(
+        dec(&invoice["PaidToDate"]),
+        dec(&invoice["DocTotal"]),
+        "{invoice}"
+    );
 
     // Exactly once: the next runs post nothing more.
     let third = engine.sync_orders(&SyncOptions::default()).await.unwrap();

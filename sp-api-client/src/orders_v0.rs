@@ -16,10 +16,9 @@ use serde::Deserialize;
 use crate::client::{ApiRequest, SpApiClient, encode_segment};
 use crate::error::{Error, Result};
 use crate::orders::{
-    DetailedBreakdown, FulfilledBy, FulfillmentStatus, ItemFulfillment, ItemPrice, ItemProceeds, ItemTax,
-    ItemTaxCollection,
-    Order, OrderAlias, OrderFulfillment, OrderItem, OrderProceeds, OrderSearch, OrderWindow,
-    ProceedsBreakdown, Product, SalesChannel,
+    DetailedBreakdown, FulfilledBy, FulfillmentStatus, ItemFulfillment, ItemPrice, ItemProceeds,
+    ItemTax, ItemTaxCollection, Order, OrderAlias, OrderFulfillment, OrderItem, OrderProceeds,
+    OrderSearch, OrderWindow, ProceedsBreakdown, Product, SalesChannel,
 };
 use crate::pagination::paginate;
 use crate::rate_limit::Operation;

@@ -45,29 +45,32 @@ const PACIFIC: MarketplaceZone = z("America/Los_Angeles", -8 * 60, Dst::Us);
 
 /// Marketplace id -> zone, for every marketplace of [`crate::region::MARKETPLACES`].
 const ZONES: &[(&str, MarketplaceZone)] = &[
-    ("A2EUQ1WTGCTBG2", PACIFIC),                                   // CA
-    ("ATVPDKIKX0DER", PACIFIC),                                    // US
-    ("A1AM78C64UM0Y8", PACIFIC),                                   // MX
+    ("A2EUQ1WTGCTBG2", PACIFIC),                                    // CA
+    ("ATVPDKIKX0DER", PACIFIC),                                     // US
+    ("A1AM78C64UM0Y8", PACIFIC),                                    // MX
     ("A2Q3Y263D00KWC", z("America/Sao_Paulo", -3 * 60, Dst::None)), // BR
-    ("A28R8C7NBKEWEA", z("Europe/Dublin", 0, Dst::Eu)),            // IE
-    ("A1RKKUPIHCS9HS", z("Europe/Madrid", 60, Dst::Eu)),           // ES
-    ("A1F83G8C2ARO7P", z("Europe/London", 0, Dst::Eu)),            // UK
-    ("A13V1IB3VIYZZH", z("Europe/Paris", 60, Dst::Eu)),            // FR
-    ("AMEN7PMS3EDWL", z("Europe/Brussels", 60, Dst::Eu)),          // BE
-    ("A1805IZSGTT6HS", z("Europe/Amsterdam", 60, Dst::Eu)),        // NL
-    ("A1PA6795UKMFR9", z("Europe/Berlin", 60, Dst::Eu)),           // DE
-    ("APJ6JRA9NG5V4", z("Europe/Rome", 60, Dst::Eu)),              // IT
-    ("A2NODRKZP88ZB9", z("Europe/Stockholm", 60, Dst::Eu)),        // SE
+    ("A28R8C7NBKEWEA", z("Europe/Dublin", 0, Dst::Eu)),             // IE
+    ("A1RKKUPIHCS9HS", z("Europe/Madrid", 60, Dst::Eu)),            // ES
+    ("A1F83G8C2ARO7P", z("Europe/London", 0, Dst::Eu)),             // UK
+    ("A13V1IB3VIYZZH", z("Europe/Paris", 60, Dst::Eu)),             // FR
+    ("AMEN7PMS3EDWL", z("Europe/Brussels", 60, Dst::Eu)),           // BE
+    ("A1805IZSGTT6HS", z("Europe/Amsterdam", 60, Dst::Eu)),         // NL
+    ("A1PA6795UKMFR9", z("Europe/Berlin", 60, Dst::Eu)),            // DE
+    ("APJ6JRA9NG5V4", z("Europe/Rome", 60, Dst::Eu)),               // IT
+    ("A2NODRKZP88ZB9", z("Europe/Stockholm", 60, Dst::Eu)),         // SE
     ("AE08WJ6YKNBMC", z("Africa/Johannesburg", 2 * 60, Dst::None)), // ZA
-    ("A1C3SOZRARQ6R3", z("Europe/Warsaw", 60, Dst::Eu)),           // PL
-    ("ARBP9OOSHTCHU", z("Africa/Cairo", 2 * 60, Dst::Egypt)),      // EG
-    ("A33AVAJ2PDY3EV", z("Europe/Istanbul", 3 * 60, Dst::None)),   // TR
-    ("A17E79C6D8DWNP", z("Asia/Riyadh", 3 * 60, Dst::None)),       // SA
-    ("A2VIGQ35RCS4UG", z("Asia/Dubai", 4 * 60, Dst::None)),        // AE
-    ("A21TJRUUN4KGV", z("Asia/Kolkata", 5 * 60 + 30, Dst::None)),  // IN
-    ("A19VAU5U5O7RUS", z("Asia/Singapore", 8 * 60, Dst::None)),    // SG
-    ("A39IBJ37TRP1C6", z("Australia/Sydney", 10 * 60, Dst::NewSouthWales)), // AU
-    ("A1VC38T7YXB528", z("Asia/Tokyo", 9 * 60, Dst::None)),        // JP
+    ("A1C3SOZRARQ6R3", z("Europe/Warsaw", 60, Dst::Eu)),            // PL
+    ("ARBP9OOSHTCHU", z("Africa/Cairo", 2 * 60, Dst::Egypt)),       // EG
+    ("A33AVAJ2PDY3EV", z("Europe/Istanbul", 3 * 60, Dst::None)),    // TR
+    ("A17E79C6D8DWNP", z("Asia/Riyadh", 3 * 60, Dst::None)),        // SA
+    ("A2VIGQ35RCS4UG", z("Asia/Dubai", 4 * 60, Dst::None)),         // AE
+    ("A21TJRUUN4KGV", z("Asia/Kolkata", 5 * 60 + 30, Dst::None)),   // IN
+    ("A19VAU5U5O7RUS", z("Asia/Singapore", 8 * 60, Dst::None)),     // SG
+    (
+        "A39IBJ37TRP1C6",
+        z("Australia/Sydney", 10 * 60, Dst::NewSouthWales),
+    ), // AU
+    ("A1VC38T7YXB528", z("Asia/Tokyo", 9 * 60, Dst::None)),         // JP
 ];
 
 impl MarketplaceZone {
@@ -87,7 +90,9 @@ impl MarketplaceZone {
 
     /// The calendar day `at` falls on in this zone.
     pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
-        self.offset_at(at).from_utc_datetime(&at.naive_utc()).date_naive()
+        self.offset_at(at)
+            .from_utc_datetime(&at.naive_utc())
+            .date_naive()
     }
 
     fn in_dst(&self, at: DateTime<Utc>) -> bool {
@@ -135,7 +140,8 @@ fn utc(day: NaiveDate) -> DateTime<Utc> {
 
 /// The `n`th (1-based) `weekday` of `month`.
 fn nth_weekday(year: i32, month: u32, weekday: Weekday, n: u8) -> NaiveDate {
-    NaiveDate::from_weekday_of_month_opt(year, month, weekday, n).expect("a month has 4 of each day")
+    NaiveDate::from_weekday_of_month_opt(year, month, weekday, n)
+        .expect("a month has 4 of each day")
 }
 
 /// The last `weekday` of `month`.
@@ -172,10 +178,22 @@ mod tests {
     fn pacific_time_changes_at_two_in_the_morning_local() {
         let us = MarketplaceZone::of("ATVPDKIKX0DER").unwrap();
         // 2026: DST from Sunday 8 March 10:00 UTC to Sunday 1 November 09:00 UTC.
-        assert_eq!(us.offset_at(at("2026-03-08T09:59:59Z")).local_minus_utc(), -8 * 3600);
-        assert_eq!(us.offset_at(at("2026-03-08T10:00:00Z")).local_minus_utc(), -7 * 3600);
-        assert_eq!(us.offset_at(at("2026-11-01T08:59:59Z")).local_minus_utc(), -7 * 3600);
-        assert_eq!(us.offset_at(at("2026-11-01T09:00:00Z")).local_minus_utc(), -8 * 3600);
+        assert_eq!(
+            us.offset_at(at("2026-03-08T09:59:59Z")).local_minus_utc(),
+            -8 * 3600
+        );
+        assert_eq!(
+            us.offset_at(at("2026-03-08T10:00:00Z")).local_minus_utc(),
+            -7 * 3600
+        );
+        assert_eq!(
+            us.offset_at(at("2026-11-01T08:59:59Z")).local_minus_utc(),
+            -7 * 3600
+        );
+        assert_eq!(
+            us.offset_at(at("2026-11-01T09:00:00Z")).local_minus_utc(),
+            -8 * 3600
+        );
         // A parcel handed over on the evening of 30 November in California is November's.
         assert_eq!(
             us.local_date(at("2026-12-01T03:30:00Z")),
@@ -188,10 +206,22 @@ mod tests {
         let de = MarketplaceZone::of("A1PA6795UKMFR9").unwrap();
         let uk = MarketplaceZone::of("A1F83G8C2ARO7P").unwrap();
         // 2026: last Sundays 29 March and 25 October.
-        assert_eq!(de.offset_at(at("2026-03-29T00:59:59Z")).local_minus_utc(), 3600);
-        assert_eq!(de.offset_at(at("2026-03-29T01:00:00Z")).local_minus_utc(), 7200);
-        assert_eq!(uk.offset_at(at("2026-10-25T00:59:59Z")).local_minus_utc(), 3600);
-        assert_eq!(uk.offset_at(at("2026-10-25T01:00:00Z")).local_minus_utc(), 0);
+        assert_eq!(
+            de.offset_at(at("2026-03-29T00:59:59Z")).local_minus_utc(),
+            3600
+        );
+        assert_eq!(
+            de.offset_at(at("2026-03-29T01:00:00Z")).local_minus_utc(),
+            7200
+        );
+        assert_eq!(
+            uk.offset_at(at("2026-10-25T00:59:59Z")).local_minus_utc(),
+            3600
+        );
+        assert_eq!(
+            uk.offset_at(at("2026-10-25T01:00:00Z")).local_minus_utc(),
+            0
+        );
         // 22:30 UTC on 30 June is 00:30 on 1 July in Berlin, 23:30 on 30 June in London.
         assert_eq!(
             de.local_date(at("2026-06-30T22:30:00Z")),
@@ -208,10 +238,22 @@ mod tests {
         let au = MarketplaceZone::of("A39IBJ37TRP1C6").unwrap();
         // 2026: daylight until Sunday 5 April 03:00 (16:00 UTC the day before), again from
         // Sunday 4 October 02:00 (16:00 UTC on the 3rd).
-        assert_eq!(au.offset_at(at("2026-01-15T00:00:00Z")).local_minus_utc(), 11 * 3600);
-        assert_eq!(au.offset_at(at("2026-04-04T16:00:00Z")).local_minus_utc(), 10 * 3600);
-        assert_eq!(au.offset_at(at("2026-10-03T15:59:59Z")).local_minus_utc(), 10 * 3600);
-        assert_eq!(au.offset_at(at("2026-10-03T16:00:00Z")).local_minus_utc(), 11 * 3600);
+        assert_eq!(
+            au.offset_at(at("2026-01-15T00:00:00Z")).local_minus_utc(),
+            11 * 3600
+        );
+        assert_eq!(
+            au.offset_at(at("2026-04-04T16:00:00Z")).local_minus_utc(),
+            10 * 3600
+        );
+        assert_eq!(
+            au.offset_at(at("2026-10-03T15:59:59Z")).local_minus_utc(),
+            10 * 3600
+        );
+        assert_eq!(
+            au.offset_at(at("2026-10-03T16:00:00Z")).local_minus_utc(),
+            11 * 3600
+        );
         let india = MarketplaceZone::of("A21TJRUUN4KGV").unwrap();
         assert_eq!(
             india.local_date(at("2026-03-31T18:30:00Z")),
@@ -219,9 +261,21 @@ mod tests {
         );
         let eg = MarketplaceZone::of("ARBP9OOSHTCHU").unwrap();
         // 2026: from Friday 24 April 00:00 (22:00 UTC the 23rd) to the end of Thursday 29 October.
-        assert_eq!(eg.offset_at(at("2026-04-23T21:59:59Z")).local_minus_utc(), 2 * 3600);
-        assert_eq!(eg.offset_at(at("2026-04-23T22:00:00Z")).local_minus_utc(), 3 * 3600);
-        assert_eq!(eg.offset_at(at("2026-10-29T20:59:59Z")).local_minus_utc(), 3 * 3600);
-        assert_eq!(eg.offset_at(at("2026-10-29T21:00:00Z")).local_minus_utc(), 2 * 3600);
+        assert_eq!(
+            eg.offset_at(at("2026-04-23T21:59:59Z")).local_minus_utc(),
+            2 * 3600
+        );
+        assert_eq!(
+            eg.offset_at(at("2026-04-23T22:00:00Z")).local_minus_utc(),
+            3 * 3600
+        );
+        assert_eq!(
+            eg.offset_at(at("2026-10-29T20:59:59Z")).local_minus_utc(),
+            3 * 3600
+        );
+        assert_eq!(
+            eg.offset_at(at("2026-10-29T21:00:00Z")).local_minus_utc(),
+            2 * 3600
+        );
     }
 }

@@ -334,7 +334,10 @@ impl Engine {
         // fulfilment channel included).
         let mut warehouses: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
         for w in &cfg.items.warehouses {
-            warehouses.entry(w.as_str()).or_default().push("items.warehouses");
+            warehouses
+                .entry(w.as_str())
+                .or_default()
+                .push("items.warehouses");
         }
         for (key, w) in cfg.orders.warehouses() {
             warehouses.entry(w).or_default().push(key);

@@ -141,7 +141,8 @@ pub fn cancellation_note(
         ..Document::default()
     };
     if let Some(udf) = key_udf {
-        doc.extra.insert(udf.to_owned(), Value::String(key.to_owned()));
+        doc.extra
+            .insert(udf.to_owned(), Value::String(key.to_owned()));
     }
     Ok(doc)
 }
@@ -265,7 +266,8 @@ impl Engine {
         let source = self.ledger().source(source_id)?;
         let order: Order = serde_json::from_slice(&source.body)
             .with_context(|| format!("stored source of `{}`", rec.key))?;
-        let invoice_key = super::invoice_key(&self.config.amazon.seller_id, order.order_id.as_str());
+        let invoice_key =
+            super::invoice_key(&self.config.amazon.seller_id, order.order_id.as_str());
         let Some(invoice) = self.ledger().get(&invoice_key)? else {
             return Ok(super::ReplayOutcome::StillHeld(format!(
                 "no invoice `{invoice_key}` in the ledger to base the credit note on"

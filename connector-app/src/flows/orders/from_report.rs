@@ -286,13 +286,22 @@ mod tests {
     #[test]
     fn a_shipped_merchant_order_goes_to_the_api_for_its_ship_time() {
         let merchant = |status: &str| {
-            row("028-7", status, "Amazon.de", "MUG", ["23.80", "3.80", "0.00", "0.00", "", ""])
-                .replacen("\tAmazon\tAmazon.de", "\tMerchant\tAmazon.de", 1)
+            row(
+                "028-7",
+                status,
+                "Amazon.de",
+                "MUG",
+                ["23.80", "3.80", "0.00", "0.00", "", ""],
+            )
+            .replacen("\tAmazon\tAmazon.de", "\tMerchant\tAmazon.de", 1)
         };
         let r = read(&[merchant("Shipped")]);
         assert_eq!(r.need_api.len(), 1, "{:?}", r.orders);
         assert!(r.need_api[0].why.contains("ship time"), "{:?}", r.need_api);
-        assert!(!r.need_api[0].lines_only, "order-items calls carry no packages");
+        assert!(
+            !r.need_api[0].lines_only,
+            "order-items calls carry no packages"
+        );
         // Not shipped yet: the report is enough.
         let r = read(&[merchant("Unshipped")]);
         assert!(r.need_api.is_empty(), "{:?}", r.need_api);

@@ -365,7 +365,9 @@ impl Engine {
         {
             return self.replay_fba(key).await;
         }
-        if rec.flow == FLOW && rec.kind == <cancel::CancellationNote as crate::posting::SapDocument>::KIND {
+        if rec.flow == FLOW
+            && rec.kind == <cancel::CancellationNote as crate::posting::SapDocument>::KIND
+        {
             return match rec.state {
                 DocState::Posted => Ok(ReplayOutcome::AlreadyPosted {
                     doc_entry: rec.doc_entry,

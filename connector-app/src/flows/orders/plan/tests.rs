@@ -276,7 +276,10 @@ fn the_invoice_is_dated_by_its_first_package_shipped_in_the_marketplace_time_zon
         comments.contains("dated by its first package's ship time, Europe/Berlin"),
         "{comments}"
     );
-    assert!(comments.ends_with(KEY), "the key ends the comments: {comments}");
+    assert!(
+        comments.ends_with(KEY),
+        "the key ends the comments: {comments}"
+    );
 }
 
 #[test]
@@ -285,10 +288,15 @@ fn without_a_package_the_invoice_is_dated_by_the_last_update_and_says_why() {
     let mut o = order_json("SHIPPED", vat_breakdowns());
     o["lastUpdatedTime"] = json!("2026-11-21T23:30:00Z");
     let doc = invoice(o, &config(""));
-    assert_eq!(serde_json::to_value(&*doc).unwrap()["DocDate"], "2026-11-22");
+    assert_eq!(
+        serde_json::to_value(&*doc).unwrap()["DocDate"],
+        "2026-11-22"
+    );
     let comments = doc.comments.as_deref().unwrap();
     assert!(
-        comments.contains("Amazon's last update (Amazon gives no packages for FBA orders), Europe/Berlin"),
+        comments.contains(
+            "Amazon's last update (Amazon gives no packages for FBA orders), Europe/Berlin"
+        ),
         "{comments}"
     );
     // A merchant order whose packages carry no ship time yet.
@@ -380,7 +388,10 @@ fn items_amazon_collects_the_tax_of_take_the_facilitated_code_whatever_the_matri
     // Washington is a marketplace-facilitator state: Amazon's 6.5 % is not the seller's, though
     // the seller's matrix has a 6.5 % code.
     assert_eq!(lines[0]["TaxCode"], "MPF", "{v}");
-    assert_eq!(lines[0]["UnitPrice"], "20", "net: the tax is not on the invoice");
+    assert_eq!(
+        lines[0]["UnitPrice"], "20",
+        "net: the tax is not on the invoice"
+    );
     // The seller's own item at the same rate keeps the matrix's code.
     assert_eq!(lines[1]["TaxCode"], "WA65", "{v}");
     // Only the facilitated item carries shipping: the freight is facilitated too.
