@@ -337,6 +337,8 @@ impl DemoSummary {
             + self.orders_cancelled
             + self.orders.dismissed
             + self.orders.summarised
+            + self.orders.credit_notes_posted
+            + self.orders.would_credit
             + (self.held + self.failed + self.unknown) as u64
     }
 }
