@@ -139,8 +139,16 @@ pub fn write_workspace_by(
             .map(|(rate, code)| format!("\"{rate}\" = \"{code}\""))
             .collect::<Vec<_>>()
             .join(", ");
+        // Items Amazon reports collecting the tax of (`taxCollections`) take the code of the
+        // jurisdictions where it does, whatever the rate.
+        let facilitated = m
+            .jurisdictions
+            .iter()
+            .find(|j| j.facilitator_bp != [0, 0])
+            .map(|j| format!("facilitated_tax_code = \"{}\"\n", j.tax_code[0]))
+            .unwrap_or_default();
         text.push_str(&format!(
-            "[marketplaces.{}]   # {}, {}\ncustomer = \"{}\"\ntax_code = \"{tax}\"\ntax_codes = {{ {tax_codes} }}\nprices_include_tax = {}\n\n",
+            "[marketplaces.{}]   # {}, {}\ncustomer = \"{}\"\ntax_code = \"{tax}\"\ntax_codes = {{ {tax_codes} }}\n{facilitated}prices_include_tax = {}\n\n",
             m.id, m.name, m.currency, m.customer, m.prices_include_tax
         ));
     }
@@ -329,6 +337,8 @@ impl DemoSummary {
             + self.orders_cancelled
             + self.orders.dismissed
             + self.orders.summarised
+            + self.orders.credit_notes_posted
+            + self.orders.would_credit
             + (self.held + self.failed + self.unknown) as u64
     }
 }

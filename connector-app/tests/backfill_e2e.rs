@@ -125,13 +125,18 @@ async fn a_backfill_through_the_report_posts_the_invoices_search_orders_would() 
         assert_eq!(calls(&by_report, "createReport"), 2, "two 30-day windows");
         assert_eq!(calls(&by_search, "createReport"), 0);
         // Orders with a promotion (the report has no promotion tax) come from getOrder, or with
-        // the v0 lane from getOrderItems as well.
+        // the v0 lane from getOrderItems as well; shipped merchant orders (the report has no ship
+        // time, which dates the invoice) from getOrder.
         let promoted = by_report
             .world()
             .orders
             .iter()
             .filter(|o| o.status != OrderStatus::Pending)
-            .filter(|o| o.items.iter().any(|i| !i.promotion.is_zero()))
+            .filter(|o| {
+                o.items.iter().any(|i| !i.promotion.is_zero())
+                    || (o.status == OrderStatus::Shipped
+                        && o.channel == sandbox::world::Channel::Mfn)
+            })
             .count() as u64;
         assert!(promoted > 0);
         let (get_order, items_v0) = (

@@ -64,6 +64,12 @@ async fn doctor_names_every_broken_setting_and_exits_3() {
         "customer = \"C-INACTIVE\"",
     );
     edit_config(&config, "[sap]\n", "[sap]\nkey_udf = \"U_MLC_KEY\"\n");
+    // An FBA warehouse for invoice lines that SAP does not have.
+    edit_config(
+        &config,
+        "[orders]\n",
+        "[orders]\nfba_warehouse = \"AMZ-NOPE\"\n",
+    );
     // And the posting period of today locked.
     let today = Utc::now().date_naive();
     sb.sap_set_finance_period(serde_json::json!({
@@ -82,6 +88,8 @@ async fn doctor_names_every_broken_setting_and_exits_3() {
         "key UDF U_MLC_KEY on A/R invoices",
         "no exchange rate for EUR",
         "period LOCKED is ltLocked",
+        "warehouse AMZ-NOPE",
+        "orders.fba_warehouse",
     ] {
         assert!(out.contains(finding), "missing {finding:?} in\n{out}");
     }
@@ -175,6 +183,9 @@ async fn a_9_3_service_layer_without_paid_to_date_still_settles() {
         .await
         .unwrap();
     let s = &run.settlements;
+    // Strict: every invoice is what Amazon paid to the cent (shipping on an item line in the
+    // invoice's own currency), so no cent is left open for a later credit note to meet, the
+    // case 9.3 cannot see (checks.rs: "a part-paid invoice is not seen as such").
     assert!(s.failed.is_empty() && s.held.is_empty(), "{s:?}");
     assert!(s.settlements_posted >= 3, "{s:?}");
     assert_eq!(s.settlements_posted, s.settlements_seen);

@@ -45,6 +45,16 @@ async fn a_full_sync_posts_one_invoice_per_shipped_order_and_a_second_posts_none
         let m = &world.marketplaces[o.marketplace];
         assert_eq!(inv["CardCode"], m.customer, "order {}", o.id);
         assert_eq!(inv["DocCurrency"], m.currency);
+        // Dated by the day its package was handed to the carrier where Amazon gives packages
+        // (merchant-fulfilled orders), else by Amazon's last update, in the marketplace's zone.
+        let zone = sp_api_client::time_zone::MarketplaceZone::of(m.id).unwrap();
+        let dated = match o.channel {
+            sandbox::world::Channel::Mfn => o.shipped.unwrap(),
+            sandbox::world::Channel::Afn => o.last_updated,
+        };
+        let day = zone.local_date(dated).to_string();
+        assert_eq!(inv["DocDate"], day, "order {} {:?}", o.id, o.channel);
+        assert_eq!(inv["TaxDate"], day, "order {}", o.id);
         // The items' lines (the shipping and promotion lines carry the configured items).
         let lines: Vec<&serde_json::Value> = inv["DocumentLines"]
             .as_array()
@@ -384,5 +394,87 @@ async fn the_orders_cursor_moves_only_over_windows_read_completely_and_joined_to
     assert_eq!(cursor(), covering.window_end);
     assert_eq!(sb.sap_duplicates("Invoices", "NumAtCard").len(), 0);
     drop(engine);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_invoiced_when_accepted_then_cancelled_gets_one_credit_note_based_on_its_invoice()
+{
+    use chrono::Duration;
+    use connector_app::flows::orders::SyncOptions;
+
+    let sb = start_sandbox(SEED, 40).await;
+    let (_dir, config) = workspace(&sb);
+    edit_config(
+        &config,
+        "[orders]\n",
+        "[orders]\ninvoice_when = \"accepted\"\n",
+    );
+    // An order paid for and not shipped yet: invoiced when accepted.
+    let id = sb
+        .world()
+        .orders
+        .iter()
+        .find(|o| o.status == OrderStatus::Shipped && o.refunded.is_none())
+        .unwrap()
+        .id
+        .clone();
+    assert!(sb.set_order_status(&id, OrderStatus::Unshipped, sb.now() - Duration::hours(2)));
+    let engine = common::engine_for(&config);
+    let first = engine.sync_orders(&SyncOptions::default()).await.unwrap();
+    assert!(
+        first.failed.is_empty() && first.held.is_empty(),
+        "{first:?}"
+    );
+    let invoices = sb.sap_by_num_at_card("Invoices", &id);
+    assert_eq!(invoices.len(), 1, "invoiced when accepted");
+    let invoice = &invoices[0];
+    assert!(
+        invoice["Comments"]
+            .as_str()
+            .unwrap()
+            .contains("invoiced when accepted, not shipped yet"),
+        "{invoice}"
+    );
+    assert!(sb.sap_by_num_at_card("CreditNotes", &id).is_empty());
+
+    // Amazon cancels it before it ships.
+    assert!(sb.set_order_status(&id, OrderStatus::Canceled, sb.now() - Duration::minutes(5)));
+    let second = engine.sync_orders(&SyncOptions::default()).await.unwrap();
+    assert_eq!(second.credit_notes_posted, 1, "{second:?}");
+    assert_eq!(second.orders_accounted(), second.orders_seen, "{second:?}");
+    let notes = sb.sap_by_num_at_card("CreditNotes", &id);
+    assert_eq!(notes.len(), 1);
+    let note = &notes[0];
+    let rows = note["DocumentLines"].as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        invoice["DocumentLines"].as_array().unwrap().len()
+    );
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row["BaseType"], 13, "{row}");
+        assert_eq!(row["BaseEntry"], invoice["DocEntry"], "{row}");
+        assert_eq!(row["BaseLine"], i, "{row}");
+    }
+    assert_eq!(dec(&note["DocTotal"]), dec(&invoice["DocTotal"]));
+    assert_eq!(
+        dec(&note["VatSum"]),
+        dec(&invoice["VatSum"]),
+        "the tax is reversed"
+    );
+    // SAP applied it to the open invoice: both are settled.
+    let invoice = &sb.sap_by_num_at_card("Invoices", &id)[0];
+    assert_eq!(
+        dec(&invoice["PaidToDate"]),
+        dec(&invoice["DocTotal"]),
+        "{invoice}"
+    );
+
+    // Exactly once: the next runs post nothing more.
+    let third = engine.sync_orders(&SyncOptions::default()).await.unwrap();
+    assert_eq!(third.credit_notes_posted, 0, "{third:?}");
+    assert_eq!(third.orders_accounted(), third.orders_seen, "{third:?}");
+    assert_eq!(sb.sap_by_num_at_card("CreditNotes", &id).len(), 1);
+    assert_eq!(sb.sap_count("CreditNotes"), 1);
     sb.shutdown().await;
 }

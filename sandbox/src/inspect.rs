@@ -230,6 +230,29 @@ impl Sandbox {
         ids
     }
 
+    /// Moves an order to `status` at `at` (its `lastUpdatedTime`; a shipped order ships then),
+    /// e.g. an unshipped order the buyer cancels; `false` when there is no such order. Not kept
+    /// in a state file. Amazon's Orders API reports the change as the order's new
+    /// `fulfillmentStatus` with a later `lastUpdatedTime` ("The most recent time when any aspect
+    /// of this order was modified", model `Order.lastUpdatedTime`).
+    pub fn set_order_status(
+        &self,
+        id: &str,
+        status: crate::world::OrderStatus,
+        at: DateTime<Utc>,
+    ) -> bool {
+        let mut guard = self.shared.world.write().expect("world lock");
+        let mut w = (**guard).clone();
+        let Some(o) = w.orders.iter_mut().find(|o| o.id == id) else {
+            return false;
+        };
+        o.status = status;
+        o.last_updated = at;
+        o.shipped = (status == crate::world::OrderStatus::Shipped).then_some(at);
+        *guard = Arc::new(w);
+        true
+    }
+
     /// Records an event of an Amazon-fulfilled SKU's FBA stock now (see
     /// [`World::add_fba_event`]); `false` when the SKU is not Amazon-fulfilled. Not kept in a
     /// state file.

@@ -271,3 +271,57 @@ async fn na_orders_add_sales_tax_and_name_who_collects_it() {
     }
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn shipped_merchant_orders_have_a_package_with_its_ship_time_and_fba_orders_none() {
+    use chrono::SubsecRound;
+    use sandbox::world::{Channel, OrderStatus};
+    let sb = big_bucket_sandbox(60).await;
+    let c = client();
+    let token = access_token(&sb, &c).await;
+    let world = sb.world();
+    let shipped = |ch: Channel| {
+        world
+            .orders
+            .iter()
+            .find(|o| o.status == OrderStatus::Shipped && o.channel == ch)
+            .unwrap()
+    };
+    let get = |id: &str, included: &str| {
+        format!("/orders/2026-01-01/orders/{id}?includedData={included}")
+    };
+    let mfn = shipped(Channel::Mfn);
+    let r = sp_get(&sb, &c, &token, &get(&mfn.id, "FULFILLMENT,PACKAGES")).await;
+    let body: Value = r.json().await.unwrap();
+    let packages = body["order"]["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), 1, "{body}");
+    let p = &packages[0];
+    assert_eq!(p["packageStatus"]["status"], "SHIPPED");
+    let ship_time = chrono::DateTime::parse_from_rfc3339(p["shipTime"].as_str().unwrap()).unwrap();
+    assert_eq!(ship_time.to_utc(), mfn.shipped.unwrap().trunc_subsecs(0));
+    let units: u64 = p["packageItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["quantity"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        units,
+        mfn.items.iter().map(|i| u64::from(i.quantity)).sum::<u64>()
+    );
+    // Only with includedData=PACKAGES, and never for FBA orders.
+    let r = sp_get(&sb, &c, &token, &get(&mfn.id, "FULFILLMENT")).await;
+    assert!(
+        r.json::<Value>().await.unwrap()["order"]
+            .get("packages")
+            .is_none()
+    );
+    let afn = shipped(Channel::Afn);
+    let r = sp_get(&sb, &c, &token, &get(&afn.id, "FULFILLMENT,PACKAGES")).await;
+    assert!(
+        r.json::<Value>().await.unwrap()["order"]
+            .get("packages")
+            .is_none()
+    );
+    sb.shutdown().await;
+}

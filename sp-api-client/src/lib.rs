@@ -21,6 +21,7 @@
 //! | [`auth`] | LWA credentials, token cache, typed LWA errors |
 //! | [`rate_limit`] | operations, usage plans, token buckets, retry policy |
 //! | [`region`] | regions, hosts, marketplace ids |
+//! | [`time_zone`] | each marketplace's time zone (local dates of Amazon's UTC times) |
 //! | [`error`] | transport / server-reported / parse / auth errors |
 //! | [`types`] | exact [`Money`], id newtypes, [`Page`] |
 //! | [`orders`], [`orders_v0`] | orders |
@@ -75,6 +76,7 @@ pub mod rate_limit;
 pub mod region;
 pub mod reports;
 pub mod sellers;
+pub mod time_zone;
 pub mod types;
 
 pub use auth::{LwaCredentials, LwaError, LwaErrorCode};

@@ -17,8 +17,8 @@ use crate::client::{ApiRequest, SpApiClient, encode_segment};
 use crate::error::{Error, Result};
 use crate::orders::{
     DetailedBreakdown, FulfilledBy, FulfillmentStatus, ItemFulfillment, ItemPrice, ItemProceeds,
-    Order, OrderAlias, OrderFulfillment, OrderItem, OrderProceeds, OrderSearch, OrderWindow,
-    ProceedsBreakdown, Product, SalesChannel,
+    ItemTax, ItemTaxCollection, Order, OrderAlias, OrderFulfillment, OrderItem, OrderProceeds,
+    OrderSearch, OrderWindow, ProceedsBreakdown, Product, SalesChannel,
 };
 use crate::pagination::paginate;
 use crate::rate_limit::Operation;
@@ -121,6 +121,21 @@ pub struct OrderItemV0 {
     /// `BusinessPrice` for B2B.
     #[serde(default)]
     pub price_designation: Option<String>,
+    /// Who collects the item's tax (v0 `TaxCollection`: `Model` `MarketplaceFacilitator`).
+    #[serde(default)]
+    pub tax_collection: Option<TaxCollectionV0>,
+}
+
+/// v0 `TaxCollection` of an order item.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TaxCollectionV0 {
+    /// `MarketplaceFacilitator` (the v0 model's one value).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// e.g. `Amazon Services, Inc.`.
+    #[serde(default)]
+    pub responsible_party: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -308,6 +323,21 @@ impl OrderItemV0 {
             }),
             promotion: None,
             programs: Vec::new(),
+            // v0 `TaxCollection.Model` `MarketplaceFacilitator` is v2026's
+            // `taxCollections[].model` `MARKETPLACE_FACILITATOR`.
+            tax: self.tax_collection.map(|c| ItemTax {
+                tax_collections: vec![ItemTaxCollection {
+                    model: c.model.map(|m| {
+                        if m == "MarketplaceFacilitator" {
+                            crate::orders::MARKETPLACE_FACILITATOR.to_owned()
+                        } else {
+                            m
+                        }
+                    }),
+                    responsible_party: c.responsible_party,
+                }],
+                tax_calculation_breakdowns: Vec::new(),
+            }),
         }
     }
 }

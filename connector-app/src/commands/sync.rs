@@ -161,6 +161,12 @@ pub fn print_report(r: &OrdersReport, dry_run: bool) {
     if r.summarised > 0 {
         row("summarised by settlements", r.summarised);
     }
+    if r.credit_notes_posted > 0 {
+        row("cancelled: credit note posted", r.credit_notes_posted);
+    }
+    if r.would_credit > 0 {
+        row("cancelled: would credit", r.would_credit);
+    }
     if r.recovered > 0 {
         // Counted in the rows above too: resolved first, not counted again when read.
         row("resolved from an earlier run", r.recovered);

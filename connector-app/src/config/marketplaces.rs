@@ -23,6 +23,12 @@ pub struct MarketplaceMapping {
     /// standard rate). Items at no listed rate, and shipping, take `tax_code`.
     #[serde(default)]
     pub tax_codes: BTreeMap<String, String>,
+    /// Tax code of the items whose tax Amazon collects as marketplace facilitator / deemed
+    /// supplier (Orders API `taxCollections[].model` `MARKETPLACE_FACILITATOR`), whatever rate
+    /// Amazon charged: the seller's invoice carries none of that tax. Unset: such items take their
+    /// code as any other.
+    #[serde(default)]
+    pub facilitated_tax_code: Option<String>,
 }
 
 impl MarketplaceMapping {

@@ -50,8 +50,13 @@ pub struct OrdersConfig {
     /// an item's promotion on its own, so SAP taxes the price and the discount apart, rounded as
     /// Amazon does (`None`: the discount is taken off the item's line).
     pub promotion_item: Option<String>,
-    /// Warehouse for invoice lines.
+    /// Warehouse for invoice lines (both channels unless one has its own below).
     pub warehouse: Option<String>,
+    /// Warehouse of the item lines of Amazon-fulfilled (FBA, AFN) orders: the units leave
+    /// Amazon's warehouses, so their stock and cost are relieved there.
+    pub fba_warehouse: Option<String>,
+    /// Warehouse of the item lines of merchant-fulfilled (MFN) orders.
+    pub merchant_warehouse: Option<String>,
     /// Which line field carries the marketplace's tax code.
     pub tax_field: TaxField,
     /// A `sync orders --since` window longer than this is read from the all-orders report
@@ -61,6 +66,31 @@ pub struct OrdersConfig {
     /// the deprecated v0 `getOrderItems`, whose bucket is apart from `getOrder`'s (default off:
     /// Amazon retires v0 after 2027-03-27).
     pub backfill_order_items_v0: bool,
+}
+
+impl OrdersConfig {
+    /// The warehouse of an order's item lines: its channel's (`fulfilledBy` `AMAZON` or
+    /// `MERCHANT`), else `warehouse`.
+    pub fn warehouse_for(&self, amazon_fulfilled: Option<bool>) -> Option<&str> {
+        let channel = match amazon_fulfilled {
+            Some(true) => self.fba_warehouse.as_deref(),
+            Some(false) => self.merchant_warehouse.as_deref(),
+            None => None,
+        };
+        channel.or(self.warehouse.as_deref())
+    }
+
+    /// Every warehouse the orders flow names (to check they exist in SAP), with its key.
+    pub fn warehouses(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("orders.warehouse", &self.warehouse),
+            ("orders.fba_warehouse", &self.fba_warehouse),
+            ("orders.merchant_warehouse", &self.merchant_warehouse),
+        ]
+        .into_iter()
+        .filter_map(|(k, w)| Some((k, w.as_deref()?)))
+        .collect()
+    }
 }
 
 /// `[orders]` as written.
@@ -75,6 +105,8 @@ pub(super) struct RawOrders {
     shipping_expense_code: Option<i32>,
     promotion_item: Option<String>,
     warehouse: Option<String>,
+    fba_warehouse: Option<String>,
+    merchant_warehouse: Option<String>,
     tax_field: Option<TaxField>,
     report_backfill_after: Option<String>,
     backfill_order_items_v0: Option<bool>,
@@ -107,6 +139,8 @@ impl RawOrders {
             shipping,
             promotion_item: self.promotion_item.filter(|c| !c.trim().is_empty()),
             warehouse: self.warehouse,
+            fba_warehouse: self.fba_warehouse,
+            merchant_warehouse: self.merchant_warehouse,
             tax_field: self.tax_field.unwrap_or(TaxField::VatGroup),
             report_backfill_after: duration(
                 "orders.report_backfill_after",
@@ -141,6 +175,15 @@ mod tests {
                 .to_string()
                 .contains("orders.shipping_expense_code")
         );
+        assert_eq!(c.orders.warehouse_for(Some(true)), None);
+        let per_channel = TEMPLATE.replace(
+            "# warehouse = \"01\"",
+            "warehouse = \"01\"\nfba_warehouse = \"AMZ\"",
+        );
+        let c = parse_at(&per_channel).unwrap();
+        assert_eq!(c.orders.warehouse_for(Some(true)), Some("AMZ"));
+        assert_eq!(c.orders.warehouse_for(Some(false)), Some("01"));
+        assert_eq!(c.orders.warehouse_for(None), Some("01"));
         let expense = bad.replace("# shipping_expense_code = 1", "shipping_expense_code = 1");
         assert_eq!(
             parse_at(&expense).unwrap().orders.shipping,

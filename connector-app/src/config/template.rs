@@ -60,7 +60,9 @@ shipping_item = "SHIPPING"           # ItemCode for shipping lines (a sales item
 #                                    # tax on price and discount apart as Amazon does; without it
 #                                    # the discount comes off the item's line and its tax can be a
 #                                    # cent off Amazon's
-# warehouse = "01"
+# warehouse = "01"                   # warehouse of invoice lines (default: the item's default warehouse)
+# fba_warehouse = "AMZ"              # lines of Amazon-fulfilled (FBA) orders: stock leaves Amazon's warehouse
+# merchant_warehouse = "01"          # lines of merchant-fulfilled orders (both default to `warehouse`)
 tax_field = "vat-group"              # vat-group (VAT localisations) | tax-code (US/CA sales tax)
 
 # One section per marketplace: the SAP customer its invoices go to and the tax code of their lines
@@ -79,6 +81,8 @@ customer = "C-AMZ-DE"                # SAP CardCode the marketplace's invoices g
 tax_code = "S1"                      # standard-rate output VAT: VatGroup / TaxCode for its lines
 # tax_codes = { "19" = "S1", "7" = "S2" }   # rate Amazon charged (%) -> code (reduced-rate goods)
 prices_include_tax = true            # EU/UK prices include VAT; false for US/CA sales tax
+# facilitated_tax_code = "OS"        # items whose tax Amazon collects (Orders API taxCollections:
+                                     # MARKETPLACE_FACILITATOR) take this code whatever the rate
 
 # [marketplaces.A13V1IB3VIYZZH]      # Amazon.fr, EUR, for a seller NOT established in the EU (e.g. a
 # customer = "C-AMZ-FR"              # UK company): Amazon is the deemed supplier and keeps the VAT
@@ -94,6 +98,7 @@ prices_include_tax = true            # EU/UK prices include VAT; false for US/CA
 # [marketplaces.ATVPDKIKX0DER]       # Amazon.com, USD, with orders.tax_field = "tax-code": Amazon
 # customer = "C-AMZ-US"              # collects sales tax in marketplace-facilitator states, so the
 # tax_code = "MPF"                   # invoice carries a 0 % code there
+# facilitated_tax_code = "MPF"       # and any item Amazon reports collected as facilitator
 # prices_include_tax = false
 
 [sku_map]                            # Amazon SKU -> SAP ItemCode (default: the same code)

@@ -311,7 +311,12 @@ impl Engine {
             {
                 out.push(f);
             }
-            let codes: BTreeSet<&String> = m.tax_code.iter().chain(m.tax_codes.values()).collect();
+            let codes: BTreeSet<&String> = m
+                .tax_code
+                .iter()
+                .chain(m.tax_codes.values())
+                .chain(m.facilitated_tax_code.iter())
+                .collect();
             for code in codes {
                 let subject = format!("tax code {code} ({id})");
                 let found = taxes
@@ -333,21 +338,27 @@ impl Engine {
             }
         }
         // Warehouses and price lists the flows name.
-        let mut warehouses: Vec<&String> = cfg.items.warehouses.iter().collect();
-        warehouses.extend(cfg.orders.warehouse.as_ref());
-        for w in warehouses {
+        // Each warehouse once, with every key that names it (an invoice line's warehouse per
+        // fulfilment channel included).
+        let mut warehouses: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for w in &cfg.items.warehouses {
+            warehouses
+                .entry(w.as_str())
+                .or_default()
+                .push("items.warehouses");
+        }
+        for (key, w) in cfg.orders.warehouses() {
+            warehouses.entry(w).or_default().push(key);
+        }
+        for (w, keys) in warehouses {
             let found = self
                 .sap
                 .warehouses()
-                .first(&Query::new().filter(prop("WarehouseCode").eq(w.as_str())))
+                .first(&Query::new().filter(prop("WarehouseCode").eq(w)))
                 .await?;
             out.push(match found {
                 Some(_) => Finding::ok(AREA, format!("warehouse {w}"), "exists"),
-                None => fail(
-                    format!("warehouse {w}"),
-                    "does not exist",
-                    "items.warehouses / orders.warehouse",
-                ),
+                None => fail(format!("warehouse {w}"), "does not exist", keys.join(" / ")),
             });
         }
         for (marketplace, list) in &cfg.items.price_lists {

@@ -137,6 +137,30 @@ pub fn order_2026(world: &World, o: &Order, included: &[String]) -> Value {
     if has("PROCEEDS") && priced {
         order["proceeds"] = json!({"grandTotal": money(o.total(), m.currency)});
     }
+    // Model `Order.packages` ("Shipping packages created for this order … Only available for
+    // merchant-fulfilled (FBM) orders"), `OrderPackage`: `packageReferenceId` (required),
+    // `createdTime`, `packageStatus.status` (`SHIPPED`: "Package dispatch confirmation to
+    // customer"), `shipTime` ("when this package was handed over to the carrier") and
+    // `packageItems` (`orderItemId`, `quantity`). FBA orders carry none.
+    // INVENTED: one package per shipped order holding every unit, created 30 minutes before it
+    // is handed over (the world ships each order whole).
+    if has("PACKAGES")
+        && o.channel == Channel::Mfn
+        && let Some(shipped) = o.shipped
+    {
+        let items: Vec<Value> = o
+            .items
+            .iter()
+            .map(|it| json!({"orderItemId": it.order_item_id, "quantity": it.quantity}))
+            .collect();
+        order["packages"] = json!([{
+            "packageReferenceId": "1",
+            "createdTime": iso(shipped - Duration::minutes(30)),
+            "packageStatus": {"status": "SHIPPED"},
+            "shipTime": iso(shipped),
+            "packageItems": items,
+        }]);
+    }
     if has("BUYER") {
         order["buyer"] = json!({"buyerEmail": format!("{}@marketplace.amazon.{}", &o.id[4..11], m.domain.trim_start_matches("www.amazon."))});
     }

@@ -97,9 +97,10 @@ pub struct Order {
     /// Items of the order.
     #[serde(default)]
     pub order_items: Vec<OrderItem>,
-    /// Packages, untyped (with `includedData=PACKAGES`).
+    /// Shipping packages with their ship time (with `includedData=PACKAGES`; model
+    /// `Order.packages`: "Only available for merchant-fulfilled (FBM) orders").
     #[serde(default)]
-    pub packages: Vec<serde_json::Value>,
+    pub packages: Vec<OrderPackage>,
     /// Payment details, untyped (with `includedData=PAYMENT`).
     #[serde(default)]
     pub payment: Option<serde_json::Value>,
@@ -121,6 +122,90 @@ impl Order {
     pub fn status(&self) -> Option<&FulfillmentStatus> {
         self.fulfillment.as_ref().map(|f| &f.fulfillment_status)
     }
+
+    /// Who fulfils the order, if included.
+    pub fn fulfilled_by(&self) -> Option<&FulfilledBy> {
+        self.fulfillment.as_ref()?.fulfilled_by.as_ref()
+    }
+}
+
+/// A shipping package of a merchant-fulfilled order (model `OrderPackage`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct OrderPackage {
+    /// "A unique identifier for this package within the context of the order."
+    pub package_reference_id: String,
+    /// When the package was created and prepared for shipment.
+    #[serde(default)]
+    pub created_time: Option<DateTime<Utc>>,
+    /// Its current status.
+    #[serde(default)]
+    pub package_status: Option<PackageStatus>,
+    /// Carrier.
+    #[serde(default)]
+    pub carrier: Option<String>,
+    /// "The exact time when this package was handed over to the carrier": the date of supply.
+    #[serde(default)]
+    pub ship_time: Option<DateTime<Utc>>,
+    /// Shipping method.
+    #[serde(default)]
+    pub shipping_service: Option<String>,
+    /// Carrier tracking number.
+    #[serde(default)]
+    pub tracking_number: Option<String>,
+    /// The order items (and quantities) in this package.
+    #[serde(default)]
+    pub package_items: Vec<PackageItem>,
+}
+
+impl OrderPackage {
+    /// A package that left: shipped, in transit or delivered with a ship time, not cancelled.
+    pub fn shipped_at(&self) -> Option<DateTime<Utc>> {
+        match self.package_status.as_ref().map(|s| &s.status) {
+            Some(PackageState::Cancelled | PackageState::Pending) => None,
+            _ => self.ship_time,
+        }
+    }
+}
+
+string_enum!(
+    /// Primary status of a package (model `PackageStatus.status`).
+    PackageState {
+        /// Before carrier handoff.
+        Pending = "PENDING",
+        /// Within the carrier network.
+        InTransit = "IN_TRANSIT",
+        /// Dispatched to the customer.
+        Shipped = "SHIPPED",
+        /// Delivered.
+        Delivered = "DELIVERED",
+        /// Terminated before delivery.
+        Cancelled = "CANCELLED",
+        /// Delivery failed.
+        Undeliverable = "UNDELIVERABLE",
+    }
+);
+
+/// A package's status (model `PackageStatus`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageStatus {
+    /// Primary status.
+    pub status: PackageState,
+    /// Finer status, e.g. `PICKED_UP`.
+    #[serde(default)]
+    pub detailed_status: Option<String>,
+}
+
+/// An order item in a package (model `PackageItem`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageItem {
+    /// The order item.
+    pub order_item_id: String,
+    /// Units of it in the package.
+    pub quantity: u32,
 }
 
 /// An alternative id of an order.
@@ -284,6 +369,58 @@ pub struct OrderItem {
     /// Programs such as `TRANSPARENCY`.
     #[serde(default)]
     pub programs: Vec<String>,
+    /// Who collects the item's tax (with `includedData=TAX`).
+    #[serde(default)]
+    pub tax: Option<ItemTax>,
+}
+
+impl OrderItem {
+    /// Whether Amazon withholds and remits the item's tax as marketplace facilitator (model
+    /// `ItemTaxCollection.model` = `MARKETPLACE_FACILITATOR`).
+    pub fn tax_collected_by_marketplace(&self) -> bool {
+        self.tax.as_ref().is_some_and(|t| {
+            t.tax_collections
+                .iter()
+                .any(|c| c.model.as_deref() == Some(MARKETPLACE_FACILITATOR))
+        })
+    }
+}
+
+/// `ItemTaxCollection.model` of tax Amazon "withholds and remits to the taxing authority on
+/// behalf of the seller".
+pub const MARKETPLACE_FACILITATOR: &str = "MARKETPLACE_FACILITATOR";
+
+/// Tax information of an order item (model `ItemTax`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemTax {
+    /// Who collects the tax.
+    #[serde(default)]
+    pub tax_collections: Vec<ItemTaxCollection>,
+    /// How it was calculated (e.g. `reportingScheme` `UOSS`).
+    #[serde(default)]
+    pub tax_calculation_breakdowns: Vec<ItemTaxCalculationBreakdown>,
+}
+
+/// One tax collection of an item (model `ItemTaxCollection`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemTaxCollection {
+    /// `MARKETPLACE_FACILITATOR` where Amazon withholds and remits the tax.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The party that withholds and remits it.
+    #[serde(default)]
+    pub responsible_party: Option<String>,
+}
+
+/// A tax calculation breakdown of an item (model `ItemTaxCalculationBreakdown`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemTaxCalculationBreakdown {
+    /// The reporting scheme, e.g. `UOSS` or `IOSS`.
+    #[serde(default)]
+    pub reporting_scheme: Option<String>,
 }
 
 /// The product of an order line.

@@ -21,7 +21,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use futures::stream::{self, BoxStream, StreamExt};
 use sp_api_client::order_report::parse_all_orders_report;
-use sp_api_client::orders::{IncludedData, Order};
+use sp_api_client::orders::Order;
 use sp_api_client::reports::{ReportHandle, ReportOutcome};
 use sp_api_client::{Error as SpError, Marketplace};
 use tracing::info;
@@ -167,7 +167,7 @@ impl Engine {
             };
             q.remove(at)
         };
-        let included = [IncludedData::Proceeds, IncludedData::Fulfillment];
+        let included = super::INCLUDED;
         let by_get_order = |_| async {
             let mut out = Vec::new();
             while let Some(n) = take(false) {

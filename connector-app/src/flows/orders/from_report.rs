@@ -11,6 +11,8 @@
 //! - the tax a promotion takes off (the Orders API's `TAX` breakdown has a `DISCOUNT` part; the
 //!   report has no column for it), so an order with a promotion is read from the API;
 //! - gift wrap (the invoice plan has no line for it; the API's proceeds say what it is);
+//! - the ship time of a shipped merchant-fulfilled order, which dates its invoice (the API's
+//!   `packages[].shipTime`; Amazon-fulfilled orders have no packages, so the report is enough);
 //! - a sales channel that names no Amazon marketplace, a status this module does not know, or a
 //!   line without SKU, quantity or price on an order that is not pending.
 
@@ -133,6 +135,13 @@ fn order_of(rows: &[AllOrdersReportRow], lines_elsewhere: bool) -> Result<Order,
     };
     let priced = !matches!(status, "PENDING" | "PENDING_AVAILABILITY");
     let shipped = status == "SHIPPED";
+    let amazon_fulfilled = first.fulfillment_channel.as_deref() == Some("Amazon");
+    if shipped && !amazon_fulfilled {
+        return Err(
+            "a merchant-fulfilled shipment: the report has no ship time, which dates its invoice"
+                .into(),
+        );
+    }
     let mut items = Vec::with_capacity(rows.len());
     let mut total = Decimal::ZERO;
     let mut currency = None;
@@ -202,7 +211,7 @@ fn order_of(rows: &[AllOrdersReportRow], lines_elsewhere: bool) -> Result<Order,
         },
         "fulfillment": {
             "fulfillmentStatus": status,
-            "fulfilledBy": if first.fulfillment_channel.as_deref() == Some("Amazon") { "AMAZON" } else { "MERCHANT" },
+            "fulfilledBy": if amazon_fulfilled { "AMAZON" } else { "MERCHANT" },
         },
         "orderItems": items,
     });
@@ -271,6 +280,34 @@ mod tests {
         assert_eq!(
             v["orderItems"][1]["proceeds"]["breakdowns"][1]["type"],
             "TAX"
+        );
+    }
+
+    #[test]
+    fn a_shipped_merchant_order_goes_to_the_api_for_its_ship_time() {
+        let merchant = |status: &str| {
+            row(
+                "028-7",
+                status,
+                "Amazon.de",
+                "MUG",
+                ["23.80", "3.80", "0.00", "0.00", "", ""],
+            )
+            .replacen("\tAmazon\tAmazon.de", "\tMerchant\tAmazon.de", 1)
+        };
+        let r = read(&[merchant("Shipped")]);
+        assert_eq!(r.need_api.len(), 1, "{:?}", r.orders);
+        assert!(r.need_api[0].why.contains("ship time"), "{:?}", r.need_api);
+        assert!(
+            !r.need_api[0].lines_only,
+            "order-items calls carry no packages"
+        );
+        // Not shipped yet: the report is enough.
+        let r = read(&[merchant("Unshipped")]);
+        assert!(r.need_api.is_empty(), "{:?}", r.need_api);
+        assert_eq!(
+            r.orders[0].fulfilled_by(),
+            Some(&sp_api_client::orders::FulfilledBy::Merchant)
         );
     }
 

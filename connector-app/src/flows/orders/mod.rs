@@ -7,6 +7,7 @@
 //! before posting; a problem holds that order and the flow goes on with the next.
 
 pub mod backfill;
+pub mod cancel;
 mod checks;
 pub mod from_report;
 pub mod plan;
@@ -34,6 +35,15 @@ const SUMMARISED: &str = "summarised by its settlement ([posting] mode = \"summa
 /// Flow name in the ledger.
 pub const FLOW: &str = "orders";
 
+/// What an invoice needs of an order: prices and taxes, fulfilment, who collects each item's tax
+/// (`TAX`: `taxCollections`) and the packages' ship times (`PACKAGES`: the invoice date).
+pub(crate) const INCLUDED: [IncludedData; 4] = [
+    IncludedData::Proceeds,
+    IncludedData::Fulfillment,
+    IncludedData::Tax,
+    IncludedData::Packages,
+];
+
 /// Searches end this long before now (Amazon asks for at least two minutes).
 const WINDOW_END_MARGIN: i64 = 3;
 
@@ -55,6 +65,11 @@ impl Engine {
     pub async fn recover_invoices(&self, report: &mut OrdersReport) -> Result<()> {
         for (key, outcome) in self.recover::<Invoice>(FLOW).await? {
             report.count_recovered(&key, outcome);
+        }
+        for (key, outcome) in self.recover::<cancel::CancellationNote>(FLOW).await? {
+            report.recovered += 1;
+            report.recovered_keys.insert(key.clone());
+            report.count_credit(&key, outcome);
         }
         Ok(())
     }
@@ -87,7 +102,7 @@ impl Engine {
         let search = OrderSearch::last_updated_after(start)
             .before(end)
             .marketplace_ids(cfg.amazon.marketplaces.clone())
-            .included_data([IncludedData::Proceeds, IncludedData::Fulfillment]);
+            .included_data(INCLUDED);
         // A long `--since` window (a first sync, a backfill) is read from the all-orders report:
         // a few report calls instead of one searchOrders call per 100 orders.
         let by_report = options.since.is_some()
@@ -231,6 +246,16 @@ impl Engine {
             return Ok(None);
         }
         match existing.as_ref().map(|r| r.state) {
+            // Invoiced (when accepted) and then cancelled by Amazon: a credit note reverses it.
+            Some(DocState::Posted)
+                if order.status() == Some(&sp_api_client::orders::FulfillmentStatus::Cancelled) =>
+            {
+                if let Some(invoice) = &existing {
+                    self.credit_cancelled(order, invoice, dry_run, report)
+                        .await?;
+                }
+                return Ok(None);
+            }
             Some(DocState::Posted) => {
                 report.already_posted += 1;
                 return Ok(None);
@@ -339,6 +364,23 @@ impl Engine {
             && rec.kind == <super::fba::FbaAdjustment as crate::posting::SapDocument>::KIND
         {
             return self.replay_fba(key).await;
+        }
+        if rec.flow == FLOW
+            && rec.kind == <cancel::CancellationNote as crate::posting::SapDocument>::KIND
+        {
+            return match rec.state {
+                DocState::Posted => Ok(ReplayOutcome::AlreadyPosted {
+                    doc_entry: rec.doc_entry,
+                    doc_num: rec.doc_num,
+                }),
+                DocState::Sending | DocState::Unknown | DocState::Planned => Ok(
+                    ReplayOutcome::Posted(self.post::<cancel::CancellationNote>(key).await?),
+                ),
+                DocState::Held | DocState::Failed | DocState::Dismissed => {
+                    self.sap.connect().await.context("SAP login")?;
+                    self.replay_cancellation(&rec).await
+                }
+            };
         }
         if rec.flow != FLOW {
             return Ok(ReplayOutcome::StillHeld(format!(

@@ -3,9 +3,11 @@
 use rust_decimal::Decimal;
 use sap_b1_client::entities::{Document, DocumentAdditionalExpense, DocumentLine};
 use serde_json::Value;
-use sp_api_client::orders::{FulfillmentStatus, Order, OrderItem};
+use sp_api_client::orders::{FulfilledBy, FulfillmentStatus, Order, OrderItem};
 
 use crate::config::{Config, InvoiceWhen, Shipping, TaxField};
+
+mod dating;
 
 /// The free text of an invoice's shipping line (its item is `orders.shipping_item`, not a SKU).
 pub(crate) const SHIPPING_LINE_TEXT: &str = "Amazon shipping";
@@ -87,6 +89,9 @@ pub fn plan_invoice(order: &Order, config: &Config, key: &str) -> OrderPlan {
     let mut lines = Vec::new();
     let mut shipping = Decimal::ZERO;
     let mut shipping_tax = Decimal::ZERO;
+    // Whether any shipping is charged on an item whose tax the seller collects (else the freight
+    // is facilitated too).
+    let mut seller_shipping = false;
     for item in &order.order_items {
         let Some(sku) = item
             .product
@@ -119,15 +124,24 @@ pub fn plan_invoice(order: &Order, config: &Config, key: &str) -> OrderPlan {
         };
         shipping += amounts.shipping;
         shipping_tax += amounts.shipping_tax;
+        // Amazon collects this item's tax as marketplace facilitator / deemed supplier: the
+        // marketplace's facilitated code, whatever rate Amazon charged (none of it is the
+        // seller's), and the net price.
+        let facilitated = mapping
+            .facilitated_tax_code
+            .as_deref()
+            .filter(|_| item.tax_collected_by_marketplace());
+        seller_shipping |= facilitated.is_none() && !amounts.shipping.is_zero();
         // Where prices are net, SAP taxes each line's net and rounds it; Amazon taxed the price
         // and the promotion apart (TAX subtypes ITEM and DISCOUNT), so one discounted line can be
         // a cent off. With a promotion item the discount is a line of its own, quantity -1 (SAP
         // help "Creating Sales and Purchasing Documents with Negative Totals": negative
         // quantities on A/R invoices), at the item's tax code.
-        if let (Some(promo), false, false) = (
+        if let (Some(promo), false, false, None) = (
             config.orders.promotion_item.as_deref(),
             mapping.prices_include_tax,
             amounts.item_discount.is_zero(),
+            facilitated,
         ) {
             let price = amounts.net - amounts.item_discount;
             let price_tax = amounts.item_tax - amounts.discount_tax;
@@ -154,13 +168,14 @@ pub fn plan_invoice(order: &Order, config: &Config, key: &str) -> OrderPlan {
             item_code: config.item_code(&sku).to_owned(),
             quantity: Decimal::from(qty),
             net: amounts.net,
-            tax_code: mapping
-                .tax_code_for(amounts.net, amounts.item_tax)
+            tax_code: facilitated
+                .or_else(|| mapping.tax_code_for(amounts.net, amounts.item_tax))
                 .map(str::to_owned),
             // Where the seller charges the VAT inside the price, the invoice carries what the
             // buyer paid: SAP keeps a row's gross and derives the net (PriceAfterVAT), so the
             // invoice total is Amazon's to the cent instead of net + SAP's rounded VAT.
-            gross: (mapping.prices_include_tax
+            gross: (facilitated.is_none()
+                && mapping.prices_include_tax
                 && mapping.charges_tax(amounts.net, amounts.item_tax))
             .then_some(amounts.net + amounts.item_tax),
             sku,
@@ -169,32 +184,54 @@ pub fn plan_invoice(order: &Order, config: &Config, key: &str) -> OrderPlan {
     if lines.is_empty() {
         return OrderPlan::Hold(format!("order {id} has no shipped items"));
     }
+    let dated = dating::invoice_date(order, marketplace);
     let comments = format!(
-        "Amazon order {id} ({}) - ml-connector {key}",
+        "Amazon order {id} ({}), {} - ml-connector {key}",
         order
             .sales_channel
             .marketplace_name
             .as_deref()
-            .unwrap_or(marketplace)
+            .unwrap_or(marketplace),
+        dated.how,
     );
-    let date = order.last_updated_time.date_naive();
+    let item_lines = lines.len();
     // The freight's code by the rate Amazon charged on it, as an item's (an Alberta order pays
     // 5 % GST on shipping, not the marketplace's 13 % HST); the marketplace's code without a
-    // reported shipping tax.
-    let shipping_code = (!shipping_tax.is_zero())
-        .then(|| mapping.tax_code_for(shipping, shipping_tax))
-        .flatten()
-        .map(str::to_owned);
+    // reported shipping tax; the facilitated code where only facilitated items carry shipping.
+    let facilitated_shipping = mapping
+        .facilitated_tax_code
+        .as_deref()
+        .filter(|_| !seller_shipping && !shipping.is_zero());
+    let shipping_code = match facilitated_shipping {
+        Some(code) => Some(code.to_owned()),
+        None => (!shipping_tax.is_zero())
+            .then(|| mapping.tax_code_for(shipping, shipping_tax))
+            .flatten()
+            .map(str::to_owned),
+    };
     let freight = Freight {
         net: shipping,
         tax_code: shipping_code,
-        // As for items: what the buyer paid for shipping, where the seller charges the VAT in it.
-        gross: (mapping.prices_include_tax && mapping.charges_tax(shipping, shipping_tax))
-            .then_some(shipping + shipping_tax),
+        // As for items: what the buyer paid for shipping, where the seller charges the VAT in it
+        // (not where Amazon collects it as facilitator).
+        gross: (facilitated_shipping.is_none()
+            && mapping.prices_include_tax
+            && mapping.charges_tax(shipping, shipping_tax))
+        .then_some(shipping + shipping_tax),
     };
-    let doc = build_invoice(
-        config, mapping, key, id, date, currency, lines, freight, comments,
+    let mut doc = build_invoice(
+        config, mapping, key, id, dated.date, currency, lines, freight, comments,
     );
+    // The item lines leave the channel's warehouse (FBA units Amazon's, MFN units the seller's).
+    let amazon_fulfilled = match order.fulfilled_by() {
+        Some(FulfilledBy::Amazon) => Some(true),
+        Some(FulfilledBy::Merchant) => Some(false),
+        _ => None,
+    };
+    let warehouse = config.orders.warehouse_for(amazon_fulfilled);
+    for line in doc.document_lines.iter_mut().flatten().take(item_lines) {
+        line.warehouse_code = warehouse.map(str::to_owned);
+    }
     OrderPlan::Invoice(Box::new(doc))
 }
 

@@ -38,6 +38,10 @@ pub struct OrdersReport {
     pub dismissed: u64,
     /// Orders of summary marketplaces: invoiced with the others by their settlement.
     pub summarised: u64,
+    /// Credit notes posted for orders Amazon cancelled after they were invoiced (accepted mode).
+    pub credit_notes_posted: u64,
+    /// Such credit notes a dry run would post.
+    pub would_credit: u64,
     /// Invoices another connector instance posted to the same company (their key rows say who).
     pub posted_by_other_instance: Vec<Problem>,
     /// Warnings about how this run could post (key table missing, another instance's lease).
@@ -67,6 +71,8 @@ impl OrdersReport {
             + self.dismissed
             + self.summarised
             + self.would_post
+            + self.credit_notes_posted
+            + self.would_credit
             + (self.held.len() + self.failed.len() + self.unknown.len()) as u64
     }
 
@@ -75,6 +81,14 @@ impl OrdersReport {
         self.recovered += 1;
         self.recovered_keys.insert(key.to_owned());
         self.count(key, outcome);
+    }
+
+    /// Counts the credit note of an order cancelled after its invoice.
+    pub(crate) fn count_credit(&mut self, key: &str, outcome: PostOutcome) {
+        match outcome {
+            PostOutcome::Posted { .. } => self.credit_notes_posted += 1,
+            other => self.count(key, other),
+        }
     }
 
     pub(crate) fn count(&mut self, key: &str, outcome: PostOutcome) {

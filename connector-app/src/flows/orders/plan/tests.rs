@@ -35,7 +35,11 @@ fn money(v: &str) -> serde_json::Value {
 }
 
 fn order(status: &str, breakdowns: serde_json::Value) -> Order {
-    serde_json::from_value(json!({
+    serde_json::from_value(order_json(status, breakdowns)).unwrap()
+}
+
+fn order_json(status: &str, breakdowns: serde_json::Value) -> serde_json::Value {
+    json!({
         "orderId": "028-1234567-1234567",
         "createdTime": "2026-11-20T10:00:00Z",
         "lastUpdatedTime": "2026-11-21T08:00:00Z",
@@ -49,8 +53,7 @@ fn order(status: &str, breakdowns: serde_json::Value) -> Order {
             "proceeds": {"proceedsTotal": money("64.47"), "breakdowns": breakdowns},
             "fulfillment": {"quantityFulfilled": 2, "quantityUnfulfilled": 0}
         }]
-    }))
-    .unwrap()
+    })
 }
 
 fn vat_breakdowns() -> serde_json::Value {
@@ -242,6 +245,197 @@ fn the_freight_takes_the_code_of_the_rate_amazon_charged_on_it() {
     };
     let v = serde_json::to_value(&*doc).unwrap();
     assert_eq!(v["DocumentAdditionalExpenses"][0]["VatGroup"], "DE19");
+}
+
+fn invoice(o: serde_json::Value, cfg: &Config) -> Box<Document> {
+    match plan_invoice(&serde_json::from_value(o).unwrap(), cfg, KEY) {
+        OrderPlan::Invoice(doc) => doc,
+        other => panic!("expected an invoice, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_invoice_is_dated_by_its_first_package_shipped_in_the_marketplace_time_zone() {
+    let mut o = order_json("SHIPPED", vat_breakdowns());
+    o["fulfillment"]["fulfilledBy"] = json!("MERCHANT");
+    o["lastUpdatedTime"] = json!("2026-12-03T09:00:00Z");
+    o["packages"] = json!([
+        // Cancelled before it left: not a shipment.
+        {"packageReferenceId": "0", "packageStatus": {"status": "CANCELLED"}, "shipTime": "2026-11-28T10:00:00Z"},
+        {"packageReferenceId": "2", "packageStatus": {"status": "DELIVERED"}, "shipTime": "2026-12-02T10:00:00Z",
+         "packageItems": [{"orderItemId": "12345678901234", "quantity": 1}]},
+        // Handed to the carrier at 00:30 on 1 December in Berlin (23:30 UTC on 30 November).
+        {"packageReferenceId": "1", "packageStatus": {"status": "SHIPPED"}, "shipTime": "2026-11-30T23:30:00Z",
+         "packageItems": [{"orderItemId": "12345678901234", "quantity": 1}]}
+    ]);
+    let doc = invoice(o, &config(""));
+    let v = serde_json::to_value(&*doc).unwrap();
+    assert_eq!(v["DocDate"], "2026-12-01", "{v}");
+    assert_eq!(v["TaxDate"], "2026-12-01");
+    let comments = doc.comments.as_deref().unwrap();
+    assert!(
+        comments.contains("dated by its first package's ship time, Europe/Berlin"),
+        "{comments}"
+    );
+    assert!(
+        comments.ends_with(KEY),
+        "the key ends the comments: {comments}"
+    );
+}
+
+#[test]
+fn without_a_package_the_invoice_is_dated_by_the_last_update_and_says_why() {
+    // FBA: Amazon gives no packages. 23:30 UTC on 21 November is 22 November in Berlin.
+    let mut o = order_json("SHIPPED", vat_breakdowns());
+    o["lastUpdatedTime"] = json!("2026-11-21T23:30:00Z");
+    let doc = invoice(o, &config(""));
+    assert_eq!(
+        serde_json::to_value(&*doc).unwrap()["DocDate"],
+        "2026-11-22"
+    );
+    let comments = doc.comments.as_deref().unwrap();
+    assert!(
+        comments.contains(
+            "Amazon's last update (Amazon gives no packages for FBA orders), Europe/Berlin"
+        ),
+        "{comments}"
+    );
+    // A merchant order whose packages carry no ship time yet.
+    let mut o = order_json("SHIPPED", vat_breakdowns());
+    o["fulfillment"]["fulfilledBy"] = json!("MERCHANT");
+    o["packages"] = json!([{"packageReferenceId": "1", "packageStatus": {"status": "PENDING"}}]);
+    let doc = invoice(o, &config(""));
+    assert!(
+        doc.comments
+            .as_deref()
+            .unwrap()
+            .contains("Amazon sent no package with a ship time"),
+        "{doc:?}"
+    );
+}
+
+/// An Amazon.com seller: sales tax on top of net prices, a matrix whose 6.5 % entry is the
+/// seller's own code (a state where it collects), Amazon's facilitated code for the rest.
+fn us_config(extra: &str) -> Config {
+    let text = format!(
+        r#"
+        [sap]
+        base_url = "https://sap.example.com:50000/b1s/v2"
+        company_db = "SBO"
+        user = "manager"
+        [amazon]
+        region = "na"
+        seller_id = "A1SELLER"
+        marketplaces = ["ATVPDKIKX0DER"]
+        [orders]
+        shipping = "expense"
+        shipping_expense_code = 1
+        tax_field = "tax-code"
+        {extra}
+        [marketplaces.ATVPDKIKX0DER]
+        customer = "C-AMZ-US"
+        tax_code = "EX"
+        tax_codes = {{ "6.5" = "WA65", "0" = "EX" }}
+        facilitated_tax_code = "MPF"
+        prices_include_tax = false
+        "#
+    );
+    Config::parse(Path::new("/tmp/t.toml"), &text).unwrap()
+}
+
+fn usd(v: &str) -> serde_json::Value {
+    json!({"amount": v, "currencyCode": "USD"})
+}
+
+/// A US order shipped to Washington (6.5 %): item 1 facilitated with shipping, item 2 not.
+fn us_order(fulfilled_by: &str) -> serde_json::Value {
+    let item = |id: &str, sku: &str, price: &str, tax: &str, shipping: Option<(&str, &str)>| {
+        let mut b = vec![json!({"type": "ITEM", "subtotal": usd(price)})];
+        let mut t = vec![json!({"subtype": "ITEM", "value": usd(tax)})];
+        if let Some((s, st)) = shipping {
+            b.push(json!({"type": "SHIPPING", "subtotal": usd(s)}));
+            t.push(json!({"subtype": "SHIPPING", "value": usd(st)}));
+        }
+        b.push(json!({"type": "TAX", "subtotal": usd(tax), "detailedBreakdowns": t}));
+        json!({
+            "orderItemId": id,
+            "quantityOrdered": 1,
+            "product": {"sellerSku": sku},
+            "proceeds": {"breakdowns": b},
+            "fulfillment": {"quantityFulfilled": 1, "quantityUnfulfilled": 0}
+        })
+    };
+    let mut facilitated = item("1", "AMZ-MUG", "20.00", "1.30", Some(("4.99", "0.32")));
+    facilitated["tax"] = json!({"taxCollections": [
+        {"model": "MARKETPLACE_FACILITATOR", "responsibleParty": "Amazon Services, Inc."}
+    ]});
+    json!({
+        "orderId": "111-1234567-1234567",
+        "createdTime": "2026-11-30T20:00:00Z",
+        // 05:00 UTC on 1 December is the evening of 30 November in Seattle.
+        "lastUpdatedTime": "2026-12-01T05:00:00Z",
+        "salesChannel": {"channelName": "AMAZON", "marketplaceId": "ATVPDKIKX0DER", "marketplaceName": "Amazon.com"},
+        "fulfillment": {"fulfillmentStatus": "SHIPPED", "fulfilledBy": fulfilled_by},
+        "proceeds": {"grandTotal": usd("28.71")},
+        "orderItems": [facilitated, item("2", "AMZ-CUP", "10.00", "0.65", None)]
+    })
+}
+
+#[test]
+fn items_amazon_collects_the_tax_of_take_the_facilitated_code_whatever_the_matrix_says() {
+    let doc = invoice(us_order("AMAZON"), &us_config(""));
+    let v = serde_json::to_value(&*doc).unwrap();
+    let lines = v["DocumentLines"].as_array().unwrap();
+    // Washington is a marketplace-facilitator state: Amazon's 6.5 % is not the seller's, though
+    // the seller's matrix has a 6.5 % code.
+    assert_eq!(lines[0]["TaxCode"], "MPF", "{v}");
+    assert_eq!(
+        lines[0]["UnitPrice"], "20",
+        "net: the tax is not on the invoice"
+    );
+    // The seller's own item at the same rate keeps the matrix's code.
+    assert_eq!(lines[1]["TaxCode"], "WA65", "{v}");
+    // Only the facilitated item carries shipping: the freight is facilitated too.
+    assert_eq!(v["DocumentAdditionalExpenses"][0]["TaxCode"], "MPF", "{v}");
+    assert_eq!(v["DocumentAdditionalExpenses"][0]["LineTotal"], "4.99");
+    assert_eq!(v["DocDate"], "2026-11-30", "Pacific time");
+    assert!(
+        doc.comments
+            .as_deref()
+            .unwrap()
+            .contains("America/Los_Angeles")
+    );
+    // Without a facilitated code the matrix decides, as before.
+    let mut cfg = us_config("");
+    cfg.marketplaces
+        .get_mut("ATVPDKIKX0DER")
+        .unwrap()
+        .facilitated_tax_code = None;
+    let v = serde_json::to_value(&*invoice(us_order("AMAZON"), &cfg)).unwrap();
+    assert_eq!(v["DocumentLines"][0]["TaxCode"], "WA65", "{v}");
+}
+
+#[test]
+fn item_lines_leave_the_warehouse_of_their_fulfilment_channel() {
+    let cfg = us_config("warehouse = \"01\"\nfba_warehouse = \"AMZ\"");
+    let fba = invoice(us_order("AMAZON"), &cfg);
+    let merchant = invoice(us_order("MERCHANT"), &cfg);
+    for (doc, expected) in [(fba, "AMZ"), (merchant, "01")] {
+        for line in doc.document_lines.as_ref().unwrap() {
+            assert_eq!(line.warehouse_code.as_deref(), Some(expected), "{line:?}");
+        }
+    }
+    // The shipping item line moves no stock: it names no warehouse.
+    let mut cfg = us_config("fba_warehouse = \"AMZ\"");
+    cfg.orders.shipping = Shipping::ItemLine("SHIPPING".into());
+    let doc = invoice(us_order("AMAZON"), &cfg);
+    let lines = doc.document_lines.as_ref().unwrap();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0].warehouse_code.as_deref(), Some("AMZ"));
+    assert_eq!(lines[2].warehouse_code, None, "{:?}", lines[2]);
+    // Nothing configured: no warehouse, SAP's item default (today's behaviour).
+    let doc = invoice(us_order("MERCHANT"), &us_config(""));
+    assert_eq!(doc.document_lines.as_ref().unwrap()[0].warehouse_code, None);
 }
 
 fn promoted_net_breakdowns() -> serde_json::Value {
