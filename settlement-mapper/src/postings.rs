@@ -107,6 +107,11 @@ pub struct RefundLine {
     pub amount: Decimal,
     /// The tax in `amount` (refund rows named `*Tax` or `TaxDiscount`).
     pub tax: Decimal,
+    /// The shipping part of `amount` (rows named `Shipping*`: the charge, its tax, its
+    /// promotions), which the credit note puts where the invoice carried the shipping.
+    pub shipping: Decimal,
+    /// The tax in `shipping` (`ShippingTax`).
+    pub shipping_tax: Decimal,
 }
 
 /// A balanced journal entry.

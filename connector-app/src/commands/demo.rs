@@ -179,6 +179,10 @@ fn print_summary(s: &DemoSummary, kept: bool) {
     );
     println!("  on account             {:>6}", b.amount_on_account);
     println!("  written off            {:>6}", b.written_off);
+    println!(
+        "  receipts held          {:>6}  ({} in all, on the clearing account until replayed)",
+        b.receipts_held, b.amount_held
+    );
     println!("SAP items -> Amazon listings");
     println!("  listings updated       {:>6}", s.listings_updated);
     for p in s.items.issues.iter().take(10) {

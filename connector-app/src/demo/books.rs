@@ -20,6 +20,10 @@ pub struct BooksCheck {
     pub amount_on_account: Decimal,
     /// Residues written off (absolute, summed).
     pub written_off: Decimal,
+    /// Receipts held for a difference above the tolerance (the clearing account keeps them).
+    pub receipts_held: usize,
+    /// What they amount to, summed.
+    pub amount_held: Decimal,
 }
 
 impl BooksCheck {
@@ -35,6 +39,10 @@ impl BooksCheck {
             out.amount_on_account += a.on_account.abs();
             out.written_off += a.written_off.abs();
         }
+        for h in report.settlements.iter().flat_map(|s| &s.held_receipts) {
+            out.receipts_held += 1;
+            out.amount_held += h.receipt;
+        }
         out
     }
 
@@ -46,6 +54,8 @@ impl BooksCheck {
             amount_left_open: self.amount_left_open + other.amount_left_open,
             amount_on_account: self.amount_on_account + other.amount_on_account,
             written_off: self.written_off + other.written_off,
+            receipts_held: self.receipts_held + other.receipts_held,
+            amount_held: self.amount_held + other.amount_held,
         }
     }
 }

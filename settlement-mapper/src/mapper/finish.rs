@@ -148,7 +148,14 @@ impl Accumulator<'_> {
                             add_receipt(sums, p.period, p.sum.rows, p.sum.amount, p.sum.first_line);
                             if rule.to == Target::Refund {
                                 // Only tax rows wait for the facilitator status.
-                                add_refund_sku(order, p.period, &p.sku, p.sum.amount, true);
+                                let shipping = self.keys[p.key][2].starts_with("Shipping");
+                                add_refund_sku(
+                                    order,
+                                    p.period,
+                                    &p.sku,
+                                    p.sum.amount,
+                                    (true, shipping),
+                                );
                             }
                         }
                         Target::Account(symbol) => {
@@ -221,6 +228,8 @@ impl Accumulator<'_> {
                         sku: r.sku.clone(),
                         amount: ctx.money(r.amount),
                         tax: ctx.money(r.tax),
+                        shipping: ctx.money(r.shipping),
+                        shipping_tax: ctx.money(r.shipping_tax),
                     })
                     .collect();
                 lines.sort_by(|a, b| a.sku.cmp(&b.sku));

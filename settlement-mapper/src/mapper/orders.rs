@@ -47,6 +47,10 @@ pub(super) struct RefundSku {
     pub(super) amount: Decimal,
     /// The part of `amount` on tax rows (`*Tax`, `TaxDiscount`).
     pub(super) tax: Decimal,
+    /// The part of `amount` on shipping rows (`Shipping*`: the charge, its tax, its promotions).
+    pub(super) shipping: Decimal,
+    /// The part of `shipping` on its tax row (`ShippingTax`).
+    pub(super) shipping_tax: Decimal,
 }
 
 /// What the settlement holds for one order.
@@ -154,9 +158,16 @@ pub(super) fn add_refund_sku(
     period: Period,
     sku: &str,
     amount: Decimal,
-    tax: bool,
+    (tax, shipping): (bool, bool),
 ) {
-    let tax = if tax { amount } else { Decimal::ZERO };
+    let tax_part = if tax { amount } else { Decimal::ZERO };
+    let shipping_part = if shipping { amount } else { Decimal::ZERO };
+    let shipping_tax = if shipping && tax {
+        amount
+    } else {
+        Decimal::ZERO
+    };
+    let tax = tax_part;
     match order
         .refund_skus
         .iter_mut()
@@ -165,6 +176,8 @@ pub(super) fn add_refund_sku(
         Some(r) => {
             r.amount += amount;
             r.tax += tax;
+            r.shipping += shipping_part;
+            r.shipping_tax += shipping_tax;
         }
         None => push_exact(
             &mut order.refund_skus,
@@ -173,6 +186,8 @@ pub(super) fn add_refund_sku(
                 sku: sku.to_owned(),
                 amount,
                 tax,
+                shipping: shipping_part,
+                shipping_tax,
             },
         ),
     }

@@ -14,6 +14,9 @@ impl Engine {
     pub async fn replay_settlement(&self, key: &str) -> Result<ReplayOutcome> {
         let id =
             settlement_id_of_key(key).ok_or_else(|| anyhow!("`{key}` is not a settlement key"))?;
+        if key.contains(":receipt:") {
+            return self.replay_held_receipt(key, id).await;
+        }
         let key = settlement_key(&self.config.amazon.seller_id, id);
         let rec = self
             .ledger()

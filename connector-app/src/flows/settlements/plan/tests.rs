@@ -97,6 +97,9 @@ fn plan(
         credit_notes: &credit_notes,
         converted: None,
         write_off: Decimal::ZERO,
+        hold_above: None,
+        opening: &BTreeSet::new(),
+        opening_account: None,
     })
 }
 
@@ -299,6 +302,9 @@ fn a_negative_receipt_or_a_marketplace_without_customer_holds() {
         credit_notes: &HashMap::new(),
         converted: None,
         write_off: Decimal::ZERO,
+        hold_above: None,
+        opening: &BTreeSet::new(),
+        opening_account: None,
     })
     .unwrap_err();
     assert!(
@@ -442,6 +448,9 @@ fn a_refund_without_its_credit_note_or_invoice_holds() {
         credit_notes: &HashMap::new(),
         converted: None,
         write_off: Decimal::ZERO,
+        hold_above: None,
+        opening: &BTreeSet::new(),
+        opening_account: None,
     })
     .unwrap_err();
     assert!(
@@ -471,6 +480,9 @@ fn cent_residues_within_the_tolerance_are_written_off_and_the_invoice_closes() {
             credit_notes: &HashMap::new(),
             write_off,
             converted: None,
+            hold_above: None,
+            opening: &BTreeSet::new(),
+            opening_account: None,
         })
         .unwrap()
     };
@@ -520,4 +532,93 @@ fn cent_residues_within_the_tolerance_are_written_off_and_the_invoice_closes() {
     // Beyond the tolerance nothing is written off.
     let tight = plan_with(Decimal::new(1, 2));
     assert_eq!(app(&tight, short).invoice_left_open, cent2);
+}
+
+#[test]
+fn a_receipt_above_the_tolerance_is_held_and_the_rest_posts() {
+    let (p, table) = postings(4);
+    let paid = paid(&p);
+    let mut invoices = invoices_for(&p);
+    let (short, over, cent) = (&paid[0].order_id, &paid[1].order_id, &paid[2].order_id);
+    invoices.get_mut(short).unwrap().open += Decimal::new(522, 2);
+    invoices.get_mut(over).unwrap().open -= Decimal::new(100, 2);
+    invoices.get_mut(cent).unwrap().open += Decimal::new(2, 2);
+    let limit = Decimal::new(5, 2);
+    let plan = plan_documents(&PlanInput {
+        postings: &p,
+        table: &table,
+        invoices: &invoices,
+        customers: &customers(),
+        grouping: ReceiptGrouping::PerSettlement,
+        missing: MissingInvoice::Hold,
+        foreign: None,
+        credit_notes: &HashMap::new(),
+        write_off: limit,
+        converted: None,
+        hold_above: Some(limit),
+        opening: &BTreeSet::new(),
+        opening_account: None,
+    })
+    .unwrap();
+    let held: Vec<(&str, Decimal)> = plan
+        .held
+        .iter()
+        .map(|h| (h.order_id.as_str(), h.difference))
+        .collect();
+    assert_eq!(
+        held,
+        {
+            let mut v = vec![
+                (short.as_str(), Decimal::new(-522, 2)),
+                (over.as_str(), Decimal::new(100, 2)),
+            ];
+            v.sort_by_key(|(o, _)| (paid.iter().find(|r| r.order_id == *o).unwrap().date, *o));
+            v
+        },
+        "short and over above the tolerance are held"
+    );
+    // The cent within the tolerance is written off; the held orders are in no payment.
+    assert!(
+        plan.applications
+            .iter()
+            .all(|a| a.order_id != *short && a.order_id != *over)
+    );
+    let c = plan
+        .applications
+        .iter()
+        .find(|a| a.order_id == *cent)
+        .unwrap();
+    assert_eq!(c.written_off, Decimal::new(2, 2));
+    let transferred: Decimal = plan.payments.iter().filter_map(|x| x.transfer_sum).sum();
+    let received: Decimal = paid.iter().map(|r| r.amount).sum();
+    let held_cash: Decimal = plan.held.iter().map(|h| h.receipt).sum();
+    assert_eq!(transferred, received - held_cash + Decimal::new(2, 2));
+    let h = plan.held.iter().find(|h| h.order_id == *short).unwrap();
+    let reason = h.reason("EUR");
+    assert!(
+        reason.contains(short.as_str())
+            && reason.contains(&format!("invoice {}", h.invoice_num))
+            && reason.contains("5.22 short")
+            && reason.contains("clearing account keeps"),
+        "{reason}"
+    );
+    // Without the hold (`leave-open`), the same differences post and stay open / on account.
+    let posted = plan_documents(&PlanInput {
+        postings: &p,
+        table: &table,
+        invoices: &invoices,
+        customers: &customers(),
+        grouping: ReceiptGrouping::PerSettlement,
+        missing: MissingInvoice::Hold,
+        foreign: None,
+        credit_notes: &HashMap::new(),
+        write_off: limit,
+        converted: None,
+        hold_above: None,
+        opening: &BTreeSet::new(),
+        opening_account: None,
+    })
+    .unwrap();
+    assert!(posted.held.is_empty());
+    assert_eq!(posted.applications.len(), plan.applications.len() + 2);
 }
