@@ -238,7 +238,15 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
                 // Above the tolerance, this order's receipt waits (the rest posts): the invoice
                 // is corrected first, then `replay` posts it.
                 let difference = on_account - left;
-                if let Some(limit) = input.hold_above
+                // A foreign-currency invoice's open amount is derived from its local amount, so
+                // it may be off by the foreign value of a local cent: that is not held.
+                let limit = input.hold_above.map(|limit| match input.foreign {
+                    Some(f) => f.rate(date).map_or(limit, |rate| {
+                        limit.max(local_cent_in(rate))
+                    }),
+                    None => limit,
+                });
+                if let Some(limit) = limit
                     && refund.is_zero()
                     && !receipt.is_zero()
                     && difference.abs() > limit
@@ -441,6 +449,15 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
             .map(|rate| (p.total_amount * rate).round_dp(2)),
     };
     Ok(plan)
+}
+
+/// One cent of the company's currency in a foreign currency at SAP's `rate` (local per unit),
+/// rounded up to the cent.
+fn local_cent_in(rate: Decimal) -> Decimal {
+    if rate <= Decimal::ZERO {
+        return Decimal::ZERO;
+    }
+    (Decimal::new(1, 2) / rate).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::AwayFromZero)
 }
 
 /// SAP cuts memos at 50 characters; cut them ourselves, on a character boundary.

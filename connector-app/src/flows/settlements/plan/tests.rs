@@ -622,3 +622,11 @@ fn a_receipt_above_the_tolerance_is_held_and_the_rest_posts() {
     assert!(posted.held.is_empty());
     assert_eq!(posted.applications.len(), plan.applications.len() + 2);
 }
+
+#[test]
+fn a_local_cent_in_a_foreign_currency_is_rounded_up() {
+    // MXN at 0.055 USD: a USD cent is 0.1818... MXN, a residue of up to 0.19 MXN is not held.
+    assert_eq!(local_cent_in(Decimal::new(55, 3)), Decimal::new(19, 2));
+    assert_eq!(local_cent_in(Decimal::ONE), Decimal::new(1, 2));
+    assert_eq!(local_cent_in(Decimal::ZERO), Decimal::ZERO);
+}
