@@ -40,6 +40,10 @@ fn a_refunds_shipping_and_its_tax_are_kept_apart_on_its_line() {
     let line = &p.refunds[0].lines[0];
     assert_eq!(line.amount, dec("-15.79"));
     assert_eq!(line.tax, dec("-2.80"));
-    assert_eq!(line.shipping, dec("-3.79"), "charge, its tax and the promotion");
+    assert_eq!(
+        line.shipping,
+        dec("-3.79"),
+        "charge, its tax and the promotion"
+    );
     assert_eq!(line.shipping_tax, dec("-0.80"));
 }

@@ -241,9 +241,9 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
                 // A foreign-currency invoice's open amount is derived from its local amount, so
                 // it may be off by the foreign value of a local cent: that is not held.
                 let limit = input.hold_above.map(|limit| match input.foreign {
-                    Some(f) => f.rate(date).map_or(limit, |rate| {
-                        limit.max(local_cent_in(rate))
-                    }),
+                    Some(f) => f
+                        .rate(date)
+                        .map_or(limit, |rate| limit.max(local_cent_in(rate))),
                     None => limit,
                 });
                 if let Some(limit) = limit
@@ -457,7 +457,8 @@ fn local_cent_in(rate: Decimal) -> Decimal {
     if rate <= Decimal::ZERO {
         return Decimal::ZERO;
     }
-    (Decimal::new(1, 2) / rate).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::AwayFromZero)
+    (Decimal::new(1, 2) / rate)
+        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::AwayFromZero)
 }
 
 /// SAP cuts memos at 50 characters; cut them ourselves, on a character boundary.
