@@ -436,7 +436,7 @@ async fn the_report_fails_its_verdict_while_invoices_stay_open() {
     edit_config(
         &config,
         "[settlements]\n",
-        "[settlements]\nhold_systematic_shortfall = false\n",
+        "[settlements]\nhold_systematic_shortfall = false\nabove_write_off = \"leave-open\"\n",
     );
     let (code, out) = cli(&config, &["sync", "orders"]);
     assert!(matches!(code, Some(0 | 2)), "{out}");

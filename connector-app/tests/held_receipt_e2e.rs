@@ -198,42 +198,17 @@ async fn the_cut_over_skips_early_settlements_and_credits_early_orders_to_the_op
     let sb = start_sandbox_in(WorldKind::Na, SEED, 60).await;
     let (_dir, config) = workspace(&sb);
     let w = sb.world();
-    let published: Vec<_> = w
+    // Settlements ending by the first closed one's last day were booked before (skipped)...
+    let cut: NaiveDate = w
         .settlements
         .iter()
-        .filter(|s| sb.settlement_file(&s.id).is_some())
-        .collect();
-    // Settlements ending by the first one's last day were booked before (skipped)...
-    let cut: NaiveDate = published.iter().map(|s| s.end.date_naive()).min().unwrap();
-    let after: Vec<_> = published
-        .iter()
-        .filter(|s| s.end.date_naive() > cut)
-        .collect();
-    // ...and orders created before the first day a later settlement refunds one of them (so no
-    // refund needs an invoice that does not exist) were invoiced there too.
-    let from = after
-        .iter()
-        .flat_map(|s| {
-            s.refunds
-                .iter()
-                .map(|&i| w.orders[i].purchased.date_naive())
-        })
+        .filter(|s| s.end <= w.anchor)
+        .map(|s| s.end.date_naive())
         .min()
-        .unwrap_or(w.anchor.date_naive());
-    let early: Vec<(&str, &str)> = after
-        .iter()
-        .flat_map(|s| {
-            s.orders
-                .iter()
-                .map(|&i| &w.orders[i])
-                .filter(|o| o.purchased.date_naive() < from)
-                .map(|o| (s.id.as_str(), o.id.as_str()))
-        })
-        .collect();
-    assert!(
-        !early.is_empty(),
-        "a later settlement pays an order from before {from}"
-    );
+        .unwrap();
+    // ...and orders created before the day after it were invoiced there too (their receipts and
+    // refunds in later settlements go to the opening receivable and to Refunds).
+    let from = cut + chrono::Duration::days(1);
     edit_config(
         &config,
         "[orders]\n",
@@ -264,8 +239,30 @@ async fn the_cut_over_skips_early_settlements_and_credits_early_orders_to_the_op
         report.held.is_empty() && report.failed.is_empty(),
         "{report:?}"
     );
+    let listed: Vec<_> = w
+        .settlements
+        .iter()
+        .filter(|s| report.settlements.iter().any(|x| x.settlement_id == s.id))
+        .collect();
+    let after: Vec<_> = listed.iter().filter(|s| s.end.date_naive() > cut).collect();
+    let early: Vec<(&str, &str)> = after
+        .iter()
+        .flat_map(|s| {
+            s.orders
+                .iter()
+                .chain(&s.refunds)
+                .map(|&i| &w.orders[i])
+                .filter(|o| o.purchased.date_naive() < from)
+                .map(|o| (s.id.as_str(), o.id.as_str()))
+        })
+        .collect();
+    assert!(
+        !early.is_empty(),
+        "a listed settlement pays an order from before {from}"
+    );
     // Before the cut-over: listed as skipped, nothing in SAP.
-    for s in published.iter().filter(|s| s.end.date_naive() <= cut) {
+    assert!(listed.iter().any(|s| s.end.date_naive() <= cut));
+    for s in listed.iter().filter(|s| s.end.date_naive() <= cut) {
         let out = report
             .settlements
             .iter()

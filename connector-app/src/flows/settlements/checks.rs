@@ -131,6 +131,11 @@ impl Engine {
             let symbol = super::journal::OPENING_RECEIVABLE;
             let resolved = self.resolve_account(code).await?;
             accounts.insert((in_currency(symbol, &resolved), symbol.to_owned()));
+            let refunds = super::journal::REFUNDS;
+            accounts.insert((
+                in_currency(refunds, table.resolve(refunds)),
+                refunds.to_owned(),
+            ));
         }
         if converted.is_some() {
             accounts.retain(|(_, symbol)| symbol != settlement_mapper::mapping::BANK);
@@ -226,7 +231,15 @@ impl Engine {
             .collect();
         // Refunds: a credit note per order based on its invoice, planned now, posted only when
         // nothing else holds the settlement (then the payments are planned with what SAP did).
-        let (credits, credit_problems) = self.plan_credit_notes(postings, &invoices).await?;
+        // (Orders from before the cut-over have no invoice to credit: their refunds are journal
+        // lines.)
+        let (credits, credit_problems) = if opening.is_empty() {
+            self.plan_credit_notes(postings, &invoices).await?
+        } else {
+            let mut credited = postings.clone();
+            credited.refunds.retain(|r| !opening.contains(&r.order_id));
+            self.plan_credit_notes(&credited, &invoices).await?
+        };
         problems.extend(credit_problems);
         let plan_with = |invoices: &HashMap<String, InvoiceInfo>, credit_notes| {
             plan_documents(&PlanInput {

@@ -15,15 +15,18 @@
 //!
 //! Which orders predate the cut-over: an order is created before Amazon posts its charge, and the
 //! receipt's date (the rows' posted date, or the later deposit date) is never earlier than that, so
-//! a receipt dated before `invoiced_from` is an order created before it. An order without an
-//! invoice whose receipt is dated on or after the cut-over (ordered before, shipped after) is
-//! asked of Amazon (`getOrder`, its `createdTime`) — the same test the orders flow makes.
+//! a receipt (or refund) dated before `invoiced_from` is an order created before it. An order
+//! without an invoice whose rows are dated on or after the cut-over (ordered before, shipped or
+//! refunded after) is asked of Amazon (`getOrder`, its `createdTime`) — the same test the orders
+//! flow makes. Such an order's refund has no invoice to base a credit note on: it is a journal
+//! line to `Refunds` (without tax: the earlier books' VAT on it is not reduced by SAP's tax
+//! report), in the same entry as the receipts.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anyhow::Result;
 use chrono::NaiveDate;
-use settlement_mapper::postings::{Receipt, SettlementPostings};
+use settlement_mapper::postings::{Receipt, Refund, SettlementPostings};
 
 use super::plan::InvoiceInfo;
 use crate::flows::Engine;
@@ -32,19 +35,25 @@ use crate::flows::Engine;
 /// posts it), or why they cannot be told apart.
 pub(super) type Opening = Result<(BTreeSet<String>, Option<String>), Vec<String>>;
 
-/// Orders without an invoice and the earliest date of their receipts in `postings`.
+/// Orders without an invoice and the earliest date of their receipts and refunds in `postings`.
 fn uninvoiced<'a>(
     receipts: &'a [Receipt],
+    refunds: &'a [Refund],
     invoices: &HashMap<String, InvoiceInfo>,
     cancelled: &BTreeMap<String, i32>,
 ) -> BTreeMap<&'a str, NaiveDate> {
     let mut out: BTreeMap<&str, NaiveDate> = BTreeMap::new();
-    for r in receipts.iter().filter(|r| !r.amount.is_zero()) {
-        if invoices.contains_key(&r.order_id) || cancelled.contains_key(&r.order_id) {
+    let moves = receipts
+        .iter()
+        .filter(|r| !r.amount.is_zero())
+        .map(|r| (r.order_id.as_str(), r.date))
+        .chain(refunds.iter().map(|r| (r.order_id.as_str(), r.date)));
+    for (order, date) in moves {
+        if invoices.contains_key(order) || cancelled.contains_key(order) {
             continue;
         }
-        let e = out.entry(r.order_id.as_str()).or_insert(r.date);
-        *e = (*e).min(r.date);
+        let e = out.entry(order).or_insert(date);
+        *e = (*e).min(date);
     }
     out
 }
@@ -67,7 +76,9 @@ impl Engine {
         let account = self.resolve_account(code).await?;
         let mut opening = BTreeSet::new();
         let mut problems = Vec::new();
-        for (order, earliest) in uninvoiced(&postings.receipts, invoices, cancelled) {
+        for (order, earliest) in
+            uninvoiced(&postings.receipts, &postings.refunds, invoices, cancelled)
+        {
             if earliest < from {
                 opening.insert(order.to_owned());
                 continue;
@@ -126,7 +137,7 @@ mod tests {
             },
         )]);
         let cancelled = BTreeMap::from([("c".to_owned(), 7)]);
-        let got = uninvoiced(&receipts, &invoices, &cancelled);
+        let got = uninvoiced(&receipts, &[], &invoices, &cancelled);
         assert_eq!(got, BTreeMap::from([("a", day(1))]));
     }
 }

@@ -153,7 +153,8 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
     let mut groups: BTreeMap<(String, NaiveDate, usize), PaymentGroup> = BTreeMap::new();
     let mut missing = Vec::new();
     let mut write_offs: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
-    let mut openings: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
+    // Per date: (receipts, refunds) of orders from before the cut-over.
+    let mut openings: BTreeMap<NaiveDate, (Decimal, Decimal)> = BTreeMap::new();
     // Local-currency settlements only: in a foreign currency SAP books the payment's local
     // amount at one rate and a write-off entry at its date's rate, which would leave a local cent
     // on the clearing account (a residue there is left open and reported).
@@ -183,7 +184,10 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
         if receipt.is_zero() && refund.is_zero() {
             continue;
         }
-        let credit = if refund.is_zero() {
+        let opening = input.opening_account.is_some()
+            && input.opening.contains(order_id)
+            && !input.invoices.contains_key(order_id);
+        let credit = if refund.is_zero() || opening {
             None
         } else {
             match input.credit_notes.get(&(order_id.to_owned(), date)) {
@@ -196,7 +200,7 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
                 }
             }
         };
-        if refund.is_zero() && receipt.is_sign_negative() {
+        if refund.is_zero() && receipt.is_sign_negative() && !opening {
             held.push(format!(
                 "order {order_id} has a negative receipt ({receipt}) in this settlement: a credit note or a manual entry is needed"
             ));
@@ -343,15 +347,16 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
             }
             // An order the earlier bookkeeping invoiced (before the cut-over): its receipt
             // settles the receivable that bookkeeping left, by a journal line (no invoice, no
-            // customer: a G/L balance), never by a new invoice.
-            None if refund.is_zero()
-                && input.opening_account.is_some()
-                && input.opening.contains(order_id) =>
-            {
-                *openings.entry(date).or_default() += receipt;
+            // customer: a G/L balance), never by a new invoice; its refund (no invoice to base
+            // a credit note on) goes to the refunds account.
+            None if opening => {
+                let e = openings.entry(date).or_default();
+                e.0 += receipt;
+                e.1 += refund;
                 Application {
                     order_id: order_id.to_owned(),
                     receipt,
+                    refund,
                     opening_receivable: receipt,
                     ..Application::default()
                 }
