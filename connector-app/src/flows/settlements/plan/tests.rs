@@ -630,3 +630,109 @@ fn a_local_cent_in_a_foreign_currency_is_rounded_up() {
     assert_eq!(local_cent_in(Decimal::ONE), Decimal::new(1, 2));
     assert_eq!(local_cent_in(Decimal::ZERO), Decimal::ZERO);
 }
+
+#[test]
+fn orders_before_the_cut_over_credit_the_opening_receivable_not_an_invoice() {
+    let (p, table) = with_refunds(6);
+    let mut invoices = invoices_for(&p);
+    // Two orders the earlier books invoiced: no invoice in SAP; one of them refunded too.
+    let refunded = p.refunds[0].order_id.clone();
+    let plain = p
+        .receipts
+        .iter()
+        .map(|r| r.order_id.clone())
+        .find(|o| *o != refunded && !p.refunds.iter().any(|f| f.order_id == *o))
+        .unwrap();
+    invoices.remove(&refunded);
+    invoices.remove(&plain);
+    let opening: BTreeSet<String> = [refunded.clone(), plain.clone()].into();
+    let mut after = invoices.clone();
+    let credit_notes: HashMap<_, _> = credits(&p, &mut after)
+        .into_iter()
+        .filter(|((o, _), _)| !opening.contains(o))
+        .collect();
+    let customers = customers();
+    let input = |opening_account| PlanInput {
+        postings: &p,
+        table: &table,
+        invoices: &after,
+        customers: &customers,
+        grouping: ReceiptGrouping::PerSettlement,
+        missing: MissingInvoice::Hold,
+        foreign: None,
+        credit_notes: &credit_notes,
+        write_off: Decimal::ZERO,
+        converted: None,
+        hold_above: None,
+        opening: &opening,
+        opening_account,
+    };
+    // Without the cut-over they are missing invoices (held).
+    assert!(plan_documents(&input(None)).is_err());
+    let plan = plan_documents(&input(Some("1410"))).unwrap();
+    let moved = |o: &str| -> (Decimal, Decimal) {
+        let r = p
+            .receipts
+            .iter()
+            .filter(|r| r.order_id == o)
+            .map(|r| r.amount)
+            .sum();
+        let f = p
+            .refunds
+            .iter()
+            .filter(|r| r.order_id == o)
+            .map(|r| r.amount)
+            .sum();
+        (r, f)
+    };
+    let (r1, f1) = moved(&refunded);
+    let (r2, _) = moved(&plain);
+    for (o, r) in [(&refunded, r1), (&plain, r2)] {
+        let a = plan.applications.iter().find(|a| a.order_id == *o).unwrap();
+        assert_eq!((a.opening_receivable, a.invoice), (r, None), "{o}");
+    }
+    // No payment applies anything for them; one entry moves clearing by what they brought in.
+    let je = plan
+        .journal_entries
+        .iter()
+        .filter(|j| {
+            j.memo
+                .as_deref()
+                .is_some_and(|m| m.ends_with("opening receivable"))
+        })
+        .collect::<Vec<_>>();
+    assert!(!je.is_empty());
+    let sum_on = |account: &str| -> Decimal {
+        je.iter()
+            .flat_map(|j| j.journal_entry_lines.iter().flatten())
+            .filter(|l| l.account_code.as_deref() == Some(account))
+            .map(|l| l.credit.unwrap_or_default() - l.debit.unwrap_or_default())
+            .sum()
+    };
+    assert_eq!(sum_on("1410"), r1 + r2, "the opening receivable goes down");
+    assert_eq!(sum_on(table.resolve(CLEARING)), -(r1 + r2 + f1));
+    assert_eq!(
+        sum_on(table.resolve("Refunds")),
+        f1,
+        "the refund is an expense"
+    );
+    let transferred: Decimal = plan.payments.iter().filter_map(|x| x.transfer_sum).sum();
+    let paid: Decimal = p
+        .receipts
+        .iter()
+        .filter(|r| !opening.contains(&r.order_id))
+        .map(|r| r.amount)
+        .sum();
+    let refunds: Decimal = p
+        .refunds
+        .iter()
+        .filter(|r| !opening.contains(&r.order_id))
+        .map(|r| r.amount)
+        .sum();
+    let outgoing: Decimal = plan
+        .refund_payments
+        .iter()
+        .filter_map(|x| x.transfer_sum)
+        .sum();
+    assert_eq!(transferred - outgoing, paid + refunds);
+}
