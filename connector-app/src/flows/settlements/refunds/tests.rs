@@ -248,6 +248,10 @@ fn refunded_shipping_goes_on_the_freight_where_the_invoice_carried_it_there() {
     let doc =
         serde_json::to_value(credit_note(&input, &with_shipping(), &invoice()).unwrap()).unwrap();
     assert_eq!(doc["DocumentLines"].as_array().unwrap().len(), 1, "{doc}");
+    assert_eq!(
+        doc["DocumentLines"][0]["PriceAfterVAT"], "12",
+        "the item without the shipping"
+    );
     let x = &doc["DocumentAdditionalExpenses"][0];
     assert_eq!(x["ExpenseCode"], 1);
     assert_eq!(x["LineTotal"], "3.99");
