@@ -56,7 +56,9 @@ impl Engine {
                     already: state == "already-posted",
                 }
             }
-            Some((state, reasons)) if state == "held" => ReplayOutcome::StillHeld(reasons),
+            Some((state, reasons)) if state == "held" || state == "skipped" => {
+                ReplayOutcome::StillHeld(reasons)
+            }
             Some((_, reasons)) => ReplayOutcome::Posted(PostOutcome::Failed(format!(
                 "partly posted: {reasons} (the parts posted stay; replay again after fixing)"
             ))),
