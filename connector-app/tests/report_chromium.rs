@@ -93,6 +93,8 @@ fn negative_settlement() -> Reconciliation {
             amount: d("25.2"),
         },
         on_account: Tally::default(),
+        held_receipts: vec![],
+        opening_receivable: Default::default(),
         reconciled: false,
         marketplaces: vec!["Amazon.co.uk".into()],
         seller_id: "A1SELLER".into(),

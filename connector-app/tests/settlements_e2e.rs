@@ -477,7 +477,10 @@ async fn create_invoice_policy_builds_missing_invoices_from_the_settlement_rows(
     edit_config(
         &config,
         "[settlements]\n",
-        "[settlements]\nmissing_invoice = \"create-invoice\"\n",
+        // Invoices made from a settlement's rows carry the marketplace's one tax code, so some
+        // differ from the receipt by more than the tolerance: posted and left open here (this
+        // test is about creating them; holding such receipts is `held_receipt_e2e`).
+        "[settlements]\nmissing_invoice = \"create-invoice\"\nabove_write_off = \"leave-open\"\n",
     );
     // No orders sync first: every paid order lacks its invoice.
     assert_eq!(sb.sap_count("Invoices"), 0);

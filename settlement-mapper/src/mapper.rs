@@ -377,7 +377,13 @@ impl<'t> Accumulator<'t> {
                 self.note_marketplace(order_id, row);
                 let order = self.orders.get(order_id);
                 add_receipt(&mut order.refunds, period, 1, row.amount, row.line);
-                add_refund_sku(order, period, row.sku, row.amount, refund_part(row));
+                add_refund_sku(
+                    order,
+                    period,
+                    row.sku,
+                    row.amount,
+                    (refund_part(row), is_shipping(row)),
+                );
             }
             Target::Account(symbol) => {
                 if rule.facilitator {
@@ -460,6 +466,12 @@ impl<'t> Accumulator<'t> {
 
 /// Whether a row carries tax (Amazon names those `Tax`, `ShippingTax`, `GiftWrapTax`,
 /// `TaxDiscount`...).
+/// A shipping row of an order: the charge (`Shipping`, V1 `ShippingCharge`), its tax
+/// (`ShippingTax`) and a shipping promotion (`Promotion` / `Shipping`).
+fn is_shipping(row: &RowRef<'_>) -> bool {
+    row.amount_description.starts_with("Shipping")
+}
+
 fn is_tax(row: &RowRef<'_>) -> bool {
     row.amount_description.ends_with("Tax") || row.amount_description == "TaxDiscount"
 }

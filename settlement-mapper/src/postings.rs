@@ -114,6 +114,11 @@ pub struct RefundLine {
     /// The tax of that promotion (`Promotion` / `TaxDiscount`; included in `tax`).
     #[serde(default, skip_serializing_if = "Decimal::is_zero")]
     pub promotion_tax: Decimal,
+    /// The shipping part of `amount` (rows named `Shipping*`: the charge, its tax, its
+    /// promotions), which the credit note puts where the invoice carried the shipping.
+    pub shipping: Decimal,
+    /// The tax in `shipping` (`ShippingTax`).
+    pub shipping_tax: Decimal,
 }
 
 /// A balanced journal entry.

@@ -185,6 +185,10 @@ fn print_summary(s: &DemoSummary, kept: bool) {
             l.left_open, l.on_account, l.written_off
         );
     }
+    println!(
+        "  receipts held          {:>6}  ({} in all, on the clearing account until replayed)",
+        b.receipts_held, b.amount_held
+    );
     println!("SAP items -> Amazon listings");
     println!("  listings updated       {:>6}", s.listings_updated);
     for p in s.items.issues.iter().take(10) {

@@ -194,6 +194,15 @@ impl Config {
         marketplaces::validate(&raw.marketplaces, &amazon.marketplaces)?;
         let orders = raw.orders.validate()?;
         let settlements = raw.settlements.validate(dir)?;
+        if let (Some(from), None) = (orders.invoiced_from, &settlements.opening_receivable) {
+            return Err(Invalid::new(
+                "settlements.opening_receivable",
+                format!(
+                    "required with orders.invoiced_from ({from}): receipts of orders from before \
+                     it are credited to this G/L account, never invoiced again"
+                ),
+            ));
+        }
         sku_map::validate(&raw.sku_map)?;
         let items = match raw.items {
             Some(items) => items.validate(&amazon.marketplaces)?,

@@ -66,6 +66,9 @@ pub struct OrdersConfig {
     /// the deprecated v0 `getOrderItems`, whose bucket is apart from `getOrder`'s (default off:
     /// Amazon retires v0 after 2027-03-27).
     pub backfill_order_items_v0: bool,
+    /// Cut-over: orders created before this day (UTC) are never invoiced (the earlier bookkeeping
+    /// has them; their receipts go to `settlements.opening_receivable`).
+    pub invoiced_from: Option<chrono::NaiveDate>,
 }
 
 impl OrdersConfig {
@@ -110,6 +113,7 @@ pub(super) struct RawOrders {
     tax_field: Option<TaxField>,
     report_backfill_after: Option<String>,
     backfill_order_items_v0: Option<bool>,
+    invoiced_from: Option<toml::Value>,
 }
 
 impl RawOrders {
@@ -148,8 +152,24 @@ impl RawOrders {
                 "14d",
             )?,
             backfill_order_items_v0: self.backfill_order_items_v0.unwrap_or(false),
+            invoiced_from: self.invoiced_from.as_ref().map(invoiced_from).transpose()?,
         })
     }
+}
+
+/// `orders.invoiced_from`: a date `YYYY-MM-DD` (quoted or a TOML date).
+fn invoiced_from(v: &toml::Value) -> Result<chrono::NaiveDate, Invalid> {
+    let text = match v {
+        toml::Value::String(s) => s.trim().to_owned(),
+        toml::Value::Datetime(d) => d.to_string(),
+        other => other.to_string(),
+    };
+    chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|e| {
+        Invalid::new(
+            "orders.invoiced_from",
+            format!("`{text}` is not a date YYYY-MM-DD ({e})"),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -189,5 +209,39 @@ mod tests {
             parse_at(&expense).unwrap().orders.shipping,
             Shipping::Expense(1)
         );
+    }
+
+    #[test]
+    fn invoiced_from_is_a_date() {
+        assert_eq!(parse_at(TEMPLATE).unwrap().orders.invoiced_from, None);
+        let with = |v: &str| {
+            TEMPLATE
+                .replace("[orders]\n", &format!("[orders]\ninvoiced_from = {v}\n"))
+                .replace(
+                    "[settlements]\n",
+                    "[settlements]\nopening_receivable = \"1499\"\n",
+                )
+        };
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 7, 1);
+        assert_eq!(
+            parse_at(&with("\"2026-07-01\""))
+                .unwrap()
+                .orders
+                .invoiced_from,
+            day
+        );
+        assert_eq!(
+            parse_at(&with("2026-07-01")).unwrap().orders.invoiced_from,
+            day
+        );
+        let e = parse_at(&with("\"July\"")).unwrap_err().to_string();
+        assert!(
+            e.contains("key `orders.invoiced_from`") && e.contains("YYYY-MM-DD"),
+            "{e}"
+        );
+        // The receipts of the orders before it need somewhere to go.
+        let alone = TEMPLATE.replace("[orders]\n", "[orders]\ninvoiced_from = \"2026-07-01\"\n");
+        let e = parse_at(&alone).unwrap_err().to_string();
+        assert!(e.contains("key `settlements.opening_receivable`"), "{e}");
     }
 }

@@ -64,6 +64,9 @@ shipping_item = "SHIPPING"           # ItemCode for shipping lines (a sales item
 # fba_warehouse = "AMZ"              # lines of Amazon-fulfilled (FBA) orders: stock leaves Amazon's warehouse
 # merchant_warehouse = "01"          # lines of merchant-fulfilled orders (both default to `warehouse`)
 tax_field = "vat-group"              # vat-group (VAT localisations) | tax-code (US/CA sales tax)
+# invoiced_from = "2026-07-01"       # cut-over: orders created before this day are never invoiced
+                                     # (your earlier bookkeeping has them); needs
+                                     # settlements.opening_receivable
 
 # One section per marketplace: the SAP customer its invoices go to and the tax code of their lines
 # (a VatGroup in VAT localisations, a sales TaxCode in US/CA ones: orders.tax_field).
@@ -114,6 +117,12 @@ restock_refunds = false              # a refund's credit note puts the units bac
 write_off = "0.00"                   # residues up to this per order go to RoundingDifferences
 currency_converter = []              # e.g. ["CAD"]: Amazon pays these out in your currency (bank = ConvertedTotal)
 hold_systematic_shortfall = true     # hold a settlement leaving a marketplace's invoices open by one share (tax set-up)
+above_write_off = "hold-receipt"     # hold-receipt: an order's receipt further off its invoice than write_off waits
+                                     # under its own key (replay/dismiss), the rest posts | leave-open
+# start_after = "24001234567"        # cut-over: skip this settlement and earlier ones (or a date
+                                     # "2026-06-30": settlements whose period ends by then)
+# opening_receivable = "1499"        # G/L account credited with receipts of orders from before
+                                     # orders.invoiced_from (the receivable your earlier books left)
 
 [posting]
 mode = "per-order"                   # per-order (an invoice per order) | summary (documents per settlement part)

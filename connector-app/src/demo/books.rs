@@ -25,6 +25,10 @@ pub struct BooksCheck {
     pub written_off: Decimal,
     /// The three amounts per settlement currency (ISO), for the currencies where one is not zero.
     pub by_currency: BTreeMap<String, LooseEnds>,
+    /// Receipts held for a difference above the tolerance (the clearing account keeps them).
+    pub receipts_held: usize,
+    /// What they amount to, summed.
+    pub amount_held: Decimal,
 }
 
 /// Amounts a settlement currency's receipts left loose.
@@ -81,6 +85,10 @@ impl BooksCheck {
                     .plus(&loose);
             }
         }
+        for h in report.settlements.iter().flat_map(|s| &s.held_receipts) {
+            out.receipts_held += 1;
+            out.amount_held += h.receipt;
+        }
         out.totals()
     }
 
@@ -94,6 +102,8 @@ impl BooksCheck {
             credit_notes: self.credit_notes + other.credit_notes,
             invoices_left_open: self.invoices_left_open + other.invoices_left_open,
             by_currency,
+            receipts_held: self.receipts_held + other.receipts_held,
+            amount_held: self.amount_held + other.amount_held,
             ..Self::default()
         }
         .totals()

@@ -148,7 +148,14 @@ impl Accumulator<'_> {
                             add_receipt(sums, p.period, p.sum.rows, p.sum.amount, p.sum.first_line);
                             if rule.to == Target::Refund {
                                 // Only tax rows wait for the facilitator status.
-                                add_refund_sku(order, p.period, &p.sku, p.sum.amount, p.part);
+                                let shipping = self.keys[p.key][2].starts_with("Shipping");
+                                add_refund_sku(
+                                    order,
+                                    p.period,
+                                    &p.sku,
+                                    p.sum.amount,
+                                    (p.part, shipping),
+                                );
                             }
                         }
                         Target::Account(symbol) => {
@@ -223,6 +230,8 @@ impl Accumulator<'_> {
                         tax: ctx.money(r.tax),
                         promotion: ctx.money(r.promotion),
                         promotion_tax: ctx.money(r.promotion_tax),
+                        shipping: ctx.money(r.shipping),
+                        shipping_tax: ctx.money(r.shipping_tax),
                     })
                     .collect();
                 lines.sort_by(|a, b| a.sku.cmp(&b.sku));

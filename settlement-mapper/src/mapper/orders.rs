@@ -49,6 +49,10 @@ pub(super) struct RefundSku {
     pub(super) amount: Decimal,
     /// The part of `amount` on tax rows (`*Tax`, `TaxDiscount`).
     pub(super) tax: Decimal,
+    /// The part of `amount` on shipping rows (`Shipping*`: the charge, its tax, its promotions).
+    pub(super) shipping: Decimal,
+    /// The part of `shipping` on its tax row (`ShippingTax`).
+    pub(super) shipping_tax: Decimal,
     /// The part on item promotion rows (tax excluded).
     pub(super) promotion: Decimal,
     /// The promotion's tax (included in `tax`).
@@ -173,7 +177,7 @@ pub(super) fn add_refund_sku(
     period: Period,
     sku: &str,
     amount: Decimal,
-    part: RefundPart,
+    (part, shipping): (RefundPart, bool),
 ) {
     let of = |p: &[RefundPart]| {
         if p.contains(&part) {
@@ -185,6 +189,12 @@ pub(super) fn add_refund_sku(
     let tax = of(&[RefundPart::Tax, RefundPart::PromotionTax]);
     let promotion = of(&[RefundPart::Promotion]);
     let promotion_tax = of(&[RefundPart::PromotionTax]);
+    let shipping_part = if shipping { amount } else { Decimal::ZERO };
+    let shipping_tax = if shipping && part == RefundPart::Tax {
+        amount
+    } else {
+        Decimal::ZERO
+    };
     match order
         .refund_skus
         .iter_mut()
@@ -195,6 +205,8 @@ pub(super) fn add_refund_sku(
             r.tax += tax;
             r.promotion += promotion;
             r.promotion_tax += promotion_tax;
+            r.shipping += shipping_part;
+            r.shipping_tax += shipping_tax;
         }
         None => push_exact(
             &mut order.refund_skus,
@@ -205,6 +217,8 @@ pub(super) fn add_refund_sku(
                 tax,
                 promotion,
                 promotion_tax,
+                shipping: shipping_part,
+                shipping_tax,
             },
         ),
     }

@@ -68,6 +68,25 @@ pub fn check(name: &str, checked: &CheckedSettlement) -> String {
             for n in &plan.notes {
                 let _ = writeln!(s, "  note: {n}");
             }
+            let opening: rust_decimal::Decimal =
+                plan.applications.iter().map(|a| a.opening_receivable).sum();
+            if !opening.is_zero() {
+                let _ = writeln!(
+                    s,
+                    "  opening receivable: {opening} {} of orders from before orders.invoiced_from",
+                    p.currency
+                );
+            }
+            if !plan.held.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "receipts held: {} (the rest would post; the clearing account keeps them until replayed)",
+                    plan.held.len()
+                );
+                for h in &plan.held {
+                    let _ = writeln!(s, "  - {}", h.reason(&p.currency));
+                }
+            }
         }
         Err(problems) => {
             let _ = writeln!(s, "held: {} problem(s)", problems.len());
@@ -335,6 +354,8 @@ pub fn print_settlements_report(r: &SettlementsReport) {
     }
     for (label, list) in [
         ("held", &r.held),
+        ("receipt held", &r.receipts_held),
+        ("skipped", &r.skipped),
         ("failed", &r.failed),
         ("outcome unknown", &r.unknown),
     ] {

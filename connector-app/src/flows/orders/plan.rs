@@ -58,6 +58,15 @@ pub fn plan_invoice(order: &Order, config: &Config, key: &str) -> OrderPlan {
     {
         return OrderPlan::Summarised;
     }
+    // Cut-over (`orders.invoiced_from`): the earlier bookkeeping has the orders created before
+    // it; their receipts go to `settlements.opening_receivable`.
+    if let Some(from) = config.orders.invoiced_from
+        && order.created_time.date_naive() < from
+    {
+        return OrderPlan::Never(format!(
+            "created before orders.invoiced_from ({from}): booked before the cut-over"
+        ));
+    }
     match order.status() {
         Some(FulfillmentStatus::Shipped) => {}
         Some(FulfillmentStatus::Unshipped)

@@ -124,6 +124,19 @@ impl Engine {
                 symbol.to_owned(),
             ));
         }
+        if let (Some(_), Some(code)) = (
+            self.config.orders.invoiced_from,
+            &self.config.settlements.opening_receivable,
+        ) {
+            let symbol = super::journal::OPENING_RECEIVABLE;
+            let resolved = self.resolve_account(code).await?;
+            accounts.insert((in_currency(symbol, &resolved), symbol.to_owned()));
+            let refunds = super::journal::REFUNDS;
+            accounts.insert((
+                in_currency(refunds, table.resolve(refunds)),
+                refunds.to_owned(),
+            ));
+        }
         if converted.is_some() {
             accounts.retain(|(_, symbol)| symbol != settlement_mapper::mapping::BANK);
         }
@@ -169,10 +182,23 @@ impl Engine {
                 "order {order}: its invoice (DocNum {doc_num}) was cancelled in SAP, so this settlement cannot pay it; post a new invoice for the order (or remove the cancellation) and run again"
             ));
         }
+        // Cut-over: orders without an invoice from before `orders.invoiced_from`.
+        let (opening, opening_account) =
+            match self.opening_orders(postings, &invoices, &cancelled).await? {
+                Ok(found) => found,
+                Err(reasons) => {
+                    problems.extend(reasons);
+                    (BTreeSet::new(), None)
+                }
+            };
         if self.config.settlements.missing_invoice == crate::config::MissingInvoice::CreateInvoice {
             let missing: BTreeSet<String> = order_ids
                 .iter()
-                .filter(|id| !invoices.contains_key(*id) && !cancelled.contains_key(*id))
+                .filter(|id| {
+                    !invoices.contains_key(*id)
+                        && !cancelled.contains_key(*id)
+                        && !opening.contains(*id)
+                })
                 .cloned()
                 .collect();
             if !missing.is_empty() {
@@ -205,7 +231,15 @@ impl Engine {
             .collect();
         // Refunds: a credit note per order based on its invoice, planned now, posted only when
         // nothing else holds the settlement (then the payments are planned with what SAP did).
-        let (credits, credit_problems) = self.plan_credit_notes(postings, &invoices).await?;
+        // (Orders from before the cut-over have no invoice to credit: their refunds are journal
+        // lines.)
+        let (credits, credit_problems) = if opening.is_empty() {
+            self.plan_credit_notes(postings, &invoices).await?
+        } else {
+            let mut credited = postings.clone();
+            credited.refunds.retain(|r| !opening.contains(&r.order_id));
+            self.plan_credit_notes(&credited, &invoices).await?
+        };
         problems.extend(credit_problems);
         let plan_with = |invoices: &HashMap<String, InvoiceInfo>, credit_notes| {
             plan_documents(&PlanInput {
@@ -219,6 +253,13 @@ impl Engine {
                 credit_notes,
                 write_off: self.config.settlements.write_off,
                 converted,
+                hold_above: self
+                    .config
+                    .settlements
+                    .hold_receipts
+                    .then_some(self.config.settlements.write_off),
+                opening: &opening,
+                opening_account: opening_account.as_deref(),
             })
         };
         let mut before = invoices.clone();
@@ -229,8 +270,11 @@ impl Engine {
         if let Ok(p) = &plan
             && self.config.settlements.hold_systematic_shortfall
         {
+            // Receipts held one by one count too: a shortfall shared by many is one mistake.
+            let mut apps = p.applications.clone();
+            apps.extend(p.held.iter().map(super::held::HeldReceipt::as_application));
             problems.extend(super::rollup::systematic_shortfalls(
-                &p.applications,
+                &apps,
                 &super::rollup::marketplace_of(postings),
                 &postings.currency,
             ));

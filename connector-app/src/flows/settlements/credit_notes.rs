@@ -18,7 +18,7 @@ use tracing::info;
 use super::checks::{MARKETPLACE_NAMES, decimal_of};
 use super::plan::InvoiceInfo;
 use super::refunds::{
-    BaseInvoice, BaseRow, CreditInfo, CreditNoteInput, credit_note, credit_note_key,
+    BaseExpense, BaseInvoice, BaseRow, CreditInfo, CreditNoteInput, credit_note, credit_note_key,
     simulate_credit,
 };
 use super::{FLOW, SOURCE_KIND};
@@ -264,6 +264,18 @@ impl Engine {
                         .unwrap_or(quantity),
                     gross_price: l.price_after_vat.unwrap_or_default(),
                     net_price: l.price.or(l.unit_price).unwrap_or_default(),
+                    tax: (l.vat_group.clone(), l.tax_code.clone()),
+                })
+            })
+            .collect();
+        let expenses = doc
+            .document_additional_expenses
+            .iter()
+            .flatten()
+            .filter_map(|x| {
+                Some(BaseExpense {
+                    expense_code: x.expense_code?,
+                    tax: (x.vat_group.clone(), x.tax_code.clone()),
                 })
             })
             .collect();
@@ -272,6 +284,7 @@ impl Engine {
             doc_num: inv.doc_num,
             card_code: inv.card_code.clone(),
             rows,
+            expenses,
         })
     }
 }

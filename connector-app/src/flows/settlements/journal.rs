@@ -26,12 +26,20 @@ use super::plan::{PlanInput, truncate};
 /// Symbolic account of the write-offs of cent residues (`settlements.write_off`).
 pub const WRITE_OFF: &str = "RoundingDifferences";
 
+/// Symbolic name of the opening receivable account (`settlements.opening_receivable`).
+pub const OPENING_RECEIVABLE: &str = "OpeningReceivable";
+
+/// Symbolic account of refunds posted as journal lines (refunds of orders from before the
+/// cut-over, which have no invoice to credit).
+pub const REFUNDS: &str = "Refunds";
+
 /// One SAP journal entry per mapper entry that moves anything, in the mapper's order, then one per
 /// posting date of the residues written off (`write_offs`: debit on the write-off account when an
 /// invoice was closed with less than it owed, credit when Amazon paid a little more).
 pub fn journal_entries(
     input: &PlanInput<'_>,
     write_offs: &std::collections::BTreeMap<chrono::NaiveDate, Decimal>,
+    openings: &std::collections::BTreeMap<chrono::NaiveDate, (Decimal, Decimal)>,
 ) -> Result<Vec<JournalEntry>, Vec<String>> {
     let p = input.postings;
     let iso = input.foreign.map(|f| f.iso.as_str());
@@ -78,7 +86,54 @@ pub fn journal_entries(
             }
         })
         .collect::<Vec<_>>();
-    for je in p.journal_entries.iter().chain(&written_off) {
+    // Orders from before the cut-over: their receipts come into clearing and take the opening
+    // receivable (what the earlier books left to collect) down; their refunds go to `Refunds`.
+    let opening = input.opening_account.map(|account| {
+        openings
+            .iter()
+            .filter(|(_, (r, f))| !(r.is_zero() && f.is_zero()))
+            .map(|(date, (receipts, refunds))| {
+                let memo = format!("Orders before the cut-over, settlement {}", p.settlement_id);
+                let line = |account: &str, symbol: &str, amount: Decimal| {
+                    let (debit, credit) = if amount.is_sign_positive() {
+                        (amount, Decimal::ZERO)
+                    } else {
+                        (Decimal::ZERO, -amount)
+                    };
+                    settlement_mapper::postings::JournalLine {
+                        account: account.to_owned(),
+                        symbol: symbol.to_owned(),
+                        debit,
+                        credit,
+                        memo: memo.clone(),
+                        rows: 0,
+                        tax: None,
+                    }
+                };
+                settlement_mapper::postings::JournalEntry {
+                    kind: settlement_mapper::mapping::Journal::Other,
+                    memo: format!("Amazon settlement {}: opening receivable", p.settlement_id),
+                    reference: p.settlement_id.clone(),
+                    date: *date,
+                    lines: vec![
+                        line(
+                            input.table.resolve(CLEARING),
+                            CLEARING,
+                            *receipts + *refunds,
+                        ),
+                        line(account, OPENING_RECEIVABLE, -*receipts),
+                        line(input.table.resolve(REFUNDS), REFUNDS, -*refunds),
+                    ],
+                }
+            })
+            .collect::<Vec<_>>()
+    });
+    for je in p
+        .journal_entries
+        .iter()
+        .chain(&written_off)
+        .chain(opening.iter().flatten())
+    {
         let mut lines = Vec::with_capacity(je.lines.len());
         let mut bank_line = None;
         for l in je

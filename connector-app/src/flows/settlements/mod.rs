@@ -10,7 +10,9 @@
 mod checks;
 pub mod converter;
 mod credit_notes;
+mod cutover;
 pub mod foreign;
+pub mod held;
 mod journal;
 mod outcome;
 pub mod parts;
@@ -249,7 +251,26 @@ impl Engine {
             applications: Vec::new(),
             notes: Vec::new(),
             rollup: Vec::new(),
+            held_receipts: Vec::new(),
         };
+        // Cut-over: the earlier books have the settlements up to `settlements.start_after`.
+        if let Some(cut) = &self.config.settlements.start_after
+            && cut.skips(&id, postings.end)
+        {
+            outcome.state = "skipped".into();
+            outcome.reasons.push(format!(
+                "before settlements.start_after ({cut}): not posted"
+            ));
+            report.skipped.push(Problem {
+                key,
+                reason: format!(
+                    "settlement {id} (period ending {}) is before settlements.start_after ({cut})",
+                    postings.end.date_naive()
+                ),
+            });
+            report.settlements.push(outcome);
+            return Ok(());
+        }
         let existing = self.ledger().get(&key)?;
         if existing
             .as_ref()
@@ -308,6 +329,10 @@ impl Engine {
                         &rollup::marketplace_of(&postings),
                         &postings.currency,
                     );
+                    outcome
+                        .rollup
+                        .extend(rollup::held_lines(&plan.held, &postings.currency));
+                    outcome.held_receipts.clone_from(&plan.held);
                     let parts = parts::split_parts(
                         &plan,
                         &id,
@@ -328,6 +353,7 @@ impl Engine {
                         applications: plan.applications,
                         notes: plan.notes,
                         total_local: plan.total_local,
+                        held: plan.held,
                     };
                     self.remember_fingerprint(&postings)?;
                     let mut ledger = self.ledger();
@@ -340,6 +366,15 @@ impl Engine {
                         body: PlanBody::Ready(&serde_json::to_string(&summary)?),
                         on_failed: OnFailed::Replan,
                     })?;
+                    // Each held receipt waits under its own key for `replay` / `dismiss`.
+                    drop(ledger);
+                    report.receipts_held.extend(self.hold_receipts(
+                        &id,
+                        &postings.currency,
+                        source,
+                        &summary.held,
+                    )?);
+                    let mut ledger = self.ledger();
                     for (n, part) in parts.iter().enumerate() {
                         let pk = part_key(&self.config.amazon.seller_id, &id, n + 1);
                         ledger.plan_or_replan(&PlanRequest {
@@ -434,6 +469,13 @@ impl Engine {
             match outcome {
                 PostOutcome::Posted { .. } => report.parts_posted += 1,
                 PostOutcome::FoundExisting { .. } => report.parts_found_in_sap += 1,
+                PostOutcome::Failed(reason) => report.failed.push(Problem { key, reason }),
+                PostOutcome::Unknown(reason) => report.unknown.push(Problem { key, reason }),
+            }
+        }
+        for (key, outcome) in self.recover_held_receipts().await? {
+            match outcome {
+                PostOutcome::Posted { .. } | PostOutcome::FoundExisting { .. } => {}
                 PostOutcome::Failed(reason) => report.failed.push(Problem { key, reason }),
                 PostOutcome::Unknown(reason) => report.unknown.push(Problem { key, reason }),
             }

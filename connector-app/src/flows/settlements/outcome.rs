@@ -23,7 +23,7 @@ pub struct SettlementOutcome {
     /// converted payout, or at SAP's rate of the deposit date, for a foreign one).
     pub total_local: Option<Decimal>,
     /// `posted`, `already-posted`, `held`, `re-issued`, `dismissed`, `failed`, `partly-posted`,
-    /// `would-post`.
+    /// `would-post`, `skipped` (before `settlements.start_after`).
     pub state: String,
     /// Rows sum to the total and clearing nets to zero after the deposit.
     pub tied_out: bool,
@@ -38,6 +38,8 @@ pub struct SettlementOutcome {
     /// The notes rolled up per marketplace (invoices left open, amounts on account, and what a
     /// systematic shortfall looks like).
     pub rollup: Vec<String>,
+    /// Receipts held for a difference above the write-off tolerance (the rest posted).
+    pub held_receipts: Vec<super::held::HeldReceipt>,
 }
 
 /// What a settlements run did.
@@ -67,6 +69,10 @@ pub struct SettlementsReport {
     pub warnings: Vec<String>,
     /// Held settlements and why.
     pub held: Vec<Problem>,
+    /// Receipts held (each under its own key) while the rest of their settlement posted.
+    pub receipts_held: Vec<Problem>,
+    /// Settlements before the cut-over (`settlements.start_after`): not posted.
+    pub skipped: Vec<Problem>,
     /// Failed parts or unreadable files.
     pub failed: Vec<Problem>,
     /// Parts whose outcome is unknown.
@@ -80,7 +86,10 @@ pub struct SettlementsReport {
 impl SettlementsReport {
     /// Whether anything needs a person.
     pub fn needs_attention(&self) -> bool {
-        !self.held.is_empty() || !self.failed.is_empty() || !self.unknown.is_empty()
+        !self.held.is_empty()
+            || !self.receipts_held.is_empty()
+            || !self.failed.is_empty()
+            || !self.unknown.is_empty()
     }
 }
 
@@ -166,6 +175,7 @@ mod tests {
             applications: vec![],
             notes: vec![],
             rollup: vec![],
+            held_receipts: vec![],
         }
     }
 

@@ -75,6 +75,10 @@ pub struct SettlementSummary {
     /// settlements planned before it was recorded.
     #[serde(default)]
     pub total_local: Option<Decimal>,
+    /// Receipts held for a difference above the write-off tolerance (each under its own key);
+    /// the clearing account keeps them until they post.
+    #[serde(default)]
+    pub held: Vec<super::held::HeldReceipt>,
 }
 
 /// Splits a settlement's documents into parts of at most `max` documents, each with its reference.
@@ -99,32 +103,41 @@ pub fn split_parts(plan: &SettlementPlan, id: &str, max: usize) -> Vec<Settlemen
         .collect();
     docs.chunks(max.max(1))
         .enumerate()
-        .map(|(n, chunk)| {
-            let reference = part_reference(id, n + 1);
-            let documents = chunk
-                .iter()
-                .cloned()
-                .map(|doc| match doc {
-                    PartDocument::IncomingPayments(mut p) => {
-                        p.transfer_reference = Some(reference.clone());
-                        PartDocument::IncomingPayments(p)
-                    }
-                    PartDocument::VendorPayments(mut p) => {
-                        p.transfer_reference = Some(reference.clone());
-                        PartDocument::VendorPayments(p)
-                    }
-                    PartDocument::JournalEntries(mut j) => {
-                        j.reference2 = Some(reference.clone());
-                        PartDocument::JournalEntries(j)
-                    }
-                })
-                .collect();
-            SettlementPart {
-                reference,
-                documents,
+        .map(|(n, chunk)| stamped(part_reference(id, n + 1), chunk))
+        .collect()
+}
+
+/// All of a plan's documents as one part carrying `reference` (a held receipt posted later).
+pub fn one_part(plan: &SettlementPlan, reference: String) -> SettlementPart {
+    let mut parts = split_parts(plan, "", usize::MAX);
+    let docs = parts.pop().map(|p| p.documents).unwrap_or_default();
+    stamped(reference, &docs)
+}
+
+/// `docs` as a part, each carrying `reference`.
+fn stamped(reference: String, docs: &[PartDocument]) -> SettlementPart {
+    let documents = docs
+        .iter()
+        .cloned()
+        .map(|doc| match doc {
+            PartDocument::IncomingPayments(mut p) => {
+                p.transfer_reference = Some(reference.clone());
+                PartDocument::IncomingPayments(p)
+            }
+            PartDocument::VendorPayments(mut p) => {
+                p.transfer_reference = Some(reference.clone());
+                PartDocument::VendorPayments(p)
+            }
+            PartDocument::JournalEntries(mut j) => {
+                j.reference2 = Some(reference.clone());
+                PartDocument::JournalEntries(j)
             }
         })
-        .collect()
+        .collect();
+    SettlementPart {
+        reference,
+        documents,
+    }
 }
 
 #[cfg(test)]

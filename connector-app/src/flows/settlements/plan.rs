@@ -4,7 +4,7 @@
 //! order's invoice; every journal entry of the mapper becomes a SAP journal entry. Nothing here
 //! talks to SAP: the caller looks the invoices and accounts up first.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -17,6 +17,7 @@ use settlement_mapper::mapping::{CLEARING, MappingTable};
 use settlement_mapper::postings::SettlementPostings;
 
 use super::foreign::{Foreign, account_in};
+use super::held::HeldReceipt;
 use super::refunds::CreditInfo;
 use crate::config::{MissingInvoice, ReceiptGrouping};
 
@@ -74,6 +75,10 @@ pub struct Application {
     /// paid that much more).
     #[serde(default)]
     pub written_off: Decimal,
+    /// Receipt of an order from before the cut-over (`orders.invoiced_from`) credited to the
+    /// opening receivable account instead of an invoice.
+    #[serde(default)]
+    pub opening_receivable: Decimal,
 }
 
 /// The documents of one settlement, in posting order: payments first, then journal entries.
@@ -94,6 +99,9 @@ pub struct SettlementPlan {
     /// Amazon's converted payout with the currency converter, else at SAP's rate of the deposit
     /// date (`None` when SAP has no rate for that day, as for a settlement without a deposit).
     pub total_local: Option<Decimal>,
+    /// Receipts that differ from their invoice by more than the write-off tolerance: not in any
+    /// payment (the clearing account keeps them until they post), each held under its own key.
+    pub held: Vec<HeldReceipt>,
 }
 
 /// One payment being built: (invoice and credit-note lines, transfer sum, orders), keyed by
@@ -124,6 +132,15 @@ pub struct PlanInput<'a> {
     /// The deposit as Amazon converted it into the company's currency (Amazon Currency
     /// Converter for Sellers, [`super::converter`]); `None`: paid out in the settlement currency.
     pub converted: Option<Decimal>,
+    /// Hold the receipt of an order (without a refund in the same posting) whose difference from
+    /// its invoice's open amount is above this (`settlements.write_off`) instead of posting it
+    /// and leaving the difference open or on account; `None`: post it with a note.
+    pub hold_above: Option<Decimal>,
+    /// Orders from before the cut-over (`orders.invoiced_from`) without an invoice in SAP.
+    pub opening: &'a BTreeSet<String>,
+    /// The account their receipts are credited to (`settlements.opening_receivable`, as SAP
+    /// posts it); `None` when no cut-over is configured.
+    pub opening_account: Option<&'a str>,
 }
 
 /// Builds the SAP documents, or says everything that holds the settlement.
@@ -136,6 +153,8 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
     let mut groups: BTreeMap<(String, NaiveDate, usize), PaymentGroup> = BTreeMap::new();
     let mut missing = Vec::new();
     let mut write_offs: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
+    // Per date: (receipts, refunds) of orders from before the cut-over.
+    let mut openings: BTreeMap<NaiveDate, (Decimal, Decimal)> = BTreeMap::new();
     // Local-currency settlements only: in a foreign currency SAP books the payment's local
     // amount at one rate and a write-off entry at its date's rate, which would leave a local cent
     // on the clearing account (a residue there is left open and reported).
@@ -165,7 +184,10 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
         if receipt.is_zero() && refund.is_zero() {
             continue;
         }
-        let credit = if refund.is_zero() {
+        let opening = input.opening_account.is_some()
+            && input.opening.contains(order_id)
+            && !input.invoices.contains_key(order_id);
+        let credit = if refund.is_zero() || opening {
             None
         } else {
             match input.credit_notes.get(&(order_id.to_owned(), date)) {
@@ -178,7 +200,7 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
                 }
             }
         };
-        if refund.is_zero() && receipt.is_sign_negative() {
+        if refund.is_zero() && receipt.is_sign_negative() && !opening {
             held.push(format!(
                 "order {order_id} has a negative receipt ({receipt}) in this settlement: a credit note or a manual entry is needed"
             ));
@@ -215,11 +237,42 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
                     written_off = -on_account;
                     on_account = Decimal::ZERO;
                 }
+                let left = (inv.open - applied).max(Decimal::ZERO);
+                let num = inv.doc_num.unwrap_or(inv.doc_entry);
+                // Above the tolerance, this order's receipt waits (the rest posts): the invoice
+                // is corrected first, then `replay` posts it.
+                let difference = on_account - left;
+                // A foreign-currency invoice's open amount is derived from its local amount, so
+                // it may be off by the foreign value of a local cent: that is not held.
+                let limit = input.hold_above.map(|limit| match input.foreign {
+                    Some(f) => f
+                        .rate(date)
+                        .map_or(limit, |rate| limit.max(local_cent_in(rate))),
+                    None => limit,
+                });
+                if let Some(limit) = limit
+                    && refund.is_zero()
+                    && !receipt.is_zero()
+                    && difference.abs() > limit
+                {
+                    plan.held.push(HeldReceipt {
+                        order_id: order_id.to_owned(),
+                        marketplace: marketplace.to_owned(),
+                        date,
+                        number: n + 1,
+                        receipt,
+                        invoice_num: num,
+                        invoice_open: inv.open,
+                        difference,
+                        limit,
+                        customer: inv.card_code.clone(),
+                        invoice_total: inv.total,
+                    });
+                    continue;
+                }
                 if !written_off.is_zero() {
                     *write_offs.entry(date).or_default() += written_off;
                 }
-                let left = (inv.open - applied).max(Decimal::ZERO);
-                let num = inv.doc_num.unwrap_or(inv.doc_entry);
                 if on_account.is_sign_negative() && !on_account.is_zero() {
                     plan.notes.push(format!(
                         "order {order_id}: Amazon gave back {} more than its documents explain (invoice {num} had {} open, refund {refund}); it is charged to the account of {} until the sale's receipt arrives",
@@ -289,6 +342,23 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
                     credit_applied,
                     credit_left_open,
                     written_off,
+                    opening_receivable: Decimal::ZERO,
+                }
+            }
+            // An order the earlier bookkeeping invoiced (before the cut-over): its receipt
+            // settles the receivable that bookkeeping left, by a journal line (no invoice, no
+            // customer: a G/L balance), never by a new invoice; its refund (no invoice to base
+            // a credit note on) goes to the refunds account.
+            None if opening => {
+                let e = openings.entry(date).or_default();
+                e.0 += receipt;
+                e.1 += refund;
+                Application {
+                    order_id: order_id.to_owned(),
+                    receipt,
+                    refund,
+                    opening_receivable: receipt,
+                    ..Application::default()
                 }
             }
             None if !refund.is_zero() => {
@@ -374,7 +444,7 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
             plan.payments.push(payment);
         }
     }
-    plan.journal_entries = super::journal::journal_entries(input, &write_offs)?;
+    plan.journal_entries = super::journal::journal_entries(input, &write_offs, &openings)?;
     plan.total_local = match (input.foreign, input.converted) {
         (_, Some(converted)) => Some(converted),
         (None, None) => Some(p.total_amount),
@@ -384,6 +454,16 @@ pub fn plan_documents(input: &PlanInput<'_>) -> Result<SettlementPlan, Vec<Strin
             .map(|rate| (p.total_amount * rate).round_dp(2)),
     };
     Ok(plan)
+}
+
+/// One cent of the company's currency in a foreign currency at SAP's `rate` (local per unit),
+/// rounded up to the cent.
+fn local_cent_in(rate: Decimal) -> Decimal {
+    if rate <= Decimal::ZERO {
+        return Decimal::ZERO;
+    }
+    (Decimal::new(1, 2) / rate)
+        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::AwayFromZero)
 }
 
 /// SAP cuts memos at 50 characters; cut them ourselves, on a character boundary.

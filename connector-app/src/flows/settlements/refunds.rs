@@ -10,11 +10,11 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use sap_b1_client::entities::{Document, DocumentLine, YesNo};
+use sap_b1_client::entities::{Document, DocumentAdditionalExpense, DocumentLine, YesNo};
 use serde_json::Value;
 use settlement_mapper::postings::Refund;
 
-use crate::config::{Config, MarketplaceMapping};
+use crate::config::{Config, MarketplaceMapping, Shipping};
 use crate::flows::orders::unit_price;
 
 /// Ledger key of the credit note of an order's refund in a settlement (one per posting period).
@@ -35,6 +35,17 @@ pub struct BaseRow {
     pub gross_price: Decimal,
     /// The row's net unit price (`Price`).
     pub net_price: Decimal,
+    /// The row's tax code, as the invoice has it (`VatGroup`, `TaxCode`).
+    pub tax: (Option<String>, Option<String>),
+}
+
+/// A freight row (additional expense) of the invoice a credit note is based on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaseExpense {
+    /// `ExpenseCode`.
+    pub expense_code: i32,
+    /// Its tax code (`VatGroup`, `TaxCode`).
+    pub tax: (Option<String>, Option<String>),
 }
 
 /// The invoice a refund is credited on.
@@ -48,6 +59,8 @@ pub struct BaseInvoice {
     pub card_code: String,
     /// Its item rows.
     pub rows: Vec<BaseRow>,
+    /// Its freight rows (`DocumentAdditionalExpenses`).
+    pub expenses: Vec<BaseExpense>,
 }
 
 /// What the credit note of a refund needs besides the refund and its invoice.
@@ -73,12 +86,20 @@ pub fn credit_note(
     let doc_num = invoice.doc_num.unwrap_or(invoice.doc_entry);
     let mut lines = Vec::new();
     let mut taken: Vec<(i32, Decimal)> = Vec::new();
+    let (mut shipping, mut shipping_tax) = (Decimal::ZERO, Decimal::ZERO);
     for l in refund.lines.iter().filter(|l| !l.amount.is_zero()) {
         if l.amount.is_sign_positive() {
             return Err(format!(
                 "order {}: the refund of SKU {} is positive ({}) in settlement {}: a credit note cannot carry it; post it by hand",
                 refund.order_id, l.sku, l.amount, input.settlement_id
             ));
+        }
+        shipping += l.shipping;
+        shipping_tax += l.shipping_tax;
+        // The shipping part goes where the invoice carried the shipping (below).
+        let (amount, tax) = (l.amount - l.shipping, l.tax - l.shipping_tax);
+        if amount.is_zero() {
+            continue;
         }
         let item_code = input.config.item_code(&l.sku);
         let Some(row) = invoice
@@ -92,8 +113,8 @@ pub fn credit_note(
                 refund.order_id, l.sku
             ));
         };
-        let credit = -l.amount;
-        let tax = -l.tax;
+        let credit = -amount;
+        let tax = -tax;
         // Where the seller charges the tax inside the price, the credit note carries the gross
         // Amazon gave back (SAP derives net and tax from the base row's code), as the invoice did.
         let gross = input.mapping.prices_include_tax && !tax.is_zero();
@@ -142,6 +163,8 @@ pub fn credit_note(
             line.base_entry = Some(invoice.doc_entry);
             line.base_line = Some(row.line_num);
             taken.push((row.line_num, line.quantity.unwrap_or(Decimal::ONE)));
+        } else {
+            (line.vat_group, line.tax_code) = row.tax.clone();
         }
         let quantity = line.quantity.unwrap_or(Decimal::ONE);
         if gross {
@@ -168,7 +191,15 @@ pub fn credit_note(
             taken.push((p.line_num, minus_one));
         }
     }
-    if lines.is_empty() {
+    let expenses = match shipping_part(input, refund, invoice, (shipping, shipping_tax), &taken)? {
+        Some(Freight::Line(line)) => {
+            lines.push(*line);
+            None
+        }
+        Some(Freight::Expense(x)) => Some(vec![x]),
+        None => None,
+    };
+    if lines.is_empty() && expenses.is_none() {
         return Err(format!(
             "order {}: its refund in settlement {} has no amount per SKU to credit",
             refund.order_id, input.settlement_id
@@ -186,6 +217,7 @@ pub fn credit_note(
             refund.order_id, input.settlement_id, input.key
         )),
         document_lines: Some(lines),
+        document_additional_expenses: expenses,
         ..Document::default()
     };
     if let Some(udf) = &input.config.sap.key_udf {
@@ -193,6 +225,87 @@ pub fn credit_note(
             .insert(udf.clone(), Value::String(input.key.to_owned()));
     }
     Ok(doc)
+}
+
+/// Where a refund's shipping goes on the credit note.
+enum Freight {
+    /// The invoice's shipping item line (`orders.shipping = "item-line"`).
+    Line(Box<DocumentLine>),
+    /// The invoice's freight (`orders.shipping = "expense"`).
+    Expense(DocumentAdditionalExpense),
+}
+
+/// The shipping Amazon gave back, where the invoice carried it (as `flows/orders/plan.rs` puts
+/// shipping on the invoice: net, with the tax code of that row, SAP adding the tax): a line based
+/// on the invoice's shipping row, or a freight row with the invoice's expense code and tax code.
+fn shipping_part(
+    input: &CreditNoteInput<'_>,
+    refund: &Refund,
+    invoice: &BaseInvoice,
+    (shipping, shipping_tax): (Decimal, Decimal),
+    taken: &[(i32, Decimal)],
+) -> Result<Option<Freight>, String> {
+    if shipping.is_zero() {
+        return Ok(None);
+    }
+    let doc_num = invoice.doc_num.unwrap_or(invoice.doc_entry);
+    if shipping.is_sign_positive() {
+        return Err(format!(
+            "order {}: the shipping refunded is positive ({shipping}) in settlement {}: a credit note cannot carry it; post it by hand",
+            refund.order_id, input.settlement_id
+        ));
+    }
+    // The invoice carried shipping net of its tax (SAP adds the tax by the row's code), or gross
+    // on an item line where prices include VAT.
+    let net = -(shipping - shipping_tax);
+    match &input.config.orders.shipping {
+        Shipping::ItemLine(code) => {
+            let Some(row) = invoice.rows.iter().find(|r| &r.item_code == code) else {
+                return Err(format!(
+                    "order {}: its refund gives back shipping ({}) but invoice {doc_num} has no shipping line (item {code})",
+                    refund.order_id, -shipping
+                ));
+            };
+            // Gross where the invoice's shipping line was (the seller charges the VAT inside the
+            // price): what Amazon gave back to the cent, SAP deriving the net.
+            let gross =
+                (input.mapping.prices_include_tax && !shipping_tax.is_zero()).then_some(-shipping);
+            let mut line = DocumentLine {
+                item_code: Some(code.clone()),
+                quantity: Some(Decimal::ONE),
+                unit_price: gross.is_none().then_some(net),
+                line_total: gross.is_none().then_some(net),
+                price_after_vat: gross,
+                free_text: Some("Amazon refund, shipping".into()),
+                without_inventory_movement: Some(YesNo::Yes),
+                ..DocumentLine::default()
+            };
+            if row.open_quantity - open_taken(taken, row.line_num) >= Decimal::ONE {
+                line.base_type = Some(13);
+                line.base_entry = Some(invoice.doc_entry);
+                line.base_line = Some(row.line_num);
+            } else {
+                (line.vat_group, line.tax_code) = row.tax.clone();
+            }
+            Ok(Some(Freight::Line(Box::new(line))))
+        }
+        Shipping::Expense(code) => {
+            let Some(x) = invoice.expenses.iter().find(|x| x.expense_code == *code) else {
+                return Err(format!(
+                    "order {}: its refund gives back shipping ({}) but invoice {doc_num} has no freight with expense code {code}",
+                    refund.order_id, -shipping
+                ));
+            };
+            Ok(Some(Freight::Expense(DocumentAdditionalExpense {
+                expense_code: Some(*code),
+                line_total: Some(net),
+                vat_group: x.tax.0.clone(),
+                tax_code: x.tax.1.clone(),
+                remarks: Some("Amazon refund, shipping".into()),
+                ..DocumentAdditionalExpense::default()
+            })))
+        }
+    }
 }
 
 fn open_taken(taken: &[(i32, Decimal)], line: i32) -> Decimal {

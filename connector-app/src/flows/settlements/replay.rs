@@ -14,6 +14,9 @@ impl Engine {
     pub async fn replay_settlement(&self, key: &str) -> Result<ReplayOutcome> {
         let id =
             settlement_id_of_key(key).ok_or_else(|| anyhow!("`{key}` is not a settlement key"))?;
+        if key.contains(":receipt:") {
+            return self.replay_held_receipt(key, id).await;
+        }
         let key = settlement_key(&self.config.amazon.seller_id, id);
         let rec = self
             .ledger()
@@ -53,7 +56,9 @@ impl Engine {
                     already: state == "already-posted",
                 }
             }
-            Some((state, reasons)) if state == "held" => ReplayOutcome::StillHeld(reasons),
+            Some((state, reasons)) if state == "held" || state == "skipped" => {
+                ReplayOutcome::StillHeld(reasons)
+            }
             Some((_, reasons)) => ReplayOutcome::Posted(PostOutcome::Failed(format!(
                 "partly posted: {reasons} (the parts posted stay; replay again after fixing)"
             ))),

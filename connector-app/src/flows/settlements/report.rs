@@ -16,11 +16,13 @@ use super::plan::Application;
 
 mod csv_text;
 mod exchange;
+mod held;
 mod html;
 use super::{SOURCE_KIND, settlement_key};
 use crate::flows::Engine;
 use crate::ledger::Ledger;
 pub use csv_text::to_csv;
+pub use held::HeldState;
 pub use html::to_html;
 
 /// One step of the waterfall.
@@ -95,8 +97,13 @@ pub struct Reconciliation {
     /// Orders whose money stays on the customer's account (no invoice took it, or more than the
     /// invoice's open amount).
     pub on_account: Tally,
+    /// Receipts held for a difference above the write-off tolerance, with their ledger state;
+    /// until one posts, the clearing account keeps its amount (a credit: the deposit took it out).
+    pub held_receipts: Vec<HeldState>,
+    /// Receipts of orders from before the cut-over, credited to the opening receivable.
+    pub opening_receivable: Tally,
     /// Whether everything reconciles: documents in SAP, clearing 0, deposit equals total (or
-    /// none when <= 0), no invoice left open and nothing on account.
+    /// none when <= 0), no invoice left open, nothing on account, no receipt held.
     pub reconciled: bool,
     /// The marketplaces of the settlement's orders (`Amazon.de`), as Amazon names them.
     pub marketplaces: Vec<String>,
@@ -168,6 +175,9 @@ impl Reconciliation {
                 self.on_account.count
             ));
         }
+        if let Some(held) = held::verdict_part(&self.held_receipts, cur) {
+            why.push(held);
+        }
         if !self.clearing_balance.is_zero() {
             why.push(format!(
                 "clearing balance {} {cur} (must be 0.00)",
@@ -203,6 +213,7 @@ impl Reconciliation {
             && self.deposit_ok()
             && self.left_open.count == 0
             && self.on_account.count == 0
+            && self.held_receipts.iter().all(|h| !h.waiting())
     }
 
     /// Whether the bank line matches Amazon's total (no deposit for a total of zero or less).
@@ -319,11 +330,22 @@ impl Engine {
                 (l.debit.unwrap_or_default(), l.credit.unwrap_or_default())
             }
         };
-        let receipts: Vec<Application> = record
+        let payload = record
             .as_ref()
-            .and_then(|r| serde_json::from_str::<serde_json::Value>(&r.payload).ok())
+            .and_then(|r| serde_json::from_str::<serde_json::Value>(&r.payload).ok());
+        let receipts: Vec<Application> = payload
+            .as_ref()
             .and_then(|v| serde_json::from_value(v["applications"].clone()).ok())
             .unwrap_or_default();
+        let held_receipts = {
+            let ledger = self.ledger();
+            held::states(
+                payload.as_ref(),
+                &self.config.amazon.seller_id,
+                settlement_id,
+                |key| ledger.get(key).ok().flatten().map(|r| r.state.to_string()),
+            )
+        };
         let clearing = in_currency(CLEARING);
         let bank = in_currency(BANK);
         let mut documents = Vec::new();
@@ -459,6 +481,8 @@ impl Engine {
             waterfall: waterfall(&postings),
             left_open: Tally::of(receipts.iter().map(|a| a.invoice_left_open)),
             on_account: Tally::of(receipts.iter().map(|a| a.on_account)),
+            opening_receivable: Tally::of(receipts.iter().map(|a| a.opening_receivable)),
+            held_receipts,
             reconciled: false,
             documents,
             receipts,
@@ -509,6 +533,8 @@ pub(crate) fn sample() -> Reconciliation {
         clearing_balance: Decimal::ZERO,
         left_open: Tally::default(),
         on_account: Tally::default(),
+        held_receipts: vec![],
+        opening_receivable: Tally::default(),
         reconciled: true,
         marketplaces: vec!["Amazon.de".into()],
         seller_id: "A1SELLER".into(),

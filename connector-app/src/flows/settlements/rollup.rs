@@ -121,6 +121,25 @@ pub fn rollup(
     lines
 }
 
+/// Lines of the receipts held for a difference above the tolerance, per marketplace.
+pub fn held_lines(held: &[super::held::HeldReceipt], currency: &str) -> Vec<String> {
+    let mut per: BTreeMap<&str, (usize, Decimal)> = BTreeMap::new();
+    for h in held {
+        let e = per.entry(h.marketplace.as_str()).or_default();
+        e.0 += 1;
+        e.1 += h.receipt;
+    }
+    per.into_iter()
+        .map(|(m, (n, amount))| {
+            format!(
+                "{m}: {n} receipt(s) held, {} {currency} in all (above settlements.write_off; \
+                 the clearing account keeps it until each is replayed or dismissed)",
+                amount.round_dp(2)
+            )
+        })
+        .collect()
+}
+
 /// A hint when every open invoice is short by about the same share of its total.
 fn systematic(shares: &[Decimal]) -> Option<String> {
     if shares.len() < SYSTEMATIC_MIN {

@@ -97,6 +97,9 @@ fn plan(
         credit_notes: &credit_notes,
         converted: None,
         write_off: Decimal::ZERO,
+        hold_above: None,
+        opening: &BTreeSet::new(),
+        opening_account: None,
     })
 }
 
@@ -299,6 +302,9 @@ fn a_negative_receipt_or_a_marketplace_without_customer_holds() {
         credit_notes: &HashMap::new(),
         converted: None,
         write_off: Decimal::ZERO,
+        hold_above: None,
+        opening: &BTreeSet::new(),
+        opening_account: None,
     })
     .unwrap_err();
     assert!(
@@ -442,6 +448,9 @@ fn a_refund_without_its_credit_note_or_invoice_holds() {
         credit_notes: &HashMap::new(),
         converted: None,
         write_off: Decimal::ZERO,
+        hold_above: None,
+        opening: &BTreeSet::new(),
+        opening_account: None,
     })
     .unwrap_err();
     assert!(
@@ -471,6 +480,9 @@ fn cent_residues_within_the_tolerance_are_written_off_and_the_invoice_closes() {
             credit_notes: &HashMap::new(),
             write_off,
             converted: None,
+            hold_above: None,
+            opening: &BTreeSet::new(),
+            opening_account: None,
         })
         .unwrap()
     };
@@ -521,3 +533,5 @@ fn cent_residues_within_the_tolerance_are_written_off_and_the_invoice_closes() {
     let tight = plan_with(Decimal::new(1, 2));
     assert_eq!(app(&tight, short).invoice_left_open, cent2);
 }
+
+mod held;

@@ -25,6 +25,8 @@ fn refund(lines: &[(&str, &str, &str)]) -> Refund {
             tax: dec(tax),
             promotion: Decimal::ZERO,
             promotion_tax: Decimal::ZERO,
+            shipping: Decimal::ZERO,
+            shipping_tax: Decimal::ZERO,
         })
         .collect();
     Refund {
@@ -49,6 +51,7 @@ fn invoice() -> BaseInvoice {
                 open_quantity: dec("2"),
                 gross_price: dec("12.00"),
                 net_price: dec("10.00"),
+                tax: (Some("O1".into()), None),
             },
             BaseRow {
                 line_num: 1,
@@ -56,8 +59,21 @@ fn invoice() -> BaseInvoice {
                 open_quantity: dec("1"),
                 gross_price: dec("8.99"),
                 net_price: dec("8.99"),
+                tax: (Some("O0".into()), None),
+            },
+            BaseRow {
+                line_num: 2,
+                item_code: "SHIPPING".into(),
+                open_quantity: dec("1"),
+                gross_price: dec("0"),
+                net_price: dec("3.99"),
+                tax: (Some("O1".into()), None),
             },
         ],
+        expenses: vec![BaseExpense {
+            expense_code: 1,
+            tax: (Some("O1".into()), None),
+        }],
     }
 }
 
@@ -191,6 +207,7 @@ fn a_promotion_taken_back_goes_on_the_invoice_s_promotion_row() {
                 open_quantity: dec("1"),
                 gross_price: dec("97.99"),
                 net_price: dec("97.99"),
+                tax: (None, Some("HST13".into())),
             },
             BaseRow {
                 line_num: 1,
@@ -198,8 +215,10 @@ fn a_promotion_taken_back_goes_on_the_invoice_s_promotion_row() {
                 open_quantity: dec("-1"),
                 gross_price: dec("9.80"),
                 net_price: dec("9.80"),
+                tax: (None, Some("HST13".into())),
             },
         ],
+        expenses: Vec::new(),
     };
     let mut r = refund(&[("CANDLE", "-99.66", "-11.47")]);
     r.lines[0].promotion = dec("9.80");
@@ -236,4 +255,83 @@ fn a_promotion_taken_back_goes_on_the_invoice_s_promotion_row() {
     let doc = serde_json::to_value(credit_note(&input, &r, &inv).unwrap()).unwrap();
     assert_eq!(doc["DocumentLines"].as_array().unwrap().len(), 1);
     assert_eq!(doc["DocumentLines"][0]["LineTotal"], "88.19");
+}
+
+/// A refund of a mug with its shipping: item 12.00 (2.00 VAT), shipping 4.79 (0.80 VAT).
+fn with_shipping() -> Refund {
+    let mut r = refund(&[("MUG-BLUE", "-16.79", "-2.80")]);
+    r.lines[0].shipping = dec("-4.79");
+    r.lines[0].shipping_tax = dec("-0.80");
+    r
+}
+
+#[test]
+fn refunded_shipping_goes_on_the_invoices_shipping_line_net_with_its_tax() {
+    let doc = build(true, &with_shipping(), &invoice()).unwrap();
+    let lines = doc["DocumentLines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{doc}");
+    // The item carries only its own part.
+    assert_eq!(lines[0]["ItemCode"], "MUG-BLUE");
+    assert_eq!(lines[0]["PriceAfterVAT"], "12");
+    // The shipping, gross like the invoice's shipping line where prices include VAT, based on
+    // it (its tax code follows).
+    let ship = &lines[1];
+    assert_eq!(ship["ItemCode"], "SHIPPING");
+    assert_eq!(ship["PriceAfterVAT"], "4.79");
+    assert_eq!(ship.get("UnitPrice"), None);
+    assert_eq!(
+        (&ship["BaseType"], &ship["BaseLine"]),
+        (&json!(13), &json!(2))
+    );
+    assert_eq!(doc.get("DocumentAdditionalExpenses"), None);
+    // A second shipping refund on a credited shipping row names the row's tax code itself.
+    let mut credited = invoice();
+    credited.rows[2].open_quantity = Decimal::ZERO;
+    let doc = build(true, &with_shipping(), &credited).unwrap();
+    let ship = &doc["DocumentLines"][1];
+    assert_eq!(
+        (ship.get("BaseEntry"), &ship["VatGroup"]),
+        (None, &json!("O1"))
+    );
+    // A shipping-only refund is a credit note with the shipping line alone.
+    let mut only = refund(&[("MUG-BLUE", "-4.79", "-0.80")]);
+    only.lines[0].shipping = dec("-4.79");
+    only.lines[0].shipping_tax = dec("-0.80");
+    let doc = build(true, &only, &invoice()).unwrap();
+    let lines = doc["DocumentLines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "{doc}");
+    assert_eq!(lines[0]["ItemCode"], "SHIPPING");
+}
+
+#[test]
+fn refunded_shipping_goes_on_the_freight_where_the_invoice_carried_it_there() {
+    let text = TEMPLATE
+        .replace("shipping = \"item-line\"", "shipping = \"expense\"")
+        .replace("# shipping_expense_code = 1", "shipping_expense_code = 1");
+    let config = Config::parse(std::path::Path::new("ml-connector.toml"), &text).unwrap();
+    let mut mapping = config.marketplaces.values().next().unwrap().clone();
+    mapping.prices_include_tax = true;
+    let input = CreditNoteInput {
+        config: &config,
+        mapping: &mapping,
+        key: "k",
+        settlement_id: "1",
+        currency: "GBP",
+    };
+    let doc =
+        serde_json::to_value(credit_note(&input, &with_shipping(), &invoice()).unwrap()).unwrap();
+    assert_eq!(doc["DocumentLines"].as_array().unwrap().len(), 1, "{doc}");
+    assert_eq!(
+        doc["DocumentLines"][0]["PriceAfterVAT"], "12",
+        "the item without the shipping"
+    );
+    let x = &doc["DocumentAdditionalExpenses"][0];
+    assert_eq!(x["ExpenseCode"], 1);
+    assert_eq!(x["LineTotal"], "3.99");
+    assert_eq!(x["VatGroup"], "O1");
+    // An invoice without that freight cannot take the shipping back: said, not dropped.
+    let mut bare = invoice();
+    bare.expenses.clear();
+    let err = credit_note(&input, &with_shipping(), &bare).unwrap_err();
+    assert!(err.contains("no freight with expense code 1"), "{err}");
 }

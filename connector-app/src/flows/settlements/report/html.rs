@@ -109,6 +109,23 @@ pub fn to_html(r: &Reconciliation) -> String {
     }
     h.push_str("</table><p>Journal entries show their total debits; the waterfall shows what each category moved on the clearing account.</p>");
     receipts_table(&mut h, r);
+    if !r.held_receipts.is_empty() {
+        h.push_str("<h2>Receipts held (difference above the write-off tolerance)</h2><p>Until a held receipt posts, the clearing account keeps its amount and its invoice stays open; correct the invoice, then <code>ml-connector replay KEY</code> (or <code>dismiss</code> it).</p><table><tr><th>Order</th><th class=n>Invoice</th><th class=n>Open</th><th class=n>Amazon paid</th><th class=n>Difference</th><th>Key</th><th>State</th></tr>");
+        for x in &r.held_receipts {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&x.receipt.order_id),
+                x.receipt.invoice_num,
+                money(x.receipt.invoice_open),
+                money(x.receipt.receipt),
+                money(x.receipt.difference),
+                esc(&x.key),
+                esc(&x.state)
+            );
+        }
+        h.push_str("</table>");
+    }
     h.push_str(&verdict(r));
     h.push_str("</body></html>");
     h

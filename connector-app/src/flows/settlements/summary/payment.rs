@@ -150,6 +150,7 @@ pub fn summary_payment(input: &PaymentInput<'_>) -> SummaryPayment {
         credit_applied: credit_total,
         credit_left_open: Decimal::ZERO,
         written_off: Decimal::ZERO,
+        opening_receivable: Decimal::ZERO,
     };
     SummaryPayment {
         payment,
