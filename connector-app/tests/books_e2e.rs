@@ -50,6 +50,34 @@ async fn books_of(world: WorldKind, currencies: &[&str]) {
             .find(|o| o.id == order)
             .is_some_and(|o| o.items.iter().any(|i| i.promotion > Decimal::ZERO))
     };
+    // The cases the books below must hold for are in this world: a settlement paying orders
+    // taxed at two rates (the UK's zero-rated books among 20 % goods, the US's facilitated and
+    // seller-taxed ones), promotions with their tax (`Promotion` / `TaxDiscount` rows), and
+    // refunds of orders a previous settlement paid.
+    let rates = |s: &sandbox::world::Settlement| -> BTreeSet<Decimal> {
+        s.orders
+            .iter()
+            .flat_map(|&o| w.orders[o].items.iter().map(|i| i.seller_rate))
+            .collect()
+    };
+    assert!(
+        w.settlements.iter().any(|s| rates(s).len() > 1),
+        "{world}: no settlement pays orders at two tax rates"
+    );
+    assert!(
+        w.settlements
+            .iter()
+            .flat_map(|s| &s.orders)
+            .any(|&o| w.orders[o].items.iter().any(|i| !i.promotion_tax.is_zero())),
+        "{world}: no promotion with its tax is settled"
+    );
+    assert!(
+        w.settlements.iter().enumerate().any(|(n, s)| s
+            .refunds
+            .iter()
+            .any(|o| w.settlements[..n].iter().any(|e| e.orders.contains(o)))),
+        "{world}: no refund of an order an earlier settlement paid"
+    );
     let engine = engine_for(&config);
     let cent = Decimal::new(1, 2);
     let mut written_off = Decimal::ZERO;

@@ -123,6 +123,7 @@ impl BooksCheck {
         self.amount_left_open = cents(l.left_open);
         self.amount_on_account = cents(l.on_account);
         self.written_off = cents(l.written_off);
+        self.amount_held = cents(self.amount_held);
         self
     }
 }
