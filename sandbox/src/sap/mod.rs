@@ -8,6 +8,9 @@ pub mod company;
 pub mod documents;
 pub mod entities;
 pub mod filter;
+pub mod index;
+#[cfg(test)]
+mod index_tests;
 pub mod inventory;
 pub mod journal;
 pub mod lengths;
@@ -16,6 +19,7 @@ mod metadata_gen;
 #[rustfmt::skip]
 mod metadata_v3_gen;
 pub mod odata;
+pub mod packed;
 pub mod payments;
 pub mod rules;
 pub mod schema;
@@ -27,6 +31,7 @@ pub mod user_tables;
 pub mod validation;
 pub mod wire;
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -40,7 +45,7 @@ use crate::Shared;
 use entities::Stamp;
 use odata::Query;
 use schema::{SapProfile, Scope};
-use store::{Key, SapDb, SetDef, UndoLog, set_def};
+use store::{Entity, Key, SapDb, SetDef, UndoLog, set_def};
 use wire::{Payload, SapError, SapResponse, Version, entity_annotation, render};
 
 /// State of the Service Layer fake.
@@ -359,12 +364,12 @@ fn execute_inner(
                 .get(def.name, k)
                 .ok_or_else(|| SapError::not_found(404))?;
             let mut out = select(
-                &rendered(profile, def.type_name, e, version),
+                &rendered(profile, def.type_name, &e, version),
                 q.select.as_deref(),
             );
             let (ak, av) = entity_annotation(version, root, def.name);
             out.insert(ak, av);
-            let tag = store::etag(def.name, k, e).filter(|_| version == Version::V2);
+            let tag = store::etag(def.name, k, &e).filter(|_| version == Version::V2);
             if let Some(t) = &tag {
                 out.insert("@odata.etag".into(), Value::from(t.clone()));
             }
@@ -402,10 +407,11 @@ fn execute_inner(
         ("PATCH" | "DELETE", Some(k))
             if version == Version::V2 && prefs.if_match.as_deref().is_some_and(|m| m != "*") =>
         {
-            let current = db
+            let tag = db
                 .get(def.name, k)
+                .map(|current| store::etag(def.name, k, &current))
                 .ok_or_else(|| SapError::not_found(404))?;
-            if store::etag(def.name, k, current).as_deref() != prefs.if_match.as_deref() {
+            if tag.as_deref() != prefs.if_match.as_deref() {
                 return Err(SapError::new(
                     412,
                     "-2039",
@@ -476,9 +482,19 @@ fn select(e: &Map<String, Value>, props: Option<&[String]>) -> Map<String, Value
     }
 }
 
+/// A listed row with its entity, unpacked now if the filter did not already.
+fn load_row<'a>(
+    db: &'a SapDb,
+    set: &str,
+    (k, e): (Key, Option<Cow<'a, Entity>>),
+) -> Option<(Key, Cow<'a, Entity>)> {
+    let e = e.or_else(|| db.get(set, &k))?;
+    Some((k, e))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn list(
-    db: &SapDb,
+    db: &mut SapDb,
     root: &str,
     version: Version,
     def: &'static SetDef,
@@ -489,14 +505,20 @@ fn list(
     profile: SapProfile,
 ) -> Result<SapResponse, SapError> {
     let q = Query::parse(query, def.type_name, version, &Scope { profile, db })?;
-    let mut rows: Vec<(&Key, &Map<String, Value>)> = db
-        .all(def.name)
-        .filter(|(_, e)| {
-            q.filter
-                .as_ref()
-                .is_none_or(|f| odata::matches(f, def.type_name, e))
-        })
-        .collect();
+    if let Some(f) = &q.filter {
+        db.prepare_indexes(def, f);
+    }
+    let db: &SapDb = db;
+    // Rows in key order; entities unpacked only where the filter or `$orderby` needs them, and
+    // for the page answered.
+    let mut rows: Vec<(Key, Option<Cow<'_, Entity>>)> = match &q.filter {
+        Some(f) => db
+            .select(def, f)
+            .into_iter()
+            .map(|(k, e)| (k, Some(e)))
+            .collect(),
+        None => db.keys(def.name).map(|k| (k.clone(), None)).collect(),
+    };
     if count_only {
         return Ok(SapResponse {
             status: 200,
@@ -504,8 +526,11 @@ fn list(
             body: Payload::Text(rows.len().to_string()),
         });
     }
+    let load = |row| load_row(db, def.name, row);
     if !q.orderby.is_empty() {
-        rows.sort_by(|a, b| odata::compare(def.type_name, &q.orderby, a.1, b.1));
+        let mut loaded: Vec<(Key, Cow<'_, Entity>)> = rows.into_iter().filter_map(load).collect();
+        loaded.sort_by(|a, b| odata::compare(def.type_name, &q.orderby, &a.1, &b.1));
+        rows = loaded.into_iter().map(|(k, e)| (k, Some(e))).collect();
     }
     let total = rows.len();
     let page = prefs.page_size.unwrap_or(default_page);
@@ -513,16 +538,17 @@ fn list(
     let wanted = q.top.map_or(after_skip, |t| t.min(after_skip));
     let take = if page == 0 { wanted } else { wanted.min(page) };
     let value: Vec<Value> = rows
-        .iter()
+        .into_iter()
         .skip(q.skip)
         .take(take)
+        .filter_map(load)
         .map(|(k, e)| {
             let mut out = select(
-                &rendered(profile, def.type_name, e, version),
+                &rendered(profile, def.type_name, &e, version),
                 q.select.as_deref(),
             );
             if version == Version::V2
-                && let Some(t) = store::etag(def.name, k, e)
+                && let Some(t) = store::etag(def.name, &k, &e)
             {
                 out.insert("@odata.etag".into(), Value::from(t));
             }
