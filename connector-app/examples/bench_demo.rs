@@ -103,6 +103,30 @@ async fn main() -> Result<(), BoxError> {
         sap_total as f64 / seen,
         sp_api.values().map(|c| c.throttled).sum::<u64>()
     );
+    stored_bytes(&sb);
     sb.shutdown().await;
     Ok(())
+}
+
+fn rss_kib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Bytes per stored invoice: as the sandbox holds it (packed), and as a `serde_json::Map` (the
+/// stored form before issue 20), measured as the growth of resident memory while every invoice
+/// is held as a map at once.
+fn stored_bytes(sb: &Sandbox) {
+    let n = sb.sap_count("Invoices").max(1) as f64;
+    let packed = sb.sap_stored_bytes("Invoices") as f64;
+    let before = rss_kib().unwrap_or(0.0);
+    let maps = sb.sap_entities("Invoices");
+    let after = rss_kib().unwrap_or(0.0);
+    println!(
+        "STORED invoices={} packed_bytes_per_invoice={:.0} map_bytes_per_invoice={:.0}",
+        maps.len(),
+        packed / n,
+        (after - before) * 1024.0 / n
+    );
 }

@@ -98,7 +98,19 @@ impl Sandbox {
     /// Every entity of a Service Layer set (stored form: dates `YYYY-MM-DD`).
     pub fn sap_entities(&self, set: &str) -> Vec<Value> {
         let db = self.shared.sap.db.lock().expect("db");
-        db.all(set).map(|(_, e)| Value::Object(e.clone())).collect()
+        db.all(set)
+            .map(|(_, e)| Value::Object(e.into_owned()))
+            .collect()
+    }
+
+    /// Calls `f` with every entity of a Service Layer set in key order (stored form), one at a
+    /// time: what [`Sandbox::sap_entities`] gives without holding the whole set as values at
+    /// once (a big world's invoices).
+    pub fn sap_for_each(&self, set: &str, mut f: impl FnMut(&serde_json::Map<String, Value>)) {
+        let db = self.shared.sap.db.lock().expect("db");
+        for (_, e) in db.all(set) {
+            f(&e);
+        }
     }
 
     /// One entity by key (`Key::Int(doc_entry)` or `Key::Str(code)`).
@@ -109,7 +121,7 @@ impl Sandbox {
             .lock()
             .expect("db")
             .get(set, key)
-            .map(|e| Value::Object(e.clone()))
+            .map(|e| Value::Object(e.into_owned()))
     }
 
     /// Documents of a set whose `NumAtCard` equals `num_at_card`.
@@ -118,6 +130,11 @@ impl Sandbox {
             .into_iter()
             .filter(|e| e.get("NumAtCard").and_then(Value::as_str) == Some(num_at_card))
             .collect()
+    }
+
+    /// Bytes the entities of a set hold in their packed stored form (0 for sets kept as maps).
+    pub fn sap_stored_bytes(&self, set: &str) -> usize {
+        self.shared.sap.db.lock().expect("db").packed_bytes(set)
     }
 
     /// Number of entities in a set.
@@ -129,7 +146,7 @@ impl Sandbox {
     /// `("Invoices", "NumAtCard")` or `("JournalEntries", "Reference")`).
     pub fn sap_duplicates(&self, set: &str, field: &str) -> Vec<(String, usize)> {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        for e in self.sap_entities(set) {
+        self.sap_for_each(set, |e| {
             if let Some(v) = e
                 .get(field)
                 .and_then(Value::as_str)
@@ -137,7 +154,7 @@ impl Sandbox {
             {
                 *counts.entry(v.to_string()).or_default() += 1;
             }
-        }
+        });
         counts.into_iter().filter(|(_, n)| *n > 1).collect()
     }
 
@@ -155,7 +172,7 @@ impl Sandbox {
     pub fn set_item_stock(&self, item_code: &str, warehouse: &str, in_stock: i64) -> bool {
         let mut db = self.shared.sap.db.lock().expect("db");
         let key = Key::Str(item_code.to_string());
-        let Some(mut item) = db.get("Items", &key).cloned() else {
+        let Some(mut item) = db.master("Items", &key).cloned() else {
             return false;
         };
         let Some(rows) = item

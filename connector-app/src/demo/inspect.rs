@@ -11,23 +11,27 @@ pub fn fingerprint(sb: &Sandbox) -> String {
         serde_json::Value::String(x) => x.clone(),
         other => other.to_string(),
     };
+    let null = serde_json::Value::Null;
+    let s = |v: Option<&serde_json::Value>| s(v.unwrap_or(&null));
+    // One entity at a time: a big world's invoices are never all held as values at once.
     let mut lines: Vec<String> = Vec::new();
-    for d in sb.sap_entities("Invoices") {
+    sb.sap_for_each("Invoices", |d| {
         lines.push(format!(
             "I|{}|{}|{}",
-            s(&d["NumAtCard"]),
-            s(&d["CardCode"]),
-            s(&d["DocTotal"])
+            s(d.get("NumAtCard")),
+            s(d.get("CardCode")),
+            s(d.get("DocTotal"))
         ));
-    }
-    for d in sb.sap_entities("IncomingPayments") {
+    });
+    sb.sap_for_each("IncomingPayments", |d| {
         lines.push(format!(
             "P|{}|{}|{}",
-            s(&d["TransferReference"]),
-            s(&d["CardCode"]),
-            s(&d["TransferSum"])
+            s(d.get("TransferReference")),
+            s(d.get("CardCode")),
+            s(d.get("TransferSum"))
         ));
-    }
+    });
+    let s = |v: &serde_json::Value| s(Some(v));
     for d in sb.sap_entities("JournalEntries") {
         let debits: Vec<String> = d["JournalEntryLines"]
             .as_array()

@@ -75,7 +75,7 @@ pub struct AccountBalance {
 
 fn active(db: &SapDb, set: &str) -> Vec<Entity> {
     db.all(set)
-        .map(|(_, e)| e.clone())
+        .map(|(_, e)| e.into_owned())
         .filter(|e| s(e, "Cancelled") != Some("tYES"))
         .collect()
 }
@@ -324,7 +324,7 @@ impl Ledger {
 }
 
 fn control_account(db: &SapDb, card_code: &str) -> String {
-    db.get("BusinessPartners", &Key::Str(card_code.to_string()))
+    db.master("BusinessPartners", &Key::Str(card_code.to_string()))
         .and_then(|bp| s(bp, "DebitorAccount"))
         .unwrap_or("1400")
         .to_string()
@@ -383,7 +383,7 @@ pub fn account_balances(db: &SapDb) -> Vec<AccountBalance> {
                     .and_then(Value::as_i64)
                     .unwrap_or_default();
                 let acct = db
-                    .get("AdditionalExpenses", &Key::Int(code))
+                    .master("AdditionalExpenses", &Key::Int(code))
                     .and_then(|x| s(x, "RevenuesAccount"))
                     .map_or_else(|| format!("freight:{code}"), str::to_string);
                 l.post(

@@ -52,7 +52,7 @@ pub fn check_account_on<'a>(
     date: Option<&str>,
 ) -> Result<&'a Entity, SapError> {
     let acct = db
-        .get("ChartOfAccounts", &Key::Str(code.to_string()))
+        .master("ChartOfAccounts", &Key::Str(code.to_string()))
         .ok_or_else(|| SapError::not_found(400))?;
     if !is_yes(acct, "ActiveAccount") {
         // INVENTED: the -10 text for a title (non-postable) account; SAP's wording is not quoted in our sources.
@@ -117,7 +117,7 @@ pub fn customer<'a>(db: &'a SapDb, e: &Entity) -> Result<&'a Entity, SapError> {
     // INVENTED: the text for a document without CardCode; SAP's wording is not quoted in our sources.
     let code = s(e, "CardCode").ok_or_else(|| SapError::rule("Specify the BP code (CardCode)"))?;
     let bp = db
-        .get("BusinessPartners", &Key::Str(code.to_string()))
+        .master("BusinessPartners", &Key::Str(code.to_string()))
         .ok_or_else(|| SapError::not_found(400))?;
     if s(bp, "Valid") == Some("tNO") || is_yes(bp, "Frozen") {
         return Err(SapError::rule(format!(

@@ -77,7 +77,7 @@ pub fn cancel(
     let key = Key::Int(entry);
     let mut original = db
         .get(def.name, &key)
-        .cloned()
+        .map(std::borrow::Cow::into_owned)
         .ok_or_else(|| SapError::not_found(404))?;
     match s(&original, "CancelStatus") {
         Some("csYes") => {
@@ -140,7 +140,7 @@ pub fn cancel(
 /// Moves `delta` units of an inventory item in warehouse `wh`.
 fn restock(db: &mut SapDb, code: &str, wh: &str, delta: Decimal, undo: &mut UndoLog) {
     let key = Key::Str(code.to_string());
-    let Some(mut item) = db.get("Items", &key).cloned() else {
+    let Some(mut item) = db.master("Items", &key).cloned() else {
         return;
     };
     if s(&item, "InventoryItem") == Some("tNO") {

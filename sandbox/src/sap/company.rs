@@ -29,7 +29,7 @@ pub fn set_admin_info(db: &mut SapDb, mut info: Entity, undo: &mut UndoLog) {
 
 /// The company's settings, if seeded.
 pub fn admin_info(db: &SapDb) -> Option<&Entity> {
-    db.get(ADMIN_SET, &Key::Int(1))
+    db.master(ADMIN_SET, &Key::Int(1))
 }
 
 fn admin_str<'a>(db: &'a SapDb, prop: &str) -> Option<&'a str> {
@@ -74,7 +74,7 @@ pub fn set_rate(db: &mut SapDb, currency: &str, date: &str, rate: Decimal, undo:
 /// The rate of `currency` on `date`, if one was set for that very day (SAP does not carry rates
 /// forward: a foreign-currency document needs the rate of its own date).
 pub fn rate(db: &SapDb, currency: &str, date: &str) -> Option<Decimal> {
-    db.get(RATES_SET, &rate_key(currency, date))
+    db.master(RATES_SET, &rate_key(currency, date))
         .map(|e| decimal(e.get("Rate")))
         .filter(|r| !r.is_zero())
 }
@@ -120,7 +120,10 @@ impl DocMoney {
 /// Checks that `code` is one of the company's currencies (`Currencies` entity set, keyed by SAP's
 /// own code, which may differ from the ISO code in `InternationalDescription`, e.g. `$`).
 pub fn check_currency(db: &SapDb, code: &str) -> Result<(), SapError> {
-    if db.get("Currencies", &Key::Str(code.to_string())).is_some() {
+    if db
+        .master("Currencies", &Key::Str(code.to_string()))
+        .is_some()
+    {
         Ok(())
     } else {
         // An unknown referenced master record on POST is answered -2028 (notes sap-b1.md, error

@@ -161,7 +161,7 @@ pub fn create_document(
             })?
             .to_string();
         let item = db
-            .get("Items", &Key::Str(code.clone()))
+            .master("Items", &Key::Str(code.clone()))
             .ok_or_else(|| SapError::not_found(400))?;
         if s(item, "Valid") == Some("tNO") || is_yes(item, "Frozen") {
             // INVENTED: the text for an inactive item on a row; not quoted in our sources.
@@ -385,12 +385,12 @@ fn freight(
             .and_then(Value::as_i64)
             // INVENTED: the text for a freight line without ExpnsCode; not quoted in our sources.
             .ok_or_else(|| SapError::rule("Specify the freight code [INV3.ExpnsCode]"))?;
-        if db.get("AdditionalExpenses", &Key::Int(code)).is_none() {
+        if db.master("AdditionalExpenses", &Key::Int(code)).is_none() {
             return Err(SapError::not_found(400));
         }
-        let expense = db.get("AdditionalExpenses", &Key::Int(code)).cloned();
+        let expense = db.master("AdditionalExpenses", &Key::Int(code)).cloned();
         let bp =
-            s(e, "CardCode").and_then(|c| db.get("BusinessPartners", &Key::Str(c.to_string())));
+            s(e, "CardCode").and_then(|c| db.master("BusinessPartners", &Key::Str(c.to_string())));
         default_vat_group(db, &mut x, [bp, expense.as_ref()]);
         let row_tax = tax::row_tax(db, &x, "VatGroup", "TaxCode", date)?;
         if let Some((code, _)) = &row_tax {
@@ -459,7 +459,7 @@ fn check_negative_stock(
             .map(|(_, _, q)| *q)
             .sum();
         let in_stock = db
-            .get("Items", &Key::Str(code.clone()))
+            .master("Items", &Key::Str(code.clone()))
             .and_then(|it| it.get("ItemWarehouseInfoCollection"))
             .and_then(Value::as_array)
             .and_then(|rows| {
@@ -488,7 +488,7 @@ pub(super) fn move_stock(
     undo: &mut UndoLog,
 ) {
     let key = Key::Str(code.to_string());
-    let Some(mut item) = db.get("Items", &key).cloned() else {
+    let Some(mut item) = db.master("Items", &key).cloned() else {
         return;
     };
     let mut rows = item

@@ -98,7 +98,7 @@ pub fn create_in(
         };
         Key::Str(k.to_string())
     };
-    if db.get(def.name, &key).is_some() {
+    if db.contains(def.name, &key) {
         return Err(match def.name {
             "Items" => SapError::rule(format!(
                 "Item code '{}' already exists",
@@ -185,7 +185,7 @@ fn item_defaults(db: &SapDb, e: &mut Entity, stamp: &Stamp) {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    for (k, pl) in db.all("PriceLists") {
+    for (k, pl) in db.masters("PriceLists") {
         let Key::Int(no) = k else { continue };
         if !prices
             .iter()
@@ -209,7 +209,7 @@ fn item_defaults(db: &SapDb, e: &mut Entity, stamp: &Stamp) {
             w.insert(k.into(), Value::from(0));
         }
     }
-    for (k, _) in db.all("Warehouses") {
+    for (k, _) in db.masters("Warehouses") {
         let Key::Str(code) = k else { continue };
         if !whs
             .iter()
@@ -281,7 +281,7 @@ pub fn patch(
     }
     let mut e = db
         .get(def.name, key)
-        .cloned()
+        .map(std::borrow::Cow::into_owned)
         .ok_or_else(|| SapError::not_found(404))?;
     if matches!(
         def.name,
@@ -343,7 +343,7 @@ pub fn delete(
             "The requested action is not supported for this object.",
         ));
     }
-    if db.get(def.name, key).is_none() {
+    if !db.contains(def.name, key) {
         return Err(SapError::not_found(404));
     }
     db.remove(def.name, key, undo);

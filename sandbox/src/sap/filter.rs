@@ -127,6 +127,53 @@ pub fn matches(expr: &Expr, ty: &str, e: &serde_json::Map<String, Value>) -> boo
     }
 }
 
+/// A hash of what an equality on `prop` compares for entity `e` of type `ty`: when `prop eq x`
+/// (or `x eq prop`) matches `e`, this equals the hash [`equality`] gives for it. Indexes use it
+/// to find candidates, which [`matches`] then decides (a collision only adds a candidate).
+pub(crate) fn value_hash(ty: &str, prop: &str, e: &serde_json::Map<String, Value>) -> u64 {
+    hash_cv(&comparable(prop_kind(ty, prop), e.get(prop)))
+}
+
+/// For `prop eq literal` or `literal eq prop`: the property and the hash of the literal as
+/// compared with it (see [`value_hash`]); `None` for any other expression.
+pub(crate) fn equality<'e>(ty: &str, expr: &'e Expr) -> Option<(&'e str, u64)> {
+    let Expr::Cmp(l, Op::Eq, r) = expr else {
+        return None;
+    };
+    let (p, lit) = match (l, r) {
+        (Operand::Prop(_), Operand::Prop(_)) => return None,
+        (Operand::Prop(p), lit) | (lit, Operand::Prop(p)) => (p, lit),
+        _ => return None,
+    };
+    let cv = eval_operand(ty, lit, &serde_json::Map::new(), prop_kind(ty, p));
+    Some((p.as_str(), hash_cv(&cv)))
+}
+
+/// Equal comparable values (as `matches` decides `eq`) hash alike: numbers by their normalised
+/// value (`1.0` = `1`, `-0` = `0`).
+fn hash_cv(v: &Cv) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    match v {
+        Cv::Null => 0u8.hash(&mut h),
+        Cv::Num(d) => {
+            let n = d.normalize();
+            1u8.hash(&mut h);
+            n.mantissa().hash(&mut h);
+            n.scale().hash(&mut h);
+        }
+        Cv::Str(s) => {
+            2u8.hash(&mut h);
+            s.hash(&mut h);
+        }
+        Cv::Bool(b) => {
+            3u8.hash(&mut h);
+            b.hash(&mut h);
+        }
+    }
+    h.finish()
+}
+
 /// Orders entities by `$orderby`.
 pub fn compare(
     ty: &str,

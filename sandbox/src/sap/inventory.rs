@@ -62,11 +62,12 @@ pub fn is_inventory_set(set: &str) -> bool {
 }
 
 fn warehouse_exists(db: &SapDb, code: &str) -> bool {
-    db.get("Warehouses", &Key::Str(code.to_string())).is_some()
+    db.master("Warehouses", &Key::Str(code.to_string()))
+        .is_some()
 }
 
 fn in_stock(db: &SapDb, code: &str, wh: &str) -> Decimal {
-    db.get("Items", &Key::Str(code.to_string()))
+    db.master("Items", &Key::Str(code.to_string()))
         .and_then(|it| it.get("ItemWarehouseInfoCollection"))
         .and_then(Value::as_array)
         .and_then(|rows| {
@@ -128,7 +129,7 @@ pub fn create_inventory(
             })?
             .to_string();
         let item = db
-            .get("Items", &Key::Str(code.clone()))
+            .master("Items", &Key::Str(code.clone()))
             .ok_or_else(|| SapError::not_found(400))?;
         if !is_yes(item, "InventoryItem") {
             return Err(SapError::rule(format!(

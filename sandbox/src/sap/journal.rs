@@ -20,7 +20,7 @@ use super::wire::SapError;
 // INVENTED: the text and code of the refusal; SAP's wording is not quoted in our sources.
 pub fn check_account_currency(db: &SapDb, code: &str, currency: &str) -> Result<(), SapError> {
     let acct_currency = db
-        .get("ChartOfAccounts", &Key::Str(code.to_string()))
+        .master("ChartOfAccounts", &Key::Str(code.to_string()))
         .and_then(|a| s(a, "AcctCurrency"))
         .unwrap_or("##");
     if acct_currency == "##" || acct_currency == currency {
@@ -46,7 +46,7 @@ pub fn post_automatic(
     let def = set_def("JournalEntries").ok_or_else(|| SapError::not_found(400))?;
     let mut out = Vec::with_capacity(lines.len());
     for (i, (short, d, c)) in lines.iter().enumerate() {
-        let (account, is_bp) = match db.get("BusinessPartners", &Key::Str(short.clone())) {
+        let (account, is_bp) = match db.master("BusinessPartners", &Key::Str(short.clone())) {
             Some(bp) => (s(bp, "DebitorAccount").unwrap_or("1400").to_string(), true),
             None => {
                 check_account(db, short)?;
@@ -181,7 +181,7 @@ pub fn create_journal(
                 l.entry("ShortName").or_insert(Value::from(a));
             }
             (None, Some(short)) => {
-                if let Some(bp) = db.get("BusinessPartners", &Key::Str(short.clone())) {
+                if let Some(bp) = db.master("BusinessPartners", &Key::Str(short.clone())) {
                     let control = bp
                         .get("DebitorAccount")
                         .and_then(Value::as_str)

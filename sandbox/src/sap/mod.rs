@@ -8,14 +8,19 @@ pub mod company;
 pub mod documents;
 pub mod entities;
 pub mod filter;
+pub mod index;
+#[cfg(test)]
+mod index_tests;
 pub mod inventory;
 pub mod journal;
+mod list;
 pub mod lengths;
 #[rustfmt::skip]
 mod metadata_gen;
 #[rustfmt::skip]
 mod metadata_v3_gen;
 pub mod odata;
+pub mod packed;
 pub mod payments;
 pub mod rules;
 pub mod schema;
@@ -41,7 +46,7 @@ use entities::Stamp;
 use odata::Query;
 use schema::{SapProfile, Scope};
 use store::{Key, SapDb, SetDef, UndoLog, set_def};
-use wire::{Payload, SapError, SapResponse, Version, entity_annotation, render};
+use wire::{SapError, SapResponse, Version, entity_annotation, render};
 
 /// State of the Service Layer fake.
 #[derive(Debug)]
@@ -342,7 +347,7 @@ fn execute_inner(
         return Err(user_tables::metadata_change_unsupported());
     }
     match (method, &t.key) {
-        ("GET", None) => list(
+        ("GET", None) => list::list(
             db,
             root,
             version,
@@ -359,12 +364,12 @@ fn execute_inner(
                 .get(def.name, k)
                 .ok_or_else(|| SapError::not_found(404))?;
             let mut out = select(
-                &rendered(profile, def.type_name, e, version),
+                &rendered(profile, def.type_name, &e, version),
                 q.select.as_deref(),
             );
             let (ak, av) = entity_annotation(version, root, def.name);
             out.insert(ak, av);
-            let tag = store::etag(def.name, k, e).filter(|_| version == Version::V2);
+            let tag = store::etag(def.name, k, &e).filter(|_| version == Version::V2);
             if let Some(t) = &tag {
                 out.insert("@odata.etag".into(), Value::from(t.clone()));
             }
@@ -402,10 +407,11 @@ fn execute_inner(
         ("PATCH" | "DELETE", Some(k))
             if version == Version::V2 && prefs.if_match.as_deref().is_some_and(|m| m != "*") =>
         {
-            let current = db
+            let tag = db
                 .get(def.name, k)
+                .map(|current| store::etag(def.name, k, &current))
                 .ok_or_else(|| SapError::not_found(404))?;
-            if store::etag(def.name, k, current).as_deref() != prefs.if_match.as_deref() {
+            if tag.as_deref() != prefs.if_match.as_deref() {
                 return Err(SapError::new(
                     412,
                     "-2039",
@@ -455,7 +461,7 @@ fn execute_inner(
 }
 
 /// An entity as release `profile` answers it.
-fn rendered(
+pub(crate) fn rendered(
     profile: SapProfile,
     ty: &str,
     e: &Map<String, Value>,
@@ -466,7 +472,7 @@ fn rendered(
     out
 }
 
-fn select(e: &Map<String, Value>, props: Option<&[String]>) -> Map<String, Value> {
+pub(crate) fn select(e: &Map<String, Value>, props: Option<&[String]>) -> Map<String, Value> {
     match props {
         None => e.clone(),
         Some(ps) => ps
@@ -474,95 +480,4 @@ fn select(e: &Map<String, Value>, props: Option<&[String]>) -> Map<String, Value
             .filter_map(|p| e.get(p).map(|v| (p.clone(), v.clone())))
             .collect(),
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn list(
-    db: &SapDb,
-    root: &str,
-    version: Version,
-    def: &'static SetDef,
-    query: Option<&str>,
-    prefs: &Prefs,
-    count_only: bool,
-    default_page: usize,
-    profile: SapProfile,
-) -> Result<SapResponse, SapError> {
-    let q = Query::parse(query, def.type_name, version, &Scope { profile, db })?;
-    let mut rows: Vec<(&Key, &Map<String, Value>)> = db
-        .all(def.name)
-        .filter(|(_, e)| {
-            q.filter
-                .as_ref()
-                .is_none_or(|f| odata::matches(f, def.type_name, e))
-        })
-        .collect();
-    if count_only {
-        return Ok(SapResponse {
-            status: 200,
-            headers: vec![],
-            body: Payload::Text(rows.len().to_string()),
-        });
-    }
-    if !q.orderby.is_empty() {
-        rows.sort_by(|a, b| odata::compare(def.type_name, &q.orderby, a.1, b.1));
-    }
-    let total = rows.len();
-    let page = prefs.page_size.unwrap_or(default_page);
-    let after_skip = total.saturating_sub(q.skip);
-    let wanted = q.top.map_or(after_skip, |t| t.min(after_skip));
-    let take = if page == 0 { wanted } else { wanted.min(page) };
-    let value: Vec<Value> = rows
-        .iter()
-        .skip(q.skip)
-        .take(take)
-        .map(|(k, e)| {
-            let mut out = select(
-                &rendered(profile, def.type_name, e, version),
-                q.select.as_deref(),
-            );
-            if version == Version::V2
-                && let Some(t) = store::etag(def.name, k, e)
-            {
-                out.insert("@odata.etag".into(), Value::from(t));
-            }
-            Value::Object(out)
-        })
-        .collect();
-    let mut out = Map::new();
-    let (ctx_key, next_key, count_key) = match version {
-        Version::V1 => ("odata.metadata", "odata.nextLink", "odata.count"),
-        Version::V2 => ("@odata.context", "@odata.nextLink", "@odata.count"),
-    };
-    out.insert(
-        ctx_key.into(),
-        Value::from(format!("{root}/$metadata#{}", def.name)),
-    );
-    if q.count {
-        out.insert(
-            count_key.into(),
-            if version == Version::V1 {
-                Value::from(total.to_string())
-            } else {
-                Value::from(total)
-            },
-        );
-    }
-    out.insert("value".into(), Value::Array(value));
-    if take < wanted {
-        let next = q.next_query(q.skip + take, q.top.map(|t| t - take));
-        let link = match version {
-            Version::V1 => format!("/b1s/v1/{}?{next}", def.name),
-            Version::V2 => format!("{}?{next}", def.name),
-        };
-        out.insert(next_key.into(), Value::from(link));
-    }
-    let mut resp = SapResponse::json(200, Value::Object(out));
-    if prefs.page_size.is_some() {
-        resp.headers.push((
-            "Preference-Applied".into(),
-            format!("odata.maxpagesize={page}"),
-        ));
-    }
-    Ok(resp)
 }

@@ -232,7 +232,7 @@ pub fn create_payment(
         let doc = db
             .get(set, &Key::Int(doc_entry))
             .ok_or_else(|| SapError::not_found(400))?
-            .clone();
+            .into_owned();
         if let Some(c) = &card
             && doc.get("CardCode") != c.get("CardCode")
         {

@@ -72,7 +72,7 @@ pub fn check_period(db: &SapDb, set: &str, date: &str) -> Result<(), SapError> {
     if db.count(PERIODS_SET) == 0 {
         return Ok(());
     }
-    let period = db.all(PERIODS_SET).map(|(_, p)| p).find(|p| {
+    let period = db.masters(PERIODS_SET).map(|(_, p)| p).find(|p| {
         let from = s(p, "PostingDateFrom").unwrap_or("");
         let to = s(p, "PostingDateTo").unwrap_or("");
         from <= date && date <= to
@@ -112,7 +112,7 @@ fn check_branch(db: &SapDb, prop: &str, id: Option<i64>) -> Result<(), SapError>
     let Some(id) = id else {
         return Err(SapError::rule(format!("Specify a branch ({prop})")));
     };
-    match db.get("BusinessPlaces", &Key::Int(id)) {
+    match db.master("BusinessPlaces", &Key::Int(id)) {
         Some(b) if !is_yes(b, "Disabled") => Ok(()),
         Some(_) => Err(SapError::rule(format!("Branch {id} is inactive ({prop})"))),
         None => Err(SapError::not_found(400)),
@@ -160,7 +160,7 @@ pub fn route_service(
     match rest {
         "CompanyService_GetFinancePeriods" => {
             let value: Vec<Value> = db
-                .all(PERIODS_SET)
+                .masters(PERIODS_SET)
                 .map(|(_, p)| Value::Object(render("FinancePeriod", p, version)))
                 .collect();
             let ctx = match version {
@@ -197,7 +197,7 @@ pub fn route_service(
                     .ok_or_else(|| SapError::not_found(400))?,
             );
             let mut stored = db
-                .get(PERIODS_SET, &key)
+                .master(PERIODS_SET, &key)
                 .cloned()
                 .ok_or_else(|| SapError::not_found(400))?;
             stored.extend(changes);

@@ -1,10 +1,15 @@
 //! The in-memory company database: entity sets keyed like SAP, DocEntry/DocNum counters, and an
 //! undo log so a `$batch` changeset can roll back completely.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+use super::index::Indexes;
+use super::odata::Expr;
+use super::packed::Packed;
 
 /// One JSON entity as stored (dates `YYYY-MM-DD`, times `HH:MM:SS`).
 pub type Entity = Map<String, Value>;
@@ -232,12 +237,60 @@ impl Key {
     }
 }
 
+/// Sets stored packed ([`Packed`]): the documents and user-table rows a connector adds by the
+/// hundred thousand. Masters (items, partners, accounts, ...) stay maps: they are few and read
+/// for every document line.
+fn packs(set: &str) -> bool {
+    matches!(
+        set,
+        "Invoices"
+            | "CreditNotes"
+            | "IncomingPayments"
+            | "VendorPayments"
+            | "JournalEntries"
+            | "InventoryGenEntries"
+            | "InventoryGenExits"
+            | "StockTransfers"
+    ) || set.starts_with("U_")
+}
+
+/// An entity as the database holds it.
+#[derive(Debug, Clone)]
+enum Stored {
+    Map(Entity),
+    Packed(Packed),
+}
+
+impl Stored {
+    fn of(set: &str, e: Entity) -> Self {
+        if packs(set) {
+            Stored::Packed(Packed::pack(&e))
+        } else {
+            Stored::Map(e)
+        }
+    }
+
+    fn as_map(&self) -> &Entity {
+        match self {
+            Stored::Map(m) => m,
+            Stored::Packed(_) => panic!("a packed set read as maps: use SapDb::get / all"),
+        }
+    }
+
+    fn entity(&self) -> Cow<'_, Entity> {
+        match self {
+            Stored::Map(m) => Cow::Borrowed(m),
+            Stored::Packed(p) => Cow::Owned(p.unpack()),
+        }
+    }
+}
+
 #[derive(Debug)]
 enum Undo {
     Put {
         set: &'static str,
         key: Key,
-        prev: Option<Entity>,
+        prev: Option<Stored>,
     },
     Counter {
         set: &'static str,
@@ -252,8 +305,12 @@ pub struct UndoLog(Vec<Undo>);
 /// The company database.
 #[derive(Debug, Default, Clone)]
 pub struct SapDb {
-    sets: HashMap<&'static str, BTreeMap<Key, Entity>>,
+    sets: HashMap<&'static str, BTreeMap<Key, Stored>>,
     counters: HashMap<&'static str, (i64, i64)>,
+    /// Indexes for equality filters, kept in step by every write.
+    indexes: Indexes,
+    /// Answer every filter by a scan, never from indexes (what tests compare the indexes with).
+    pub(crate) scan_only: bool,
     /// The user tables and fields the running Service Layer knows: those that existed when it
     /// last started. Not part of the database (not saved, not rolled back).
     pub(crate) published: super::user_tables::Published,
@@ -281,7 +338,10 @@ impl SapDb {
                 .sets
                 .iter()
                 .map(|(set, m)| {
-                    let entities = m.iter().map(|(k, e)| (k.clone(), e.clone())).collect();
+                    let entities = m
+                        .iter()
+                        .map(|(k, e)| (k.clone(), e.entity().into_owned()))
+                        .collect();
                     ((*set).to_string(), entities)
                 })
                 .collect(),
@@ -297,8 +357,12 @@ impl SapDb {
     pub(crate) fn from_saved(saved: SavedDb) -> Result<Self, String> {
         let mut db = SapDb::default();
         for (set, entities) in saved.sets {
-            db.sets
-                .insert(static_name(&set)?, entities.into_iter().collect());
+            let name = static_name(&set)?;
+            let stored = entities
+                .into_iter()
+                .map(|(k, e)| (k, Stored::of(name, e)))
+                .collect();
+            db.sets.insert(name, stored);
         }
         for (set, c) in saved.counters {
             db.counters.insert(static_name(&set)?, c);
@@ -308,14 +372,84 @@ impl SapDb {
         Ok(db)
     }
 
-    /// All entities of a set in key order.
-    pub fn all(&self, set: &str) -> impl Iterator<Item = (&Key, &Entity)> {
-        self.sets.get(set).into_iter().flat_map(|m| m.iter())
+    /// All entities of a set in key order (packed ones unpacked as they are reached).
+    pub fn all(&self, set: &str) -> impl Iterator<Item = (&Key, Cow<'_, Entity>)> {
+        self.sets
+            .get(set)
+            .into_iter()
+            .flat_map(|m| m.iter().map(|(k, e)| (k, e.entity())))
+    }
+
+    /// All entities of a set kept as maps (masters and settings, never a packed document set),
+    /// by reference.
+    pub fn masters(&self, set: &str) -> impl Iterator<Item = (&Key, &Entity)> {
+        self.sets
+            .get(set)
+            .into_iter()
+            .flat_map(|m| m.iter().map(|(k, e)| (k, e.as_map())))
+    }
+
+    /// One entity of a set kept as maps (see [`SapDb::masters`]), by reference.
+    pub fn master(&self, set: &str, key: &Key) -> Option<&Entity> {
+        Some(self.sets.get(set)?.get(key)?.as_map())
+    }
+
+    /// The keys of a set in order.
+    pub fn keys(&self, set: &str) -> impl Iterator<Item = &Key> {
+        self.sets.get(set).into_iter().flat_map(BTreeMap::keys)
+    }
+
+    /// Whether the set holds an entity with that key.
+    pub fn contains(&self, set: &str, key: &Key) -> bool {
+        self.sets.get(set).is_some_and(|m| m.contains_key(key))
     }
 
     /// One entity.
-    pub fn get(&self, set: &str, key: &Key) -> Option<&Entity> {
-        self.sets.get(set)?.get(key)
+    pub fn get(&self, set: &str, key: &Key) -> Option<Cow<'_, Entity>> {
+        Some(self.sets.get(set)?.get(key)?.entity())
+    }
+
+    /// Builds the indexes `filter` can be answered from on `def`'s set, if any is missing (see
+    /// [`Indexes::prepare`]); [`SapDb::select`] then uses them.
+    pub fn prepare_indexes(&mut self, def: &SetDef, filter: &Expr) {
+        if self.scan_only {
+            return;
+        }
+        if let Some(m) = self.sets.get(def.name) {
+            self.indexes.prepare(def.name, def.type_name, filter, || {
+                Box::new(m.iter().map(|(k, e)| (k.clone(), e.entity().into_owned())))
+            });
+        }
+    }
+
+    /// The entities of `def` that match `filter`, in key order: from the indexes when they can
+    /// answer it (those [`SapDb::prepare_indexes`] built), else by a scan. Either way each
+    /// entity returned matches, so the answer is the scan's.
+    pub fn select(&self, def: &SetDef, filter: &Expr) -> Vec<(Key, Cow<'_, Entity>)> {
+        let (set, ty) = (def.name, def.type_name);
+        let indexed = (!self.scan_only)
+            .then(|| self.indexes.candidates(set, ty, filter))
+            .flatten();
+        let Some(keys) = indexed else {
+            return self.scan(set, ty, filter);
+        };
+        let Some(m) = self.sets.get(set) else {
+            return Vec::new();
+        };
+        keys.into_iter()
+            .filter_map(|k| {
+                let e = m.get(&k)?.entity();
+                super::odata::matches(filter, ty, &e).then_some((k, e))
+            })
+            .collect()
+    }
+
+    /// [`SapDb::select`] without indexes (what they must agree with).
+    pub fn scan(&self, set: &str, ty: &str, filter: &Expr) -> Vec<(Key, Cow<'_, Entity>)> {
+        self.all(set)
+            .filter(|(_, e)| super::odata::matches(filter, ty, e))
+            .map(|(k, e)| (k.clone(), e))
+            .collect()
     }
 
     /// Inserts or replaces an entity, recording the previous value.
@@ -324,18 +458,39 @@ impl SapDb {
             // DataVersion drives the v2 ETag: every change of the object bumps it.
             let prev_version = self
                 .get(set, &key)
-                .and_then(|e| e.get("DataVersion"))
-                .and_then(Value::as_i64)
+                .and_then(|e| e.get("DataVersion").and_then(Value::as_i64))
                 .unwrap_or(0);
             value.insert("DataVersion".into(), Value::from(prev_version + 1));
         }
-        let prev = self.sets.entry(set).or_default().insert(key.clone(), value);
+        let covered = self.indexes.covers(set);
+        let (stored, kept) = if packs(set) {
+            (
+                Stored::Packed(Packed::pack(&value)),
+                covered.then_some(value),
+            )
+        } else if covered {
+            (Stored::Map(value.clone()), Some(value))
+        } else {
+            (Stored::Map(value), None)
+        };
+        let prev = self
+            .sets
+            .entry(set)
+            .or_default()
+            .insert(key.clone(), stored);
+        if let Some(new) = &kept {
+            let old = prev.as_ref().map(Stored::entity);
+            self.indexes.update(set, &key, old.as_deref(), Some(new));
+        }
         undo.0.push(Undo::Put { set, key, prev });
     }
 
     /// Removes an entity, recording it.
     pub fn remove(&mut self, set: &'static str, key: &Key, undo: &mut UndoLog) {
         if let Some(prev) = self.sets.entry(set).or_default().remove(key) {
+            if self.indexes.covers(set) {
+                self.indexes.update(set, key, Some(&prev.entity()), None);
+            }
             undo.0.push(Undo::Put {
                 set,
                 key: key.clone(),
@@ -362,19 +517,36 @@ impl SapDb {
         self.sets.get(set).map_or(0, BTreeMap::len)
     }
 
+    /// Bytes the stored entities of `set` hold in packed form (0 for sets kept as maps).
+    pub fn packed_bytes(&self, set: &str) -> usize {
+        self.sets.get(set).map_or(0, |m| {
+            m.values()
+                .map(|e| match e {
+                    Stored::Packed(p) => p.len(),
+                    Stored::Map(_) => 0,
+                })
+                .sum()
+        })
+    }
+
     /// Undoes every change in `undo`, newest first.
     pub fn rollback(&mut self, undo: UndoLog) {
         for u in undo.0.into_iter().rev() {
             match u {
                 Undo::Put { set, key, prev } => {
+                    let covered = self.indexes.covers(set);
+                    let new = prev
+                        .as_ref()
+                        .filter(|_| covered)
+                        .map(|p| p.entity().into_owned());
                     let m = self.sets.entry(set).or_default();
-                    match prev {
-                        Some(p) => {
-                            m.insert(key, p);
-                        }
-                        None => {
-                            m.remove(&key);
-                        }
+                    let current = match prev {
+                        Some(p) => m.insert(key.clone(), p),
+                        None => m.remove(&key),
+                    };
+                    if covered {
+                        let old = current.as_ref().map(Stored::entity);
+                        self.indexes.update(set, &key, old.as_deref(), new.as_ref());
                     }
                 }
                 Undo::Counter { set, prev } => {

@@ -74,7 +74,7 @@ pub fn row_tax(
         return Ok(None);
     };
     let def = db
-        .get(set, &Key::Str(code.to_string()))
+        .master(set, &Key::Str(code.to_string()))
         .ok_or_else(invalid_tax_code)?;
     if is_yes(def, "Inactive") {
         return Err(invalid_tax_code());
@@ -90,7 +90,7 @@ pub fn row_tax(
 /// The G/L account a tax code's amounts post to: a VAT group's `TaxAccount`, else `None` (sales
 /// tax codes post through their authorities, which the sandbox does not model).
 pub fn tax_account(db: &SapDb, code: &str) -> Option<String> {
-    db.get("VatGroups", &Key::Str(code.to_string()))
+    db.master("VatGroups", &Key::Str(code.to_string()))
         .and_then(|g| prop(g, "TaxAccount"))
         .map(str::to_string)
 }
@@ -99,10 +99,10 @@ pub fn tax_account(db: &SapDb, code: &str) -> Option<String> {
 /// `VatGroups_Lines` (the last line whose `Effectivefrom` is on or before the date), or a sales
 /// tax code's `Rate`. `None` for an unknown code.
 pub fn rate_on(db: &SapDb, code: &str, date: &str) -> Option<Decimal> {
-    if let Some(g) = db.get("VatGroups", &Key::Str(code.to_string())) {
+    if let Some(g) = db.master("VatGroups", &Key::Str(code.to_string())) {
         return Some(vat_group_rate(g, date));
     }
-    db.get("SalesTaxCodes", &Key::Str(code.to_string()))
+    db.master("SalesTaxCodes", &Key::Str(code.to_string()))
         .map(|t| decimal(t.get("Rate")))
 }
 
@@ -134,7 +134,7 @@ fn vat_group_rate(g: &Entity, date: &str) -> Decimal {
 // INVENTED: an input-tax group on a sales row is answered like an unknown code.
 pub fn check_output_group(db: &SapDb, code: &str) -> Result<(), SapError> {
     match db
-        .get("VatGroups", &Key::Str(code.to_string()))
+        .master("VatGroups", &Key::Str(code.to_string()))
         .and_then(|g| prop(g, "Category"))
     {
         Some("bovcInputTax") if admin_info(db).is_some() => Err(invalid_tax_code()),
@@ -152,7 +152,7 @@ pub fn check_journal_group(db: &SapDb, code: Option<&str>) -> Result<(), SapErro
     let Some(code) = code else {
         return Ok(());
     };
-    match db.get("VatGroups", &Key::Str(code.to_string())) {
+    match db.master("VatGroups", &Key::Str(code.to_string())) {
         Some(g) if is_yes(g, "AcquisitionReverse") => Err(SapError::rule(format!(
             "Tax code '{code}' is an acquisition/reverse tax code; it is available on A/P documents only [JDT1.VatGroup]"
         ))),

@@ -83,7 +83,7 @@ fn spec_of(f: &serde_json::Map<String, Value>) -> FieldSpec {
 /// The fields of `table` (`@MLC_KEYS`, `OINV`) the running Service Layer serves, by property
 /// name (`U_Key`).
 pub fn served_fields(db: &SapDb, table: &str) -> BTreeMap<String, FieldSpec> {
-    db.all("UserFieldsMD")
+    db.masters("UserFieldsMD")
         .map(|(_, f)| f)
         .filter(|f| f.get("TableName").and_then(Value::as_str) == Some(table))
         .filter_map(|f| {

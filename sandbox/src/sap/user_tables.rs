@@ -199,7 +199,7 @@ pub fn resolve_set(db: &SapDb, name: &str) -> Option<&'static SetDef> {
     }
     let table = name.strip_prefix("U_")?;
     let no_object = db
-        .get(USER_TABLES_MD.name, &Key::Str(table.to_string()))
+        .master(USER_TABLES_MD.name, &Key::Str(table.to_string()))
         .and_then(|t| t.get("TableType"))
         .and_then(Value::as_str)
         .is_some_and(|t| NO_OBJECT.contains(&t));
@@ -209,14 +209,14 @@ pub fn resolve_set(db: &SapDb, name: &str) -> Option<&'static SetDef> {
 /// The Service Layer (re)starts: it now serves every user table and field in the database.
 pub fn restart(db: &mut SapDb) {
     let tables = db
-        .all(USER_TABLES_MD.name)
+        .masters(USER_TABLES_MD.name)
         .filter_map(|(k, _)| match k {
             Key::Str(s) => Some(s.clone()),
             Key::Int(_) => None,
         })
         .collect();
     let fields = db
-        .all(USER_FIELDS_MD.name)
+        .masters(USER_FIELDS_MD.name)
         .filter_map(|(_, f)| Some((str_of(f, "TableName")?, format!("U_{}", str_of(f, "Name")?))))
         .collect();
     db.published = Published { tables, fields };
@@ -306,7 +306,7 @@ pub fn create_table(
         e.entry(k).or_insert(Value::from("tNO"));
     }
     let key = Key::Str(name);
-    if db.get(USER_TABLES_MD.name, &key).is_some() {
+    if db.master(USER_TABLES_MD.name, &key).is_some() {
         // INVENTED: SAP's answer to a second table of the same name is not documented.
         return Err(duplicate());
     }
@@ -327,7 +327,7 @@ pub fn create_field(
     let name = required(&e, "Name")?.to_string();
     if let Some(user_table) = table.strip_prefix('@')
         && db
-            .get(USER_TABLES_MD.name, &Key::Str(user_table.to_string()))
+            .master(USER_TABLES_MD.name, &Key::Str(user_table.to_string()))
             .is_none()
     {
         // INVENTED: the answer for an unknown user table.
@@ -368,7 +368,7 @@ pub fn create_field(
     e.entry("SubType").or_insert(Value::from("st_None"));
     e.entry("Mandatory").or_insert(Value::from("tNO"));
     let on_table: Vec<&Entity> = db
-        .all(USER_FIELDS_MD.name)
+        .masters(USER_FIELDS_MD.name)
         .map(|(_, f)| f)
         .filter(|f| f.get("TableName").and_then(Value::as_str) == Some(table.as_str()))
         .collect();
@@ -434,7 +434,7 @@ pub fn route_field_key(
         return Err(SapError::malformed(format!("Invalid key '{args}'")));
     };
     let e = db
-        .get(USER_FIELDS_MD.name, &Key::Str(format!("{table}|{id}")))
+        .master(USER_FIELDS_MD.name, &Key::Str(format!("{table}|{id}")))
         .ok_or_else(|| SapError::not_found(404))?;
     let mut out = render(USER_FIELDS_MD.type_name, e, version);
     let (ak, av) = entity_annotation(version, root, USER_FIELDS_MD.name);
@@ -463,7 +463,7 @@ pub fn create_row(
     let table = def.name.trim_start_matches("U_");
     let fields = served_fields(db, table);
     let auto_increment = db
-        .get(USER_TABLES_MD.name, &Key::Str(table.to_string()))
+        .master(USER_TABLES_MD.name, &Key::Str(table.to_string()))
         .and_then(|t| t.get("TableType"))
         .and_then(Value::as_str)
         == Some("bott_NoObjectAutoIncrement");
@@ -486,7 +486,7 @@ pub fn create_row(
         None if auto_increment => {
             // [?] An auto-increment table numbers its rows; the sandbox numbers from 1.
             let mut n = db.next_numbers(def, undo).0;
-            while db.get(def.name, &Key::Str(n.to_string())).is_some() {
+            while db.contains(def.name, &Key::Str(n.to_string())) {
                 n = db.next_numbers(def, undo).0;
             }
             e.insert("Code".into(), Value::from(n.to_string()));
@@ -500,7 +500,7 @@ pub fn create_row(
             .or_insert_with(|| spec.default.clone().unwrap_or(Value::Null));
     }
     let key = Key::Str(code);
-    if db.get(def.name, &key).is_some() {
+    if db.contains(def.name, &key) {
         return Err(duplicate());
     }
     db.put(def.name, key.clone(), e.clone(), undo);
@@ -519,7 +519,7 @@ pub fn patch_row(
     let fields = served_fields(db, table);
     let mut e = db
         .get(def.name, key)
-        .cloned()
+        .map(std::borrow::Cow::into_owned)
         .ok_or_else(|| SapError::not_found(404))?;
     for (k, v) in patch {
         if k == "Code" {

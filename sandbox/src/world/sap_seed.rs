@@ -23,7 +23,7 @@ fn add(db: &mut SapDb, set: &str, body: Value, stamp: &Stamp) {
 /// Item bodies).
 fn receive_stock(db: &mut SapDb, item_code: &str, warehouse: &str, quantity: i64) {
     let key = crate::sap::store::Key::Str(item_code.to_string());
-    let Some(mut item) = db.get("Items", &key).cloned() else {
+    let Some(mut item) = db.master("Items", &key).cloned() else {
         return;
     };
     if let Some(rows) = item

@@ -136,7 +136,7 @@ impl BaseUse {
             };
             let base = db.get(set, &Key::Int(l.get("BaseEntry").and_then(Value::as_i64)?))?;
             Some((
-                s(base, "DocCurrency")?.to_string(),
+                s(&base, "DocCurrency")?.to_string(),
                 decimal(base.get("DocRate")),
             ))
         })
@@ -156,7 +156,10 @@ impl BaseUse {
         let mut difference = Decimal::ZERO;
         let mut done: Vec<(&str, i64)> = Vec::new();
         for (set, entry, line, qty) in &self.rows {
-            let Some(mut base) = db.get(set, &Key::Int(*entry)).cloned() else {
+            let Some(mut base) = db
+                .get(set, &Key::Int(*entry))
+                .map(std::borrow::Cow::into_owned)
+            else {
                 continue;
             };
             if let Some(rows) = base.get_mut("DocumentLines").and_then(Value::as_array_mut) {
