@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    AuditRow, DocFilter, DocRecord, DocState, Durability, Ledger, LedgerError, ListingState, PlanRequest,
-    PlanStatus, Planned, Source,
+    AuditRow, DocFilter, DocRecord, DocState, Durability, Ledger, LedgerError, ListingState,
+    PlanRequest, PlanStatus, Planned, Source,
 };
 
 impl<L: Ledger + ?Sized> Ledger for Box<L> {

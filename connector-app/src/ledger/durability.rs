@@ -125,7 +125,9 @@ impl Durability {
             Self::Durable => Ok(()),
             pending => tokio::task::spawn_blocking(move || pending.wait())
                 .await
-                .map_err(|e| LedgerError::Invalid(format!("the ledger's sync did not finish: {e}")))?,
+                .map_err(|e| {
+                    LedgerError::Invalid(format!("the ledger's sync did not finish: {e}"))
+                })?,
         }
     }
 }
@@ -165,6 +167,9 @@ mod tests {
         let s = WalSync::new(&dir.path().join("dir.sqlite"));
         let t = s.committed();
         let e = s.sync(t).unwrap_err().to_string();
-        assert!(e.contains("dir.sqlite-wal") && e.contains("nothing was sent"), "{e}");
+        assert!(
+            e.contains("dir.sqlite-wal") && e.contains("nothing was sent"),
+            "{e}"
+        );
     }
 }

@@ -514,7 +514,8 @@ mod tests {
     fn a_deferred_group_is_synced_later_and_other_writes_stay_synchronous() {
         let dir = tempfile::tempdir().unwrap();
         let mut l = SqliteLedger::open(&dir.path().join("ledger.sqlite")).unwrap();
-        l.plan("k:1", "orders", "invoice", None, "{}", None).unwrap();
+        l.plan("k:1", "orders", "invoice", None, "{}", None)
+            .unwrap();
         let deferred = |l: &mut dyn Ledger| {
             l.group_deferred(|l| l.transition("k:1", DocState::Sending, "POST $batch"))
                 .unwrap()
@@ -535,7 +536,8 @@ mod tests {
         assert_eq!(sync.syncs(), 1);
         // In memory there is no disk to wait for.
         let mut m = SqliteLedger::in_memory().unwrap();
-        m.plan("k:1", "orders", "invoice", None, "{}", None).unwrap();
+        m.plan("k:1", "orders", "invoice", None, "{}", None)
+            .unwrap();
         assert!(matches!(deferred(&mut m), Durability::Durable));
     }
 
