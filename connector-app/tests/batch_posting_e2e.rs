@@ -356,6 +356,26 @@ async fn a_crash_after_a_batch_committed_finds_every_invoice_of_it_by_its_key_ro
     }
 }
 
+/// The group commit stores POSTED without waiting for the disk: a crash right after (before any
+/// sync) keeps it (a process crash loses no committed transaction), so nothing of that request is
+/// in doubt or looked up again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_a_batch_is_stored_posted_unsynced_keeps_it_posted() {
+    let _serial = SERIAL.lock().await;
+    let s = setup(66, 40).await;
+    sync_and_crash(&s, "invoice.after_posted_stored_unsynced", 2).await;
+    let posted = in_state(&s.config, DocState::Posted);
+    assert!(
+        (2..=2 * PER_BATCH).contains(&posted.len()),
+        "two requests (of what was planned so far, at most {PER_BATCH} each) stored POSTED: {posted:?}"
+    );
+    assert_eq!(in_state(&s.config, DocState::Sending), Vec::<String>::new());
+    assert_eq!(s.sb.sap_count("Invoices"), posted.len());
+    let after = sync(&s.config, s.since).await;
+    assert_eq!(after.found_in_sap, 0, "nothing in doubt: {after:?}");
+    assert_every_invoice_once(&s);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_whose_answer_is_lost_is_resolved_by_key_rows_and_never_sent_again() {
     let _serial = SERIAL.lock().await;

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    AuditRow, DocFilter, DocRecord, DocState, Ledger, LedgerError, ListingState, PlanRequest,
-    PlanStatus, Planned, Source,
+    AuditRow, DocFilter, DocRecord, DocState, Durability, Ledger, LedgerError, ListingState,
+    PlanRequest, PlanStatus, Planned, Source,
 };
 
 impl<L: Ledger + ?Sized> Ledger for Box<L> {
@@ -100,5 +100,11 @@ impl<L: Ledger + ?Sized> Ledger for Box<L> {
     }
     fn end_group(&mut self, commit: bool) -> Result<(), LedgerError> {
         (**self).end_group(commit)
+    }
+    fn begin_deferred_group(&mut self) -> Result<(), LedgerError> {
+        (**self).begin_deferred_group()
+    }
+    fn end_deferred_group(&mut self, commit: bool) -> Result<Durability, LedgerError> {
+        (**self).end_deferred_group(commit)
     }
 }

@@ -8,6 +8,7 @@
 
 mod boxed;
 pub mod dismiss;
+mod durability;
 mod file_identity;
 mod listings;
 mod lock;
@@ -25,6 +26,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+pub use durability::{Durability, WalSync};
 pub use listings::{ListingState, ListingStatus};
 pub use lock::{LockError, WriterLock};
 pub use planning::{OnFailed, PlanBody, PlanRequest, PlanStatus};
@@ -331,6 +333,17 @@ pub trait Ledger: Send {
     fn begin_group(&mut self) -> Result<(), LedgerError>;
     /// Commits (or rolls back) the transaction [`Ledger::begin_group`] started.
     fn end_group(&mut self, commit: bool) -> Result<(), LedgerError>;
+    /// Starts a transaction whose commit ([`Ledger::end_deferred_group`]) does not wait for the
+    /// disk (see `<dyn Ledger>::group_deferred`). A backend whose commits are cheap to make durable
+    /// keeps the default: an ordinary group.
+    fn begin_deferred_group(&mut self) -> Result<(), LedgerError> {
+        self.begin_group()
+    }
+    /// Commits (or rolls back) the transaction [`Ledger::begin_deferred_group`] started, and says
+    /// what still makes it durable. The default commits durably.
+    fn end_deferred_group(&mut self, commit: bool) -> Result<Durability, LedgerError> {
+        self.end_group(commit).map(|()| Durability::Durable)
+    }
 }
 
 impl dyn Ledger + '_ {
@@ -348,6 +361,25 @@ impl dyn Ledger + '_ {
             }
             Err(e) => {
                 let _ = self.end_group(false);
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs `f` as one transaction committed without waiting for the disk (group commit): the
+    /// returned [`Durability`] is waited for (outside the ledger's lock) before anything may depend
+    /// on the changes surviving a power loss, and any later sync or durable commit covers them too.
+    /// A process crash loses nothing committed here; a power loss loses at most the newest commits
+    /// nobody waited for, in order (never an older one while keeping a newer one).
+    pub fn group_deferred<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Ledger) -> Result<R, LedgerError>,
+    ) -> Result<(R, Durability), LedgerError> {
+        self.begin_deferred_group()?;
+        match f(self) {
+            Ok(r) => Ok((r, self.end_deferred_group(true)?)),
+            Err(e) => {
+                let _ = self.end_deferred_group(false);
                 Err(e)
             }
         }

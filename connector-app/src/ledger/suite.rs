@@ -287,6 +287,58 @@ fn listings_round_trip_with_their_audit(b: &impl Backend) {
     );
 }
 
+/// A deferred group (the batched posting path's group commit) commits all its changes, visible to
+/// a second connection before anyone waits for the disk, or none of them; the ledger then takes
+/// ordinary writes as before.
+fn deferred_groups_commit_together_or_not_at_all(b: &impl Backend) {
+    let mut l = b.open();
+    let keys = ["k:1", "k:2", "k:3"];
+    for k in keys {
+        l.plan(k, "orders", "invoice", None, "{}", None).unwrap();
+    }
+    let l: &mut dyn Ledger = &mut l;
+    let ((), durable) = l
+        .group_deferred(|l| {
+            for k in &keys[..2] {
+                l.transition(k, DocState::Sending, "POST $batch")?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let state = |l: &dyn Ledger, k: &str| l.get(k).unwrap().unwrap().state;
+    let other = b.open();
+    assert_eq!(state(&other, "k:1"), DocState::Sending);
+    assert_eq!(state(&other, "k:2"), DocState::Sending);
+    durable.wait().unwrap();
+    // A change the lifecycle refuses rolls back the whole group.
+    let refused = l.group_deferred(|l| {
+        l.mark_posted("k:1", 7, Some(70), "posted Invoices(7)")?;
+        l.transition("k:3", DocState::Unknown, "never sent")
+    });
+    assert!(
+        matches!(refused, Err(LedgerError::Transition { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(state(&*l, "k:1"), DocState::Sending);
+    assert_eq!(state(&b.open(), "k:1"), DocState::Sending);
+    l.mark_posted("k:1", 7, Some(70), "posted Invoices(7)")
+        .unwrap();
+    l.set_cursor("orders", "2026-12-01T00:00:00Z").unwrap();
+    let again = b.open();
+    assert_eq!(state(&again, "k:1"), DocState::Posted);
+    assert_eq!(
+        again.cursor("orders").unwrap().as_deref(),
+        Some("2026-12-01T00:00:00Z")
+    );
+    let trail: Vec<_> = again
+        .audit_rows(Some("k:1"), None)
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r.to_state)
+        .collect();
+    assert_eq!(trail, ["PLANNED", "SENDING", "POSTED"]);
+}
+
 /// One test per suite function and backend.
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
@@ -313,4 +365,5 @@ on_every_backend!(
     held_documents_replan_and_counts_and_cursors_persist,
     every_state_plans_the_documented_way,
     listings_round_trip_with_their_audit,
+    deferred_groups_commit_together_or_not_at_all,
 );

@@ -22,8 +22,23 @@
 //!   recovery path of [`Engine::post`]).
 //!
 //! Crash points are those of a single document, hit once per request:
-//! `{kind}.after_sending_stored` (every document of the request is SENDING),
-//! `{kind}.after_send_before_response` and `{kind}.after_2xx_before_posted`.
+//! `{kind}.after_sending_stored` (every document of the request is SENDING, synced),
+//! `{kind}.after_send_before_response` and `{kind}.after_2xx_before_posted`; and one of the group
+//! commit: `{kind}.after_posted_stored_unsynced` (what SAP committed is stored POSTED, not yet
+//! synced to disk).
+//!
+//! Ledger writes (the group commit). A request costs the ledger two transactions: SENDING before
+//! it goes, POSTED after. Both are committed without waiting for the disk
+//! ([`crate::ledger::Durability`]); SENDING is then synced, outside the ledger's lock, before the
+//! request goes (as before: a crash or power loss after the POST finds it SENDING and reads its key
+//! rows), and that one sync also covers the POSTED of the requests answered before and whatever
+//! other sessions committed meanwhile, so `n` sessions share syncs instead of queueing one
+//! `synchronous = FULL` commit after the other behind the lock. POSTED is not waited for: a power
+//! loss can take a document back from POSTED to the synced SENDING (the WAL keeps a prefix of
+//! commits), the state a crash before POSTED leaves, resolved by the key rows. Chosen over a
+//! single writer task batching changes in memory (a crash would lose changes the ledger had
+//! accepted, and every read would have to consult the buffer) and over `synchronous = NORMAL`
+//! alone (SENDING would not be on disk when the request goes).
 
 use anyhow::{Result, anyhow};
 use sap_b1_client::{Batch, BatchPartResponse, BatchResult, ChangeSet, Error as SapError};
@@ -206,17 +221,22 @@ impl Engine {
                 }
                 batch = batch.changeset(changeset);
             }
-            // Every document of the request is SENDING, in one ledger transaction, before it goes.
+            // Every document of the request is SENDING, in one ledger transaction, on disk before
+            // it goes. Group commit: the transaction is committed under the ledger's lock without
+            // waiting for the disk, then synced outside it, so one sync covers this request's
+            // SENDING, the POSTED of the requests answered before it (committed unsynced below)
+            // and whatever other sessions committed meanwhile (see `ledger::durability`).
             let summaries: Vec<String> = members
                 .iter()
                 .map(|m| redact(m.doc.request_summary()).to_string())
                 .collect();
-            self.ledger().group(|l| {
+            let ((), durable) = self.ledger().group_deferred(|l| {
                 for (m, summary) in members.iter().zip(&summaries) {
                     l.transition(&m.key, DocState::Sending, summary)?;
                 }
                 Ok(())
             })?;
+            durable.wait_async().await?;
             crate::failpoint::hit_at(D::KIND, "after_sending_stored");
             let answer = self.sap.batch(&batch).await;
             let resp = match answer {
@@ -320,12 +340,20 @@ impl Engine {
                 };
                 outcomes.push((m.key, outcome));
             }
-            self.ledger().group(|l| {
+            // Not waited for: SAP's key rows, not this commit, keep these documents single. A
+            // process crash keeps it; a power loss before the next sync (the next request's
+            // SENDING, any durable commit such as the cursor's) can only take it back to the
+            // SENDING synced above, which is resolved by the key rows like any SENDING, never
+            // sent blind. Waiting here would cost a second disk sync per request.
+            let ((), _durable_with_the_next_sync) = self.ledger().group_deferred(|l| {
                 for (key, doc_entry, doc_num, detail) in &committed {
                     l.mark_posted(key, *doc_entry, *doc_num, detail)?;
                 }
                 Ok(())
             })?;
+            if !committed.is_empty() {
+                crate::failpoint::hit_at(D::KIND, "after_posted_stored_unsynced");
+            }
             for (key, doc_entry, doc_num, _) in committed {
                 info!(key = %key, doc_entry, "posted");
                 outcomes.push((key, PostOutcome::Posted { doc_entry, doc_num }));
