@@ -331,7 +331,7 @@ fn settlement_files_read_like_the_region_files() {
 }
 
 fn str_of<'a>(db: &'a SapDb, set: &str, key: &str, prop: &str) -> &'a str {
-    db.get(set, &Key::Str(key.to_string()))
+    db.master(set, &Key::Str(key.to_string()))
         .unwrap_or_else(|| panic!("{set}('{key}')"))
         .get(prop)
         .and_then(Value::as_str)
