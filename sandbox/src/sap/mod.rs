@@ -13,8 +13,8 @@ pub mod index;
 mod index_tests;
 pub mod inventory;
 pub mod journal;
-mod list;
 pub mod lengths;
+mod list;
 #[rustfmt::skip]
 mod metadata_gen;
 #[rustfmt::skip]
